@@ -1,0 +1,92 @@
+# aquacast — build, test and demo. Plain make; dependencies via pkg-config.
+#
+#   make            library + every binary (bin/aquacast-<name>)
+#   make test       install missing deps, build, run every test (closing line: N passed, N failed)
+#   make demo       the main job on the embedded default (SQLite over unixODBC)
+#   make asan       unit tests under AddressSanitizer + UBSan (objects in build/asan)
+#   make install PREFIX=/usr/local
+
+PREFIX    ?= /usr/local
+CC        ?= cc
+PKGS      := odbc rdkafka libcurl jansson lapacke openblas libzstd zlib
+BUILD     ?= build/dev
+SAN       ?=
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Ilib $(PKG_CFLAGS) -MMD -MP
+LDLIBS     = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA      := $(if $(filter build/dev,$(BUILD)),lib/libaquacast.a,$(BUILD)/libaquacast.a)
+
+CMDS      := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard cmd/*/main.c)))))
+BINDIR    := $(if $(filter build/dev,$(BUILD)),bin,$(BUILD)/bin)
+BINS      := $(CMDS:%=$(BINDIR)/aquacast-%)
+
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all lib bins unit install test demo asan clean deps venv stack-up stack-down bench
+all: $(LIBA) $(BINS) $(UNIT_BINS)
+lib: $(LIBA)
+bins: $(BINS)
+unit: $(UNIT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# One rule for all binaries: every .c in cmd/<name>/ links into aquacast-<name>.
+.SECONDEXPANSION:
+$(BINDIR)/aquacast-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/$$*/*.c)) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -o $@ $< $(LIBA) $(LDLIBS)
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+deps:
+	@scripts/install-deps.sh
+
+venv: deps
+	@scripts/venv.sh requirements/test.txt >/dev/null
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' CFLAGS='-O1 -g' unit
+	@AQ_UNIT_DIR=build/asan/tests tests/run.sh --unit-only
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+stack-up:
+	@scripts/stack.sh up
+
+stack-down:
+	@scripts/stack.sh down
+
+bench: all
+	@for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf build bin lib/libaquacast.a
+
+-include $(shell find build -name '*.d' 2>/dev/null)

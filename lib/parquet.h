@@ -1,0 +1,103 @@
+/* parquet.h — the Apache Parquet subset aquacast writes and reads (see docs/formats.md). */
+#ifndef AQ_PARQUET_H
+#define AQ_PARQUET_H
+
+/*
+ * Subset: flat schema, every column REQUIRED; physical types INT32, INT64,
+ * DOUBLE, BYTE_ARRAY (optionally annotated DATE on INT32, STRING on
+ * BYTE_ARRAY); PLAIN encoding; data page v1 (one or more pages per column
+ * chunk), CRC-32 of the page bytes in the page header, checked on read;
+ * codec UNCOMPRESSED or ZSTD; min/max statistics per column chunk; file
+ * key-value metadata "aquacast.schema" = "<name>" and
+ * "aquacast.schema_version" = "<n>". Anything else (dictionary pages or
+ * encodings, nested or OPTIONAL columns, other codecs, page v2) is refused
+ * with AQ_EUNSUPPORTED naming the file and what was found.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "fs.h"
+
+enum aq_pq_type { AQ_PQ_INT32, AQ_PQ_INT64, AQ_PQ_DOUBLE, AQ_PQ_BYTES };
+enum aq_pq_logical { AQ_PQ_NONE, AQ_PQ_DATE, AQ_PQ_STRING };
+enum aq_pq_codec { AQ_PQ_UNCOMPRESSED = 0, AQ_PQ_ZSTD = 6 };
+
+struct aq_pq_column {
+	const char *name;
+	enum aq_pq_type type;
+	enum aq_pq_logical logical;
+};
+
+struct aq_pq_schema {
+	const char *name;      /* "aquacast.readings", "aquacast.models", ... */
+	int version;
+	int ncols;
+	const struct aq_pq_column *cols;
+};
+
+/* A BYTE_ARRAY column's values for one row group: value i is data[off[i] .. off[i+1]). */
+struct aq_pq_bytes {
+	const uint8_t *data;
+	const uint64_t *off;   /* nrows + 1 offsets */
+};
+
+struct aq_pq_write_opts {
+	enum aq_pq_codec codec;     /* default ZSTD */
+	int zstd_level;             /* default 3 */
+	size_t page_rows;           /* rows per data page, default 65536 */
+};
+
+struct aq_pq_writer {
+	struct aq_afile file;
+	const struct aq_pq_schema *schema;
+	struct aq_pq_write_opts opts;
+	uint64_t offset, nrows;
+	void *priv;                 /* row-group metadata, buffers */
+};
+
+int aq_pq_writer_open(struct aq_pq_writer *w, const char *path, const struct aq_pq_schema *s,
+		      const struct aq_pq_write_opts *o, struct aq_err *e);
+/*
+ * Append one row group of nrows rows; cols[i] points at nrows values of
+ * column i's physical type (int32_t, int64_t, double) or at a struct
+ * aq_pq_bytes for BYTE_ARRAY. Callers bound row groups (aquacast: ≤ 1M rows).
+ */
+int aq_pq_writer_write(struct aq_pq_writer *w, size_t nrows, const void *const *cols, struct aq_err *e);
+/* Footer, fsync, rename into place, fsync dir. Releases w either way. */
+int aq_pq_writer_close(struct aq_pq_writer *w, struct aq_err *e);
+void aq_pq_writer_abort(struct aq_pq_writer *w);
+
+/* Reader: the whole file is mapped; every offset is bounds-checked. */
+struct aq_pq_reader {
+	char *path;
+	const uint8_t *map;
+	size_t size;
+	uint64_t nrows;
+	int nrow_groups;
+	int ncols;
+	struct aq_pq_column *cols;  /* names owned by the reader */
+	char *schema_name;          /* from key-value metadata, NULL if absent */
+	int schema_version;
+	void *priv;                 /* parsed footer */
+};
+
+int aq_pq_reader_open(struct aq_pq_reader *r, const char *path, struct aq_err *e);
+/* Check the file's columns are exactly s's (names, types, order) and its schema name matches. */
+int aq_pq_reader_expect(struct aq_pq_reader *r, const struct aq_pq_schema *s, struct aq_err *e);
+uint64_t aq_pq_reader_rg_rows(const struct aq_pq_reader *r, int rg);
+/*
+ * Decode column col of row group rg into out (room for aq_pq_reader_rg_rows
+ * values; for BYTE_ARRAY out is a struct aq_pq_bytes whose arrays the
+ * reader allocates and the caller frees with aq_pq_bytes_free()).
+ */
+int aq_pq_reader_read(struct aq_pq_reader *r, int rg, int col, void *out, struct aq_err *e);
+/* min/max statistics of a column chunk as doubles (INT32/INT64/DOUBLE only). */
+int aq_pq_reader_stats(const struct aq_pq_reader *r, int rg, int col, double *min, double *max);
+/* Full check: every page's CRC, sizes, decompression, statistics. */
+int aq_pq_reader_verify(struct aq_pq_reader *r, struct aq_err *e);
+void aq_pq_reader_release(struct aq_pq_reader *r);
+void aq_pq_bytes_free(struct aq_pq_bytes *b);
+
+#endif

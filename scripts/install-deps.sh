@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# install-deps.sh — install the Debian packages aquacast builds and tests with, if missing.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+pkgs=(
+  build-essential pkg-config
+  unixodbc unixodbc-dev odbc-postgresql libsqliteodbc tdsodbc sqlite3
+  librdkafka-dev libcurl4-openssl-dev libjansson-dev
+  liblapacke-dev libopenblas-dev libzstd-dev zlib1g-dev
+  postgresql postgresql-client
+  python3-venv python3-dev
+  graphviz
+  r-base-core r-cran-forecast
+  maven default-jdk-headless
+)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+$SUDO apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+rm -f "$log"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# run.sh — run every test of aquacast and print one closing line "N passed, N failed, N skipped".
+#
+# Kinds, each reporting TAP-style lines ("ok - name", "not ok - name", "skip - name"):
+#   tests/unit/test_*.c        built by make into build/dev/tests/, run here
+#   tests/integration/*.sh     scripts that run the binaries (against real services)
+#   tests/python/test_*.py     pytest in the cached venv (interop, numerical oracles)
+# A test whose component could not be started fails; nothing is skipped silently.
+# Options: --unit-only; a pattern as first non-option argument filters test files.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+unit_only=0; filter=
+for a in "$@"; do
+    case $a in
+        --unit-only) unit_only=1 ;;
+        *) filter=$a ;;
+    esac
+done
+unit_dir=${AQ_UNIT_DIR:-build/dev/tests}
+pass=0 fail=0 skip=0
+failed_names=()
+logdir=$(mktemp -d /tmp/aquacast-tests.XXXXXX)
+export AQ_TEST_TMP=$logdir PATH="$top/bin:$PATH"
+
+count() { # name, log file, exit code
+    local name=$1 log=$2 rc=$3 p f s
+    p=$(grep -c '^ok ' "$log"); f=$(grep -c '^not ok ' "$log"); s=$(grep -c '^skip ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name (exit $rc)" >>"$log"; fi
+    if [ "$rc" -eq 0 ] && [ $((p + f + s)) -eq 0 ]; then f=1; echo "not ok - $name (reported no test)" >>"$log"; fi
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    if [ "$f" -gt 0 ]; then
+        failed_names+=("$name")
+        echo "FAIL $name ($p ok, $f failed) — log: $log"
+        grep -E '^not ok ' "$log" | sed 's/^/    /'
+        tail -n 30 "$log" | grep -vE '^(ok|not ok|skip) ' | sed 's/^/    | /'
+    else
+        if [ "$s" -gt 0 ]; then echo "ok   $name ($p ok, $s skipped)"; else echo "ok   $name ($p ok)"; fi
+    fi
+}
+
+want() { [ -z "$filter" ] || [[ $1 == *"$filter"* ]]; }
+
+for t in "$unit_dir"/test_*; do
+    [ -x "$t" ] || continue
+    name=unit/$(basename "$t"); want "$name" || continue
+    log=$logdir/$(basename "$t").log
+    (cd "$top" && timeout 600 "$t") >"$log" 2>&1; count "$name" "$log" $?
+done
+
+if [ $unit_only -eq 0 ]; then
+    for t in tests/integration/*.sh; do
+        [ -f "$t" ] || continue
+        name=integration/$(basename "$t" .sh); want "$name" || continue
+        log=$logdir/$(basename "$t" .sh).log
+        timeout 1200 bash "$t" >"$log" 2>&1; count "$name" "$log" $?
+    done
+    if ls tests/python/test_*.py >/dev/null 2>&1 && want python; then
+        venv=$(scripts/venv.sh requirements/test.txt)
+        if [ -z "$venv" ]; then
+            echo "not ok - python venv could not be made" >"$logdir/venv.log"; count python/venv "$logdir/venv.log" 1
+        else
+            for t in tests/python/test_*.py; do
+                name=python/$(basename "$t" .py); want "$name" || continue
+                log=$logdir/$(basename "$t" .py).log
+                # -rA prints one PASSED/FAILED line per test; turn them into TAP lines.
+                timeout 1200 "$venv/bin/python" -m pytest -q -rA -p no:cacheprovider "$t" >"$log.raw" 2>&1
+                rc=$?
+                sed -nE 's/^PASSED (.*)$/ok - \1/p; s/^(FAILED|ERROR) (.*)$/not ok - \2/p; s/^SKIPPED (.*)$/skip - \1/p' "$log.raw" >"$log"
+                cat "$log.raw" >>"$log"
+                [ $rc -eq 5 ] && rc=0 # no test collected is caught by count()
+                count "$name" "$log" $rc
+            done
+        fi
+    fi
+fi
+
+echo
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
