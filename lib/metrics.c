@@ -1,0 +1,144 @@
+/* metrics.c — forecast accuracy of one series and aggregates over accounts (definitions in metrics.h). */
+#include "metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double aq_agg_probs[AQ_AGG_NQ] = {0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95};
+
+void aq_metrics_acc_init(struct aq_metrics_acc *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void aq_metrics_acc_add(struct aq_metrics_acc *a, double actual, double fc, double lo80, double hi80,
+			double lo95, double hi95)
+{
+	if (isnan(actual) || !isfinite(fc))
+		return;
+	double err = actual - fc;
+	a->n++;
+	a->sum_abs += fabs(err);
+	a->sum_sq += err * err;
+	a->sum_fe += fc - actual;
+	a->sum_abs_y += fabs(actual);
+	a->sum_y += actual;
+	if (!isnan(lo80) && !isnan(hi80)) {
+		a->n_int80++;
+		a->in80 += (actual >= lo80 && actual <= hi80);
+	}
+	if (!isnan(lo95) && !isnan(hi95)) {
+		a->n_int95++;
+		a->in95 += (actual >= lo95 && actual <= hi95);
+	}
+}
+
+void aq_metrics_acc_add_n(struct aq_metrics_acc *a, const double *actual, const double *fc, int h)
+{
+	for (int i = 0; i < h; i++)
+		aq_metrics_acc_add(a, actual[i], fc[i], NAN, NAN, NAN, NAN);
+}
+
+void aq_metrics_acc_merge(struct aq_metrics_acc *dst, const struct aq_metrics_acc *src)
+{
+	dst->n += src->n;
+	dst->sum_abs += src->sum_abs;
+	dst->sum_sq += src->sum_sq;
+	dst->sum_fe += src->sum_fe;
+	dst->sum_abs_y += src->sum_abs_y;
+	dst->sum_y += src->sum_y;
+	dst->n_int80 += src->n_int80;
+	dst->in80 += src->in80;
+	dst->n_int95 += src->n_int95;
+	dst->in95 += src->in95;
+}
+
+void aq_metrics_finish(const struct aq_metrics_acc *a, double scale, struct aq_metrics *m)
+{
+	m->n = a->n;
+	m->scale = scale;
+	m->sum_y = a->sum_y;
+	if (a->n == 0) {
+		m->mae = m->rmse = m->mase = m->wape = m->bias = m->cov80 = m->cov95 = NAN;
+		return;
+	}
+	double n = (double)a->n;
+	m->mae = a->sum_abs / n;
+	m->rmse = sqrt(a->sum_sq / n);
+	m->bias = a->sum_fe / n;
+	m->wape = a->sum_abs_y > 0 ? a->sum_abs / a->sum_abs_y : NAN;
+	m->mase = (isfinite(scale) && scale > 0) ? m->mae / scale : NAN;
+	m->cov80 = a->n_int80 ? (double)a->in80 / (double)a->n_int80 : NAN;
+	m->cov95 = a->n_int95 ? (double)a->in95 / (double)a->n_int95 : NAN;
+}
+
+double aq_mase_scale(const double *y, size_t n, int lag)
+{
+	double s = 0;
+	long k = 0;
+	if (lag <= 0)
+		return NAN;
+	for (size_t t = (size_t)lag; t < n; t++) {
+		if (isnan(y[t]) || isnan(y[t - (size_t)lag]))
+			continue;
+		s += fabs(y[t] - y[t - (size_t)lag]);
+		k++;
+	}
+	return k ? s / (double)k : NAN;
+}
+
+double aq_quantile_sorted(const double *x, size_t n, double p)
+{
+	/* R type 7: h = (n-1)p, x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]). */
+	if (n == 0)
+		return NAN;
+	double h = (double)(n - 1) * p;
+	size_t lo = (size_t)floor(h);
+	if (lo >= n - 1)
+		return x[n - 1];
+	return x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int aq_agg_compute(const double *v, const double *w, size_t n, struct aq_agg *out, struct aq_err *e)
+{
+	double *s = malloc((n ? n : 1) * sizeof(*s));
+	if (!s)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu values for an aggregate", n);
+	size_t k = 0;
+	double sum = 0, sw = 0, swv = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i]))
+			continue;
+		s[k++] = v[i];
+		sum += v[i];
+		if (w && isfinite(w[i]) && w[i] >= 0) {
+			sw += w[i];
+			swv += w[i] * v[i];
+		}
+	}
+	out->n = (long)k;
+	if (k == 0) {
+		out->mean = out->median = out->weighted = out->min = out->max = NAN;
+		for (int j = 0; j < AQ_AGG_NQ; j++)
+			out->q[j] = NAN;
+		free(s);
+		return 0;
+	}
+	qsort(s, k, sizeof(*s), cmp_double);
+	out->mean = sum / (double)k;
+	out->median = aq_quantile_sorted(s, k, 0.5);
+	out->weighted = (w && sw > 0) ? swv / sw : NAN;
+	out->min = s[0];
+	out->max = s[k - 1];
+	for (int j = 0; j < AQ_AGG_NQ; j++)
+		out->q[j] = aq_quantile_sorted(s, k, aq_agg_probs[j]);
+	free(s);
+	return 0;
+}
