@@ -1,0 +1,683 @@
+/* odbc.c — unixODBC connections: connect, exec, diagnostics, identifier quoting, bulk load of readings. */
+#include "odbc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "date.h"
+#include "fs.h"
+#include "log.h"
+
+#define OK(rc) ((rc) == SQL_SUCCESS || (rc) == SQL_SUCCESS_WITH_INFO)
+
+/* ---- redaction ---- */
+
+static int is_secret_key(const char *k, size_t n)
+{
+	static const char *const sfx[] = { "pwd", "password", "passwd", "secret", "token" };
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		size_t l = strlen(sfx[i]);
+
+		if (n >= l && !strncasecmp(k + n - l, sfx[i], l))
+			return 1;
+	}
+	return 0;
+}
+
+char *aq_odbc_redact(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(n + 4 * (n / 2 + 1) + 1); /* each "=" may grow to "=***" */
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		out[o++] = s[i];
+		if (s[i] != '=') {
+			i++;
+			continue;
+		}
+		/* Key: identifier characters before '=' (spaces allowed in between). */
+		size_t k = i;
+		while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+			k--;
+		size_t kend = k;
+		while (k > 0 && (isalnum((unsigned char)s[k - 1]) || s[k - 1] == '_'))
+			k--;
+		i++;
+		if (kend == k || !is_secret_key(s + k, kend - k))
+			continue;
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			out[o++] = s[i++];
+		if (i < n && s[i] == '{') {
+			/* {value} with "}}" standing for '}' inside. */
+			i++;
+			while (i < n) {
+				if (s[i] == '}' && i + 1 < n && s[i + 1] == '}') {
+					i += 2;
+					continue;
+				}
+				if (s[i] == '}') {
+					i++;
+					break;
+				}
+				i++;
+			}
+		} else {
+			while (i < n && s[i] != ';')
+				i++;
+		}
+		memcpy(out + o, "***", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- diagnostics ---- */
+
+int aq_odbc_diag(struct aq_err *e, SQLSMALLINT type, SQLHANDLE h, const char *fmt, ...)
+{
+	char ctx[AQ_ERR_MSG], all[2048];
+	size_t len = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	va_end(ap);
+	all[0] = '\0';
+	for (SQLSMALLINT rec = 1; h && rec <= 8; rec++) {
+		SQLCHAR state[6], msg[1024];
+		SQLINTEGER native = 0;
+		SQLSMALLINT mlen = 0;
+		SQLRETURN rc = SQLGetDiagRec(type, h, rec, state, &native, msg, sizeof(msg), &mlen);
+
+		if (!OK(rc))
+			break;
+		/* Drivers prefix "[unixODBC][Driver]..."; keep it, it names the layer. */
+		int w = snprintf(all + len, sizeof(all) - len, "%s[%s] %s", len ? "; " : "", (char *)state,
+				 (char *)msg);
+		if (w < 0 || (size_t)w >= sizeof(all) - len) {
+			len = sizeof(all) - 1;
+			break;
+		}
+		len += (size_t)w;
+	}
+	if (!len)
+		snprintf(all, sizeof(all), "[HY000] no diagnostic record");
+	char *red = aq_odbc_redact(all);
+	aq_err_set(e, AQ_EODBC, "%s: %s", ctx, red ? red : "(message withheld: out of memory)");
+	free(red);
+	return AQ_EODBC;
+}
+
+/* ---- connection ---- */
+
+static int has_key(const char *conn, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = conn; *p; p++) {
+		if ((p == conn || p[-1] == ';') && !strncasecmp(p, key, kl)) {
+			const char *q = p + kl;
+			while (*q == ' ')
+				q++;
+			if (*q == '=')
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static enum aq_sql_dialect dialect_of(const char *dbms)
+{
+	if (strcasestr(dbms, "sql server"))
+		return AQ_SQL_MSSQL;
+	if (strcasestr(dbms, "postgres"))
+		return AQ_SQL_POSTGRES;
+	if (strcasestr(dbms, "sqlite"))
+		return AQ_SQL_SQLITE;
+	return AQ_SQL_GENERIC;
+}
+
+static int driver_connect(struct aq_odbc *c, const char *conn, struct aq_err *e)
+{
+	SQLRETURN rc;
+
+	rc = SQLAllocHandle(SQL_HANDLE_DBC, c->env, &c->dbc);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_ENV, c->env, "cannot allocate an odbc connection");
+	SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)(intptr_t)30, 0);
+	rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)conn, SQL_NTS, NULL, 0, NULL, SQL_DRIVER_NOPROMPT);
+	if (!OK(rc)) {
+		aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot connect to '%s'", c->redacted);
+		SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
+		c->dbc = NULL;
+		return AQ_EODBC;
+	}
+	return 0;
+}
+
+int aq_odbc_connect(struct aq_odbc *c, const char *conn, const struct aq_odbc_opts *o, struct aq_err *e)
+{
+	size_t fetch = o && o->fetch_rows ? o->fetch_rows : 10000;
+	char *cs = NULL;
+	SQLSMALLINT len;
+	SQLRETURN rc;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (!conn || !*conn)
+		return aq_err_set(e, AQ_EINVAL, "empty odbc connection string");
+	if (!strchr(conn, '=')) {
+		if (asprintf(&cs, "DSN=%s", conn) < 0)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	} else if (!(cs = strdup(conn))) {
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	c->redacted = aq_odbc_redact(cs);
+	if (!c->redacted) {
+		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &c->env);
+	if (!OK(rc)) {
+		r = aq_err_set(e, AQ_EODBC, "cannot allocate an odbc environment");
+		goto fail;
+	}
+	SQLSetEnvAttr(c->env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
+	if ((r = driver_connect(c, cs, e)))
+		goto fail;
+	SQLGetInfo(c->dbc, SQL_DBMS_NAME, c->dbms, sizeof(c->dbms), &len);
+	SQLGetInfo(c->dbc, SQL_DRIVER_NAME, c->driver, sizeof(c->driver), &len);
+	c->dialect = dialect_of(c->dbms);
+	c->psqlodbc = strncasecmp(c->driver, "psqlodbc", 8) == 0;
+	if (c->psqlodbc && !has_key(cs, "UseDeclareFetch")) {
+		/*
+		 * The driver is known only once connected (a DSN hides it):
+		 * reconnect with a server-side cursor so results stream in
+		 * Fetch-row chunks instead of being buffered whole.
+		 */
+		char *cs2;
+		size_t l = strlen(cs);
+
+		if (asprintf(&cs2, "%s%sUseDeclareFetch=1;Fetch=%zu", cs, l && cs[l - 1] != ';' ? ";" : "",
+			     fetch) < 0) {
+			r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			goto fail;
+		}
+		SQLDisconnect(c->dbc);
+		SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
+		c->dbc = NULL;
+		free(cs);
+		cs = cs2;
+		free(c->redacted);
+		if (!(c->redacted = aq_odbc_redact(cs))) {
+			r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			goto fail;
+		}
+		if ((r = driver_connect(c, cs, e)))
+			goto fail;
+	}
+	aq_debug("connected to '%s' (dbms %s, driver %s)", c->redacted, c->dbms, c->driver);
+	free(cs);
+	return 0;
+fail:
+	free(cs);
+	aq_odbc_release(c);
+	return r;
+}
+
+void aq_odbc_release(struct aq_odbc *c)
+{
+	if (c->dbc) {
+		SQLDisconnect(c->dbc);
+		SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
+	}
+	if (c->env)
+		SQLFreeHandle(SQL_HANDLE_ENV, c->env);
+	free(c->redacted);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- statements ---- */
+
+int aq_odbc_exec(struct aq_odbc *c, const char *sql, struct aq_err *e)
+{
+	SQLHSTMT st;
+	SQLRETURN rc;
+	int r = 0;
+
+	rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
+	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	/* SQL_NO_DATA: a searched UPDATE/DELETE that touched no row. */
+	if (!OK(rc) && rc != SQL_NO_DATA)
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot execute '%.80s'", sql);
+	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	return r;
+}
+
+int aq_odbc_query_int64(struct aq_odbc *c, const char *sql, const int64_t *params, int nparams,
+			int64_t *out, int *isnull, struct aq_err *e)
+{
+	SQLHSTMT st;
+	SQLRETURN rc;
+	SQLBIGINT v = 0;
+	SQLLEN ind = 0;
+	int r = 0;
+
+	rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
+	for (int i = 0; i < nparams; i++) {
+		rc = SQLBindParameter(st, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+				      (SQLPOINTER)&params[i], 0, NULL);
+		if (!OK(rc)) {
+			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind parameter %d of '%.80s'", i + 1, sql);
+			goto out;
+		}
+	}
+	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	if (!OK(rc)) {
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot execute '%.80s'", sql);
+		goto out;
+	}
+	rc = SQLFetch(st);
+	if (rc == SQL_NO_DATA) {
+		r = aq_err_set(e, AQ_ENOTFOUND, "no row from '%.80s'", sql);
+		goto out;
+	}
+	if (!OK(rc)) {
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot fetch from '%.80s'", sql);
+		goto out;
+	}
+	rc = SQLGetData(st, 1, SQL_C_SBIGINT, &v, sizeof(v), &ind);
+	if (!OK(rc)) {
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read the result of '%.80s'", sql);
+		goto out;
+	}
+	*out = ind == SQL_NULL_DATA ? 0 : (int64_t)v;
+	if (isnull)
+		*isnull = ind == SQL_NULL_DATA;
+out:
+	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	return r;
+}
+
+int aq_odbc_autocommit(struct aq_odbc *c, int on, struct aq_err *e)
+{
+	SQLRETURN rc = SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
+					 (SQLPOINTER)(intptr_t)(on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF), 0);
+
+	return OK(rc) ? 0 : aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot set autocommit %s", on ? "on" : "off");
+}
+
+int aq_odbc_commit(struct aq_odbc *c, struct aq_err *e)
+{
+	SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT);
+
+	return OK(rc) ? 0 : aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot commit");
+}
+
+int aq_odbc_rollback(struct aq_odbc *c, struct aq_err *e)
+{
+	SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+
+	return OK(rc) ? 0 : aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot roll back");
+}
+
+/* ---- identifiers ---- */
+
+#define IDENT_MAX 128
+
+/* Split "a.b" / "[a].[b]" / "\"a\".b" into up to two bare parts; quoted[i] tells if part i was quoted. */
+static int split_ident(const char *table, char parts[2][IDENT_MAX + 1], int quoted[2], int *nparts,
+		       struct aq_err *e)
+{
+	const char *p = table;
+	int n = 0;
+
+	if (!table || !*table)
+		return aq_err_set(e, AQ_EINVAL, "empty table name");
+	for (;;) {
+		char close = 0;
+		size_t l = 0;
+
+		if (n == 2)
+			return aq_err_set(e, AQ_EINVAL, "bad table name '%.140s': more than schema.table", table);
+		if (*p == '[')
+			close = ']';
+		else if (*p == '"')
+			close = '"';
+		if (close)
+			p++;
+		quoted[n] = close != 0;
+		if (!(isalpha((unsigned char)*p) || *p == '_'))
+			return aq_err_set(e, AQ_EINVAL,
+					  "bad table name '%.140s': a part must start with a letter or '_'", table);
+		while (isalnum((unsigned char)*p) || *p == '_') {
+			if (l == IDENT_MAX)
+				return aq_err_set(e, AQ_EINVAL, "bad table name '%.140s': part longer than %d",
+						  table, IDENT_MAX);
+			parts[n][l++] = *p++;
+		}
+		parts[n][l] = '\0';
+		if (close) {
+			if (*p != close)
+				return aq_err_set(e, AQ_EINVAL,
+						  "bad table name '%.140s': only letters, digits and '_' allowed",
+						  table);
+			p++;
+		}
+		n++;
+		if (*p == '.') {
+			p++;
+			continue;
+		}
+		if (*p)
+			return aq_err_set(e, AQ_EINVAL, "bad table name '%.140s': only letters, digits and '_' allowed",
+					  table);
+		break;
+	}
+	*nparts = n;
+	return 0;
+}
+
+int aq_odbc_check_ident(const char *table, struct aq_err *e)
+{
+	char parts[2][IDENT_MAX + 1];
+	int quoted[2], n;
+
+	return split_ident(table, parts, quoted, &n, e);
+}
+
+int aq_odbc_table_name(const struct aq_odbc *c, const char *table, char **out, struct aq_err *e)
+{
+	char parts[2][IDENT_MAX + 1];
+	int quoted[2], n, r, w = -1;
+
+	if ((r = split_ident(table, parts, quoted, &n, e)))
+		return r;
+	switch (c->dialect) {
+	case AQ_SQL_MSSQL:
+		w = n == 2 ? asprintf(out, "[%s].[%s]", parts[0], parts[1]) : asprintf(out, "[%s]", parts[0]);
+		break;
+	case AQ_SQL_SQLITE:
+		/* The one place where PORTAL.ConsumptionDaily becomes "PORTAL_ConsumptionDaily". */
+		w = n == 2 ? asprintf(out, "\"%s_%s\"", parts[0], parts[1]) : asprintf(out, "\"%s\"", parts[0]);
+		break;
+	case AQ_SQL_POSTGRES:
+	case AQ_SQL_GENERIC: {
+		/* Unquoted parts fold like the unquoted DDL did; quoted ones keep their case. */
+		const char *q0 = quoted[0] ? "\"" : "", *q1 = n == 2 && quoted[1] ? "\"" : "";
+
+		w = n == 2 ? asprintf(out, "%s%s%s.%s%s%s", q0, parts[0], q0, q1, parts[1], q1)
+			   : asprintf(out, "%s%s%s", q0, parts[0], q0);
+		break;
+	}
+	}
+	if (w < 0) {
+		*out = NULL;
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+const char *aq_sql_dialect_dir(enum aq_sql_dialect d)
+{
+	switch (d) {
+	case AQ_SQL_MSSQL: return "mssql";
+	case AQ_SQL_POSTGRES: return "postgres";
+	case AQ_SQL_SQLITE: return "sqlite";
+	default: return NULL;
+	}
+}
+
+/* ---- scripts ---- */
+
+static int line_is(const char *l, size_t n, const char *word)
+{
+	while (n && isspace((unsigned char)*l))
+		l++, n--;
+	while (n && isspace((unsigned char)l[n - 1]))
+		n--;
+	return n == strlen(word) && !strncasecmp(l, word, n);
+}
+
+int aq_odbc_run_script(struct aq_odbc *c, const char *path, struct aq_err *e)
+{
+	char *text = NULL, *stmt = NULL;
+	size_t len, sl = 0;
+	int r;
+
+	if ((r = aq_fs_read_all(path, &text, &len, e)))
+		return r;
+	if (!(stmt = malloc(len + 1))) {
+		free(text);
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	for (char *l = text; l < text + len;) {
+		char *nl = memchr(l, '\n', (size_t)(text + len - l));
+		size_t ll = nl ? (size_t)(nl - l) : (size_t)(text + len - l);
+		const char *t = l;
+		size_t tl = ll;
+		int end = 0;
+
+		while (tl && isspace((unsigned char)*t))
+			t++, tl--;
+		while (tl && isspace((unsigned char)t[tl - 1]))
+			tl--;
+		if (tl >= 2 && t[0] == '-' && t[1] == '-') {
+			/* comment line */
+		} else if (line_is(l, ll, "GO")) {
+			end = 1;
+		} else if (tl) {
+			memcpy(stmt + sl, l, ll);
+			sl += ll;
+			stmt[sl++] = '\n';
+			if (t[tl - 1] == ';') {
+				end = 1;
+				/* drop the ';' (some drivers refuse it) */
+				char *semi = memrchr(stmt, ';', sl);
+				sl = (size_t)(semi - stmt);
+			}
+		}
+		if (end || !nl) {
+			stmt[sl] = '\0';
+			int blank = 1;
+			for (size_t i = 0; i < sl; i++)
+				blank &= isspace((unsigned char)stmt[i]) != 0;
+			if (!blank && (r = aq_odbc_exec(c, stmt, e))) {
+				aq_err_prefix(e, "in '%s'", path);
+				break;
+			}
+			sl = 0;
+		}
+		l = nl ? nl + 1 : text + len;
+	}
+	free(stmt);
+	free(text);
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int aq_odbc_create_schema(struct aq_odbc *c, const char *sqldir, struct aq_err *e)
+{
+	const char *sub = aq_sql_dialect_dir(c->dialect);
+	char *dir, **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (!sub)
+		return aq_err_set(e, AQ_EUNSUPPORTED, "no sql scripts for dbms '%s'", c->dbms);
+	if (!(dir = aq_path_join(sqldir, sub)))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if (!(d = opendir(dir))) {
+		r = aq_err_sys(e, "cannot open '%s'", dir);
+		free(dir);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 4, ".sql"))
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? 2 * cap : 8) * sizeof(*names));
+			if (!nn) {
+				r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+				goto out;
+			}
+			names = nn;
+		}
+		if (!(names[n] = aq_path_join(dir, de->d_name))) {
+			r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	if (!n) {
+		r = aq_err_set(e, AQ_ENOTFOUND, "no '*.sql' file in '%s'", dir);
+		goto out;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n && !r; i++)
+		r = aq_odbc_run_script(c, names[i], e);
+out:
+	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(dir);
+	return r;
+}
+
+/* ---- bulk load ---- */
+
+int aq_odbc_load_readings(struct aq_odbc *c, const char *table, const struct aq_readings *r,
+			  size_t batch_rows, struct aq_err *e)
+{
+	size_t nb = batch_rows ? batch_rows : 5000;
+	SQL_DATE_STRUCT *dates = NULL;
+	SQLLEN *vind = NULL;
+	SQLUSMALLINT *status = NULL;
+	SQLULEN processed = 0;
+	SQLHSTMT st = NULL;
+	char *qt = NULL, *sql = NULL;
+	SQLRETURN rc;
+	int ret;
+
+	if (!r->n)
+		return 0;
+	if (nb > r->n)
+		nb = r->n;
+	if ((ret = aq_odbc_table_name(c, table, &qt, e)))
+		return ret;
+	if (asprintf(&sql, "INSERT INTO %s (AccountOID, ConsumptionDate, Consumption) VALUES (?, ?, ?)", qt) < 0) {
+		sql = NULL;
+		ret = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	dates = malloc(nb * sizeof(*dates));
+	vind = malloc(nb * sizeof(*vind));
+	status = malloc(nb * sizeof(*status));
+	if (!dates || !vind || !status) {
+		ret = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((ret = aq_odbc_autocommit(c, 0, e)))
+		goto out;
+	rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st);
+	if (!OK(rc)) {
+		st = NULL;
+		ret = aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
+		goto out_ac;
+	}
+	rc = SQLPrepare(st, (SQLCHAR *)sql, SQL_NTS);
+	if (!OK(rc)) {
+		ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot prepare the insert into '%s'", table);
+		goto out_ac;
+	}
+	SQLSetStmtAttr(st, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0);
+	SQLSetStmtAttr(st, SQL_ATTR_PARAM_STATUS_PTR, status, 0);
+	SQLSetStmtAttr(st, SQL_ATTR_PARAMS_PROCESSED_PTR, &processed, 0);
+	for (size_t off = 0; off < r->n; off += nb) {
+		size_t m = r->n - off < nb ? r->n - off : nb;
+
+		for (size_t i = 0; i < m; i++) {
+			int y, mo, d;
+
+			aq_date_to_ymd(r->date[off + i], &y, &mo, &d);
+			dates[i].year = (SQLSMALLINT)y;
+			dates[i].month = (SQLUSMALLINT)mo;
+			dates[i].day = (SQLUSMALLINT)d;
+			vind[i] = isnan(r->value[off + i]) ? SQL_NULL_DATA : (SQLLEN)sizeof(double);
+		}
+		rc = SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)m, 0);
+		if (!OK(rc)) {
+			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot set the parameter array size %zu", m);
+			goto out_rb;
+		}
+		/* Re-bind at each offset: the arrays are the caller's columns, shifted. */
+		rc = SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0, r->account + off, 0,
+				      NULL);
+		if (OK(rc))
+			rc = SQLBindParameter(st, 2, SQL_PARAM_INPUT, SQL_C_TYPE_DATE, SQL_TYPE_DATE, 10, 0, dates,
+					      0, NULL);
+		if (OK(rc))
+			rc = SQLBindParameter(st, 3, SQL_PARAM_INPUT, SQL_C_DOUBLE, SQL_DOUBLE, 15, 0, r->value + off,
+					      0, vind);
+		if (!OK(rc)) {
+			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the insert parameters");
+			goto out_rb;
+		}
+		rc = SQLExecute(st);
+		if (!OK(rc)) {
+			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot insert rows %zu..%zu into '%s'", off,
+					   off + m - 1, table);
+			goto out_rb;
+		}
+		for (size_t i = 0; i < m && i < processed; i++) {
+			if (status[i] == SQL_PARAM_ERROR) {
+				ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot insert row %zu into '%s'", off + i,
+						   table);
+				goto out_rb;
+			}
+		}
+		if ((ret = aq_odbc_commit(c, e)))
+			goto out_rb;
+	}
+	ret = 0;
+	goto out_ac;
+out_rb:
+	aq_odbc_rollback(c, NULL);
+out_ac:
+	if (ret)
+		aq_odbc_autocommit(c, 1, NULL);
+	else
+		ret = aq_odbc_autocommit(c, 1, e);
+out:
+	if (st)
+		SQLFreeHandle(SQL_HANDLE_STMT, st);
+	free(status);
+	free(vind);
+	free(dates);
+	free(sql);
+	free(qt);
+	return ret;
+}
