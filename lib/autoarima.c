@@ -1,0 +1,852 @@
+/* autoarima.c — KPSS, STL seasonal strength and the Hyndman–Khandakar stepwise order search. */
+#include "autoarima.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "series.h"
+
+void aq_auto_opts_default(struct aq_auto_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->season = 7;
+	o->max_p = 5;
+	o->max_q = 5;
+	o->max_P = 2;
+	o->max_Q = 2;
+	o->max_order = 5;
+	o->max_d = 2;
+	o->max_D = 1;
+	o->start_p = 2;
+	o->start_q = 2;
+	o->start_P = 1;
+	o->start_Q = 1;
+	o->nmodels = 94;
+	o->approximation = -1;
+	o->alpha = 0.05;
+	o->seas_threshold = 0.64;
+	o->d = -1;
+	o->D = -1;
+	o->allow_drift = 1;
+	o->allow_mean = 1;
+	o->check_vcov = 1;
+	o->warm_start = 1;
+	o->min_root = 1.01;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+int aq_is_constant(const double *x, size_t n)
+{
+	/* R: isTRUE(all.equal(x, rep(x[1], n))): mean relative difference < 1.5e-8 */
+	size_t i0 = 0;
+	while (i0 < n && !isfinite(x[i0]))
+		i0++;
+	if (i0 == n)
+		return 1;
+	double x0 = x[i0], sd = 0, sa = 0;
+	size_t k = 0;
+	for (size_t i = i0; i < n; i++) {
+		if (!isfinite(x[i]))
+			continue;
+		sd += fabs(x[i] - x0);
+		sa += fabs(x0);
+		k++;
+	}
+	if (sd == 0)
+		return 1;
+	double tol = 1.5e-8;
+	return sa > 0 ? sd / sa < tol : sd / (double)k < tol;
+}
+
+double aq_kpss_stat(const double *x, size_t n, int lags)
+{
+	if (n < 2)
+		return NAN;
+	double mean = 0;
+	for (size_t i = 0; i < n; i++)
+		mean += x[i];
+	mean /= (double)n;
+	/* eta = sum S_t^2 / n^2, S the partial sums of the demeaned series */
+	double S = 0, num = 0, s2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		double r = x[i] - mean;
+		S += r;
+		num += S * S;
+		s2 += r * r;
+	}
+	num /= (double)n * (double)n;
+	s2 /= (double)n;
+	/* Newey–West long-run variance with Bartlett weights 1 - l/(L+1) */
+	double lrv = s2;
+	for (int l = 1; l <= lags && (size_t)l < n; l++) {
+		double c = 0;
+		for (size_t t = (size_t)l; t < n; t++)
+			c += (x[t] - mean) * (x[t - (size_t)l] - mean);
+		lrv += 2.0 / (double)n * (1.0 - (double)l / (lags + 1.0)) * c;
+	}
+	return num / lrv;
+}
+
+double aq_kpss_pvalue(double stat)
+{
+	/* approx(cval, pct, xout = stat, rule = 2) in forecast:::ndiffs */
+	static const double cv[4] = {0.347, 0.463, 0.574, 0.739};
+	static const double pv[4] = {0.10, 0.05, 0.025, 0.01};
+	if (isnan(stat))
+		return NAN;
+	if (stat <= cv[0])
+		return pv[0];
+	if (stat >= cv[3])
+		return pv[3];
+	for (int i = 0; i < 3; i++)
+		if (stat <= cv[i + 1])
+			return pv[i] + (pv[i + 1] - pv[i]) * (stat - cv[i]) / (cv[i + 1] - cv[i]);
+	return pv[3];
+}
+
+int aq_ndiffs(const double *x, size_t n, double alpha, int max_d, double *first_stat)
+{
+	if (first_stat)
+		*first_stat = NAN;
+	if (n < 2)
+		return 0;
+	double *v = malloc(n * sizeof *v);
+	if (!v)
+		return 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)   /* na.omit: differences then span the gaps, as in R */
+		if (isfinite(x[i]))
+			v[k++] = x[i];
+	int d = 0;
+	if (aq_is_constant(v, k)) {
+		free(v);
+		return 0;
+	}
+	double st = aq_kpss_stat(v, k, (int)trunc(3.0 * sqrt((double)k) / 13.0));
+	if (first_stat)
+		*first_stat = st;
+	double p = aq_kpss_pvalue(st);
+	if (isnan(p)) {
+		free(v);
+		return 0;
+	}
+	int dodiff = p < alpha;
+	while (dodiff && d < max_d) {
+		d++;
+		for (size_t i = 0; i + 1 < k; i++)
+			v[i] = v[i + 1] - v[i];
+		k = k ? k - 1 : 0;
+		if (aq_is_constant(v, k))
+			break;
+		p = aq_kpss_pvalue(aq_kpss_stat(v, k, (int)trunc(3.0 * sqrt((double)k) / 13.0)));
+		if (isnan(p)) {
+			d--;
+			break;
+		}
+		dodiff = p < alpha;
+	}
+	free(v);
+	return d;
+}
+
+/* ------------------------------------------------------------------ STL */
+
+/*
+ * One loess estimate at abscissa xs (1-based positions 1..len of y), span q
+ * points, degree 0 or 1, tricube weights (Cleveland et al. 1990, stlest).
+ */
+static double loess_at(const double *y, int len, int q, int degree, double xs, int *ok)
+{
+	int nleft, nright;
+	double h;
+	if (q >= len) {
+		nleft = 1;
+		nright = len;
+		h = fmax(xs - 1, len - xs) + (q - len) / 2.0;
+	} else {
+		int c = (int)floor(xs + 0.5);
+		nleft = c - (q - 1) / 2;
+		if (nleft < 1)
+			nleft = 1;
+		if (nleft > len - q + 1)
+			nleft = len - q + 1;
+		nright = nleft + q - 1;
+		h = fmax(xs - nleft, nright - xs);
+		if (q > 2 * (int)h)   /* even q: the window may be lopsided */
+			h = fmax(h, (q - 1) / 2.0);
+	}
+	double h9 = 0.999 * h, h1 = 0.001 * h, a = 0;
+	double w[512];
+	double *wp = w;
+	int cnt = nright - nleft + 1;
+	if (cnt > 512) {
+		wp = malloc((size_t)cnt * sizeof *wp);
+		if (!wp) {
+			*ok = 0;
+			return NAN;
+		}
+	}
+	for (int j = nleft; j <= nright; j++) {
+		double r = fabs(j - xs), wj = 0;
+		if (r <= h9) {
+			if (r <= h1)
+				wj = 1;
+			else {
+				double u = r / h;
+				u = 1 - u * u * u;
+				wj = u * u * u;
+			}
+		}
+		wp[j - nleft] = wj;
+		a += wj;
+	}
+	if (a <= 0) {
+		*ok = 0;
+		if (wp != w)
+			free(wp);
+		return NAN;
+	}
+	for (int j = 0; j < cnt; j++)
+		wp[j] /= a;
+	if (degree > 0 && h > 0) {
+		double c = 0;
+		for (int j = nleft; j <= nright; j++)
+			c += wp[j - nleft] * j;
+		double b = 0;
+		for (int j = nleft; j <= nright; j++)
+			b += wp[j - nleft] * (j - c) * (j - c);
+		if (sqrt(b) > 0.001 * (len - 1)) {
+			double bb = (xs - c) / b;
+			for (int j = nleft; j <= nright; j++)
+				wp[j - nleft] *= bb * (j - c) + 1;
+		}
+	}
+	double ys = 0;
+	for (int j = nleft; j <= nright; j++)
+		ys += wp[j - nleft] * y[j - 1];
+	if (wp != w)
+		free(wp);
+	*ok = 1;
+	return ys;
+}
+
+/* Moving average of length k: out has len - k + 1 values. */
+static void moving_avg(const double *x, int len, int k, double *out)
+{
+	double s = 0;
+	for (int i = 0; i < k; i++)
+		s += x[i];
+	out[0] = s / k;
+	for (int i = k; i < len; i++) {
+		s += x[i] - x[i - k];
+		out[i - k + 1] = s / k;
+	}
+}
+
+/*
+ * STL (Cleveland, Cleveland, McRae & Terpenning 1990) without robustness
+ * weights, as stats::stl(x, s.window) with defaults: s.degree 0, t.window
+ * nextodd(ceil(1.5 m / (1 - 1.5/s.window))), t.degree 1, l.window
+ * nextodd(m), l.degree 1, inner 2. Every point is computed (no jumps).
+ */
+static int stl_decompose(const double *x, int n, int m, int swin, double *seas, double *trend)
+{
+	int twin = (int)ceil(1.5 * m / (1.0 - 1.5 / swin));
+	if (twin % 2 == 0)
+		twin++;
+	int lwin = m % 2 ? m : m + 1;
+	int clen = n + 2 * m;
+	double *w = malloc((size_t)(4 * clen + 2 * (n / m + 3)) * sizeof *w);
+	if (!w)
+		return AQ_ENOMEM;
+	double *C = w, *t1 = w + clen, *t2 = w + 2 * clen, *dt = w + 3 * clen, *sub = w + 4 * clen,
+	       *subs = sub + (n / m + 3);
+	for (int i = 0; i < n; i++)
+		trend[i] = 0;
+	int ok = 1;
+	for (int it = 0; it < 2; it++) {
+		for (int i = 0; i < n; i++)
+			dt[i] = x[i] - trend[i];
+		/* cycle-subseries smoothing, extended one period at each end */
+		for (int j = 0; j < m; j++) {
+			int k = 0;
+			for (int i = j; i < n; i++, i += m - 1)
+				sub[k++] = dt[i];
+			for (int r = 0; r <= k + 1; r++) {
+				int lok;
+				subs[r] = loess_at(sub, k, swin, 0, (double)r, &lok);
+				if (!lok)
+					subs[r] = r > 0 && r <= k ? sub[r - 1] : (r == 0 ? sub[0] : sub[k - 1]);
+			}
+			for (int r = 0; r <= k + 1; r++)
+				C[r * m + j] = subs[r];
+		}
+		/* low-pass: MA(m), MA(m), MA(3), loess(lwin, degree 1) */
+		moving_avg(C, clen, m, t1);
+		moving_avg(t1, clen - m + 1, m, t2);
+		moving_avg(t2, clen - 2 * m + 2, 3, t1);
+		for (int i = 0; i < n; i++) {
+			int lok;
+			double L = loess_at(t1, n, lwin, 1, i + 1.0, &lok);
+			if (!lok)
+				L = t1[i];
+			seas[i] = C[m + i] - L;
+		}
+		for (int i = 0; i < n; i++)
+			dt[i] = x[i] - seas[i];
+		for (int i = 0; i < n; i++) {
+			int lok;
+			trend[i] = loess_at(dt, n, twin, 1, i + 1.0, &lok);
+			if (!lok)
+				trend[i] = dt[i];
+		}
+	}
+	free(w);
+	return ok ? 0 : AQ_ENUMERIC;
+}
+
+static double var_finite(const double *a, const double *b, const double *mask, size_t n)
+{
+	double s = 0, ss = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(mask[i]))
+			continue;
+		double v = a[i] + (b ? b[i] : 0);
+		s += v;
+		ss += v * v;
+		k++;
+	}
+	if (k < 2)
+		return NAN;
+	double mean = s / (double)k;
+	return (ss - (double)k * mean * mean) / (double)(k - 1);
+}
+
+double aq_seas_strength(const double *x, size_t n, int m)
+{
+	if (m < 2 || n <= 2 * (size_t)m)
+		return NAN;
+	double *w = malloc(4 * n * sizeof *w);
+	if (!w)
+		return NAN;
+	double *xi = w, *S = w + n, *T = w + 2 * n, *R = w + 3 * n;
+	aq_series_interp(x, n, xi);
+	if (stl_decompose(xi, (int)n, m, 11, S, T)) {
+		free(w);
+		return NAN;
+	}
+	for (size_t i = 0; i < n; i++)
+		R[i] = xi[i] - S[i] - T[i];
+	/* mstl: remainder NA where the data were NA; variances with na.rm */
+	double vr = var_finite(R, NULL, x, n), vrs = var_finite(R, S, x, n);
+	free(w);
+	if (!(vrs > 0))
+		return 0;
+	return fmax(0, fmin(1, 1 - vr / vrs));
+}
+
+int aq_nsdiffs(const double *x, size_t n, int m, double threshold, int max_D, double *strength)
+{
+	if (strength)
+		*strength = NAN;
+	if (max_D < 1 || m < 2 || aq_is_constant(x, n) || (size_t)m >= n)
+		return 0;
+	double st = aq_seas_strength(x, n, m);
+	if (strength)
+		*strength = st;
+	/* with max_D = 1 (R's default and ours) one test decides */
+	return isfinite(st) && st > threshold ? 1 : 0;
+}
+
+double aq_auto_aicc(double aic, int ncoef, int nstar)
+{
+	double k = ncoef + 1.0;
+	if (!isfinite(aic) || nstar - k - 1 <= 0)
+		return INFINITY;
+	return aic + 2 * k * (k + 1) / (nstar - k - 1);
+}
+
+/* ------------------------------------------------------------------ search */
+
+#define MAXC (AQ_ARIMA_MAX_ORDER * 2 + AQ_ARIMA_MAX_SORDER * 2 + 1)
+
+struct tried {
+	int p, q, P, Q, c;
+	double ic;
+	int ncoef;
+	double coef[MAXC];
+};
+
+struct search {
+	const double *y;
+	size_t n;
+	int d, D, s;
+	int approx;
+	double offset;
+	int nstar;           /* non-missing count (R's n in myarima) */
+	double cinit;        /* starting value of a new constant */
+	const struct aq_auto_opts *o;
+	struct aq_arima_ws *ws;
+	struct tried *t;
+	int nt;
+	struct aq_auto_info *info;
+};
+
+static void make_spec(const struct search *S, int p, int q, int P, int Q, int c, struct aq_arima_spec *sp)
+{
+	sp->p = p;
+	sp->d = S->d;
+	sp->q = q;
+	sp->P = P;
+	sp->D = S->D;
+	sp->Q = Q;
+	sp->s = (P + S->D + Q > 0) ? S->s : 0;
+	sp->constant = c && S->d + S->D <= 1;
+}
+
+/* Starting values for (p,q,P,Q,c) from a fitted parent (missing terms 0, new constant cinit). */
+static void warm_init(const struct search *S, const struct tried *par, int p, int q, int P, int Q, int c,
+		      double *init)
+{
+	int k = 0, pk = 0;
+	for (int i = 0; i < p; i++)
+		init[k++] = i < par->p ? par->coef[pk + i] : 0;
+	pk += par->p;
+	for (int i = 0; i < q; i++)
+		init[k++] = i < par->q ? par->coef[pk + i] : 0;
+	pk += par->q;
+	for (int i = 0; i < P; i++)
+		init[k++] = i < par->P ? par->coef[pk + i] : 0;
+	pk += par->P;
+	for (int i = 0; i < Q; i++)
+		init[k++] = i < par->Q ? par->coef[pk + i] : 0;
+	pk += par->Q;
+	if (c && S->d + S->D <= 1)
+		init[k++] = par->c && S->d + S->D <= 1 ? par->coef[pk] : S->cinit;
+}
+
+/* Score of a fitted model R's way; +Inf if rejected. */
+static double score(const struct search *S, const struct aq_arima_model *m, int approx)
+{
+	int ncoef = m->ncoef;
+	int nst = S->nstar - S->d - S->D * S->s;
+	double aic;
+	if (approx) {
+		if (!(m->sigma2 > 0) || !isfinite(m->sigma2))
+			return INFINITY;
+		aic = S->offset + nst * log(m->sigma2) + 2.0 * (ncoef + 1);
+	} else {
+		if (!isfinite(m->loglik))
+			return INFINITY;
+		aic = -2.0 * m->loglik + 2.0 * (ncoef + 1);
+	}
+	double ic = aq_auto_aicc(aic, ncoef, nst);
+	if (!isfinite(ic))
+		return INFINITY;
+	if (!aq_arima_roots_ok(m, S->o->min_root))
+		return INFINITY;
+	if (S->o->check_vcov && m->vcov) {
+		for (int i = 0; i < ncoef; i++) {
+			double v = m->vcov[i * ncoef + i];
+			if (!(v >= 0))
+				return INFINITY;
+		}
+	}
+	return ic;
+}
+
+static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, int approx, const double *init,
+		   struct aq_arima_model *m, double *ic)
+{
+	struct aq_arima_spec sp;
+	make_spec(S, p, q, P, Q, c, &sp);
+	struct aq_arima_fit_opts fo = {0};
+	fo.method = approx ? AQ_ARIMA_CSS : AQ_ARIMA_CSS_ML;
+	fo.init = init;
+	fo.max_iter = 100;
+	fo.reltol = 1.5e-8;
+	fo.want_vcov = S->o->check_vcov;
+	struct aq_err e = {0};
+	aq_arima_model_release(m);
+	aq_arima_model_init(m);
+	int rc = aq_arima_fit(S->y, S->n, &sp, &fo, m, S->ws, &e);
+	*ic = rc ? INFINITY : score(S, m, approx);
+	return rc;
+}
+
+static int tried_before(const struct search *S, int p, int q, int P, int Q, int c)
+{
+	for (int i = 0; i < S->nt; i++)
+		if (S->t[i].p == p && S->t[i].q == q && S->t[i].P == P && S->t[i].Q == Q && S->t[i].c == c)
+			return 1;
+	return 0;
+}
+
+/* Fit a candidate, record it; returns its score. best is the parent for warm starts. */
+static double candidate(struct search *S, const struct tried *best, int p, int q, int P, int Q, int c,
+			struct aq_arima_model *m)
+{
+	double init[MAXC], ic;
+	const double *ip = NULL;
+	if (S->o->warm_start && best && isfinite(best->ic)) {
+		warm_init(S, best, p, q, P, Q, c, init);
+		ip = init;
+	}
+	int rc = fit_one(S, p, q, P, Q, c, S->approx, ip, m, &ic);
+	struct tried *t = &S->t[S->nt++];
+	t->p = p;
+	t->q = q;
+	t->P = P;
+	t->Q = Q;
+	t->c = c;
+	t->ic = ic;
+	t->ncoef = rc ? 0 : m->ncoef;
+	if (!rc)
+		memcpy(t->coef, m->coef, (size_t)m->ncoef * sizeof(double));
+	S->info->nfits++;
+	return ic;
+}
+
+static double mean_finite(const double *x, size_t n)
+{
+	double s = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(x[i])) {
+			s += x[i];
+			k++;
+		}
+	return k ? s / (double)k : 0;
+}
+
+/* Mean of lag-`lag` differences over pairs of finite values, divided by `lag`. */
+static double mean_diff(const double *x, size_t n, size_t lag)
+{
+	double s = 0;
+	size_t k = 0;
+	for (size_t i = lag; i < n; i++)
+		if (isfinite(x[i]) && isfinite(x[i - lag])) {
+			s += x[i] - x[i - lag];
+			k++;
+		}
+	return k ? s / (double)k / (double)lag : 0;
+}
+
+int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struct aq_arima_model *m,
+		  struct aq_auto_info *info, struct aq_arima_ws *ws, struct aq_err *e)
+{
+	struct aq_auto_info dummy;
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof *info);
+	info->kpss_stat = info->seas_strength = info->ic = NAN;
+	/* start at the first non-missing value */
+	while (n > 0 && !isfinite(y[0])) {
+		y++;
+		n--;
+	}
+	while (n > 0 && !isfinite(y[n - 1]))
+		n--;
+	int nobs = 0;
+	for (size_t i = 0; i < n; i++)
+		nobs += isfinite(y[i]) != 0;
+	if (nobs == 0)
+		return aq_err_set(e, AQ_ENUMERIC, "all values missing");
+	if (aq_is_constant(y, n)) {
+		info->constant_series = 1;
+		return aq_err_set(e, AQ_ENUMERIC, "constant series");
+	}
+	int serieslength = nobs;
+	int s = o->season > 1 ? o->season : 1;
+	int max_p = o->max_p, max_q = o->max_q, max_P = o->max_P, max_Q = o->max_Q;
+	if (max_p > serieslength / 3)
+		max_p = serieslength / 3;
+	if (max_q > serieslength / 3)
+		max_q = serieslength / 3;
+	if (max_P > serieslength / 3 / s)
+		max_P = serieslength / 3 / s;
+	if (max_Q > serieslength / 3 / s)
+		max_Q = serieslength / 3 / s;
+	if (max_p > AQ_ARIMA_MAX_ORDER)
+		max_p = AQ_ARIMA_MAX_ORDER;
+	if (max_q > AQ_ARIMA_MAX_ORDER)
+		max_q = AQ_ARIMA_MAX_ORDER;
+	if (max_P > AQ_ARIMA_MAX_SORDER)
+		max_P = AQ_ARIMA_MAX_SORDER;
+	if (max_Q > AQ_ARIMA_MAX_SORDER)
+		max_Q = AQ_ARIMA_MAX_SORDER;
+
+	/* seasonal differences */
+	int D = o->D;
+	if (s == 1) {
+		D = 0;
+		max_P = max_Q = 0;
+	} else if (D < 0 && n <= 2 * (size_t)s) {
+		D = 0;
+	} else if (D < 0) {
+		D = aq_nsdiffs(y, n, s, o->seas_threshold, o->max_D, &info->seas_strength);
+	}
+	size_t nd = n;
+	double *dx = malloc((n ? n : 1) * sizeof *dx);
+	if (!dx)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate search workspace");
+	memcpy(dx, y, n * sizeof *dx);
+	if (D > 0) {
+		int allna = 1;
+		for (size_t i = (size_t)s; i < nd; i++) {
+			dx[i - (size_t)s] = y[i] - y[i - (size_t)s];
+			allna &= !isfinite(dx[i - (size_t)s]);
+		}
+		if (nd <= (size_t)s || allna) {
+			D = 0;
+			memcpy(dx, y, n * sizeof *dx);
+		} else {
+			nd -= (size_t)s;
+		}
+	}
+	int d = o->d;
+	if (d < 0) {
+		d = aq_ndiffs(dx, nd, o->alpha, o->max_d, &info->kpss_stat);
+		/* all-NA after differencing: one less (R) */
+		while (d > 0) {
+			int any = 0;
+			for (size_t i = (size_t)d; i < nd && !any; i++) {
+				int okk = 1;
+				for (int j = 0; j <= d; j++)
+					okk &= isfinite(dx[i - (size_t)j]) != 0;
+				any = okk;
+			}
+			if (any)
+				break;
+			d--;
+		}
+	}
+	for (int k = 0; k < d; k++) {
+		for (size_t i = 0; i + 1 < nd; i++)
+			dx[i] = dx[i + 1] - dx[i];
+		nd = nd ? nd - 1 : 0;
+	}
+	info->d = d;
+	info->D = D;
+	struct search S = {0};
+	S.y = y;
+	S.n = n;
+	S.d = d;
+	S.D = D;
+	S.s = s > 1 ? s : 0;
+	S.o = o;
+	S.ws = ws;
+	S.info = info;
+	S.nstar = serieslength;
+	S.cinit = d + D == 0 ? mean_finite(y, n) : (d == 1 ? mean_diff(y, n, 1) : mean_diff(y, n, (size_t)s));
+	int rc = 0;
+	if (nd == 0) {
+		free(dx);
+		return aq_err_set(e, AQ_ENUMERIC, "not enough data to proceed");
+	}
+	if (aq_is_constant(dx, nd)) {
+		/* R fits (0,d,0)(0,D,0) with the constant fixed; we estimate it */
+		free(dx);
+		struct aq_arima_model tmp;
+		aq_arima_model_init(&tmp);
+		double ic;
+		S.approx = 0;
+		rc = fit_one(&S, 0, 0, 0, 0, d + D <= 1, 0, NULL, &tmp, &ic);
+		if (rc || !isfinite(tmp.loglik)) {
+			aq_arima_model_release(&tmp);
+			return aq_err_set(e, AQ_ENUMERIC, "differenced series is constant and cannot be fitted");
+		}
+		aq_arima_model_release(m);
+		*m = tmp;
+		info->ic = ic;
+		return 0;
+	}
+	free(dx);
+	if (s > 1) {
+		if (max_P > 0 && max_p > s - 1)
+			max_p = s - 1;
+		if (max_Q > 0 && max_q > s - 1)
+			max_q = s - 1;
+	}
+	S.approx = o->approximation < 0 ? (n > 150 || s > 12) : o->approximation;
+	info->approximation = S.approx;
+	if (S.approx) {
+		struct aq_arima_model om;
+		aq_arima_model_init(&om);
+		struct aq_arima_spec sp;
+		make_spec(&S, 0, 0, 0, 0, d + D == 0, &sp);
+		struct aq_arima_fit_opts fo = {0};
+		fo.method = AQ_ARIMA_CSS_ML;
+		fo.max_iter = 100;
+		fo.reltol = 1.5e-8;
+		struct aq_err e2 = {0};
+		if (aq_arima_fit(y, n, &sp, &fo, &om, ws, &e2) == 0 && om.sigma2 > 0 && isfinite(om.loglik))
+			S.offset = -2 * om.loglik - serieslength * log(om.sigma2);
+		aq_arima_model_release(&om);
+	}
+	info->offset = S.offset;
+	int allow_drift = o->allow_drift && d + D == 1, allow_mean = o->allow_mean && d + D == 0;
+	int constant = allow_drift || allow_mean;
+
+	int nmodels = o->nmodels > 0 ? o->nmodels : 94;
+	S.t = calloc((size_t)nmodels + 8, sizeof *S.t);
+	if (!S.t)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate search table");
+	struct aq_arima_model cur;
+	aq_arima_model_init(&cur);
+
+	int start_p = o->start_p, start_q = o->start_q, start_P = o->start_P, start_Q = o->start_Q;
+	if (n < 10) {
+		start_p = start_p < 1 ? start_p : 1;
+		start_q = start_q < 1 ? start_q : 1;
+		start_P = start_Q = 0;
+	}
+	int p = start_p < max_p ? start_p : max_p, q = start_q < max_q ? start_q : max_q;
+	int P = start_P < max_P ? start_P : max_P, Q = start_Q < max_Q ? start_Q : max_Q;
+	int ib = 0;   /* index of the best tried model */
+	double ic;
+	candidate(&S, NULL, p, q, P, Q, constant, &cur);
+	ic = candidate(&S, NULL, 0, 0, 0, 0, constant, &cur);
+	if (ic < S.t[ib].ic) {
+		ib = 1;
+		p = q = P = Q = 0;
+	}
+	int k = 2;
+	if (max_p > 0 || max_P > 0) {
+		int pp = max_p > 0, PP = s > 1 && max_P > 0;
+		ic = candidate(&S, NULL, pp, 0, PP, 0, constant, &cur);
+		if (ic < S.t[ib].ic) {
+			ib = k;
+			p = pp;
+			P = PP;
+			q = Q = 0;
+		}
+		k++;
+	}
+	if (max_q > 0 || max_Q > 0) {
+		int qq = max_q > 0, QQ = s > 1 && max_Q > 0;
+		ic = candidate(&S, NULL, 0, qq, 0, QQ, constant, &cur);
+		if (ic < S.t[ib].ic) {
+			ib = k;
+			p = P = 0;
+			Q = QQ;
+			q = qq;
+		}
+		k++;
+	}
+	if (constant) {
+		ic = candidate(&S, NULL, 0, 0, 0, 0, 0, &cur);
+		if (ic < S.t[ib].ic) {
+			ib = k;
+			p = q = P = Q = 0;
+		}
+		k++;
+	}
+	/* neighbour moves in R's order: seasonal first, then non-seasonal */
+	static const int moves[16][4] = {
+		{0, 0, -1, 0}, {0, 0, 0, -1}, {0, 0, 1, 0}, {0, 0, 0, 1},
+		{0, 0, -1, -1}, {0, 0, -1, 1}, {0, 0, 1, -1}, {0, 0, 1, 1},
+		{-1, 0, 0, 0}, {0, -1, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0},
+		{-1, -1, 0, 0}, {-1, 1, 0, 0}, {1, -1, 0, 0}, {1, 1, 0, 0},
+	};
+	int startk = 0;
+	while (startk < k && k < nmodels) {
+		startk = k;
+		int improved = 0;
+		for (int mv = 0; mv < 16 && !improved; mv++) {
+			int np = p + moves[mv][0], nq = q + moves[mv][1];
+			int nP = P + moves[mv][2], nQ = Q + moves[mv][3];
+			if (np < 0 || nq < 0 || nP < 0 || nQ < 0 || np > max_p || nq > max_q || nP > max_P ||
+			    nQ > max_Q)
+				continue;
+			if (tried_before(&S, np, nq, nP, nQ, constant))
+				continue;
+			k++;
+			if (k > nmodels)
+				break;
+			ic = candidate(&S, &S.t[ib], np, nq, nP, nQ, constant, &cur);
+			if (ic < S.t[ib].ic) {
+				ib = S.nt - 1;
+				p = np;
+				q = nq;
+				P = nP;
+				Q = nQ;
+				improved = 1;
+			}
+		}
+		if (improved || k > nmodels)
+			continue;
+		if ((allow_drift || allow_mean) && !tried_before(&S, p, q, P, Q, !constant)) {
+			k++;
+			if (k > nmodels)
+				continue;
+			ic = candidate(&S, &S.t[ib], p, q, P, Q, !constant, &cur);
+			if (ic < S.t[ib].ic) {
+				ib = S.nt - 1;
+				constant = !constant;
+			}
+		}
+	}
+
+	rc = 0;
+	if (S.approx) {
+		/* refit by CSS-ML in increasing order of approximate AICc until one is accepted */
+		int *ord = malloc((size_t)S.nt * sizeof *ord);
+		if (!ord) {
+			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate search order");
+			goto out;
+		}
+		int no = 0;
+		for (int i = 0; i < S.nt; i++)
+			if (isfinite(S.t[i].ic))
+				ord[no++] = i;
+		/* stable insertion sort by ic (R's order() keeps ties in order) */
+		for (int i = 1; i < no; i++) {
+			int v = ord[i], j = i;
+			while (j > 0 && S.t[ord[j - 1]].ic > S.t[v].ic) {
+				ord[j] = ord[j - 1];
+				j--;
+			}
+			ord[j] = v;
+		}
+		int found = 0;
+		for (int i = 0; i < no && !found; i++) {
+			struct tried *t = &S.t[ord[i]];
+			info->nrefits++;
+			int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, o->warm_start ? t->coef : NULL, &cur,
+					  &ic);
+			if (!frc && isfinite(ic)) {
+				found = 1;
+				info->ic = ic;
+			}
+		}
+		free(ord);
+		if (!found) {
+			rc = aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S.nt);
+			goto out;
+		}
+	} else {
+		if (!isfinite(S.t[ib].ic)) {
+			rc = aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S.nt);
+			goto out;
+		}
+		struct tried *t = &S.t[ib];
+		info->nrefits++;
+		int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, t->coef, &cur, &ic);
+		if (frc || !isfinite(ic)) {
+			rc = aq_err_set(e, AQ_ENUMERIC, "refit of the chosen model failed");
+			goto out;
+		}
+		info->ic = ic;
+	}
+	aq_arima_model_release(m);
+	*m = cur;
+	aq_arima_model_init(&cur);
+out:
+	aq_arima_model_release(&cur);
+	free(S.t);
+	return rc;
+}
