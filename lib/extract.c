@@ -1,0 +1,847 @@
+/* extract.c — bulk, incremental extraction of readings from an ODBC table into a sharded dataset. */
+#include "extract.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "date.h"
+#include "fs.h"
+#include "odbc.h"
+#include "shard.h"
+
+#define OK(rc) ((rc) == SQL_SUCCESS || (rc) == SQL_SUCCESS_WITH_INFO)
+
+const char *const aq_extract_rej_names[AQ_REJ_KINDS] = {
+	"null", "nan", "negative", "non_numeric", "bad_date", "bad_account", "duplicate", "row_error",
+};
+
+/*
+ * Test failpoints: $AQUACAST_TEST_CRASH = "pending" (after the pending
+ * state is durable), "rows:N" (after N rows were handed to the writers),
+ * "closed" (after every batch file is durable, before the watermark moves).
+ * The process kills itself with SIGKILL there, like a power cut would; the
+ * integration tests use it to check that a rerun repairs every case.
+ */
+static void failpoint(const char *name, uint64_t rows)
+{
+	const char *v = getenv("AQUACAST_TEST_CRASH");
+	size_t l = strlen(name);
+
+	if (!v || strncmp(v, name, l))
+		return;
+	if (v[l] == ':' && rows < strtoull(v + l + 1, NULL, 10))
+		return;
+	if (v[l] != ':' && v[l])
+		return;
+	aq_warn("test failpoint '%s': killing myself", v);
+	raise(SIGKILL);
+}
+
+/* ---- state file ---- */
+
+struct state {
+	int64_t watermark;
+	int pending;
+	int64_t lo, hi;
+	uint64_t key;
+	char table[300];
+};
+
+static int state_read(const char *path, struct state *s, struct aq_err *e)
+{
+	json_error_t je;
+	json_t *j, *p;
+	const char *t;
+
+	memset(s, 0, sizeof(*s));
+	if (access(path, F_OK))
+		return 0;
+	if (!(j = json_load_file(path, 0, &je)))
+		return aq_err_set(e, AQ_EFORMAT, "cannot parse '%s': %s (line %d)", path, je.text, je.line);
+	s->watermark = json_integer_value(json_object_get(j, "watermark"));
+	if ((t = json_string_value(json_object_get(j, "table"))))
+		snprintf(s->table, sizeof(s->table), "%s", t);
+	p = json_object_get(j, "pending");
+	if (json_is_object(p)) {
+		s->pending = 1;
+		s->lo = json_integer_value(json_object_get(p, "lo"));
+		s->hi = json_integer_value(json_object_get(p, "hi"));
+		s->key = (uint64_t)json_integer_value(json_object_get(p, "key"));
+		if (s->hi <= s->lo || !s->key) {
+			json_decref(j);
+			return aq_err_set(e, AQ_ESTATE, "bad pending slice in '%s'", path);
+		}
+	}
+	json_decref(j);
+	if (s->watermark < 0)
+		return aq_err_set(e, AQ_ESTATE, "negative watermark in '%s'", path);
+	return 0;
+}
+
+static int state_write(const char *path, const struct state *s, struct aq_err *e)
+{
+	json_t *j = json_pack("{s:s, s:i, s:s, s:I}", "format", "aquacast.extract-state", "version", 1, "table",
+			      s->table, "watermark", (json_int_t)s->watermark);
+	char *text;
+	int r;
+
+	if (!j)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if (s->pending)
+		json_object_set_new(j, "pending",
+				    json_pack("{s:I, s:I, s:I}", "lo", (json_int_t)s->lo, "hi", (json_int_t)s->hi,
+					      "key", (json_int_t)s->key));
+	else
+		json_object_set_new(j, "pending", json_null());
+	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!text)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	r = aq_fs_write_atomic(path, text, strlen(text), e);
+	free(text);
+	return r;
+}
+
+/* ---- a set of account ids (distinct count in RowId order) ---- */
+
+struct idset {
+	int64_t *v;
+	size_t n, cap; /* cap a power of two; slot value INT64_MIN = empty */
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64 finaliser */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static int idset_add(struct idset *s, int64_t id)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		size_t nc = s->cap ? 2 * s->cap : 1024;
+		int64_t *nv = malloc(nc * sizeof(*nv));
+
+		if (!nv)
+			return AQ_ENOMEM;
+		for (size_t i = 0; i < nc; i++)
+			nv[i] = INT64_MIN;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (s->v[i] == INT64_MIN)
+				continue;
+			size_t h = mix64((uint64_t)s->v[i]) & (nc - 1);
+			while (nv[h] != INT64_MIN)
+				h = (h + 1) & (nc - 1);
+			nv[h] = s->v[i];
+		}
+		free(s->v);
+		s->v = nv;
+		s->cap = nc;
+	}
+	size_t h = mix64((uint64_t)id) & (s->cap - 1);
+	while (s->v[h] != INT64_MIN) {
+		if (s->v[h] == id)
+			return 0;
+		h = (h + 1) & (s->cap - 1);
+	}
+	s->v[h] = id;
+	s->n++;
+	return 0;
+}
+
+/* ---- one slice, K workers ---- */
+
+struct slice {
+	const struct aq_extract_opts *o;
+	const struct aq_dataset *ds;
+	int64_t lo, hi;
+	uint64_t key;
+	int k;
+	enum aq_extract_bind bind;  /* resolved */
+	char *sql;
+	/* shared writer mode */
+	pthread_mutex_t lock;
+	struct aq_readings_writer *shared;
+	atomic_int failed;
+	atomic_uint_fast64_t samples[AQ_REJ_KINDS];
+};
+
+struct worker {
+	struct slice *sl;
+	int i;
+	struct aq_readings_writer w;
+	int w_open;
+	struct aq_err err;
+	int rc;
+	uint64_t rows_read, rows, accounts;
+	uint64_t rejected[AQ_REJ_KINDS];
+	/* pending output (shared writer mode) */
+	size_t on, ocap;
+	int32_t *od;
+	int64_t *oa;
+	double *ov;
+};
+
+static void sample(struct worker *wk, int kind, int64_t rowid, const char *acct, const char *date, const char *val)
+{
+	int lim = wk->sl->o->samples == 0 ? 3 : wk->sl->o->samples;
+
+	wk->rejected[kind]++;
+	if (lim > 0 && atomic_fetch_add(&wk->sl->samples[kind], 1) < (uint64_t)lim) {
+		if (kind == AQ_REJ_DUPLICATE) {
+			aq_warn("bad row (duplicate): RowId %lld (account '%s', date '%s', consumption '%s') "
+				"supersedes an earlier row of that account and date",
+				(long long)rowid, acct, date, val);
+			return;
+		}
+		aq_warn("bad row (%s): RowId %lld, account '%s', date '%s', consumption '%s'",
+			aq_extract_rej_names[kind], (long long)rowid, acct, date, val);
+	}
+}
+
+static int flush_out(struct worker *wk, struct aq_err *e)
+{
+	struct slice *sl = wk->sl;
+	int r = 0;
+
+	if (!wk->on)
+		return 0;
+	pthread_mutex_lock(&sl->lock);
+	for (size_t i = 0; i < wk->on && !r; i++)
+		r = aq_readings_writer_add(sl->shared, wk->od[i], wk->oa[i], wk->ov[i], e);
+	pthread_mutex_unlock(&sl->lock);
+	wk->on = 0;
+	return r;
+}
+
+static int emit(struct worker *wk, int32_t date, int64_t acct, double v, struct aq_err *e)
+{
+	if ((++wk->rows & 1023) == 0)
+		failpoint("rows", wk->rows);
+	if (!wk->sl->shared)
+		return aq_readings_writer_add(&wk->w, date, acct, v, e);
+	wk->od[wk->on] = date;
+	wk->oa[wk->on] = acct;
+	wk->ov[wk->on] = v;
+	if (++wk->on == wk->ocap)
+		return flush_out(wk, e);
+	return 0;
+}
+
+/* Parse a whole string as an integer / a double (surrounding blanks allowed). */
+static int parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || errno)
+		return -1;
+	while (*end == ' ')
+		end++;
+	/* "123.0" from a REAL column holding an integer */
+	if (*end == '.') {
+		end++;
+		while (*end == '0')
+			end++;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_f64(const char *s, double *out)
+{
+	char *end;
+
+	*out = strtod(s, &end);
+	if (end == s)
+		return -1;
+	while (*end == ' ')
+		end++;
+	return *end ? -1 : 0;
+}
+
+/* "YYYY-MM-DD", optionally followed by a time ("YYYY-MM-DD HH:MM:SS", 'T'). */
+static int parse_date_text(const char *s, size_t n, int32_t *out)
+{
+	while (n && *s == ' ')
+		s++, n--;
+	if (n < 10 || (n > 10 && s[10] != ' ' && s[10] != 'T'))
+		return -1;
+	return aq_date_parse(s, 10, out, NULL) ? -1 : 0;
+}
+
+#define TXT_ACCT 32
+#define TXT_DATE 40
+#define TXT_VAL 64
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct slice *sl = wk->sl;
+	const struct aq_extract_opts *o = sl->o;
+	size_t n = o->fetch_rows ? o->fetch_rows : 10000;
+	struct aq_odbc_opts co = { .fetch_rows = n };
+	struct aq_err *e = &wk->err;
+	struct aq_odbc c;
+	SQLHSTMT st = NULL;
+	SQLRETURN rc;
+	SQLULEN fetched = 0;
+	SQLUSMALLINT *status = NULL;
+	SQLBIGINT *rowid = NULL, *acct = NULL;
+	SQL_DATE_STRUCT *dates = NULL;
+	double *vals = NULL;
+	char *tacct = NULL, *tdate = NULL, *tval = NULL;
+	SQLLEN *ind_r = NULL, *ind_a = NULL, *ind_d = NULL, *ind_v = NULL;
+	int text = sl->bind == AQ_BIND_TEXT, have_prev = 0, key_order = o->order == AQ_ORDER_KEY, r = 0;
+	int64_t params[4] = { sl->lo, sl->hi, sl->k, wk->i };
+	int64_t prev_acct = 0, last_acct = INT64_MIN;
+	int32_t prev_date = 0;
+	double prev_val = 0;
+	struct idset ids = { 0 };
+
+	if ((r = aq_odbc_connect(&c, o->conn, &co, e))) {
+		wk->rc = r;
+		atomic_store(&sl->failed, 1);
+		return NULL;
+	}
+	status = malloc(n * sizeof(*status));
+	rowid = malloc(n * sizeof(*rowid));
+	ind_r = malloc(n * sizeof(*ind_r));
+	ind_a = malloc(n * sizeof(*ind_a));
+	ind_d = malloc(n * sizeof(*ind_d));
+	ind_v = malloc(n * sizeof(*ind_v));
+	if (text) {
+		tacct = malloc(n * TXT_ACCT);
+		tdate = malloc(n * TXT_DATE);
+		tval = malloc(n * TXT_VAL);
+	} else {
+		acct = malloc(n * sizeof(*acct));
+		dates = malloc(n * sizeof(*dates));
+		vals = malloc(n * sizeof(*vals));
+	}
+	if (sl->shared) {
+		wk->ocap = n;
+		wk->od = malloc(n * sizeof(*wk->od));
+		wk->oa = malloc(n * sizeof(*wk->oa));
+		wk->ov = malloc(n * sizeof(*wk->ov));
+	}
+	if (!status || !rowid || !ind_r || !ind_a || !ind_d || !ind_v || (text && (!tacct || !tdate || !tval)) ||
+	    (!text && (!acct || !dates || !vals)) || (sl->shared && (!wk->od || !wk->oa || !wk->ov))) {
+		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = SQLAllocHandle(SQL_HANDLE_STMT, c.dbc, &st);
+	if (!OK(rc)) {
+		st = NULL;
+		r = aq_odbc_diag(e, SQL_HANDLE_DBC, c.dbc, "cannot allocate a statement");
+		goto out;
+	}
+	/* Column-wise binding of n-row arrays: one SQLFetch moves n rows. */
+	SQLSetStmtAttr(st, SQL_ATTR_ROW_BIND_TYPE, (SQLPOINTER)SQL_BIND_BY_COLUMN, 0);
+	rc = SQLSetStmtAttr(st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)(uintptr_t)n, 0);
+	if (!OK(rc)) {
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot set the row array size %zu", n);
+		goto out;
+	}
+	SQLSetStmtAttr(st, SQL_ATTR_ROW_STATUS_PTR, status, 0);
+	SQLSetStmtAttr(st, SQL_ATTR_ROWS_FETCHED_PTR, &fetched, 0);
+	for (int p = 0; p < (sl->k > 1 ? 4 : 2); p++) {
+		rc = SQLBindParameter(st, (SQLUSMALLINT)(p + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+				      &params[p], 0, NULL);
+		if (!OK(rc)) {
+			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind parameter %d", p + 1);
+			goto out;
+		}
+	}
+	rc = SQLBindCol(st, 1, SQL_C_SBIGINT, rowid, 0, ind_r);
+	if (OK(rc))
+		rc = text ? SQLBindCol(st, 2, SQL_C_CHAR, tacct, TXT_ACCT, ind_a)
+			  : SQLBindCol(st, 2, SQL_C_SBIGINT, acct, 0, ind_a);
+	if (OK(rc))
+		rc = text ? SQLBindCol(st, 3, SQL_C_CHAR, tdate, TXT_DATE, ind_d)
+			  : SQLBindCol(st, 3, SQL_C_TYPE_DATE, dates, sizeof(*dates), ind_d);
+	if (OK(rc))
+		rc = text ? SQLBindCol(st, 4, SQL_C_CHAR, tval, TXT_VAL, ind_v)
+			  : SQLBindCol(st, 4, SQL_C_DOUBLE, vals, 0, ind_v);
+	if (!OK(rc)) {
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the result columns");
+		goto out;
+	}
+	rc = SQLExecDirect(st, (SQLCHAR *)sl->sql, SQL_NTS);
+	if (!OK(rc)) {
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read '%s'", o->table);
+		goto out;
+	}
+	for (;;) {
+		if ((o->stop && *o->stop) || atomic_load(&sl->failed)) {
+			r = aq_err_set(e, AQ_EINTR, "extraction interrupted");
+			goto out;
+		}
+		rc = SQLFetch(st);
+		if (rc == SQL_NO_DATA)
+			break;
+		if (!OK(rc)) {
+			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot fetch from '%s'", o->table);
+			goto out;
+		}
+		wk->rows_read += fetched;
+		for (size_t i = 0; i < fetched; i++) {
+			char sa[TXT_ACCT], sd[TXT_DATE], sv[TXT_VAL];
+			int64_t rid = ind_r[i] == SQL_NULL_DATA ? -1 : (int64_t)rowid[i], a;
+			int32_t d;
+			double v;
+			int vkind = -1;
+
+			if (status[i] == SQL_ROW_ERROR || status[i] == SQL_ROW_NOROW) {
+				if (status[i] == SQL_ROW_ERROR)
+					sample(wk, AQ_REJ_ROW_ERROR, rid, "?", "?", "?");
+				continue;
+			}
+			/* Decode; sa/sd/sv keep a printable form for the samples. */
+			if (text) {
+				const char *ta = tacct + i * TXT_ACCT, *td = tdate + i * TXT_DATE,
+					   *tv = tval + i * TXT_VAL;
+
+				snprintf(sa, sizeof(sa), "%s", ind_a[i] == SQL_NULL_DATA ? "NULL" : ta);
+				snprintf(sd, sizeof(sd), "%s", ind_d[i] == SQL_NULL_DATA ? "NULL" : td);
+				snprintf(sv, sizeof(sv), "%s", ind_v[i] == SQL_NULL_DATA ? "NULL" : tv);
+				if (ind_a[i] == SQL_NULL_DATA || ind_a[i] >= TXT_ACCT || parse_i64(ta, &a)) {
+					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, sa, sd, sv);
+					continue;
+				}
+				if (ind_d[i] == SQL_NULL_DATA || ind_d[i] >= TXT_DATE ||
+				    parse_date_text(td, strlen(td), &d) || d < AQ_DATE_MIN || d > AQ_DATE_MAX) {
+					sample(wk, AQ_REJ_BAD_DATE, rid, sa, sd, sv);
+					continue;
+				}
+				if (ind_v[i] == SQL_NULL_DATA)
+					vkind = AQ_REJ_NULL;
+				else if (ind_v[i] >= TXT_VAL || parse_f64(tv, &v))
+					vkind = AQ_REJ_NON_NUMERIC;
+			} else {
+				a = (int64_t)acct[i];
+				snprintf(sa, sizeof(sa), "%lld", (long long)a);
+				if (ind_d[i] != SQL_NULL_DATA)
+					snprintf(sd, sizeof(sd), "%04d-%02d-%02d", dates[i].year, dates[i].month,
+						 dates[i].day);
+				else
+					snprintf(sd, sizeof(sd), "NULL");
+				if (ind_v[i] == SQL_NULL_DATA)
+					snprintf(sv, sizeof(sv), "NULL");
+				else
+					snprintf(sv, sizeof(sv), "%.17g", vals[i]);
+				if (ind_a[i] == SQL_NULL_DATA) {
+					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, "NULL", sd, sv);
+					continue;
+				}
+				if (ind_d[i] == SQL_NULL_DATA || dates[i].month < 1 || dates[i].month > 12 ||
+				    dates[i].day < 1 || dates[i].day > 31) {
+					sample(wk, AQ_REJ_BAD_DATE, rid, sa, sd, sv);
+					continue;
+				}
+				d = aq_date_from_ymd(dates[i].year, dates[i].month, dates[i].day);
+				if (d < AQ_DATE_MIN || d > AQ_DATE_MAX) {
+					sample(wk, AQ_REJ_BAD_DATE, rid, sa, sd, sv);
+					continue;
+				}
+				if (ind_v[i] == SQL_NULL_DATA)
+					vkind = AQ_REJ_NULL;
+				else
+					v = vals[i];
+			}
+			if (vkind < 0 && !isfinite(v))
+				vkind = AQ_REJ_NAN;
+			else if (vkind < 0 && v < 0)
+				vkind = AQ_REJ_NEGATIVE;
+			if (vkind >= 0) {
+				sample(wk, vkind, rid, sa, sd, sv);
+				v = NAN;
+			}
+			if (key_order) {
+				/* Sorted by (account, date, RowId): the last of a run of equal keys wins. */
+				if (have_prev && prev_acct == a && prev_date == d) {
+					sample(wk, AQ_REJ_DUPLICATE, rid, sa, sd, sv);
+				} else if (have_prev && (r = emit(wk, prev_date, prev_acct, prev_val, e))) {
+					goto out;
+				}
+				if (a != last_acct) {
+					wk->accounts++;
+					last_acct = a;
+				}
+				prev_acct = a;
+				prev_date = d;
+				prev_val = v;
+				have_prev = 1;
+			} else {
+				if (idset_add(&ids, a)) {
+					r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+					goto out;
+				}
+				if ((r = emit(wk, d, a, v, e)))
+					goto out;
+			}
+		}
+		if (o->progress)
+			aq_progress_add(o->progress, fetched);
+	}
+	if (have_prev && (r = emit(wk, prev_date, prev_acct, prev_val, e)))
+		goto out;
+	if (sl->shared && (r = flush_out(wk, e)))
+		goto out;
+	if (!key_order)
+		wk->accounts = ids.n;
+out:
+	if (st)
+		SQLFreeHandle(SQL_HANDLE_STMT, st);
+	aq_odbc_release(&c);
+	free(ids.v);
+	free(status);
+	free(rowid);
+	free(ind_r);
+	free(ind_a);
+	free(ind_d);
+	free(ind_v);
+	free(tacct);
+	free(tdate);
+	free(tval);
+	free(acct);
+	free(dates);
+	free(vals);
+	free(wk->od);
+	free(wk->oa);
+	free(wk->ov);
+	wk->od = NULL;
+	wk->oa = NULL;
+	wk->ov = NULL;
+	wk->rc = r;
+	if (r)
+		atomic_store(&sl->failed, 1);
+	return NULL;
+}
+
+/*
+ * Delete (or only count, when del is 0) every file of batch key in every
+ * part: the leftovers of a crashed run of that slice.
+ */
+static int delete_batch(const struct aq_dataset *ds, uint64_t key, int del, uint64_t *deleted, struct aq_err *e)
+{
+	char prefix[32];
+	size_t pl = (size_t)snprintf(prefix, sizeof(prefix), "%020llu-", (unsigned long long)key);
+
+	*deleted = 0;
+	for (int p = 0; p < ds->parts; p++) {
+		char **paths = NULL;
+		int n = 0, r = aq_dataset_list_part(ds, p, &paths, &n, e);
+
+		if (r)
+			return r;
+		for (int i = 0; i < n; i++) {
+			const char *b = strrchr(paths[i], '/');
+
+			b = b ? b + 1 : paths[i];
+			if (!strncmp(b, prefix, pl)) {
+				if (del && unlink(paths[i]) && errno != ENOENT) {
+					r = aq_err_sys(e, "cannot remove '%s'", paths[i]);
+					aq_paths_free(paths, n);
+					return r;
+				}
+				(*deleted)++;
+			}
+		}
+		aq_paths_free(paths, n);
+		if (del && *deleted) {
+			char *dir = aq_dataset_part_dir(ds, p);
+
+			if (dir) {
+				aq_fs_fsync_dir(dir, NULL);
+				free(dir);
+			}
+		}
+	}
+	return 0;
+}
+
+static int run_slice(const struct aq_extract_opts *o, const struct aq_dataset *ds, const char *qtable,
+		     enum aq_extract_bind bind, int64_t lo, int64_t hi, uint64_t key, struct aq_extract_stats *st,
+		     struct aq_err *e)
+{
+	int k = o->parallel > 0 ? o->parallel : 1, r = 0, nwriters;
+	size_t budget = o->max_buffer_bytes ? o->max_buffer_bytes : (size_t)96 << 20;
+	struct aq_readings_writer_opts wo = { 0 };
+	struct aq_readings_writer shared;
+	struct worker *wks = NULL;
+	pthread_t *th = NULL;
+	struct slice sl = { .o = o, .ds = ds, .lo = lo, .hi = hi, .key = key, .k = k, .bind = bind };
+	char label[64];
+
+	pthread_mutex_init(&sl.lock, NULL);
+	if (asprintf(&sl.sql,
+		     "SELECT RowId, AccountOID, ConsumptionDate, Consumption FROM %s WHERE RowId > ? AND RowId <= ?%s "
+		     "ORDER BY %s",
+		     qtable, k > 1 ? " AND AccountOID %% ? = ?" : "",
+		     o->order == AQ_ORDER_KEY ? "AccountOID, ConsumptionDate, RowId" : "RowId") < 0) {
+		sl.sql = NULL;
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	/* AccountOID % K = i only works on non-negative ids as written; ids are positive OIDs. */
+	aq_debug("slice (%lld, %lld], key %llu: %s", (long long)lo, (long long)hi, (unsigned long long)key, sl.sql);
+	wks = calloc((size_t)k, sizeof(*wks));
+	th = calloc((size_t)k, sizeof(*th));
+	if (!wks || !th) {
+		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	nwriters = k > 1 && !o->shared_writer ? k : 1;
+	wo.max_buffer_bytes = budget / (size_t)nwriters;
+	snprintf(label, sizeof(label), "odbc-%lld-%lld", (long long)lo, (long long)hi);
+	if (nwriters == 1) {
+		if ((r = aq_readings_writer_open(&shared, ds, key, label, &wo, e)))
+			goto out;
+		if (k > 1)
+			sl.shared = &shared;
+	}
+	for (int i = 0; i < k; i++) {
+		wks[i].sl = &sl;
+		wks[i].i = i;
+		if (nwriters > 1) {
+			char l2[96];
+
+			snprintf(l2, sizeof(l2), "%s-t%dof%d", label, i, k);
+			if ((r = aq_readings_writer_open(&wks[i].w, ds, key, l2, &wo, e)))
+				goto abort;
+			wks[i].w_open = 1;
+		} else if (k == 1) {
+			wks[i].w = shared; /* moved: the worker adds to it directly */
+			wks[i].w_open = 1;
+		}
+	}
+	if (k == 1) {
+		worker_main(&wks[0]);
+	} else {
+		int started = 0;
+
+		for (; started < k; started++) {
+			if (pthread_create(&th[started], NULL, worker_main, &wks[started])) {
+				atomic_store(&sl.failed, 1);
+				r = aq_err_sys(e, "cannot start a worker thread");
+				break;
+			}
+		}
+		for (int i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		if (r)
+			goto abort;
+	}
+	for (int i = 0; i < k; i++) {
+		if (wks[i].rc && !r) {
+			r = wks[i].rc;
+			if (e)
+				*e = wks[i].err;
+		}
+	}
+	if (r)
+		goto abort;
+	/* Commit: every part file of every writer made durable. */
+	for (int i = 0; i < k; i++) {
+		if (wks[i].w_open) {
+			wks[i].w_open = 0;
+			if ((r = aq_readings_writer_close(&wks[i].w, e)))
+				goto abort;
+		}
+	}
+	if (sl.shared) {
+		sl.shared = NULL;
+		if ((r = aq_readings_writer_close(&shared, e)))
+			goto abort;
+	}
+	for (int i = 0; i < k; i++) {
+		st->rows_read += wks[i].rows_read;
+		st->rows += wks[i].rows;
+		st->accounts += wks[i].accounts;
+		for (int j = 0; j < AQ_REJ_KINDS; j++)
+			st->rejected[j] += wks[i].rejected[j];
+	}
+	st->slices++;
+	{
+		uint64_t nf = 0;
+
+		if (!delete_batch(ds, key, 0, &nf, NULL))
+			st->files += nf;
+	}
+	goto out;
+abort:
+	for (int i = 0; i < k; i++)
+		if (wks[i].w_open)
+			aq_readings_writer_abort(&wks[i].w);
+	if (sl.shared)
+		aq_readings_writer_abort(&shared);
+out:
+	pthread_mutex_destroy(&sl.lock);
+	free(sl.sql);
+	free(wks);
+	free(th);
+	return r;
+}
+
+int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st, struct aq_err *e)
+{
+	struct aq_dataset ds = { 0 };
+	struct aq_odbc c = { 0 };
+	struct state s;
+	char *sdir = NULL, *spath = NULL, *lpath = NULL, *qtable = NULL, *dsjson = NULL;
+	enum aq_extract_bind bind = o->bind;
+	double t0 = aq_now();
+	int r, lockfd = -1, connected = 0, isnull;
+	int64_t hi;
+
+	memset(st, 0, sizeof(*st));
+	st->dup_counted = o->order == AQ_ORDER_KEY;
+	if (!o->conn || !o->table || !o->out)
+		return aq_err_set(e, AQ_EINVAL, "extract needs a connection, a table and an output dataset");
+	if ((r = aq_odbc_check_ident(o->table, e)))
+		return r;
+	if (o->parallel < 0 || o->parallel > 64)
+		return aq_err_set(e, AQ_EINVAL, "bad parallelism %d (1..64)", o->parallel);
+	/* Dataset: open it if it exists (it keeps its P), else create with P. */
+	if (!(dsjson = aq_path_join(o->out, "_dataset.json")))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if (!access(dsjson, F_OK))
+		r = aq_dataset_open(&ds, o->out, e);
+	else
+		r = aq_dataset_create(&ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e);
+	free(dsjson);
+	if (r)
+		return r;
+	if (strcmp(ds.kind, "readings")) {
+		r = aq_err_set(e, AQ_EINVAL, "dataset '%s' holds '%s', not readings", o->out, ds.kind);
+		goto out;
+	}
+	if (o->parts > 0 && o->parts != ds.parts)
+		aq_warn("dataset '%s' exists with %d parts; --parts %d ignored", o->out, ds.parts, o->parts);
+	sdir = aq_path_join(o->out, "_state");
+	spath = sdir ? aq_path_join(sdir, "extract.json") : NULL;
+	lpath = sdir ? aq_path_join(sdir, "extract.lock") : NULL;
+	if (!spath || !lpath) {
+		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = aq_fs_mkdir_p(sdir, e)))
+		goto out;
+	/* One extractor per dataset at a time. */
+	lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lockfd < 0) {
+		r = aq_err_sys(e, "cannot open '%s'", lpath);
+		goto out;
+	}
+	if (flock(lockfd, LOCK_EX | LOCK_NB)) {
+		r = aq_err_set(e, AQ_ESTATE, "dataset '%s' is being extracted into by another process", o->out);
+		goto out;
+	}
+	if ((r = state_read(spath, &s, e)))
+		goto out;
+	if (s.table[0] && strcmp(s.table, o->table))
+		aq_warn("dataset '%s' was extracted from '%s', now from '%s'", o->out, s.table, o->table);
+	snprintf(s.table, sizeof(s.table), "%s", o->table);
+	st->watermark_from = st->watermark = s.watermark;
+	{
+		struct aq_odbc_opts co = { .fetch_rows = o->fetch_rows };
+
+		if ((r = aq_odbc_connect(&c, o->conn, &co, e)))
+			goto out;
+		connected = 1;
+	}
+	snprintf(st->dbms, sizeof(st->dbms), "%s", c.dbms);
+	if (bind == AQ_BIND_AUTO)
+		bind = c.dialect == AQ_SQL_SQLITE ? AQ_BIND_TEXT : AQ_BIND_TYPED;
+	if ((r = aq_odbc_table_name(&c, o->table, &qtable, e)))
+		goto out;
+	aq_info("extracting '%s' from %s (%s) into '%s' (%d parts), mode %s, watermark %lld", o->table, c.dbms,
+		c.redacted, o->out, ds.parts, o->mode == AQ_EXTRACT_FULL ? "full" : "incremental",
+		(long long)s.watermark);
+	if (s.pending) {
+		uint64_t del = 0;
+
+		aq_info("redoing the slice (%lld, %lld] of an interrupted run (batch key %llu)", (long long)s.lo,
+			(long long)s.hi, (unsigned long long)s.key);
+		if ((r = delete_batch(&ds, s.key, 1, &del, e)))
+			goto out;
+		if (del)
+			aq_info("removed %llu file(s) of the interrupted batch", (unsigned long long)del);
+		if ((r = run_slice(o, &ds, qtable, bind, s.lo, s.hi, s.key, st, e)))
+			goto out;
+		st->resumed = 1;
+		s.pending = 0;
+		s.watermark = s.hi;
+		if ((r = state_write(spath, &s, e)))
+			goto out;
+		st->watermark = s.watermark;
+	}
+	{
+		char q[400];
+
+		snprintf(q, sizeof(q), "SELECT MAX(RowId) FROM %s", qtable);
+		if ((r = aq_odbc_query_int64(&c, q, NULL, 0, &hi, &isnull, e)))
+			goto out;
+	}
+	{
+		int64_t lo = o->mode == AQ_EXTRACT_FULL ? 0 : s.watermark;
+
+		/* A resumed full slice already covered (0, hi]. */
+		if (st->resumed && o->mode == AQ_EXTRACT_FULL && s.lo == 0 && s.hi >= hi)
+			lo = hi;
+		if (hi < s.watermark)
+			aq_warn("MAX(RowId) %lld is below the watermark %lld: rows deleted or table recreated?",
+				(long long)hi, (long long)s.watermark);
+		if (hi > lo) {
+			s.pending = 1;
+			s.lo = lo;
+			s.hi = hi;
+			s.key = aq_dataset_next_key(&ds);
+			if ((r = state_write(spath, &s, e)))
+				goto out;
+			failpoint("pending", 0);
+			if ((r = run_slice(o, &ds, qtable, bind, lo, hi, s.key, st, e)))
+				goto out;
+			failpoint("closed", 0);
+			s.pending = 0;
+			s.watermark = hi;
+			if ((r = state_write(spath, &s, e)))
+				goto out;
+			st->watermark = hi;
+		} else {
+			aq_info("nothing new: MAX(RowId) %lld, watermark %lld", (long long)hi, (long long)s.watermark);
+		}
+	}
+out:
+	st->seconds = aq_now() - t0;
+	if (connected)
+		aq_odbc_release(&c);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (ds.root)
+		aq_dataset_release(&ds);
+	free(qtable);
+	free(sdir);
+	free(spath);
+	free(lpath);
+	return r;
+}

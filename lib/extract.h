@@ -1,0 +1,104 @@
+/* extract.h — bulk, incremental extraction of readings from an ODBC table into a sharded dataset. */
+#ifndef AQ_EXTRACT_H
+#define AQ_EXTRACT_H
+
+/*
+ * Source: a table with (RowId, AccountOID, ConsumptionDate, Consumption,
+ * LoadedAt), RowId increasing in ingestion order (IDENTITY / BIGSERIAL /
+ * INTEGER PRIMARY KEY AUTOINCREMENT; DDL in sql/<dialect>/).
+ *
+ * A run reads one or two "slices" RowId in (lo, hi]: hi = MAX(RowId) read
+ * at the start, lo = 0 (full) or the watermark of the previous run
+ * (incremental). Each slice becomes one batch of the dataset with key K
+ * (aq_dataset_next_key, so it wins over every older batch) and label
+ * "odbc-<lo>-<hi>". Protocol, in DATASET/_state/extract.json (atomic):
+ *   1. {"watermark": W, "pending": {"lo", "hi", "key"}}   before any file
+ *   2. the batch files of every part, each durable (the shard writer)
+ *   3. {"watermark": hi, "pending": null}
+ * A run that finds a pending slice (a crash between 1 and 3) first deletes
+ * every file of that key and redoes the same slice with the same key and
+ * label, so a crash at any point plus a rerun leaves the same files, with
+ * the same rows, as an uninterrupted run. Then it goes on normally.
+ *
+ * Within a slice the row with the larger RowId wins a duplicate
+ * (AccountOID, ConsumptionDate): in key order (default) the query sorts by
+ * (AccountOID, ConsumptionDate, RowId) and duplicates are dropped here, and
+ * counted; in RowId order the shard writer keeps the last arrival, which is
+ * the larger RowId (duplicates are then not counted).
+ *
+ * Row rules (counted per kind in aq_extract_stats.rejected, a few samples
+ * logged with account, date and RowId):
+ *   null         Consumption NULL                    → kept, value NaN
+ *   nan          Consumption NaN or ±Inf             → kept, value NaN
+ *   negative     Consumption < 0 (a meter cannot run
+ *                backwards; a reversal is a fault)   → kept, value NaN
+ *   non_numeric  text that is no number (SQLite's
+ *                dynamic typing)                     → kept, value NaN
+ *   bad_date     NULL, unparsable, or outside
+ *                AQ_DATE_MIN..AQ_DATE_MAX            → row dropped
+ *   bad_account  NULL or non-integer AccountOID      → row dropped
+ *   duplicate    an earlier RowId of the same
+ *                (account, date) in the slice        → earlier row dropped
+ *   row_error    the driver flagged the row          → row dropped
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "log.h"
+
+enum aq_extract_mode { AQ_EXTRACT_FULL = 0, AQ_EXTRACT_INCREMENTAL };
+enum aq_extract_order { AQ_ORDER_KEY = 0, AQ_ORDER_ROWID };
+enum aq_extract_bind { AQ_BIND_AUTO = 0, AQ_BIND_TYPED, AQ_BIND_TEXT };
+
+enum {
+	AQ_REJ_NULL = 0,
+	AQ_REJ_NAN,
+	AQ_REJ_NEGATIVE,
+	AQ_REJ_NON_NUMERIC,
+	AQ_REJ_BAD_DATE,
+	AQ_REJ_BAD_ACCOUNT,
+	AQ_REJ_DUPLICATE,
+	AQ_REJ_ROW_ERROR,
+	AQ_REJ_KINDS
+};
+/* "null", "nan", "negative", ... indexed by AQ_REJ_*. */
+extern const char *const aq_extract_rej_names[AQ_REJ_KINDS];
+
+struct aq_extract_opts {
+	const char *conn;            /* ODBC connection string or DSN name */
+	const char *table;           /* e.g. "PORTAL.ConsumptionDaily" */
+	const char *out;             /* dataset root */
+	int parts;                   /* partitions when creating; 0 = 32 (an existing dataset keeps its own) */
+	enum aq_extract_mode mode;
+	enum aq_extract_order order;
+	/* AQ_BIND_AUTO: typed (SQL_C_TYPE_DATE, SQL_C_DOUBLE) except for SQLite, read as text and parsed here. */
+	enum aq_extract_bind bind;
+	int parallel;                /* K connections, thread i reads AccountOID % K = i; 0 = 1 */
+	int shared_writer;           /* K > 1: one writer behind a lock instead of one per thread */
+	size_t fetch_rows;           /* SQL_ATTR_ROW_ARRAY_SIZE (and psqlODBC Fetch=); 0 = 10000 */
+	size_t max_buffer_bytes;     /* shard writer budget, split over the writers; 0 = 96 MiB */
+	int samples;                 /* bad-row samples logged per kind; 0 = 3, < 0 = none */
+	const volatile int *stop;    /* set (by a signal handler) to stop cleanly with AQ_EINTR */
+	struct aq_progress *progress;/* may be NULL */
+};
+
+struct aq_extract_stats {
+	uint64_t rows_read;          /* rows fetched from the source */
+	uint64_t rows;               /* rows handed to the shard writer(s) */
+	uint64_t accounts;           /* distinct AccountOID written (summed over slices) */
+	uint64_t rejected[AQ_REJ_KINDS];
+	int dup_counted;             /* 0 in RowId order: duplicates not counted */
+	int64_t watermark_from;      /* watermark before the run */
+	int64_t watermark;           /* after the run */
+	int slices;                  /* slices done (2 when a crashed run was finished first) */
+	int resumed;                 /* a pending slice of a crashed run was redone */
+	uint64_t files;              /* batch files written */
+	double seconds;
+	char dbms[64];
+};
+
+int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st, struct aq_err *e);
+
+#endif
