@@ -1,0 +1,378 @@
+/* evaluate.c — new-data scoring, rolling-origin backtest, per-account choice of the served forecaster, champion/challenger gate. */
+#include "evaluate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define Z80 1.2815515655446004
+#define Z95 1.959963984540054
+
+static const char *const fc_names[AQ_FC_N] = {"arima", "snaive7", "mean28", "median28", "combo"};
+
+const char *aq_fc_name(int fc)
+{
+	return (fc >= 0 && fc < AQ_FC_N) ? fc_names[fc] : NULL;
+}
+
+const char *aq_served_str(int fc, int combo_ref, char *buf, size_t len)
+{
+	if (fc == AQ_FC_COMBO)
+		snprintf(buf, len, "arima+%s", aq_ref_name(combo_ref) ? aq_ref_name(combo_ref) : "median28");
+	else
+		snprintf(buf, len, "%s", aq_fc_name(fc) ? aq_fc_name(fc) : "arima");
+	return buf;
+}
+
+int aq_served_parse(const char *s, int *fc, int *combo_ref)
+{
+	*combo_ref = AQ_REF_MEDIAN28;
+	if (!s || !*s) {
+		*fc = AQ_FC_ARIMA;
+		return 0;
+	}
+	if (strncmp(s, "arima+", 6) == 0) {
+		int r = aq_ref_from_name(s + 6);
+		if (r < 0)
+			return AQ_EINVAL;
+		*fc = AQ_FC_COMBO;
+		*combo_ref = r;
+		return 0;
+	}
+	for (int i = 0; i < AQ_FC_COMBO; i++)
+		if (strcmp(s, fc_names[i]) == 0) {
+			*fc = i;
+			return 0;
+		}
+	return AQ_EINVAL;
+}
+
+void aq_eval_opts_default(struct aq_eval_opts *o)
+{
+	o->windows = 4;
+	o->horizon = 30;
+	o->max_new_days = 366;
+	aq_anomaly_opts_default(&o->anomaly);
+}
+
+const char *aq_eval_status_name(int st)
+{
+	switch (st) {
+	case AQ_EVAL_OK: return "ok";
+	case AQ_EVAL_NO_NEW_DATA: return "no_new_data";
+	case AQ_EVAL_NO_MODEL: return "no_model";
+	case AQ_EVAL_NO_READINGS: return "no_readings";
+	default: return "unknown";
+	}
+}
+
+void aq_eval_ws_init(struct aq_eval_ws *ws)
+{
+	ws->cap = 0;
+	ws->buf = NULL;
+}
+
+void aq_eval_ws_release(struct aq_eval_ws *ws)
+{
+	free(ws->buf);
+	aq_eval_ws_init(ws);
+}
+
+static int ws_reserve(struct aq_eval_ws *ws, size_t need, struct aq_err *e)
+{
+	if (need <= ws->cap)
+		return 0;
+	double *b = realloc(ws->buf, need * sizeof(*b));
+	if (!b)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu doubles of evaluation workspace", need);
+	ws->buf = b;
+	ws->cap = need;
+	return 0;
+}
+
+/* Normal interval from mean and sd; lower bounds clipped at 0. NaN sd gives NaN bounds. */
+static void normal_path(const double *mean, const double *sd, int h, const struct aq_path *p)
+{
+	for (int i = 0; i < h; i++) {
+		p->mean[i] = mean[i];
+		double s = sd ? sd[i] : NAN;
+		p->lo80[i] = isfinite(s) ? fmax(0.0, mean[i] - Z80 * s) : NAN;
+		p->hi80[i] = isfinite(s) ? mean[i] + Z80 * s : NAN;
+		p->lo95[i] = isfinite(s) ? fmax(0.0, mean[i] - Z95 * s) : NAN;
+		p->hi95[i] = isfinite(s) ? mean[i] + Z95 * s : NAN;
+	}
+}
+
+int aq_served_forecast(int fc, int combo_ref, const double *y, size_t n, int h, const double *arima_mean,
+		       const double *arima_sd, const struct aq_path *out, struct aq_err *e)
+{
+	if (fc < 0 || fc >= AQ_FC_N)
+		return aq_err_set(e, AQ_EINVAL, "unknown forecaster %d", fc);
+	if (fc == AQ_FC_ARIMA || fc == AQ_FC_COMBO) {
+		if (!arima_mean)
+			return aq_err_set(e, AQ_EINVAL, "served forecaster '%s' needs the arima forecast", fc_names[fc]);
+		normal_path(arima_mean, arima_sd, h, out);
+		if (fc == AQ_FC_ARIMA)
+			return 0;
+		double *tmp = malloc((size_t)(h > 0 ? h : 1) * 5 * sizeof(*tmp));
+		if (!tmp)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate a forecast path of %d days", h);
+		struct aq_path r = {tmp, tmp + h, tmp + 2 * h, tmp + 3 * h, tmp + 4 * h};
+		aq_ref_forecast(combo_ref, y, n, h, &r, NULL);  /* NaN path if the window is empty: average keeps arima */
+		aq_path_average(out, &r, h, out);
+		free(tmp);
+		return 0;
+	}
+	return aq_ref_forecast(fc - AQ_FC_SNAIVE7, y, n, h, out, e);
+}
+
+/* Per-origin paths: AQ_FC_N forecasters x 5 arrays (mean, lo80, hi80, lo95, hi95) of h days. */
+static struct aq_path path_at(double *base, int fc, int h)
+{
+	double *p = base + (size_t)fc * 5 * (size_t)h;
+	struct aq_path r = {p, p + h, p + 2 * h, p + 3 * h, p + 4 * h};
+	return r;
+}
+
+/* Forecast every forecaster except combo from origin o (y[0..o) known) into base. Returns 0 if arima worked. */
+static int forecast_all(const double *y, size_t o, int h, const struct aq_eval_model *model, double *base,
+			double *sd)
+{
+	struct aq_path pa = path_at(base, AQ_FC_ARIMA, h);
+	struct aq_err e = {0};
+	int rc = model && model->forecast ? model->forecast(model->ctx, y, o, h, pa.mean, sd, &e) : AQ_EINVAL;
+	if (rc == 0) {
+		for (int i = 0; i < h; i++)
+			if (!isfinite(pa.mean[i]))
+				rc = AQ_ENUMERIC;
+	}
+	if (rc == 0)
+		normal_path(pa.mean, sd, h, &pa);
+	else
+		for (int i = 0; i < h; i++)
+			pa.mean[i] = pa.lo80[i] = pa.hi80[i] = pa.lo95[i] = pa.hi95[i] = NAN;
+	for (int r = 0; r < AQ_REF_N; r++) {
+		struct aq_path pr = path_at(base, AQ_FC_SNAIVE7 + r, h);
+		aq_ref_forecast(r, y, o, h, &pr, NULL);  /* NaN when the window is empty */
+	}
+	return rc;
+}
+
+static void combo_path(double *base, int ref, int h)
+{
+	struct aq_path pa = path_at(base, AQ_FC_ARIMA, h), pr = path_at(base, AQ_FC_SNAIVE7 + ref, h),
+		       pc = path_at(base, AQ_FC_COMBO, h);
+	aq_path_average(&pa, &pr, h, &pc);
+}
+
+static void score(struct aq_metrics_acc *acc, const double *actual, const double *base, int h, int nscore)
+{
+	for (int f = 0; f < AQ_FC_N; f++) {
+		struct aq_path p = path_at((double *)base, f, h);
+		for (int i = 0; i < nscore; i++)
+			aq_metrics_acc_add(&acc[f], actual[i], p.mean[i], p.lo80[i], p.hi80[i], p.lo95[i], p.hi95[i]);
+	}
+}
+
+static double pooled_mae(const struct aq_metrics_acc *a)
+{
+	return a->n ? a->sum_abs / (double)a->n : NAN;
+}
+
+int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_train,
+		    const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
+		    struct aq_eval_result *r, struct aq_err *e)
+{
+	struct aq_eval_opts def;
+	if (!o) {
+		aq_eval_opts_default(&def);
+		o = &def;
+	}
+	if (n_train > n || o->horizon <= 0 || o->windows < 0)
+		return aq_err_set(e, AQ_EINVAL, "invalid evaluation request (n %zu, trained %zu, h %d, K %d)", n,
+				  n_train, o->horizon, o->windows);
+	int64_t account = r->account;
+	memset(r, 0, sizeof(*r));
+	r->account = account;
+	r->served_margin = NAN;
+	r->combo_ref = AQ_REF_MEDIAN28;
+	r->scale = aq_mase_scale(actual, n_train, 7);
+	int h = o->horizon, K = o->windows;
+	int hn = (int)(n - n_train);
+	if (hn > o->max_new_days)
+		hn = o->max_new_days;
+	int hmax = h > hn ? h : hn;
+	int W = o->anomaly.days > 0 ? o->anomaly.days : 14;
+	if (W > hmax)
+		hmax = W;
+	/* workspace: K backtest path blocks + one for new data/anomaly, + sd */
+	size_t block = (size_t)AQ_FC_N * 5 * (size_t)hmax;
+	int rc = ws_reserve(ws, (size_t)(K + 1) * block + (size_t)hmax, e);
+	if (rc)
+		return rc;
+	double *sd = ws->buf + (size_t)(K + 1) * block;
+
+	/* Backtest: origins n - k h, k = K..1. */
+	struct aq_metrics_acc bt[AQ_FC_N];
+	for (int f = 0; f < AQ_FC_N; f++)
+		aq_metrics_acc_init(&bt[f]);
+	int used[64] = {0};
+	int nwin = K < 64 ? K : 64;
+	for (int k = nwin; k >= 1; k--) {
+		long o_k = (long)n - (long)k * h;
+		if (o_k < AQ_REF_WINDOW)
+			continue;
+		double *base = ws->buf + (size_t)(k - 1) * block;
+		if (forecast_all(y, (size_t)o_k, h, model, base, sd))
+			r->arima_failures++;
+		used[k - 1] = 1;
+	}
+	/* best reference by pooled backtest MAE, then the combination */
+	struct aq_metrics_acc refacc[AQ_FC_N];
+	for (int f = 0; f < AQ_FC_N; f++)
+		aq_metrics_acc_init(&refacc[f]);
+	for (int k = 1; k <= nwin; k++)
+		if (used[k - 1]) {
+			struct aq_metrics_acc tmp[AQ_FC_N];
+			for (int f = 0; f < AQ_FC_N; f++)
+				aq_metrics_acc_init(&tmp[f]);
+			score(tmp, actual + (n - (size_t)k * (size_t)h), ws->buf + (size_t)(k - 1) * block, h, h);
+			for (int f = 0; f < AQ_FC_N; f++)
+				aq_metrics_acc_merge(&refacc[f], &tmp[f]);
+			if (tmp[AQ_FC_MEDIAN28].n > 0 || tmp[AQ_FC_ARIMA].n > 0)
+				r->windows++;
+		}
+	double best = INFINITY;
+	for (int q = 0; q < AQ_REF_N; q++) {
+		double m = pooled_mae(&refacc[AQ_FC_SNAIVE7 + q]);
+		if (isfinite(m) && m < best) {
+			best = m;
+			r->combo_ref = q;
+		}
+	}
+	for (int k = 1; k <= nwin; k++)
+		if (used[k - 1]) {
+			double *base = ws->buf + (size_t)(k - 1) * block;
+			combo_path(base, r->combo_ref, h);
+			score(bt, actual + (n - (size_t)k * (size_t)h), base, h, h);
+		}
+	for (int f = 0; f < AQ_FC_N; f++)
+		aq_metrics_finish(&bt[f], r->scale, &r->backtest[f]);
+
+	/* Choice: lowest pooled MAE; margin to the runner-up. */
+	int win = -1, second = -1;
+	for (int f = 0; f < AQ_FC_N; f++) {
+		double m = pooled_mae(&bt[f]);
+		if (!isfinite(m))
+			continue;
+		if (win < 0 || m < pooled_mae(&bt[win])) {
+			second = win;
+			win = f;
+		} else if (second < 0 || m < pooled_mae(&bt[second])) {
+			second = f;
+		}
+	}
+	if (win < 0) {
+		win = AQ_FC_MEDIAN28;
+		struct aq_path tp = path_at(ws->buf + (size_t)K * block, AQ_FC_MEDIAN28, 1);
+		if (aq_ref_forecast(AQ_REF_MEDIAN28, y, n_train, 1, &tp, NULL))
+			win = AQ_FC_ARIMA;
+	} else if (second >= 0) {
+		double a = pooled_mae(&bt[win]), b = pooled_mae(&bt[second]);
+		r->served_margin = b > 0 ? (b - a) / b : 0.0;
+	}
+	r->served = win;
+
+	/* New data: every forecaster from origin n_train over [n_train, n_train + hn). */
+	double *nb = ws->buf + (size_t)K * block;
+	struct aq_metrics_acc na[AQ_FC_N];
+	for (int f = 0; f < AQ_FC_N; f++)
+		aq_metrics_acc_init(&na[f]);
+	if (hn > 0) {
+		if (forecast_all(y, n_train, hn, model, nb, sd))
+			r->arima_failures++;
+		combo_path(nb, r->combo_ref, hn);
+		score(na, actual + n_train, nb, hn, hn);
+	}
+	for (int f = 0; f < AQ_FC_N; f++)
+		aq_metrics_finish(&na[f], r->scale, &r->newdata[f]);
+	r->status = (na[AQ_FC_MEDIAN28].n > 0 || na[AQ_FC_ARIMA].n > 0) ? AQ_EVAL_OK : AQ_EVAL_NO_NEW_DATA;
+
+	/* Anomalies: the last W days against the served forecaster from min(n_train, n - W). */
+	if (n >= (size_t)W + AQ_REF_WINDOW) {
+		size_t ao = n - (size_t)W < n_train ? n - (size_t)W : n_train;
+		int w = (int)(n - ao);
+		if (w > hmax)
+			w = hmax, ao = n - (size_t)w;
+		if (forecast_all(y, ao, w, model, nb, sd))
+			r->arima_failures++;
+		combo_path(nb, r->combo_ref, w);
+		struct aq_path sp = path_at(nb, r->served, w);
+		if (!isfinite(sp.mean[0]))
+			sp = path_at(nb, AQ_FC_MEDIAN28, w);
+		/* judge the last W days of the window */
+		int off = w - W;
+		aq_anomaly_detect(actual + ao + off, sp.mean + off, sp.lo95 + off, sp.hi95 + off, W, y, ao,
+				  &o->anomaly, &r->anomaly);
+		r->anomaly_origin = (int)(ao + (size_t)off);
+	}
+	return 0;
+}
+
+void aq_gate_opts_default(struct aq_gate_opts *o)
+{
+	o->replace_margin = 0.02;
+	o->worse_margin = 0.05;
+	o->agg_tolerance = 0.0;
+	o->max_worse_share = 0.35;
+}
+
+void aq_gate_account_decide(double champion_mae, double challenger_mae, const struct aq_gate_opts *o,
+			    struct aq_gate_account *out)
+{
+	struct aq_gate_opts def;
+	if (!o) {
+		aq_gate_opts_default(&def);
+		o = &def;
+	}
+	memset(out, 0, sizeof(*out));
+	out->champion_mae = champion_mae;
+	out->challenger_mae = challenger_mae;
+	if (!isfinite(champion_mae) || !isfinite(challenger_mae))
+		return;
+	out->compared = 1;
+	out->replace = challenger_mae <= champion_mae * (1.0 - o->replace_margin) && challenger_mae < champion_mae;
+	out->worse = challenger_mae > champion_mae * (1.0 + o->worse_margin);
+}
+
+void aq_gate_decide(const double *champion_mase, const double *challenger_mase, const struct aq_gate_account *acc,
+		    size_t n, const struct aq_gate_opts *o, struct aq_gate *g)
+{
+	struct aq_gate_opts def;
+	if (!o) {
+		aq_gate_opts_default(&def);
+		o = &def;
+	}
+	memset(g, 0, sizeof(*g));
+	double s1 = 0, s2 = 0;
+	long nm = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!acc[i].compared)
+			continue;
+		g->compared++;
+		g->replace += acc[i].replace;
+		g->worse += acc[i].worse;
+		if (isfinite(champion_mase[i]) && isfinite(challenger_mase[i])) {
+			s1 += champion_mase[i];
+			s2 += challenger_mase[i];
+			nm++;
+		}
+	}
+	g->champion_mase_mean = nm ? s1 / nm : NAN;
+	g->challenger_mase_mean = nm ? s2 / nm : NAN;
+	g->worse_share = g->compared ? (double)g->worse / (double)g->compared : NAN;
+	g->agg_ok = nm == 0 || g->challenger_mase_mean <= g->champion_mase_mean * (1.0 + o->agg_tolerance);
+	g->share_ok = g->compared == 0 || g->worse_share <= o->max_worse_share;
+	g->promoted = g->compared > 0 && g->agg_ok && g->share_ok;
+}

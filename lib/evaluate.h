@@ -1,0 +1,147 @@
+/* evaluate.h — score a model on new data and on a rolling-origin backtest, choose the served forecaster, champion/challenger gate. */
+#ifndef AQ_EVALUATE_H
+#define AQ_EVALUATE_H
+
+/*
+ * One account's series y[0..n) (cleaned calendar, NaN = missing; model
+ * input and reference history) and actual[0..n) (the readings as they
+ * arrived, NaN = missing or invalid; what is scored), day 0 = the model's
+ * FirstDate; the model has seen y[0..n_train).
+ *
+ *  - new data: every forecaster forecasts the days [n_train, n) from
+ *    origin n_train; missing actuals are not scored; no day scored is
+ *    status AQ_EVAL_NO_NEW_DATA (never a perfect score).
+ *  - backtest: K windows of h days ending at n (origins n - k h, k = K..1,
+ *    each with at least AQ_REF_WINDOW days before it); the ARIMA model
+ *    filters up to each origin with its fitted coefficients (or, on
+ *    request, is refitted there: the callback decides) and forecasts h.
+ *  - forecasters: arima, snaive7, mean28, median28 (lib/reference.h) and
+ *    combo = the day-by-day average of arima and the best reference (the
+ *    reference with the lowest pooled backtest MAE).
+ *  - choice: the forecaster with the lowest MAE pooled over the backtest
+ *    windows (ties: the earlier in enum order, arima first); margin =
+ *    (MAE of the runner-up - MAE of the winner) / MAE of the runner-up.
+ *    Without any scored backtest day: median28 if it has a forecast, else
+ *    arima (margin NaN). MASE is MAE over the same per-account scale, so
+ *    choosing by MAE is choosing by MASE.
+ *  - MASE scale: mean |y_t - y_{t-7}| of actual[0..n_train) (pairs present).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anomaly.h"
+#include "err.h"
+#include "metrics.h"
+#include "reference.h"
+
+enum aq_fc { AQ_FC_ARIMA = 0, AQ_FC_SNAIVE7, AQ_FC_MEAN28, AQ_FC_MEDIAN28, AQ_FC_COMBO, AQ_FC_N };
+
+/* "arima", "snaive7", "mean28", "median28", "combo" */
+const char *aq_fc_name(int fc);
+
+/*
+ * The served forecaster as recorded in the model set's Served column:
+ * "arima", "snaive7", "mean28", "median28", or "arima+<ref>" for the
+ * combination. aq_served_parse returns 0 and fc (and ref for combo), or
+ * AQ_EINVAL for an unknown name.
+ */
+const char *aq_served_str(int fc, int combo_ref, char *buf, size_t len);
+int aq_served_parse(const char *s, int *fc, int *combo_ref);
+
+/*
+ * The model under evaluation: mean and sd (forecast error sd) of h days after
+ * origin, having seen y[0..origin). Returns 0 or AQ_E*; on failure the ARIMA
+ * (and combo) forecasts of that origin are not available.
+ */
+struct aq_eval_model {
+	int (*forecast)(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+			struct aq_err *e);
+	void *ctx;
+};
+
+struct aq_eval_opts {
+	int windows;                    /* K, default 4 */
+	int horizon;                    /* h, default 30 */
+	int max_new_days;               /* cap of the new-data horizon, default 366 */
+	struct aq_anomaly_opts anomaly;
+};
+
+void aq_eval_opts_default(struct aq_eval_opts *o);
+
+enum aq_eval_status {
+	AQ_EVAL_OK = 0,
+	AQ_EVAL_NO_NEW_DATA,    /* nothing to score after TrainedUntil */
+	AQ_EVAL_NO_MODEL,       /* readings but no model row */
+	AQ_EVAL_NO_READINGS,    /* a model row but no readings */
+};
+const char *aq_eval_status_name(int st);
+
+struct aq_eval_result {
+	int64_t account;
+	int status;
+	double scale;                       /* MASE scale */
+	struct aq_metrics newdata[AQ_FC_N];
+	struct aq_metrics backtest[AQ_FC_N];
+	int windows;                        /* backtest windows with a scored day */
+	int arima_failures;                 /* origins where the model could not forecast */
+	int served, combo_ref;
+	double served_margin;
+	struct aq_anomaly anomaly;
+	int anomaly_origin;                 /* index of the first day judged */
+};
+
+/* Scratch buffers, reused across accounts (one per thread). */
+struct aq_eval_ws {
+	size_t cap;
+	double *buf;
+};
+void aq_eval_ws_init(struct aq_eval_ws *ws);
+void aq_eval_ws_release(struct aq_eval_ws *ws);
+
+int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_train,
+		    const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
+		    struct aq_eval_result *r, struct aq_err *e);
+
+/*
+ * Forecast of the served forecaster (fc, combo_ref) h days after y[0..n):
+ * the ARIMA part (arima_mean, arima_sd; NULL when fc uses none) is given by
+ * the caller; intervals from the ARIMA sd (normal, lower bound clipped at 0)
+ * or lib/reference.h; combo averages the two paths.
+ */
+int aq_served_forecast(int fc, int combo_ref, const double *y, size_t n, int h, const double *arima_mean,
+		       const double *arima_sd, const struct aq_path *out, struct aq_err *e);
+
+/*
+ * Champion/challenger on the same new days, per account: the challenger
+ * replaces the champion when its MAE is lower by at least replace_margin
+ * (relative; default 0.02). It is "worse" when its MAE is higher by more
+ * than worse_margin (default 0.05). The set is promoted when (1) the mean
+ * MASE of the challenger over the accounts scored by both is at most the
+ * champion's times (1 + agg_tolerance) (default 0: no worse), and (2) the
+ * share of worse accounts is at most max_worse_share (default 0.35).
+ */
+struct aq_gate_opts {
+	double replace_margin, worse_margin, agg_tolerance, max_worse_share;
+};
+void aq_gate_opts_default(struct aq_gate_opts *o);
+
+struct aq_gate_account {
+	int compared;       /* both scored on >= 1 common day */
+	int replace, worse;
+	double champion_mae, challenger_mae;
+};
+void aq_gate_account_decide(double champion_mae, double challenger_mae, const struct aq_gate_opts *o,
+			    struct aq_gate_account *out);
+
+struct aq_gate {
+	long compared, replace, worse;
+	double champion_mase_mean, challenger_mase_mean;
+	double worse_share;
+	int agg_ok, share_ok, promoted;
+};
+/* Fold per-account MASE pairs (NaN = not compared) into the decision. */
+void aq_gate_decide(const double *champion_mase, const double *challenger_mase, const struct aq_gate_account *acc,
+		    size_t n, const struct aq_gate_opts *o, struct aq_gate *g);
+
+#endif

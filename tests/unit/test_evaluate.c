@@ -1,0 +1,288 @@
+/* test_evaluate.c — backtest, choice, new-data scoring, anomalies and the champion/challenger gate on hand-made series. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluate.h"
+#include "test.h"
+
+/* A stand-in model: forecasts the mean of the last 7 known days, sd 0.1; counts calls. */
+struct fake { int calls; double fixed; };
+
+static int fake_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+			 struct aq_err *e)
+{
+	struct fake *f = ctx;
+	f->calls++;
+	double s = 0;
+	int k = 0;
+	for (size_t i = origin >= 7 ? origin - 7 : 0; i < origin; i++)
+		if (!isnan(y[i])) {
+			s += y[i];
+			k++;
+		}
+	if (!k)
+		return aq_err_set(e, AQ_ENUMERIC, "no data");
+	for (int i = 0; i < h; i++) {
+		mean[i] = isnan(f->fixed) ? s / k : f->fixed;
+		sd[i] = 0.1;
+	}
+	return 0;
+}
+
+/* weekly pattern 1,1,1,1,1,3,3 (weekend use): snaive7 is exact, everything else is not */
+static double weekly(size_t t)
+{
+	return (t % 7) >= 5 ? 3.0 : 1.0;
+}
+
+static void test_weekly_pattern_serves_snaive(void)
+{
+	size_t n = 300, nt = 270;
+	double *y = malloc(n * sizeof(*y));
+	for (size_t t = 0; t < n; t++)
+		y[t] = weekly(t);
+	struct fake f = {0, NAN};
+	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_opts o;
+	aq_eval_opts_default(&o);
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_result r = {.account = 42};
+	T_OK(aq_eval_account(y, y, n, nt, &m, &o, &ws, &r, NULL));
+	T_EQ_INT(r.account, 42);
+	T_EQ_INT(r.status, AQ_EVAL_OK);
+	T_EQ_INT(r.windows, 4);
+	T_EQ_INT(r.served, AQ_FC_SNAIVE7);
+	T_EQ_INT(r.combo_ref, AQ_REF_SNAIVE7);
+	T_NEAR(r.backtest[AQ_FC_SNAIVE7].mae, 0.0, 1e-15);
+	T_EQ_INT(r.backtest[AQ_FC_SNAIVE7].n, 120);
+	T_NEAR(r.served_margin, 1.0, 1e-15);      /* runner-up has MAE > 0 */
+	/* scale: |y_t - y_{t-7}| = 0 everywhere -> MASE undefined, not 0 */
+	T_CHECK(r.scale == 0.0);
+	T_CHECK(isnan(r.newdata[AQ_FC_SNAIVE7].mase));
+	T_EQ_INT(r.newdata[AQ_FC_MEDIAN28].n, 30);
+	/* median28 of the pattern = 1: errors 2 on the weekend days of the 30 new days */
+	int wk = 0;
+	for (size_t t = nt; t < n; t++)
+		wk += weekly(t) > 2;
+	T_NEAR(r.newdata[AQ_FC_MEDIAN28].mae, 2.0 * wk / 30.0, 1e-12);
+	T_NEAR(r.newdata[AQ_FC_MEDIAN28].bias, -2.0 * wk / 30.0, 1e-12);
+	T_CHECK(f.calls >= 5);                    /* 4 windows + new data (+ anomaly) */
+	T_EQ_INT(r.anomaly.kind, AQ_ANOM_NONE);
+	aq_eval_ws_release(&ws);
+	free(y);
+}
+
+static void test_no_new_data(void)
+{
+	size_t n = 200;
+	double *y = malloc(n * sizeof(*y));
+	for (size_t t = 0; t < n; t++)
+		y[t] = 1.0 + 0.5 * sin((double)t);
+	double *a = malloc(n * sizeof(*a));
+	memcpy(a, y, n * sizeof(*a));
+	for (size_t t = 180; t < n; t++)
+		a[t] = NAN;  /* days arrived but all missing */
+	struct fake f = {0, NAN};
+	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_result r = {0};
+	T_OK(aq_eval_account(y, y, n, n, &m, NULL, &ws, &r, NULL));
+	T_EQ_INT(r.status, AQ_EVAL_NO_NEW_DATA);
+	T_EQ_INT(r.newdata[AQ_FC_ARIMA].n, 0);
+	T_CHECK(isnan(r.newdata[AQ_FC_ARIMA].mase));
+	T_OK(aq_eval_account(y, a, n, 180, &m, NULL, &ws, &r, NULL));
+	T_EQ_INT(r.status, AQ_EVAL_NO_NEW_DATA);
+	aq_eval_ws_release(&ws);
+	free(y);
+	free(a);
+}
+
+static void test_failing_model_and_short_history(void)
+{
+	/* 40 days only: no backtest window fits (origins need 28 days), the model fails */
+	size_t n = 40;
+	double y[40];
+	for (size_t t = 0; t < n; t++)
+		y[t] = (double)(t % 3);
+	struct fake f = {0, NAN};
+	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model broken = {NULL, NULL};
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_result r = {0};
+	T_OK(aq_eval_account(y, y, n, 35, &broken, NULL, &ws, &r, NULL));
+	T_EQ_INT(r.windows, 0);
+	T_EQ_INT(r.served, AQ_FC_MEDIAN28);     /* no evidence: the robust default */
+	T_CHECK(isnan(r.served_margin));
+	T_CHECK(r.arima_failures >= 1);
+	T_EQ_INT(r.newdata[AQ_FC_ARIMA].n, 0);
+	T_EQ_INT(r.newdata[AQ_FC_MEDIAN28].n, 5);
+	T_EQ_INT(r.status, AQ_EVAL_OK);
+	struct aq_err e = {0};
+	T_EQ_INT(aq_eval_account(y, y, n, 41, &m, NULL, &ws, &r, &e), AQ_EINVAL);
+	aq_eval_ws_release(&ws);
+}
+
+static void test_arima_wins_on_a_level_change(void)
+{
+	/* a level that moves every 10 days: the 7-day mean tracks it, the 28-day references lag */
+	size_t n = 400;
+	double *y = malloc(n * sizeof(*y));
+	for (size_t t = 0; t < n; t++)
+		y[t] = (double)((t / 10) % 5);
+	struct fake f = {0, NAN};
+	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_opts o;
+	aq_eval_opts_default(&o);
+	o.horizon = 3;
+	o.windows = 20;
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_result r = {0};
+	T_OK(aq_eval_account(y, y, n, 370, &m, &o, &ws, &r, NULL));
+	T_EQ_INT(r.windows, 20);
+	double ma = r.backtest[AQ_FC_ARIMA].mae;
+	for (int fc = 1; fc < AQ_FC_N; fc++)
+		if (fc != AQ_FC_COMBO)
+			T_CHECK(ma < r.backtest[fc].mae);
+	T_CHECK(r.served == AQ_FC_ARIMA || r.served == AQ_FC_COMBO);
+	T_CHECK(r.served_margin > 0 && r.served_margin < 1);
+	aq_eval_ws_release(&ws);
+	free(y);
+}
+
+static double noise(unsigned *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return ((*s >> 8) & 0xffff) / 65536.0;
+}
+
+static void test_anomalies(void)
+{
+	size_t n = 200, nt = 170;
+	double *y = malloc(n * sizeof(*y)), *a = malloc(n * sizeof(*a));
+	unsigned s = 7;
+	for (size_t t = 0; t < n; t++)
+		y[t] = 0.3 + 0.2 * noise(&s);
+	struct fake f = {0, NAN};
+	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_result r = {0};
+	/* leak: +0.6 m3/day over the last 20 days */
+	memcpy(a, y, n * sizeof(*a));
+	for (size_t t = 180; t < n; t++)
+		a[t] += 0.6;
+	T_OK(aq_eval_account(y, a, n, nt, &m, NULL, &ws, &r, NULL));
+	T_EQ_INT(r.anomaly.kind, AQ_ANOM_LEVEL_UP);
+	T_EQ_INT(r.anomaly.examined, 14);
+	T_CHECK(r.anomaly.outside >= 12);
+	T_CHECK(r.anomaly.magnitude > 0.3 && r.anomaly.magnitude < 0.7);
+	/* a leak that was repaired 5 days before the end: not flagged */
+	for (size_t t = 195; t < n; t++)
+		a[t] -= 0.6;
+	T_OK(aq_eval_account(y, a, n, nt, &m, NULL, &ws, &r, NULL));
+	T_EQ_INT(r.anomaly.kind, AQ_ANOM_NONE);
+	/* stuck meter at zero for 16 days */
+	memcpy(a, y, n * sizeof(*a));
+	for (size_t t = 184; t < n; t++)
+		a[t] = 0.0;
+	T_OK(aq_eval_account(y, a, n, nt, &m, NULL, &ws, &r, NULL));
+	T_EQ_INT(r.anomaly.kind, AQ_ANOM_FLAT);
+	T_NEAR(r.anomaly.magnitude, 0.0, 0);
+	/* 13 zero days are not enough */
+	for (size_t t = 184; t < 187; t++)
+		a[t] = y[t];
+	T_OK(aq_eval_account(y, a, n, nt, &m, NULL, &ws, &r, NULL));
+	T_CHECK(r.anomaly.kind != AQ_ANOM_FLAT);
+	/* a vacant premise (zeros all along) is not a stuck meter */
+	for (size_t t = 0; t < n; t++)
+		y[t] = a[t] = 0.0;
+	T_OK(aq_eval_account(y, a, n, nt, &m, NULL, &ws, &r, NULL));
+	T_EQ_INT(r.anomaly.kind, AQ_ANOM_NONE);
+	aq_eval_ws_release(&ws);
+	free(y);
+	free(a);
+}
+
+static void test_served_names(void)
+{
+	char buf[32];
+	int fc, ref;
+	for (int f = 0; f < AQ_FC_N; f++)
+		for (int q = 0; q < AQ_REF_N; q++) {
+			T_OK(aq_served_parse(aq_served_str(f, q, buf, sizeof(buf)), &fc, &ref));
+			T_EQ_INT(fc, f);
+			if (f == AQ_FC_COMBO)
+				T_EQ_INT(ref, q);
+		}
+	T_CHECK(strcmp(aq_served_str(AQ_FC_COMBO, AQ_REF_MEAN28, buf, sizeof(buf)), "arima+mean28") == 0);
+	T_EQ_INT(aq_served_parse("arima+ets", &fc, &ref), AQ_EINVAL);
+	T_EQ_INT(aq_served_parse("prophet", &fc, &ref), AQ_EINVAL);
+	T_OK(aq_served_parse("", &fc, &ref));
+	T_EQ_INT(fc, AQ_FC_ARIMA);
+}
+
+static void test_served_forecast_combo(void)
+{
+	double y[28], am[3] = {2, 2, 2}, asd[3] = {0, 0, 0}, m[3], l8[3], h8[3], l9[3], h9[3];
+	for (int i = 0; i < 28; i++)
+		y[i] = 1.0;
+	struct aq_path p = {m, l8, h8, l9, h9};
+	T_OK(aq_served_forecast(AQ_FC_COMBO, AQ_REF_MEDIAN28, y, 28, 3, am, asd, &p, NULL));
+	T_NEAR(m[2], 1.5, 1e-15);
+	T_NEAR(h9[0], 1.5, 1e-15);
+	T_OK(aq_served_forecast(AQ_FC_MEAN28, 0, y, 28, 3, NULL, NULL, &p, NULL));
+	T_NEAR(m[0], 1.0, 0);
+	T_EQ_INT(aq_served_forecast(AQ_FC_ARIMA, 0, y, 28, 3, NULL, NULL, &p, NULL), AQ_EINVAL);
+}
+
+static void test_gate(void)
+{
+	struct aq_gate_account a[4];
+	aq_gate_account_decide(1.0, 0.97, NULL, &a[0]);   /* 3% better: replace */
+	T_CHECK(a[0].compared && a[0].replace && !a[0].worse);
+	aq_gate_account_decide(1.0, 0.99, NULL, &a[1]);   /* 1%: within the 2% margin, keep */
+	T_CHECK(a[1].compared && !a[1].replace && !a[1].worse);
+	aq_gate_account_decide(1.0, 1.06, NULL, &a[2]);   /* 6% worse */
+	T_CHECK(a[2].worse && !a[2].replace);
+	aq_gate_account_decide(NAN, 1.0, NULL, &a[3]);    /* not compared */
+	T_CHECK(!a[3].compared);
+	double ch[4] = {1.0, 1.0, 1.0, NAN}, cl[4] = {0.97, 0.99, 1.06, 0.5};
+	struct aq_gate g;
+	aq_gate_decide(ch, cl, a, 4, NULL, &g);
+	T_EQ_INT(g.compared, 3);
+	T_EQ_INT(g.replace, 1);
+	T_EQ_INT(g.worse, 1);
+	T_NEAR(g.champion_mase_mean, 1.0, 1e-15);
+	T_NEAR(g.challenger_mase_mean, (0.97 + 0.99 + 1.06) / 3, 1e-15);
+	T_CHECK(!g.agg_ok);           /* 1.0067 > 1.0 */
+	T_CHECK(g.share_ok);          /* 1/3 <= 0.35 */
+	T_CHECK(!g.promoted);
+	struct aq_gate_opts o;
+	aq_gate_opts_default(&o);
+	o.agg_tolerance = 0.01;
+	aq_gate_decide(ch, cl, a, 4, &o, &g);
+	T_CHECK(g.promoted);
+	o.max_worse_share = 0.3;
+	aq_gate_decide(ch, cl, a, 4, &o, &g);
+	T_CHECK(!g.share_ok && !g.promoted);
+	aq_gate_decide(ch, cl, a + 3, 1, NULL, &g);   /* nothing compared: not promoted */
+	T_CHECK(!g.promoted);
+}
+
+int main(void)
+{
+	T_RUN(test_weekly_pattern_serves_snaive);
+	T_RUN(test_no_new_data);
+	T_RUN(test_failing_model_and_short_history);
+	T_RUN(test_arima_wins_on_a_level_change);
+	T_RUN(test_anomalies);
+	T_RUN(test_served_names);
+	T_RUN(test_served_forecast_combo);
+	T_RUN(test_gate);
+	T_DONE();
+}
