@@ -1,0 +1,365 @@
+/* ingest.c — consume reading messages into durable dataset batches; offsets committed only after the batch is durable. */
+#include "ingest.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "date.h"
+#include "kafka.h"
+#include "odbc.h"
+#include "record.h"
+#include "shard.h"
+
+#define MAX_PARTS 1024
+
+struct daycount {
+	int32_t day;
+	uint64_t n;
+};
+
+struct ing {
+	const struct aq_ingest_opts *o;
+	struct aq_ingest_stats *st;
+	rd_kafka_t *rk;
+	struct aq_dataset ds;
+	struct aq_readings_writer w;
+	int w_open;
+	struct aq_readings dbrows;   /* the batch's rows for the ODBC sink */
+	struct aq_odbc db;
+	int db_open;
+	int64_t next_off[MAX_PARTS]; /* next offset to commit per partition; -1 none in this batch */
+	int assigned[MAX_PARTS], done[MAX_PARTS];
+	int nassigned;
+	uint64_t b_rows, b_msgs;
+	double b_t0;
+	struct daycount *days;
+	size_t ndays, capdays;
+	int rc;                      /* first error inside a callback */
+	struct aq_err err;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int count_day(struct ing *g, int32_t day, struct aq_err *e)
+{
+	for (size_t i = g->ndays; i-- > 0;)
+		if (g->days[i].day == day) {
+			g->days[i].n++;
+			return 0;
+		}
+	if (g->ndays == g->capdays) {
+		size_t cap = g->capdays ? 2 * g->capdays : 64;
+		struct daycount *p = realloc(g->days, cap * sizeof(*p));
+
+		if (!p)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		g->days = p;
+		g->capdays = cap;
+	}
+	g->days[g->ndays++] = (struct daycount){day, 1};
+	return 0;
+}
+
+/* End the batch: durable files, DB commit, then offsets. */
+static int flush(struct ing *g, struct aq_err *e)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t err;
+	int rc, n = 0;
+
+	if (g->b_msgs == 0)
+		return 0;
+	if (g->w_open) {
+		g->w_open = 0;
+		if ((rc = aq_readings_writer_close(&g->w, e)))
+			return aq_err_prefix(e, "cannot write batch");
+		g->st->files += g->w.stats.files;
+	}
+	if (g->db_open && g->dbrows.n) {
+		if ((rc = aq_odbc_load_readings(&g->db, g->o->odbc_table ? g->o->odbc_table : "PORTAL.ConsumptionDaily",
+						&g->dbrows, 0, e)))
+			return rc;
+		g->st->db_rows += g->dbrows.n;
+		g->dbrows.n = 0;
+	}
+	l = rd_kafka_topic_partition_list_new(8);
+	for (int p = 0; p < MAX_PARTS; p++)
+		if (g->next_off[p] >= 0) {
+			rd_kafka_topic_partition_list_add(l, g->o->topic, p)->offset = g->next_off[p];
+			n++;
+		}
+	if (n) {
+		if ((err = rd_kafka_offsets_store(g->rk, l)))
+			aq_warn("cannot store offsets (partitions revoked?): %s; the batch will be redelivered",
+				rd_kafka_err2str(err));
+		else if ((err = rd_kafka_commit(g->rk, NULL, 0)) && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+			aq_warn("cannot commit offsets: %s; the batch may be redelivered (harmless: latest wins)",
+				rd_kafka_err2str(err));
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	if (g->o->timeline) {
+		double t = wall_now();
+		char ds[AQ_DATE_STRLEN];
+
+		for (size_t i = 0; i < g->ndays; i++)
+			fprintf(g->o->timeline, "%s %" PRIu64 " %.6f\n", aq_date_format(g->days[i].day, ds),
+				g->days[i].n, t);
+		fflush(g->o->timeline);
+	}
+	aq_debug("batch of %" PRIu64 " messages, %" PRIu64 " readings durable and committed", g->b_msgs, g->b_rows);
+	g->st->batches++;
+	g->ndays = 0;
+	g->b_rows = g->b_msgs = 0;
+	for (int p = 0; p < MAX_PARTS; p++)
+		g->next_off[p] = -1;
+	return 0;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+			 void *opaque)
+{
+	struct ing *g = opaque;
+	int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		for (int i = 0; i < parts->cnt; i++)
+			if (parts->elems[i].partition < MAX_PARTS && !g->assigned[parts->elems[i].partition]) {
+				g->assigned[parts->elems[i].partition] = 1;
+				g->done[parts->elems[i].partition] = 0;
+				g->nassigned++;
+			}
+		aq_info("assigned %d partition(s) of '%s'", parts->cnt, g->o->topic);
+		if (coop)
+			rd_kafka_incremental_assign(rk, parts);
+		else
+			rd_kafka_assign(rk, parts);
+		return;
+	}
+	/* revoke (or lost): make the batch durable and commit while we still own the partitions */
+	if (!g->rc && (g->rc = flush(g, &g->err)))
+		aq_error("%s", g->err.msg);
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].partition < MAX_PARTS && g->assigned[parts->elems[i].partition]) {
+			g->assigned[parts->elems[i].partition] = 0;
+			g->nassigned--;
+		}
+	aq_info("revoked %d partition(s) of '%s'", parts->cnt, g->o->topic);
+	if (coop)
+		rd_kafka_incremental_unassign(rk, parts);
+	else
+		rd_kafka_assign(rk, NULL);
+}
+
+static int all_done(const struct ing *g)
+{
+	if (!g->nassigned)
+		return 0;
+	for (int p = 0; p < MAX_PARTS; p++)
+		if (g->assigned[p] && !g->done[p])
+			return 0;
+	return 1;
+}
+
+static int take(struct ing *g, const rd_kafka_message_t *m, struct aq_record *rec, struct aq_err *e)
+{
+	struct aq_err de = {0};
+	int p = m->partition, rc;
+
+	if (p < 0 || p >= MAX_PARTS)
+		return aq_err_set(e, AQ_EUNSUPPORTED, "partition %d beyond %d", p, MAX_PARTS);
+	if (g->done[p])
+		return 0; /* past --until-date: left for the next run */
+	if (aq_record_decode(rec, m->key, m->key_len, m->payload, m->len, &de)) {
+		g->st->malformed++;
+		if (g->st->malformed <= 20 || g->st->malformed % 1000 == 0)
+			aq_warn("skipping malformed message at '%s' [%d] offset %" PRId64 " (%zu bytes): %s%s",
+				g->o->topic, p, m->offset, m->len, de.msg,
+				g->st->malformed == 20 ? " (further ones logged every 1000th)" : "");
+	} else if (g->o->until_date && rec->date[0] > g->o->until_date) {
+		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+
+		rd_kafka_topic_partition_list_add(l, g->o->topic, p);
+		rd_kafka_pause_partitions(g->rk, l);
+		rd_kafka_topic_partition_list_destroy(l);
+		g->done[p] = 1;
+		aq_info("partition %d reached the day after --until-date at offset %" PRId64, p, m->offset);
+		return 0;
+	} else {
+		if (!g->w_open) {
+			if ((rc = aq_readings_writer_open(&g->w, &g->ds, aq_dataset_next_key(&g->ds), "kafka", NULL, e)))
+				return rc;
+			g->w_open = 1;
+		}
+		for (size_t i = 0; i < rec->n; i++) {
+			if ((rc = aq_readings_writer_add(&g->w, rec->date[i], rec->account, rec->value[i], e)))
+				return rc;
+			if (g->db_open && (rc = aq_readings_push(&g->dbrows, rec->date[i], rec->account, rec->value[i], e)))
+				return rc;
+			if (g->o->timeline && (rc = count_day(g, rec->date[i], e)))
+				return rc;
+		}
+		g->b_rows += rec->n;
+		g->st->readings += rec->n;
+		if (g->o->progress)
+			aq_progress_add(g->o->progress, rec->n);
+	}
+	if (g->b_msgs == 0)
+		g->b_t0 = aq_now();
+	g->b_msgs++;
+	g->next_off[p] = m->offset + 1;
+	g->st->messages++;
+	g->st->bytes += m->len;
+	return 0;
+}
+
+int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, struct aq_err *e)
+{
+	static const char *defaults[] = {"enable.auto.commit=false", "enable.auto.offset.store=false",
+					 "auto.offset.reset=earliest", "session.timeout.ms=6000",
+					 "heartbeat.interval.ms=1500", "fetch.wait.max.ms=100"};
+	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
+	uint64_t batch_rows = o->batch_rows ? o->batch_rows : 1000000;
+	double batch_s = o->batch_seconds > 0 ? o->batch_seconds : 1.0, t0 = aq_now(), last_msg;
+	const char **props = NULL;
+	rd_kafka_conf_t *conf = NULL;
+	rd_kafka_topic_partition_list_t *sub = NULL;
+	struct aq_record rec;
+	struct ing *g;
+	char errstr[512];
+	int rc = 0, subscribed = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->lag = -1;
+	if (!o->brokers || !o->topic || !o->group || !o->out)
+		return aq_err_set(e, AQ_EINVAL, "ingest needs brokers, topic, group and an output dataset");
+	if (!(g = calloc(1, sizeof(*g))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	g->o = o;
+	g->st = st;
+	aq_record_init(&rec);
+	aq_readings_init(&g->dbrows);
+	for (int p = 0; p < MAX_PARTS; p++)
+		g->next_off[p] = -1;
+	if ((rc = aq_dataset_create(&g->ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e)))
+		goto out_free;
+	if (o->odbc_conn) {
+		if ((rc = aq_odbc_connect(&g->db, o->odbc_conn, NULL, e)))
+			goto out_ds;
+		g->db_open = 1;
+	}
+	if (!(props = malloc((size_t)(ndef + 1 + o->nprops) * sizeof(*props)))) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out_db;
+	}
+	for (int i = 0; i < ndef; i++)
+		props[i] = defaults[i];
+	for (int i = 0; i < o->nprops; i++)
+		props[ndef + i] = o->props[i];
+	if ((rc = aq_kafka_conf_new(&conf, o->brokers, props, ndef + o->nprops, e)) ||
+	    (rc = aq_kafka_conf_set(conf, "group.id", o->group, e))) {
+		if (conf)
+			rd_kafka_conf_destroy(conf);
+		goto out_db;
+	}
+	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	rd_kafka_conf_set_opaque(conf, g);
+	if (!(g->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
+		rd_kafka_conf_destroy(conf);
+		rc = aq_err_set(e, AQ_EKAFKA, "cannot create consumer: %s", errstr);
+		goto out_db;
+	}
+	rd_kafka_poll_set_consumer(g->rk);
+	sub = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(sub, o->topic, RD_KAFKA_PARTITION_UA);
+	if ((rc = rd_kafka_subscribe(g->rk, sub))) {
+		rc = aq_kafka_err(e, (rd_kafka_resp_err_t)rc, "cannot subscribe to '%s'", o->topic);
+		goto out_rk;
+	}
+	subscribed = 1;
+	aq_info("consuming '%s' as group '%s' into '%s'", o->topic, o->group, o->out);
+	last_msg = aq_now();
+	for (;;) {
+		rd_kafka_message_t *m;
+		double now;
+
+		if (o->stop && *o->stop) {
+			st->stopped = 1;
+			break;
+		}
+		if (g->rc) {
+			rc = g->rc;
+			*e = g->err;
+			goto out_close;
+		}
+		m = rd_kafka_consumer_poll(g->rk, 100);
+		now = aq_now();
+		if (m) {
+			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+				/* not requested; ignore */
+			} else if (m->err) {
+				aq_warn("consumer: %s", rd_kafka_message_errstr(m));
+			} else {
+				last_msg = now;
+				rc = take(g, m, &rec, e);
+			}
+			rd_kafka_message_destroy(m);
+			if (rc)
+				goto out_close;
+		}
+		if (g->b_msgs && (g->b_rows >= batch_rows || now - g->b_t0 >= batch_s) && (rc = flush(g, e)))
+			goto out_close;
+		if (o->max_messages && st->messages >= o->max_messages)
+			break;
+		if (o->until_date && all_done(g))
+			break;
+		if (o->idle_timeout > 0 && now - last_msg >= o->idle_timeout) {
+			aq_info("no message for %.1f s: stopping", o->idle_timeout);
+			break;
+		}
+	}
+	if ((rc = flush(g, e)))
+		goto out_close;
+	{
+		struct aq_err le = {0};
+		int64_t lag = 0;
+
+		if (!aq_kafka_group_lag(g->rk, o->topic, 5000, &lag, &le))
+			st->lag = lag;
+		else
+			aq_warn("cannot compute the lag: %s", le.msg);
+	}
+out_close:
+	if (subscribed) {
+		/* revoke callback flushes again only if something is pending (an error path) */
+		if (rc)
+			g->b_msgs = 0;
+		rd_kafka_consumer_close(g->rk);
+	}
+out_rk:
+	if (sub)
+		rd_kafka_topic_partition_list_destroy(sub);
+	rd_kafka_destroy(g->rk);
+out_db:
+	free(props);
+	if (g->db_open)
+		aq_odbc_release(&g->db);
+out_ds:
+	if (g->w_open)
+		aq_readings_writer_abort(&g->w);
+	aq_dataset_release(&g->ds);
+out_free:
+	aq_readings_release(&g->dbrows);
+	aq_record_release(&rec);
+	free(g->days);
+	free(g);
+	st->seconds = aq_now() - t0;
+	return rc;
+}
