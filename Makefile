@@ -55,6 +55,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -o $@ $< $(LIBA) $(LDLIBS)
 
+# Test drivers (tests/tools/*.c), e.g. the ARIMA oracle tool used by tests/python.
+TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+all: $(TOOL_BINS)
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -o $@ $< $(LIBA) $(LDLIBS)
+
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/

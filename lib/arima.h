@@ -9,7 +9,8 @@
  *   e_t ~ N(0, sigma2),  phi(B) = 1 - ar_1 B - ... ,  theta(B) = 1 + ma_1 B + ...
  *
  * c(t) = mu (mean) when d + D = 0, c(t) = delta * t (drift, t = day index from
- * the series' first day) when d + D = 1, absent otherwise.
+ * the series' first day, counted from 1 as forecast::Arima's xreg 1..n) when
+ * d + D = 1, absent otherwise.
  *
  * Coefficient vector layout (as R's coef()): ar[0..p), ma[0..q), sar[0..P),
  * sma[0..Q), then the constant (mean or drift) if spec.constant applies.

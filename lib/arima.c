@@ -1,0 +1,1198 @@
+/* arima.c — seasonal ARIMA with mean or drift: CSS and exact ML estimation, filtering, forecasting. */
+#include "arima.h"
+
+#include <complex.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lapacke.h>
+
+#include "kalman.h"
+#include "optim.h"
+
+/*
+ * Estimation follows R's stats::arima (R 4.2, src/library/stats/R/arima.R and
+ * src/arima.c), re-derived and written anew:
+ *
+ * - Coefficients as R's coef(): ar, ma, sar, sma, then "intercept" (mean,
+ *   d + D = 0) or "drift" (d + D = 1; forecast::Arima's include.drift: an
+ *   xreg column 1..n, i.e. the regressor of day i (0-based) is i + 1).
+ * - CSS objective: 0.5 log(ssq / nu) of the conditional residuals of the
+ *   differenced, de-meaned series, conditioned on ncond = d + sD + p + sP
+ *   values (R's ARIMA_CSS). A missing value gives a missing residual that
+ *   enters later MA terms as 0 (R lets NaN propagate; it never uses CSS on
+ *   series with NAs in CSS-ML because it switches to ML).
+ * - Exact likelihood: Kalman filter on Harvey's state space with the
+ *   differencing in the state and a diffuse prior kappa = 1e6 on it; steps
+ *   whose innovation variance F >= 1e4 are not counted (R's ARIMA_Like).
+ *   Objective 0.5 (log(ssq/nu) + sumlog/nu). When no observation is missing
+ *   between the first and last observed day, the optimiser instead filters
+ *   the differenced series with the ARMA-only state (the kappa -> infinity
+ *   limit of the same likelihood, agreement ~1e-9 relative) plus the
+ *   steady-state shortcut: the state shrinks by d + sD and most steps cost
+ *   O(r). The final likelihood, residuals and state always come from R's
+ *   form on the full series (missing values skipped natively).
+ * - Initial covariance of the ARMA part: exact stationary covariance from
+ *   the autocovariances (kalman.h), equal to R's getQ0 (Gardner 1980) where
+ *   that is accurate, and accurate near the unit circle as Rossignol (2011).
+ * - CSS-ML: BFGS on CSS from zeros (mean/drift from least squares on the
+ *   differenced series, parscale 10 se as R); stop with AQ_ENUMERIC if the
+ *   CSS AR or seasonal AR part is non-stationary; then BFGS on the exact
+ *   likelihood in the partial-autocorrelation space (tanh + Durbin–Levinson,
+ *   R's partrans) from the CSS estimates with MA parts inverted (maInvert);
+ *   MA inverted again at the end. Like R, CSS-ML becomes ML if any y is NaN.
+ * - sigma2 = ssq / n_used (stats::arima), loglik = -0.5 (2 n_used f + n_used
+ *   (1 + log 2 pi)), aic = -2 loglik + 2 (ncoef + 1), AICc and BIC as
+ *   forecast::Arima with npar = ncoef + 1 and nstar = n_used:
+ *   aicc = aic + 2 npar (npar + 1) / (nstar - npar - 1), bic = aic + npar (log nstar - 2).
+ *   For method CSS, loglik/aic are those of the CSS fit (R reports NA).
+ *
+ * Model state blob (struct aq_arima_state, flat doubles, little-endian when
+ * serialised by the caller): v[0 .. rd) the filtered state a_{n|n},
+ * v[rd .. rd + rd*rd) its covariance P_{n|n} (column-major, symmetric, unit
+ * innovation variance: multiply by sigma2), with rd = max(p + sP, q + sQ + 1)
+ * + d + sD; len = rd + rd*rd. The state is that of y - c(t): the first r
+ * entries are the ARMA (Harvey) states, the last d + sD the previous values
+ * of the de-meaned/de-trended series, most recent first. t = 0-based index
+ * of the next day (= n after a fit), so its drift regressor is t + 1.
+ */
+
+#define KAPPA 1e6
+#define STEADY_TOL 1e-11  /* steady state: max |dP| <= tol * F between steps */
+
+struct aq_arima_ws {
+	double *buf;
+	size_t cap;
+};
+
+struct aq_arima_ws *aq_arima_ws_new(void)
+{
+	return calloc(1, sizeof(struct aq_arima_ws));
+}
+
+void aq_arima_ws_free(struct aq_arima_ws *ws)
+{
+	if (!ws)
+		return;
+	free(ws->buf);
+	free(ws);
+}
+
+int aq_arima_ncoef(const struct aq_arima_spec *s)
+{
+	int k = s->p + s->q + s->P + s->Q;
+	if (s->constant && s->d + s->D <= 1)
+		k++;
+	return k;
+}
+
+const char *aq_arima_spec_str(const struct aq_arima_spec *s, char *buf, size_t len)
+{
+	int o = snprintf(buf, len, "ARIMA(%d,%d,%d)", s->p, s->d, s->q);
+	if (o >= 0 && (size_t)o < len && (s->P || s->D || s->Q))
+		o += snprintf(buf + o, len - (size_t)o, "(%d,%d,%d)[%d]", s->P, s->D, s->Q, s->s);
+	if (o >= 0 && (size_t)o < len && s->constant && s->d + s->D <= 1)
+		snprintf(buf + o, len - (size_t)o, s->d + s->D == 0 ? " with non-zero mean" : " with drift");
+	return buf;
+}
+
+void aq_arima_model_init(struct aq_arima_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void aq_arima_model_release(struct aq_arima_model *m)
+{
+	free(m->coef);
+	free(m->vcov);
+	free(m->state.v);
+	aq_arima_model_init(m);
+}
+
+int aq_arima_model_copy(struct aq_arima_model *dst, const struct aq_arima_model *src, struct aq_err *e)
+{
+	struct aq_arima_model t = *src;
+	t.coef = NULL;
+	t.vcov = NULL;
+	t.state.v = NULL;
+	if (src->ncoef > 0 && src->coef && !(t.coef = malloc(sizeof(double) * src->ncoef)))
+		goto nomem;
+	if (src->vcov && !(t.vcov = malloc(sizeof(double) * src->ncoef * src->ncoef)))
+		goto nomem;
+	if (src->state.len > 0 && src->state.v && !(t.state.v = malloc(sizeof(double) * src->state.len)))
+		goto nomem;
+	if (t.coef)
+		memcpy(t.coef, src->coef, sizeof(double) * src->ncoef);
+	if (t.vcov)
+		memcpy(t.vcov, src->vcov, sizeof(double) * src->ncoef * src->ncoef);
+	if (t.state.v)
+		memcpy(t.state.v, src->state.v, sizeof(double) * src->state.len);
+	aq_arima_model_release(dst);
+	*dst = t;
+	return 0;
+nomem:
+	free(t.coef);
+	free(t.vcov);
+	free(t.state.v);
+	return aq_err_set(e, AQ_ENOMEM, "cannot allocate arima model copy");
+}
+
+/* ---- parameter transforms (R's partrans, invpartrans, transPars) ---- */
+
+/* tanh to partial autocorrelations, then Durbin–Levinson to AR coefficients. */
+static void partrans(int p, const double *raw, double *out)
+{
+	double work[64];
+	for (int j = 0; j < p; j++)
+		work[j] = out[j] = tanh(raw[j]);
+	for (int j = 1; j < p; j++) {
+		double a = out[j];
+		for (int k = 0; k < j; k++)
+			work[k] -= a * out[j - k - 1];
+		for (int k = 0; k < j; k++)
+			out[k] = work[k];
+	}
+}
+
+/* Inverse: Durbin–Levinson backwards to the PACF, then atanh. */
+static void invpartrans(int p, const double *phi, double *out)
+{
+	double work[64];
+	for (int j = 0; j < p; j++)
+		work[j] = out[j] = phi[j];
+	for (int j = p - 1; j > 0; j--) {
+		double a = out[j];
+		for (int k = 0; k < j; k++)
+			work[k] = (out[k] + a * out[j - k - 1]) / (1 - a * a);
+		for (int k = 0; k < j; k++)
+			out[k] = work[k];
+	}
+	for (int j = 0; j < p; j++)
+		out[j] = atanh(out[j]);
+}
+
+/* ---- polynomial roots (companion matrix eigenvalues, LAPACK dgeev) ---- */
+
+/*
+ * Eigenvalues lam of the companion matrix of z^m - c[0] z^{m-1} - ... - c[m-1]
+ * (first row c, ones on the subdiagonal; column-major). The roots of
+ * 1 - c[0] z - ... - c[m-1] z^m are 1/lam. Trailing |c| <= 1e-10 are dropped
+ * first; *m_out is the degree used. Returns 0, or -1 if LAPACK failed.
+ */
+static int comp_eig(int m, const double *c, double complex *lam, int *m_out)
+{
+	while (m > 0 && fabs(c[m - 1]) <= 1e-10)
+		m--;
+	*m_out = m;
+	if (m == 0)
+		return 0;
+	double H[64 * 64], wr[64], wi[64];
+	if (m > 64)
+		return -1;
+	memset(H, 0, sizeof(double) * m * m);
+	for (int j = 0; j < m; j++)
+		H[0 + m * j] = c[j];
+	for (int i = 1; i < m; i++)
+		H[i + m * (i - 1)] = 1.0;
+	lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', m, H, m, wr, wi, NULL, 1, NULL, 1);
+	if (info != 0)
+		return -1;
+	for (int i = 0; i < m; i++)
+		lam[i] = wr[i] + I * wi[i];
+	return 0;
+}
+
+/* All roots of 1 - ar_1 z - ... outside the unit circle (R's arCheck). */
+static int ar_ok(int p, const double *ar)
+{
+	double complex lam[64];
+	int m;
+	if (p == 0)
+		return 1;
+	for (int i = 0; i < p; i++)
+		if (!isfinite(ar[i]))
+			return 0;
+	if (comp_eig(p, ar, lam, &m))
+		return 0;
+	for (int i = 0; i < m; i++)
+		if (!(cabs(lam[i]) < 1.0))
+			return 0;
+	return 1;
+}
+
+/*
+ * R's maInvert: roots of 1 + ma_1 z + ... inside the unit circle are
+ * replaced by their reciprocals. With lam the reciprocal roots, the
+ * polynomial is prod (1 - lam_k z); flipping a root is lam_k -> 1/lam_k.
+ */
+static void ma_invert(int q, double *ma)
+{
+	double c[64];
+	double complex lam[64], poly[65];
+	int m, flip = 0;
+	if (q == 0)
+		return;
+	for (int i = 0; i < q; i++) {
+		if (!isfinite(ma[i]))
+			return;
+		c[i] = -ma[i];
+	}
+	if (comp_eig(q, c, lam, &m) || m == 0)
+		return;
+	for (int i = 0; i < m; i++)
+		if (cabs(lam[i]) > 1.0) {
+			lam[i] = 1.0 / lam[i];
+			flip = 1;
+		}
+	if (!flip)
+		return;
+	if (m == 1) {
+		ma[0] = 1.0 / ma[0];
+		return;
+	}
+	poly[0] = 1.0;
+	for (int k = 1; k <= m; k++)
+		poly[k] = 0.0;
+	for (int k = 0; k < m; k++)
+		for (int j = k + 1; j >= 1; j--)
+			poly[j] -= lam[k] * poly[j - 1];
+	for (int i = 0; i < m; i++)
+		ma[i] = creal(poly[i + 1]);
+	for (int i = m; i < q; i++)
+		ma[i] = 0.0;
+}
+
+/* ---- fitting context ---- */
+
+struct actx {
+	int p, q, P, Q, s, d, D;
+	int np, nq, dd, narma, ncoef, ncx, drift;
+	struct aq_kalman_arima km;  /* with differencing states */
+	struct aq_kalman_arima ka;  /* ARMA part only (differenced-series path) */
+	const double *y;
+	size_t n;
+	size_t first, last;         /* first, last observed index */
+	int nobs_nonmiss, anymiss, interior_miss;
+	int n_used, ncond;
+	int trans;                  /* ML objective on transformed AR parameters */
+	int fast;                   /* ML by the differenced path */
+	int nevals;
+	/* carved from the workspace */
+	double *phi, *theta, *delta;
+	double *par, *raw, *tmp, *parscale, *init;
+	double *a, *Pm;          /* state and its covariance */
+	double *q0w, *fw, *ow, *H;
+	double *x, *dy, *dreg, *w, *resid;
+};
+
+static double reg_at(const struct actx *c, size_t i)
+{
+	return c->drift ? (double)(i + 1) : 1.0;
+}
+
+/* Carve the workspace; grows it once to the largest model seen. */
+static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
+{
+	int rd = c->km.rd, r = c->km.r, k = c->ncoef > 0 ? c->ncoef : 1;
+	size_t n = c->n + 1;
+	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
+		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_optim_work(k) +
+		      (size_t)k * k + 5 * n + 16;
+	if (ws->cap < need) {
+		double *nb = realloc(ws->buf, sizeof(double) * need);
+		if (!nb)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate arima workspace (%zu doubles)", need);
+		ws->buf = nb;
+		ws->cap = need;
+	}
+	double *b = ws->buf;
+#define TAKE(ptr, cnt) do { (ptr) = b; b += (cnt); } while (0)
+	TAKE(c->phi, c->np + 1);
+	TAKE(c->theta, c->nq + 1);
+	TAKE(c->delta, c->dd + 1);
+	TAKE(c->par, k + 64);
+	TAKE(c->raw, k + 64);
+	TAKE(c->tmp, k + 64);
+	TAKE(c->parscale, k + 64);
+	TAKE(c->init, k + 64);
+	TAKE(c->H, (size_t)k * k + 64);
+	TAKE(c->a, rd);
+	TAKE(c->Pm, (size_t)rd * rd);
+	TAKE(c->q0w, aq_kalman_q0_work(c->np, c->nq, r));
+	TAKE(c->fw, aq_kalman_filter_work(rd));
+	TAKE(c->ow, aq_optim_work(k));
+	TAKE(c->x, n);
+	TAKE(c->dy, n);
+	TAKE(c->dreg, n);
+	TAKE(c->w, n);
+	TAKE(c->resid, n);
+#undef TAKE
+	return 0;
+}
+
+static int spec_check(const struct aq_arima_spec *s, struct aq_err *e)
+{
+	if (s->p < 0 || s->d < 0 || s->q < 0 || s->P < 0 || s->D < 0 || s->Q < 0 || s->s < 0 ||
+	    s->p > 3 * AQ_ARIMA_MAX_ORDER || s->q > 3 * AQ_ARIMA_MAX_ORDER || s->P > 3 * AQ_ARIMA_MAX_SORDER ||
+	    s->Q > 3 * AQ_ARIMA_MAX_SORDER || s->d > 3 || s->D > 2)
+		return aq_err_set(e, AQ_EINVAL, "invalid arima order (%d,%d,%d)(%d,%d,%d)[%d]", s->p, s->d, s->q,
+				  s->P, s->D, s->Q, s->s);
+	if ((s->P || s->D || s->Q) && s->s < 2)
+		return aq_err_set(e, AQ_EINVAL, "seasonal arima order needs a period >= 2, got %d", s->s);
+	if (s->s > 400)
+		return aq_err_set(e, AQ_EINVAL, "seasonal period %d too long", s->s);
+	return 0;
+}
+
+/* Orders, differencing polynomial, workspace. */
+static int ctx_init(struct actx *c, const double *y, size_t n, const struct aq_arima_spec *s,
+		    struct aq_arima_ws *ws, struct aq_err *e)
+{
+	int rc;
+	memset(c, 0, sizeof(*c));
+	if ((rc = spec_check(s, e)))
+		return rc;
+	int seas = s->P || s->D || s->Q;
+	c->p = s->p; c->q = s->q; c->d = s->d;
+	c->P = seas ? s->P : 0; c->Q = seas ? s->Q : 0; c->D = seas ? s->D : 0;
+	c->s = seas ? s->s : 0;
+	c->np = c->p + c->s * c->P;
+	c->nq = c->q + c->s * c->Q;
+	c->dd = c->d + c->s * c->D;
+	c->narma = c->p + c->q + c->P + c->Q;
+	c->ncx = (s->constant && c->d + c->D <= 1) ? 1 : 0;
+	c->drift = c->ncx && c->d + c->D == 1;
+	c->ncoef = c->narma + c->ncx;
+	c->y = y;
+	c->n = n;
+	c->km.np = c->ka.np = c->np;
+	c->km.nq = c->ka.nq = c->nq;
+	c->km.dd = c->dd;
+	c->ka.dd = 0;
+	aq_kalman_arima_dims(&c->km);
+	aq_kalman_arima_dims(&c->ka);
+	if ((rc = ctx_alloc(c, ws, e)))
+		return rc;
+	c->km.phi = c->ka.phi = c->phi;
+	c->km.theta = c->ka.theta = c->theta;
+	c->km.delta = c->delta;
+	/* delta: (1-B)^d (1-B^s)^D = 1 - sum delta_k B^{k+1}. Build the product in tmp. */
+	double *poly = c->w; /* n >= ... not guaranteed: use a small stack array */
+	double pl[1 + 3 + 2 * 401];
+	(void)poly;
+	memset(pl, 0, sizeof(double) * (size_t)(c->dd + 1));
+	pl[0] = 1.0;
+	int deg = 0;
+	for (int i = 0; i < c->d; i++, deg++)
+		for (int j = deg + 1; j >= 1; j--)
+			pl[j] -= pl[j - 1];
+	for (int i = 0; i < c->D; i++) {
+		for (int j = deg + c->s; j >= c->s; j--)
+			pl[j] -= pl[j - c->s];
+		deg += c->s;
+	}
+	for (int k = 0; k < c->dd; k++)
+		c->delta[k] = -pl[k + 1];
+	return 0;
+}
+
+/* Natural coefficients -> expanded phi (np), theta (nq) (R's transPars). */
+static void expand(struct actx *c, const double *par)
+{
+	const double *ar = par, *ma = par + c->p, *sar = ma + c->q, *sma = sar + c->P;
+	for (int i = 0; i < c->np; i++)
+		c->phi[i] = i < c->p ? ar[i] : 0.0;
+	for (int i = 0; i < c->nq; i++)
+		c->theta[i] = i < c->q ? ma[i] : 0.0;
+	for (int j = 0; j < c->P; j++) {
+		c->phi[(j + 1) * c->s - 1] += sar[j];
+		for (int i = 0; i < c->p; i++)
+			c->phi[(j + 1) * c->s + i] -= ar[i] * sar[j];
+	}
+	for (int j = 0; j < c->Q; j++) {
+		c->theta[(j + 1) * c->s - 1] += sma[j];
+		for (int i = 0; i < c->q; i++)
+			c->theta[(j + 1) * c->s + i] += ma[i] * sma[j];
+	}
+}
+
+/* raw (optimiser space) -> natural coefficients in out (partrans on AR blocks). */
+static void untrans(const struct actx *c, const double *raw, double *out)
+{
+	memcpy(out, raw, sizeof(double) * c->ncoef);
+	if (c->p > 0)
+		partrans(c->p, raw, out);
+	if (c->P > 0)
+		partrans(c->P, raw + c->p + c->q, out + c->p + c->q);
+}
+
+/* Differenced y and regressor (NaN propagates), valid from index dd. */
+static void make_diff(struct actx *c)
+{
+	size_t n = c->n;
+	for (size_t t = 0; t < n; t++) {
+		c->dy[t] = NAN;
+		c->dreg[t] = NAN;
+	}
+	for (size_t t = (size_t)c->dd; t < n; t++) {
+		double v = c->y[t], r = c->ncx ? reg_at(c, t) : 0.0;
+		for (int k = 0; k < c->dd; k++) {
+			v -= c->delta[k] * c->y[t - 1 - k];
+			if (c->ncx)
+				r -= c->delta[k] * reg_at(c, t - 1 - k);
+		}
+		c->dy[t] = v;
+		c->dreg[t] = r;
+	}
+}
+
+/* Conditional sum of squares at natural coefficients par: ssq, nu. */
+static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu_out)
+{
+	expand(c, par);
+	double beta = c->ncx ? par[c->narma] : 0.0;
+	size_t n = c->n;
+	int np = c->np, nq = c->nq, ncond = c->ncond;
+	double *w = c->w, *res = c->resid, ssq = 0.0;
+	int nu = 0;
+	for (size_t t = 0; t < n; t++) {
+		w[t] = c->ncx ? c->dy[t] - beta * c->dreg[t] : c->dy[t];
+		res[t] = 0.0;
+	}
+	for (size_t l = (size_t)ncond; l < n; l++) {
+		double tmp = w[l];
+		for (int j = 0; j < np; j++)
+			tmp -= c->phi[j] * w[l - j - 1];
+		int jm = (int)(l - (size_t)ncond) < nq ? (int)(l - (size_t)ncond) : nq;
+		for (int j = 0; j < jm; j++)
+			tmp -= c->theta[j] * res[l - j - 1];
+		if (isnan(tmp)) {
+			res[l] = 0.0;
+		} else {
+			res[l] = tmp;
+			nu++;
+			ssq += tmp * tmp;
+		}
+	}
+	*ssq_out = ssq;
+	*nu_out = nu;
+}
+
+static double css_fn(int k, const double *x, void *ctx)
+{
+	struct actx *c = ctx;
+	(void)k;
+	double ssq;
+	int nu;
+	c->nevals++;
+	css_eval(c, x, &ssq, &nu);
+	if (nu == 0 || !(ssq > 0) || !isfinite(ssq))
+		return DBL_MAX;
+	return 0.5 * log(ssq / nu);
+}
+
+/* Q0 into the ARMA block of c->P (leading dimension ld), rest 0 and kappa. */
+static int init_state(struct actx *c, const struct aq_kalman_arima *m)
+{
+	int rd = m->rd, r = m->r;
+	memset(c->a, 0, sizeof(double) * rd);
+	memset(c->Pm, 0, sizeof(double) * rd * rd);
+	if (aq_kalman_q0(c->np, c->phi, c->nq, c->theta, r, c->Pm, rd, c->q0w))
+		return -1;
+	for (int k = 0; k < m->dd; k++)
+		c->Pm[(r + k) + (size_t)rd * (r + k)] = KAPPA;
+	return 0;
+}
+
+/*
+ * Exact likelihood pieces at natural coefficients par (phi/theta expanded
+ * here). fast: differenced path (only when no interior value is missing).
+ * resid (n or NULL): standardised residuals, full path only.
+ */
+static int like_eval(struct actx *c, const double *par, int fast, double *resid, struct aq_kalman_stats *st)
+{
+	expand(c, par);
+	double beta = c->ncx ? par[c->narma] : 0.0;
+	if (fast) {
+		if (init_state(c, &c->ka))
+			return -1;
+		size_t t0 = c->first + (size_t)c->dd, len = c->last + 1 - t0;
+		for (size_t t = t0; t <= c->last; t++)
+			c->w[t] = c->ncx ? c->dy[t] - beta * c->dreg[t] : c->dy[t];
+		aq_kalman_filter(&c->ka, c->w + t0, len, c->a, c->Pm, 1, STEADY_TOL, NULL, st, c->fw);
+	} else {
+		if (init_state(c, &c->km))
+			return -1;
+		for (size_t t = 0; t < c->n; t++)
+			c->x[t] = c->ncx ? c->y[t] - beta * reg_at(c, t) : c->y[t];
+		aq_kalman_filter(&c->km, c->x, c->n, c->a, c->Pm, 1, 0.0, resid, st, c->fw);
+	}
+	return 0;
+}
+
+static double ml_value(const struct aq_kalman_stats *st)
+{
+	if (st->nu <= 0 || !(st->ssq > 0) || !isfinite(st->ssq) || !isfinite(st->sumlog))
+		return DBL_MAX;
+	return 0.5 * (log(st->ssq / st->nu) + st->sumlog / st->nu);
+}
+
+/* R's armafn: x in the optimiser's (possibly transformed) space. */
+static double ml_fn(int k, const double *x, void *ctx)
+{
+	struct actx *c = ctx;
+	struct aq_kalman_stats st;
+	(void)k;
+	c->nevals++;
+	if (c->trans)
+		untrans(c, x, c->tmp);
+	else
+		memcpy(c->tmp, x, sizeof(double) * c->ncoef);
+	if (like_eval(c, c->tmp, c->fast, NULL, &st))
+		return DBL_MAX;
+	return ml_value(&st);
+}
+
+/* Scan y: observed count, first/last observed, missing inside. */
+static void scan_y(struct actx *c)
+{
+	c->nobs_nonmiss = 0;
+	c->anymiss = 0;
+	c->interior_miss = 0;
+	c->first = c->n;
+	c->last = 0;
+	for (size_t t = 0; t < c->n; t++) {
+		if (isnan(c->y[t])) {
+			c->anymiss = 1;
+			continue;
+		}
+		if (c->first == c->n)
+			c->first = t;
+		c->last = t;
+		c->nobs_nonmiss++;
+	}
+	if (c->nobs_nonmiss > 0)
+		for (size_t t = c->first; t <= c->last; t++)
+			if (isnan(c->y[t])) {
+				c->interior_miss = 1;
+				break;
+			}
+	c->n_used = c->nobs_nonmiss - c->dd;
+}
+
+/*
+ * Least squares of the differenced series on the differenced regressor
+ * (R: lm(dx ~ dxreg - 1)): beta, its standard error, and the residual sum
+ * of squares (RSS, or sum dy^2 without regressor) to detect a constant series.
+ */
+static void regress(const struct actx *c, double *beta, double *se, double *rss, double *tss)
+{
+	double sxy = 0, sxx = 0, syy = 0;
+	int m = 0;
+	for (size_t t = (size_t)c->dd; t < c->n; t++) {
+		if (isnan(c->dy[t]))
+			continue;
+		double xr = c->ncx ? c->dreg[t] : 0.0;
+		sxy += xr * c->dy[t];
+		sxx += xr * xr;
+		syy += c->dy[t] * c->dy[t];
+		m++;
+	}
+	*tss = syy;
+	if (!c->ncx || m == 0 || sxx <= 0) {
+		*beta = 0;
+		*se = 0;
+		*rss = syy;
+		return;
+	}
+	double b = sxy / sxx, r = 0;
+	for (size_t t = (size_t)c->dd; t < c->n; t++)
+		if (!isnan(c->dy[t])) {
+			double u = c->dy[t] - b * c->dreg[t];
+			r += u * u;
+		}
+	*beta = b;
+	*rss = r;
+	*se = m > 1 ? sqrt(r / (m - 1) / sxx) : 0.0;
+}
+
+static int all_finite(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return 0;
+	return 1;
+}
+
+/* Small dense inverse (Gauss–Jordan, partial pivoting), A n x n row-major, in place. */
+static int inv_small(int n, double *A, double *W)
+{
+	/* W: n x 2n augmented */
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < 2 * n; j++)
+			W[i * 2 * n + j] = j < n ? A[i * n + j] : (j - n == i ? 1.0 : 0.0);
+	for (int c = 0; c < n; c++) {
+		int piv = c;
+		for (int i = c + 1; i < n; i++)
+			if (fabs(W[i * 2 * n + c]) > fabs(W[piv * 2 * n + c]))
+				piv = i;
+		if (!(fabs(W[piv * 2 * n + c]) > 1e-300))
+			return -1;
+		if (piv != c)
+			for (int j = 0; j < 2 * n; j++) {
+				double t = W[c * 2 * n + j];
+				W[c * 2 * n + j] = W[piv * 2 * n + j];
+				W[piv * 2 * n + j] = t;
+			}
+		double d = W[c * 2 * n + c];
+		for (int j = 0; j < 2 * n; j++)
+			W[c * 2 * n + j] /= d;
+		for (int i = 0; i < n; i++)
+			if (i != c) {
+				double f = W[i * 2 * n + c];
+				if (f != 0.0)
+					for (int j = 0; j < 2 * n; j++)
+						W[i * 2 * n + j] -= f * W[c * 2 * n + j];
+			}
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			A[i * n + j] = W[i * 2 * n + n + j];
+	return all_finite(A, (size_t)n * n) ? 0 : -1;
+}
+
+/*
+ * Coefficient covariance as R: Hessian H of the ML objective in the
+ * optimiser space at raw, var = A' (H n_used)^-1 A with A the Jacobian of
+ * partrans (forward differences, eps 1e-3, R's ARIMA_Gradtrans).
+ */
+static int make_vcov(struct actx *c, const double *raw, const struct aq_optim_opts *oo, double *vcov,
+		     struct aq_err *e)
+{
+	int k = c->ncoef, rc;
+	double *H = c->H;
+	if ((rc = aq_optim_hessian(k, raw, ml_fn, c, oo, H, c->ow, e)))
+		return rc;
+	for (int i = 0; i < k * k; i++)
+		H[i] *= c->n_used;
+	double *W = malloc(sizeof(double) * (size_t)k * k * 4), *A = malloc(sizeof(double) * (size_t)k * k);
+	if (!W || !A) {
+		free(W);
+		free(A);
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
+	}
+	rc = 0;
+	if (inv_small(k, H, W)) {
+		rc = aq_err_set(e, AQ_ENUMERIC, "singular hessian: coefficient covariance not available");
+		goto out;
+	}
+	/* A[i][j] = d natural_j / d raw_i (row-major). */
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < k; j++)
+			A[i * k + j] = i == j;
+	if (c->trans) {
+		const double eps = 1e-3;
+		double w1[64], w2[64], w3[64];
+		int blocks[2][2] = {{0, c->p}, {c->p + c->q, c->P}};
+		for (int b = 0; b < 2; b++) {
+			int off = blocks[b][0], m = blocks[b][1];
+			if (m == 0)
+				continue;
+			for (int i = 0; i < m; i++)
+				w1[i] = raw[off + i];
+			partrans(m, w1, w2);
+			for (int i = 0; i < m; i++) {
+				w1[i] += eps;
+				partrans(m, w1, w3);
+				for (int j = 0; j < m; j++)
+					A[(off + i) * k + off + j] = (w3[j] - w2[j]) / eps;
+				w1[i] -= eps;
+			}
+		}
+	}
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < k; j++) {
+			double v = 0;
+			for (int a = 0; a < k; a++)
+				for (int b = 0; b < k; b++)
+					v += A[a * k + i] * H[a * k + b] * A[b * k + j];
+			vcov[i * k + j] = v;
+		}
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < i; j++)
+			vcov[i * k + j] = vcov[j * k + i] = 0.5 * (vcov[i * k + j] + vcov[j * k + i]);
+	if (!all_finite(vcov, (size_t)k * k))
+		rc = aq_err_set(e, AQ_ENUMERIC, "coefficient covariance not finite");
+out:
+	free(W);
+	free(A);
+	return rc;
+}
+
+int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
+		 const struct aq_arima_fit_opts *o, struct aq_arima_model *m,
+		 struct aq_arima_ws *ws, struct aq_err *e)
+{
+	struct actx c;
+	struct aq_optim_opts oo;
+	struct aq_optim_result res;
+	struct aq_arima_fit_opts dflt = {0};
+	char sbuf[96];
+	int rc;
+
+	if (!o)
+		o = &dflt;
+	if (!y || !m || !ws)
+		return aq_err_set(e, AQ_EINVAL, "arima fit: missing argument");
+	if ((rc = ctx_init(&c, y, n, spec, ws, e)))
+		return rc;
+	aq_arima_spec_str(spec, sbuf, sizeof sbuf);
+	for (size_t t = 0; t < n; t++)
+		if (isinf(y[t]))
+			return aq_err_set(e, AQ_EINVAL, "infinite value at day %zu in series for '%s'", t, sbuf);
+	scan_y(&c);
+	int k = c.ncoef;
+	if (c.n_used <= 0 || c.n_used < k + 3)
+		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations (%d used) for '%s'", c.n_used,
+				  sbuf);
+	enum aq_arima_method method = o->method;
+	if (method == AQ_ARIMA_CSS_ML && c.anymiss)
+		method = AQ_ARIMA_ML; /* as R */
+
+	aq_optim_opts_default(&oo);
+	if (o->max_iter > 0)
+		oo.max_iter = o->max_iter;
+	if (o->reltol > 0)
+		oo.reltol = o->reltol;
+
+	/* Initial values and parameter scales (R: zeros; lm on the differenced series). */
+	make_diff(&c);
+	double beta, se, rss, tss;
+	regress(&c, &beta, &se, &rss, &tss);
+	if (!(rss > 1e-24 * tss) || !(rss > 0))
+		return aq_err_set(e, AQ_ENUMERIC, "zero variance: series is constant%s for '%s'",
+				  c.dd ? " after differencing" : "", sbuf);
+	for (int i = 0; i < k; i++) {
+		c.init[i] = 0.0;
+		c.parscale[i] = 1.0;
+	}
+	if (c.ncx) {
+		c.init[k - 1] = beta;
+		c.parscale[k - 1] = (se > 0 && isfinite(se)) ? 10 * se : fmax(1e-3 * fabs(beta), 1e-6);
+	}
+	oo.parscale = c.parscale;
+	if (o->init) {
+		if (!all_finite(o->init, (size_t)k))
+			return aq_err_set(e, AQ_EINVAL, "non-finite initial coefficients for '%s'", sbuf);
+		memcpy(c.init, o->init, sizeof(double) * k);
+		if (method == AQ_ARIMA_ML &&
+		    (!ar_ok(c.p, c.init) || !ar_ok(c.P, c.init + c.p + c.q)))
+			return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part in initial values for '%s'", sbuf);
+	}
+
+	double *coef = calloc((size_t)k + 1, sizeof(double));
+	double *vcov = NULL;
+	int converged = 1;
+	if (!coef)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate coefficients");
+
+	if (method == AQ_ARIMA_CSS || method == AQ_ARIMA_CSS_ML) {
+		c.ncond = c.dd + c.p + c.s * c.P;
+		memcpy(c.raw, c.init, sizeof(double) * k);
+		if (k > 0) {
+			rc = aq_optim_bfgs(k, c.raw, css_fn, &c, &oo, c.ow, &res, e);
+			if (rc) {
+				aq_err_prefix(e, "css fit of '%s'", sbuf);
+				goto fail;
+			}
+			if (res.fail == 0 || method == AQ_ARIMA_CSS)
+				memcpy(c.init, c.raw, sizeof(double) * k);
+			converged = res.fail == 0;
+		}
+		if (!ar_ok(c.p, c.init) || !ar_ok(c.P, c.init + c.p + c.q)) {
+			rc = aq_err_set(e, AQ_ENUMERIC, "non-stationary %sAR part from CSS for '%s'",
+					ar_ok(c.p, c.init) ? "seasonal " : "", sbuf);
+			goto fail;
+		}
+	}
+	if (method == AQ_ARIMA_CSS) {
+		memcpy(coef, c.init, sizeof(double) * k);
+		if (o->want_vcov && k > 0) {
+			/* R: solve(hessian * n.used) of the CSS objective. */
+			vcov = calloc((size_t)k * k, sizeof(double));
+			double *W = malloc(sizeof(double) * 4 * (size_t)k * k);
+			if (!vcov || !W) {
+				free(W);
+				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
+				goto fail;
+			}
+			rc = aq_optim_hessian(k, coef, css_fn, &c, &oo, vcov, c.ow, e);
+			for (int i = 0; !rc && i < k * k; i++)
+				vcov[i] *= c.n_used;
+			if (!rc && inv_small(k, vcov, W))
+				rc = aq_err_set(e, AQ_ENUMERIC, "singular css hessian for '%s'", sbuf);
+			free(W);
+			if (rc)
+				goto fail;
+		}
+	} else {
+		/* Exact ML from init in the transformed space. */
+		c.ncond = 0;
+		c.trans = 1;
+		c.fast = !c.interior_miss;
+		memcpy(c.raw, c.init, sizeof(double) * k);
+		if (c.p > 0)
+			invpartrans(c.p, c.init, c.raw);
+		if (c.P > 0)
+			invpartrans(c.P, c.init + c.p + c.q, c.raw + c.p + c.q);
+		ma_invert(c.q, c.raw + c.p);
+		ma_invert(c.Q, c.raw + c.p + c.q + c.P);
+		if (!all_finite(c.raw, (size_t)k)) {
+			rc = aq_err_set(e, AQ_ENUMERIC, "AR initial values on the stationarity boundary for '%s'", sbuf);
+			goto fail;
+		}
+		if (k > 0) {
+			rc = aq_optim_bfgs(k, c.raw, ml_fn, &c, &oo, c.ow, &res, e);
+			if (rc) {
+				aq_err_prefix(e, "ml fit of '%s'", sbuf);
+				goto fail;
+			}
+			converged = res.fail == 0;
+		}
+		ma_invert(c.q, c.raw + c.p);
+		ma_invert(c.Q, c.raw + c.p + c.q + c.P);
+		if (o->want_vcov && k > 0) {
+			vcov = calloc((size_t)k * k, sizeof(double));
+			if (!vcov) {
+				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
+				goto fail;
+			}
+			if ((rc = make_vcov(&c, c.raw, &oo, vcov, e))) {
+				aq_err_prefix(e, "'%s'", sbuf);
+				goto fail;
+			}
+		}
+		untrans(&c, c.raw, coef);
+	}
+	if (!all_finite(coef, (size_t)k)) {
+		rc = aq_err_set(e, AQ_ENUMERIC, "non-finite coefficients for '%s'", sbuf);
+		goto fail;
+	}
+
+	/* Final pass in R's form over the whole series: likelihood, state. */
+	struct aq_kalman_stats st;
+	if (like_eval(&c, coef, 0, NULL, &st)) {
+		rc = aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part for '%s'", sbuf);
+		goto fail;
+	}
+	double fval, sigma2;
+	if (method == AQ_ARIMA_CSS) {
+		double ssq;
+		int nu;
+		css_eval(&c, coef, &ssq, &nu);
+		sigma2 = nu > 0 ? ssq / nu : NAN;
+		fval = 0.5 * log(sigma2);
+	} else {
+		fval = ml_value(&st);
+		sigma2 = st.ssq / c.n_used;
+	}
+	double nu = c.n_used;
+	double loglik = -0.5 * (2 * nu * fval + nu + nu * log(2 * M_PI));
+	double npar = k + 1;
+	double aic = -2 * loglik + 2 * npar;
+	double aicc = aic + 2 * npar * (npar + 1) / (nu - npar - 1);
+	double bic = aic + npar * (log(nu) - 2);
+	if (fval == DBL_MAX || !isfinite(sigma2) || !(sigma2 > 0) || !isfinite(loglik) || !isfinite(aicc) ||
+	    !isfinite(bic) || !all_finite(c.a, (size_t)c.km.rd) ||
+	    !all_finite(c.Pm, (size_t)c.km.rd * c.km.rd)) {
+		rc = aq_err_set(e, AQ_ENUMERIC, "non-finite likelihood or state for '%s'", sbuf);
+		goto fail;
+	}
+	size_t slen = (size_t)c.km.rd + (size_t)c.km.rd * c.km.rd;
+	double *sv = malloc(sizeof(double) * slen);
+	if (!sv) {
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima state");
+		goto fail;
+	}
+	memcpy(sv, c.a, sizeof(double) * c.km.rd);
+	memcpy(sv + c.km.rd, c.Pm, sizeof(double) * c.km.rd * c.km.rd);
+
+	aq_arima_model_release(m);
+	m->spec = *spec;
+	m->ncoef = k;
+	m->coef = coef;
+	m->vcov = vcov;
+	m->sigma2 = sigma2;
+	m->loglik = loglik;
+	m->aic = aic;
+	m->aicc = aicc;
+	m->bic = bic;
+	m->nobs = c.n_used;
+	m->n = (int)n;
+	m->method = method;
+	m->converged = converged;
+	m->state.len = (int)slen;
+	m->state.v = sv;
+	m->state.t = (int64_t)n;
+	return 0;
+fail:
+	free(coef);
+	free(vcov);
+	return rc;
+}
+
+int aq_arima_css(const double *y, size_t n, const struct aq_arima_spec *spec, const double *coef,
+		 double *sigma2, int *n_used, struct aq_arima_ws *ws, struct aq_err *e)
+{
+	struct actx c;
+	int rc;
+	if ((rc = ctx_init(&c, y, n, spec, ws, e)))
+		return rc;
+	if (!all_finite(coef, (size_t)c.ncoef))
+		return aq_err_set(e, AQ_EINVAL, "non-finite coefficients");
+	c.ncond = c.dd + c.p + c.s * c.P;
+	make_diff(&c);
+	double ssq;
+	int nu;
+	css_eval(&c, coef, &ssq, &nu);
+	if (nu <= 0)
+		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations for css");
+	*sigma2 = ssq / nu;
+	if (n_used)
+		*n_used = nu;
+	if (!isfinite(*sigma2))
+		return aq_err_set(e, AQ_ENUMERIC, "non-finite conditional sum of squares");
+	return 0;
+}
+
+int aq_arima_loglik(const double *y, size_t n, const struct aq_arima_spec *spec, const double *coef,
+		    double *loglik, double *sigma2, struct aq_arima_ws *ws, struct aq_err *e)
+{
+	struct actx c;
+	struct aq_kalman_stats st;
+	int rc;
+	if ((rc = ctx_init(&c, y, n, spec, ws, e)))
+		return rc;
+	if (!all_finite(coef, (size_t)c.ncoef))
+		return aq_err_set(e, AQ_EINVAL, "non-finite coefficients");
+	scan_y(&c);
+	if (c.n_used <= 0)
+		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations");
+	if (!ar_ok(c.p, coef) || !ar_ok(c.P, coef + c.p + c.q))
+		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
+	if (like_eval(&c, coef, 0, NULL, &st))
+		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
+	double f = ml_value(&st), nu = c.n_used;
+	if (f == DBL_MAX)
+		return aq_err_set(e, AQ_ENUMERIC, "zero or non-finite innovation variance");
+	if (loglik)
+		*loglik = -0.5 * (2 * nu * f + nu + nu * log(2 * M_PI));
+	if (sigma2)
+		*sigma2 = st.ssq / nu;
+	return 0;
+}
+
+/* Rebuild the expanded model of m into small heap arrays. */
+struct mctx {
+	struct actx c;
+	struct aq_arima_ws ws;
+};
+
+static int model_ctx(const struct aq_arima_model *m, struct mctx *mc, struct aq_err *e)
+{
+	int rc;
+	memset(&mc->ws, 0, sizeof(mc->ws));
+	if ((rc = ctx_init(&mc->c, NULL, 0, &m->spec, &mc->ws, e)))
+		return rc;
+	if (m->ncoef != mc->c.ncoef || !m->coef || m->state.len != mc->c.km.rd + mc->c.km.rd * mc->c.km.rd ||
+	    !m->state.v) {
+		free(mc->ws.buf);
+		return aq_err_set(e, AQ_ESTATE, "arima model inconsistent with its order");
+	}
+	expand(&mc->c, m->coef);
+	return 0;
+}
+
+int aq_arima_update(struct aq_arima_model *m, const double *ynew, size_t k, struct aq_err *e)
+{
+	struct mctx mc;
+	struct aq_kalman_stats st;
+	int rc;
+	if ((rc = model_ctx(m, &mc, e)))
+		return rc;
+	struct actx *c = &mc.c;
+	int rd = c->km.rd;
+	double *x = malloc(sizeof(double) * (k + 1)), *fw = malloc(sizeof(double) * aq_kalman_filter_work(rd));
+	double *a = malloc(sizeof(double) * (size_t)(rd + rd * rd));
+	if (!x || !fw || !a) {
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima update");
+		goto out;
+	}
+	double beta = c->ncx ? m->coef[c->narma] : 0.0;
+	for (size_t i = 0; i < k; i++) {
+		if (isinf(ynew[i])) {
+			rc = aq_err_set(e, AQ_EINVAL, "infinite value in update");
+			goto out;
+		}
+		x[i] = c->ncx ? ynew[i] - beta * reg_at(c, (size_t)m->state.t + i) : ynew[i];
+	}
+	memcpy(a, m->state.v, sizeof(double) * (size_t)(rd + rd * rd));
+	aq_kalman_filter(&c->km, x, k, a, a + rd, 0, 0.0, NULL, &st, fw);
+	if (!all_finite(a, (size_t)(rd + rd * rd))) {
+		rc = aq_err_set(e, AQ_ENUMERIC, "non-finite state after update");
+		goto out;
+	}
+	memcpy(m->state.v, a, sizeof(double) * (size_t)(rd + rd * rd));
+	m->state.t += (int64_t)k;
+	rc = 0;
+out:
+	free(x);
+	free(fw);
+	free(a);
+	free(mc.ws.buf);
+	return rc;
+}
+
+static int forecast_impl(const struct aq_arima_model *m, int h, double *mean, double *sd, int from, int to,
+			 double *sum, double *sdsum, struct aq_err *e)
+{
+	struct mctx mc;
+	int rc;
+	if (h < 0)
+		return aq_err_set(e, AQ_EINVAL, "negative forecast horizon %d", h);
+	if ((rc = model_ctx(m, &mc, e)))
+		return rc;
+	struct actx *c = &mc.c;
+	int rd = c->km.rd;
+	double *mu = malloc(sizeof(double) * ((size_t)h + 1) * 2), *fw = malloc(sizeof(double) * aq_kalman_fore_work(rd));
+	if (!mu || !fw) {
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima forecast");
+		goto out;
+	}
+	double *var = mu + h + 1, vs = 0;
+	aq_kalman_forecast(&c->km, m->state.v, m->state.v + rd, h, mu, var, from, to, sum ? &vs : NULL, fw);
+	double beta = c->ncx ? m->coef[c->narma] : 0.0, s2 = m->sigma2, tot = 0;
+	for (int i = 0; i < h; i++) {
+		double v = mu[i] + (c->ncx ? beta * reg_at(c, (size_t)m->state.t + (size_t)i) : 0.0);
+		if (mean)
+			mean[i] = v;
+		if (sd)
+			sd[i] = sqrt(fmax(var[i], 0.0) * s2);
+		if (i >= from && i < to)
+			tot += v;
+	}
+	if (sum) {
+		*sum = tot;
+		*sdsum = sqrt(fmax(vs, 0.0) * s2);
+	}
+	rc = 0;
+	for (int i = 0; mean && i < h; i++)
+		if (!isfinite(mean[i]) || (sd && !isfinite(sd[i])))
+			rc = aq_err_set(e, AQ_ENUMERIC, "non-finite forecast at step %d", i + 1);
+out:
+	free(mu);
+	free(fw);
+	free(mc.ws.buf);
+	return rc;
+}
+
+int aq_arima_forecast(const struct aq_arima_model *m, int h, double *mean, double *sd, struct aq_err *e)
+{
+	return forecast_impl(m, h, mean, sd, 0, 0, NULL, NULL, e);
+}
+
+int aq_arima_forecast_total(const struct aq_arima_model *m, int from, int to, double *sum, double *sd,
+			    struct aq_err *e)
+{
+	if (from < 0 || to < from)
+		return aq_err_set(e, AQ_EINVAL, "invalid forecast window [%d, %d)", from, to);
+	double s = 0, v = 0;
+	int rc = forecast_impl(m, to, NULL, NULL, from, to, &s, &v, e);
+	if (rc)
+		return rc;
+	if (!isfinite(s) || !isfinite(v))
+		return aq_err_set(e, AQ_ENUMERIC, "non-finite forecast total");
+	*sum = s;
+	*sd = v;
+	return 0;
+}
+
+int aq_arima_roots_ok(const struct aq_arima_model *m, double min_modulus)
+{
+	struct mctx mc;
+	double complex lam[64 * 2];
+	double neg[64 * 2];
+	int deg, ok = 1;
+	if (model_ctx(m, &mc, NULL))
+		return 0;
+	struct actx *c = &mc.c;
+	if (!all_finite(m->coef, (size_t)m->ncoef))
+		ok = 0;
+	/* Roots of 1 - phi z - ...: reciprocal eigenvalues of the companion matrix. */
+	if (ok && c->np > 0 && c->np <= 64) {
+		if (comp_eig(c->np, c->phi, lam, &deg))
+			ok = 0;
+		for (int i = 0; ok && i < deg; i++)
+			if (!(cabs(lam[i]) * min_modulus <= 1.0))
+				ok = 0;
+	}
+	if (ok && c->nq > 0 && c->nq <= 64) {
+		for (int i = 0; i < c->nq; i++)
+			neg[i] = -c->theta[i];
+		if (comp_eig(c->nq, neg, lam, &deg))
+			ok = 0;
+		for (int i = 0; ok && i < deg; i++)
+			if (!(cabs(lam[i]) * min_modulus <= 1.0))
+				ok = 0;
+	}
+	if (c->np > 64 || c->nq > 64)
+		ok = 0;
+	free(mc.ws.buf);
+	return ok;
+}
+
+/*
+ * Normal quantile: Acklam's rational approximation (relative error 1.15e-9)
+ * refined by one Halley step on erfc, giving full double precision.
+ */
+double aq_qnorm(double p)
+{
+	static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+				   1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+	static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+				   6.680131188771972e+01, -1.328068155288572e+01};
+	static const double cc[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+				    -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+	static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+				   3.754408661907416e+00};
+	const double plow = 0.02425;
+	double x, q, r;
+	if (isnan(p) || p < 0 || p > 1)
+		return NAN;
+	if (p == 0)
+		return -INFINITY;
+	if (p == 1)
+		return INFINITY;
+	if (p < plow) {
+		q = sqrt(-2 * log(p));
+		x = (((((cc[0] * q + cc[1]) * q + cc[2]) * q + cc[3]) * q + cc[4]) * q + cc[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	} else if (p <= 1 - plow) {
+		q = p - 0.5;
+		r = q * q;
+		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+		    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+	} else {
+		q = sqrt(-2 * log1p(-p));
+		x = -(((((cc[0] * q + cc[1]) * q + cc[2]) * q + cc[3]) * q + cc[4]) * q + cc[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	}
+	/* Halley refinement: e = Phi(x) - p. */
+	double e = 0.5 * erfc(-x / M_SQRT2) - p;
+	double u = e * sqrt(2 * M_PI) * exp(x * x / 2);
+	x = x - u / (1 + x * u / 2);
+	return x;
+}

@@ -1,0 +1,318 @@
+/* kalman.c — Kalman filter and forecasts for ARIMA models in Harvey's state-space form. */
+#include "kalman.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void aq_kalman_arima_dims(struct aq_kalman_arima *m)
+{
+	m->r = m->np > m->nq + 1 ? m->np : m->nq + 1;
+	m->rd = m->r + m->dd;
+}
+
+size_t aq_kalman_q0_work(int np, int nq, int r)
+{
+	(void)nq;
+	return (size_t)(np + 1) * (np + 1) + (size_t)(np + 1) + 2 * (size_t)(r + 2) + 8;
+}
+
+/* R[i] of the disturbance vector: 1, theta_1..theta_nq, 0... */
+static inline double rcoef(int i, int nq, const double *theta)
+{
+	return i == 0 ? 1.0 : (i - 1 < nq ? theta[i - 1] : 0.0);
+}
+
+int aq_kalman_q0(int np, const double *phi, int nq, const double *theta, int r, double *P, int ld,
+		 double *work)
+{
+	int n1 = np + 1;
+	double *A = work;                        /* (np+1)^2, row-major */
+	double *g = A + (size_t)n1 * n1;         /* gamma(0..r), rhs first */
+	double *psi = g + (r + 2);               /* psi(0..r) */
+	(void)0;
+
+	/* psi-weights: psi_0 = 1, psi_j = theta_j + sum_i phi_i psi_{j-i}. */
+	for (int j = 0; j <= r; j++) {
+		double v = j == 0 ? 1.0 : (j <= nq ? theta[j - 1] : 0.0);
+		for (int i = 1; i <= np && i <= j; i++)
+			v += phi[i - 1] * psi[j - i];
+		psi[j] = v;
+	}
+	/* c_k = sum_{j=k}^{nq} theta_j psi_{j-k} (theta_0 = 1): the MA side of
+	 * gamma(k) - sum_i phi_i gamma(k-i) = c_k (Brockwell & Davis 3.3.8). */
+	for (int k = 0; k <= r; k++) {
+		double c = 0;
+		for (int j = k; j <= nq; j++)
+			c += rcoef(j, nq, theta) * psi[j - k];
+		g[k] = c;
+	}
+	if (np > 0) {
+		/* Solve for gamma(0..np): row k: gamma(k) - sum_i phi_i gamma(|k-i|) = c_k. */
+		memset(A, 0, sizeof(double) * (size_t)n1 * n1);
+		for (int k = 0; k <= np; k++) {
+			A[k * n1 + k] += 1.0;
+			for (int i = 1; i <= np; i++)
+				A[k * n1 + abs(k - i)] -= phi[i - 1];
+		}
+		/* Gaussian elimination with partial pivoting on the rhs g[0..np]. */
+		for (int c = 0; c < n1; c++) {
+			int piv = c;
+			for (int i = c + 1; i < n1; i++)
+				if (fabs(A[i * n1 + c]) > fabs(A[piv * n1 + c]))
+					piv = i;
+			if (!(fabs(A[piv * n1 + c]) > 1e-13))
+				return -1;
+			if (piv != c) {
+				for (int j = 0; j < n1; j++) {
+					double t = A[c * n1 + j];
+					A[c * n1 + j] = A[piv * n1 + j];
+					A[piv * n1 + j] = t;
+				}
+				double t = g[c]; g[c] = g[piv]; g[piv] = t;
+			}
+			for (int i = c + 1; i < n1; i++) {
+				double f = A[i * n1 + c] / A[c * n1 + c];
+				if (f == 0.0)
+					continue;
+				for (int j = c; j < n1; j++)
+					A[i * n1 + j] -= f * A[c * n1 + j];
+				g[i] -= f * g[c];
+			}
+		}
+		for (int i = n1 - 1; i >= 0; i--) {
+			double v = g[i];
+			for (int j = i + 1; j < n1; j++)
+				v -= A[i * n1 + j] * g[j];
+			g[i] = v / A[i * n1 + i];
+		}
+		/* Higher lags by the AR recursion (c_k as computed above). */
+		for (int k = np + 1; k <= r; k++) {
+			double c = 0;
+			for (int j = k; j <= nq; j++)
+				c += rcoef(j, nq, theta) * psi[j - k];
+			double v = c;
+			for (int i = 1; i <= np; i++)
+				v += phi[i - 1] * g[k - i];
+			g[k] = v;
+		}
+	}
+	if (!(g[0] > 0) || !isfinite(g[0]))
+		return -1;
+
+#define PH(i) ((i) < np ? phi[i] : 0.0)
+#define PE(i, j) (((i) < r && (j) < r) ? P[(i) + (size_t)ld * (j)] : 0.0)
+	/* First row: P[0][k] = Cov(y_t, a_t[k]), a_t[k] = sum_{m>=k} phi_m y_{t-1-m+k} + R_m e_{t-m+k}. */
+	for (int k = 0; k < r; k++) {
+		double v = 0;
+		for (int m = k; m < r; m++)
+			v += PH(m) * g[m - k + 1] + rcoef(m, nq, theta) * psi[m - k];
+		P[(size_t)ld * k] = v;
+	}
+	P[0] = g[0];
+	/* The rest from the Lyapunov recursion, bottom-right to top-left. */
+	for (int i = r - 1; i >= 1; i--)
+		for (int j = r - 1; j >= i; j--) {
+			double v = PH(i) * PH(j) * P[0] + PH(i) * PE(0, j + 1) + PH(j) * PE(0, i + 1) +
+				   PE(i + 1, j + 1) + rcoef(i, nq, theta) * rcoef(j, nq, theta);
+			P[i + (size_t)ld * j] = v;
+		}
+	for (int j = 0; j < r; j++)
+		for (int i = j + 1; i < r; i++) {
+			if (j == 0)
+				P[i] = P[(size_t)ld * i];
+			else
+				P[i + (size_t)ld * j] = P[j + (size_t)ld * i];
+		}
+#undef PH
+#undef PE
+	for (int j = 0; j < r; j++)
+		if (!isfinite(P[j + (size_t)ld * j]) || P[j + (size_t)ld * j] < 0)
+			return -1;
+	return 0;
+}
+
+/* y = T x with x read at stride sx, y written at stride sy (no aliasing). */
+static inline void apply_T(const struct aq_kalman_arima *m, const double *x, size_t sx, double *y, size_t sy)
+{
+	int r = m->r, np = m->np, dd = m->dd;
+	double x0 = x[0];
+	for (int i = 0; i < r - 1; i++)
+		y[sy * i] = (i < np ? m->phi[i] * x0 : 0.0) + x[sx * (i + 1)];
+	y[sy * (r - 1)] = r - 1 < np ? m->phi[r - 1] * x0 : 0.0;
+	if (dd > 0) {
+		double v = x0;
+		for (int k = 0; k < dd; k++)
+			v += m->delta[k] * x[sx * (r + k)];
+		y[sy * r] = v;
+		for (int k = 1; k < dd; k++)
+			y[sy * (r + k)] = x[sx * (r + k - 1)];
+	}
+}
+
+/* Pnew = T P T' + R R' (B is rd x rd scratch). */
+static void predict_cov(const struct aq_kalman_arima *m, const double *P, double *Pnew, double *B)
+{
+	int rd = m->rd, nq = m->nq;
+	for (int j = 0; j < rd; j++)
+		apply_T(m, P + (size_t)rd * j, 1, B + (size_t)rd * j, 1);
+	for (int i = 0; i < rd; i++)
+		apply_T(m, B + i, (size_t)rd, Pnew + i, (size_t)rd);
+	for (int i = 0; i <= nq; i++) {
+		double ri = rcoef(i, nq, m->theta);
+		for (int j = 0; j <= nq; j++)
+			Pnew[i + (size_t)rd * j] += ri * rcoef(j, nq, m->theta);
+	}
+}
+
+/* Z x = x[0] + sum delta_k x[r+k] (x at stride s). */
+static inline double zdot(const struct aq_kalman_arima *m, const double *x, size_t s)
+{
+	double v = x[0];
+	for (int k = 0; k < m->dd; k++)
+		v += m->delta[k] * x[s * (m->r + k)];
+	return v;
+}
+
+size_t aq_kalman_filter_work(int rd)
+{
+	return 3 * (size_t)rd * rd + 2 * (size_t)rd;
+}
+
+void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n, double *a, double *P,
+		      int first_predicted, double steady_tol, double *resid, struct aq_kalman_stats *st,
+		      double *work)
+{
+	int rd = m->rd;
+	size_t rr = (size_t)rd * rd;
+	double *Pnew = work, *B = Pnew + rr, *Pprev = B + rr, *anew = Pprev + rr, *M = anew + rd;
+	double ssq = 0, sumlog = 0, gain = 1;
+	int nu = 0, steady = 0, prev_obs = 0;
+	st->steady_at = -1;
+
+	for (size_t l = 0; l < n; l++) {
+		if (l == 0 && first_predicted) {
+			memcpy(anew, a, sizeof(double) * rd);
+			memcpy(Pnew, P, sizeof(double) * rr);
+		} else {
+			apply_T(m, a, 1, anew, 1);
+			if (!steady) {
+				if (prev_obs && steady_tol > 0)
+					memcpy(Pprev, Pnew, sizeof(double) * rr);
+				predict_cov(m, P, Pnew, B);
+			}
+		}
+		double yl = y[l];
+		if (isnan(yl)) {
+			/* Prediction only; a steady state is left (the covariance grows). */
+			memcpy(a, anew, sizeof(double) * rd);
+			memcpy(P, Pnew, sizeof(double) * rr);
+			steady = 0;
+			prev_obs = 0;
+			if (resid)
+				resid[l] = NAN;
+			continue;
+		}
+		double res = yl - zdot(m, anew, 1);
+		if (!steady) {
+			/* M = Pnew Z', gain F = Z Pnew Z' (h = 0). */
+			for (int i = 0; i < rd; i++)
+				M[i] = zdot(m, Pnew + i, (size_t)rd);
+			gain = zdot(m, M, 1);
+		}
+		if (gain < 1e4) {
+			nu++;
+			ssq += res * res / gain;
+			sumlog += log(gain);
+		}
+		if (resid)
+			resid[l] = res / sqrt(gain);
+		double f = res / gain;
+		for (int i = 0; i < rd; i++)
+			a[i] = anew[i] + M[i] * f;
+		if (steady)
+			continue;
+		for (int j = 0; j < rd; j++) {
+			double mj = M[j] / gain;
+			double *Pj = P + (size_t)rd * j;
+			const double *Pnj = Pnew + (size_t)rd * j;
+			for (int i = 0; i < rd; i++)
+				Pj[i] = Pnj[i] - M[i] * mj;
+		}
+		if (steady_tol > 0 && prev_obs && l > 0 && gain < 1e4) {
+			/* Steady state: the predicted covariance stopped moving. */
+			double dmax = 0, lim = steady_tol * gain;
+			for (size_t k = 0; k < rr && dmax <= lim; k++) {
+				double dv = fabs(Pnew[k] - Pprev[k]);
+				if (dv > dmax)
+					dmax = dv;
+			}
+			if (dmax <= lim) {
+				steady = 1;
+				if (st->steady_at < 0)
+					st->steady_at = (int)l;
+			}
+		}
+		prev_obs = 1;
+	}
+	st->ssq = ssq;
+	st->sumlog = sumlog;
+	st->nu = nu;
+}
+
+size_t aq_kalman_fore_work(int rd)
+{
+	return 3 * (size_t)rd * rd + 3 * (size_t)rd;
+}
+
+/*
+ * Forecast recursions a <- T a, P <- T P T' + V (R's KalmanForecast).
+ * Variance of a sum of forecasts: the h-step errors are Z(a_{n+j} - E a_{n+j});
+ * Cov(y_j, y_i) = Z T^{j-i} P_i Z' for j > i, so with
+ *   c_j = sum_{i in W, i < j} T^{j-i} P_i Z',  c_{j+1} = T (c_j + [j in W] P_j Z'),
+ * Var(sum_{j in W} y_j) = sum_{j in W} (Z P_j Z' + 2 Z c_j).
+ * With P_n = 0 (a long, fully observed series) this is exactly the
+ * psi-weight formula sigma2 * sum_m (sum_{h in W, h >= m} psi_{h-m})^2 of the
+ * integrated model; P_n adds the uncertainty of the current state (missing
+ * recent days, short series), consistently with the per-day variances.
+ */
+void aq_kalman_forecast(const struct aq_kalman_arima *m, const double *a0, const double *P0, int h,
+			double *mean, double *var, int from, int to, double *var_sum, double *work)
+{
+	int rd = m->rd;
+	size_t rr = (size_t)rd * rd;
+	double *P = work, *Pn = P + rr, *B = Pn + rr, *a = B + rr, *an = a + rd, *c = an + rd;
+	memcpy(a, a0, sizeof(double) * rd);
+	memcpy(P, P0, sizeof(double) * rr);
+	memset(c, 0, sizeof(double) * rd);
+	double vs = 0;
+	for (int j = 0; j < h; j++) {
+		apply_T(m, a, 1, an, 1);
+		memcpy(a, an, sizeof(double) * rd);
+		predict_cov(m, P, Pn, B);
+		memcpy(P, Pn, sizeof(double) * rr);
+		if (var_sum) {
+			apply_T(m, c, 1, an, 1);
+			memcpy(c, an, sizeof(double) * rd);
+		}
+		double fc = zdot(m, a, 1);
+		/* Z P Z' */
+		double v = 0;
+		for (int i = 0; i < rd; i++) {
+			double zi = i == 0 ? 1.0 : (i >= m->r ? m->delta[i - m->r] : 0.0);
+			if (zi != 0.0)
+				v += zi * zdot(m, P + i, (size_t)rd);
+		}
+		if (mean)
+			mean[j] = fc;
+		if (var)
+			var[j] = v;
+		if (var_sum && j >= from && j < to) {
+			vs += v + 2 * zdot(m, c, 1);
+			for (int i = 0; i < rd; i++)
+				c[i] += zdot(m, P + i, (size_t)rd);
+		}
+	}
+	if (var_sum)
+		*var_sum = vs;
+}

@@ -1,0 +1,85 @@
+/* kalman.h — Kalman filter and forecasts for ARIMA models in Harvey's state-space form. */
+#ifndef AQ_KALMAN_H
+#define AQ_KALMAN_H
+
+#include <stddef.h>
+
+/*
+ * State space of an ARIMA model (Harvey 1989; the form of R's makeARIMA):
+ *
+ *   ARMA part (r = max(np, nq + 1) states), phi[0..np), theta[0..nq):
+ *     a_{t+1}[i] = phi[i] a_t[0] + a_t[i+1] + R[i] e_{t+1},  R = (1, theta, 0...)
+ *   differencing part (dd states), the previous undifferenced values:
+ *     a_{t+1}[r] = y_t = a_t[0] + sum_k delta[k] a_t[r+k],  a_{t+1}[r+k] = a_t[r+k-1]
+ *   observation: y_t = Z a_t, Z = (1, 0, ..., 0, delta[0..dd)).
+ *
+ * delta holds the coefficients of the differencing polynomial moved to the
+ * right-hand side: (1-B)^d (1-B^s)^D = 1 - delta[0] B - ... - delta[dd-1] B^dd.
+ * All matrices are rd x rd (rd = r + dd), column-major, both triangles stored
+ * (symmetric). Innovation variance is 1: callers scale by sigma2.
+ */
+struct aq_kalman_arima {
+	int np, nq;            /* lengths of phi, theta (seasonal parts expanded) */
+	int r, dd, rd;         /* ARMA states, differencing states, total */
+	const double *phi;
+	const double *theta;
+	const double *delta;
+};
+
+/* Fill r, rd from np, nq, dd. */
+void aq_kalman_arima_dims(struct aq_kalman_arima *m);
+
+/*
+ * Stationary covariance Q0 (r x r, column-major, leading dimension ld) of the
+ * ARMA part: the solution of P = T P T' + R R'. Computed from the exact
+ * autocovariances of the ARMA process (Brockwell & Davis §3.3: a (np+1)
+ * linear system, partial pivoting) and the recursion
+ *   P[i][j] = phi_i phi_j P00 + phi_i P[0][j+1] + phi_j P[i+1][0] + P[i+1][j+1] + R_i R_j
+ * filled backwards from the first row, which is
+ *   P[0][k] = sum_{m>=k} phi_m gamma(m-k+1) + theta_m psi(m-k)   (theta_0 = 1).
+ * Exact like Gardner et al. (1980, AS 154, R's getQ0) but O(r^2 + np^3) and
+ * without AS 154's loss of accuracy near the unit circle (R PR#14682), in
+ * the spirit of Rossignol (2011). Returns -1 when the AR part is (numerically)
+ * non-stationary (singular system or non-finite/negative variance).
+ * work: aq_kalman_q0_work(np, nq, r) doubles.
+ */
+size_t aq_kalman_q0_work(int np, int nq, int r);
+int aq_kalman_q0(int np, const double *phi, int nq, const double *theta, int r, double *P, int ld,
+		 double *work);
+
+/* Result of a filter pass (R's ARIMA_Like: ssq, sumlog, nu). */
+struct aq_kalman_stats {
+	double ssq;     /* sum of squared innovations / their variance */
+	double sumlog;  /* sum of log innovation variances */
+	int nu;         /* observations counted (gain < 1e4: diffuse ones skipped) */
+	int steady_at;  /* step at which the steady state was reached, -1 if never */
+};
+
+/*
+ * Filter y[0..n) (NaN = missing: prediction only). a (rd) and P (rd x rd)
+ * hold the filtered state at the start and are updated in place.
+ * first_predicted = 1: a, P are already the predicted state of y[0] (R's
+ * start: a = 0, P = Pn) and the first prediction step is skipped.
+ * resid (n, or NULL): standardised innovations e_t / sqrt(F_t), NaN where missing.
+ * steady_tol > 0 enables the steady-state shortcut: once the predicted
+ * covariance changes by at most steady_tol * F_t (max abs over all entries)
+ * between two observed steps, gain and covariance are frozen and each step
+ * costs O(rd); a missing observation leaves the steady state (exact). 0
+ * disables it. work: aq_kalman_filter_work(rd) doubles. Never allocates.
+ */
+size_t aq_kalman_filter_work(int rd);
+void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n, double *a, double *P,
+		      int first_predicted, double steady_tol, double *resid, struct aq_kalman_stats *st,
+		      double *work);
+
+/*
+ * h-step forecasts from the filtered state (a, P) (R's KalmanForecast):
+ * mean[i] = Z a_{n+i}, var[i] = Z P_{n+i} Z' (unit innovation variance).
+ * If cov_sum is not NULL, *cov_sum = Var(sum_{i in [from, to)} y_{n+i})
+ * exactly from the state space (see kalman.c). work: aq_kalman_fore_work(rd).
+ */
+size_t aq_kalman_fore_work(int rd);
+void aq_kalman_forecast(const struct aq_kalman_arima *m, const double *a, const double *P, int h,
+			double *mean, double *var, int from, int to, double *var_sum, double *work);
+
+#endif
