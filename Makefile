@@ -47,7 +47,7 @@ $(LIBA): $(LIB_OBJ)
 
 # One rule for all binaries: every .c in cmd/<name>/ links into aquacast-<name>.
 .SECONDEXPANSION:
-$(BINDIR)/aquacast-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/$$*/*.c)) $(LIBA)
+$(BINDIR)/aquacast-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c))) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
 
