@@ -373,3 +373,79 @@ out:
 	free(acc_lo);
 	return rc;
 }
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int aq_replay_produce_raw(const char *brokers, const char *topic, const char *path, const char *const *props,
+			  int nprops, uint64_t *count, struct aq_err *e)
+{
+	rd_kafka_conf_t *conf;
+	rd_kafka_t *rk;
+	char errstr[512], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	uint8_t *val = NULL;
+	int rc;
+
+	*count = 0;
+	if (!(f = fopen(path, "r")))
+		return aq_err_sys(e, "cannot open '%s'", path);
+	if ((rc = aq_kafka_conf_new(&conf, brokers, props, nprops, e))) {
+		fclose(f);
+		return rc;
+	}
+	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+		rd_kafka_conf_destroy(conf);
+		fclose(f);
+		return aq_err_set(e, AQ_EKAFKA, "cannot create producer: %s", errstr);
+	}
+	if ((rc = aq_kafka_ensure_topic(rk, topic, 6, 30000, NULL, e)))
+		goto out;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		char *tab = strchr(line, '\t');
+		size_t hl, n = 0;
+		rd_kafka_resp_err_t err;
+
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = 0;
+		if (!tab)
+			continue;
+		*tab = 0;
+		hl = strlen(tab + 1);
+		free(val);
+		if (!(val = malloc(hl / 2 + 1))) {
+			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < hl; i += 2) {
+			int a = hexval(tab[1 + i]), b = i + 1 < hl ? hexval(tab[2 + i]) : -1;
+
+			if (a < 0 || b < 0) {
+				rc = aq_err_set(e, AQ_EFORMAT, "'%s': bad hex value", path);
+				goto out;
+			}
+			val[n++] = (uint8_t)(a << 4 | b);
+		}
+		err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+					RD_KAFKA_V_KEY(strcmp(line, "-") ? line : NULL, strcmp(line, "-") ? strlen(line) : 0),
+					RD_KAFKA_V_VALUE(val, n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+		if (err) {
+			rc = aq_kafka_err(e, err, "cannot produce to '%s'", topic);
+			goto out;
+		}
+		(*count)++;
+		rd_kafka_poll(rk, 0);
+	}
+	if (rd_kafka_flush(rk, 30000))
+		rc = aq_err_set(e, AQ_EKAFKA, "messages to '%s' not delivered in 30 s", topic);
+out:
+	free(val);
+	free(line);
+	fclose(f);
+	rd_kafka_destroy(rk);
+	return rc;
+}

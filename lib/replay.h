@@ -65,4 +65,12 @@ int aq_replay_history(const struct aq_readings *r, int32_t split, struct aq_read
 int aq_replay_run(struct aq_readings *r, const struct aq_replay_opts *o, struct aq_replay_stats *st,
 		  struct aq_err *e);
 
+
+
+/*
+ * Produce arbitrary messages (testing the consumer's handling of malformed
+ * input): each line of path is "<key>\t<value as hex>" (key "-" = none).
+ */
+int aq_replay_produce_raw(const char *brokers, const char *topic, const char *path, const char *const *props,
+			  int nprops, uint64_t *count, struct aq_err *e);
 #endif

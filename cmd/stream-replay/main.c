@@ -56,6 +56,7 @@ static void usage(FILE *f)
 	      "  --state FILE          run: checkpoint of the last acknowledged day (resume point)\n"
 	      "  --timeline FILE       run: append \"<day> <unix time produced>\" lines\n"
 	      "  -X key=value          run: extra librdkafka producer property (repeatable)\n"
+	      "  raw --raw FILE        (testing) produce FILE's lines \"<key>\\t<hex value>\" as they are\n"
 	      "  -h, --help            this help\n"
 	      "\n"
 	      "SIGINT/SIGTERM stop cleanly: deliveries are flushed and the checkpoint written.\n"
@@ -153,7 +154,7 @@ static void summary(const char *cmd, const struct aq_replay_stats *st, uint64_t 
 int main(int argc, char **argv)
 {
 	enum { O_CSV = 256, O_DATASET, O_ODBC, O_TABLE, O_HISTORY, O_DB, O_DBTABLE, O_BROKERS, O_TOPIC, O_PARTS,
-	       O_SPEED, O_UNTIL, O_BDAYS, O_ENC, O_STATE, O_TIMELINE };
+	       O_SPEED, O_UNTIL, O_BDAYS, O_ENC, O_STATE, O_TIMELINE, O_RAW };
 	static const struct option lo[] = {
 		{"csv", required_argument, NULL, O_CSV}, {"dataset", required_argument, NULL, O_DATASET},
 		{"odbc", required_argument, NULL, O_ODBC}, {"table", required_argument, NULL, O_TABLE},
@@ -163,10 +164,10 @@ int main(int argc, char **argv)
 		{"speed", required_argument, NULL, O_SPEED}, {"until", required_argument, NULL, O_UNTIL},
 		{"batch-days", required_argument, NULL, O_BDAYS}, {"encoding", required_argument, NULL, O_ENC},
 		{"state", required_argument, NULL, O_STATE}, {"timeline", required_argument, NULL, O_TIMELINE},
-		{"help", no_argument, NULL, 'h'}, {0},
+		{"raw", required_argument, NULL, O_RAW}, {"help", no_argument, NULL, 'h'}, {0},
 	};
 	const char *csv = NULL, *dataset = NULL, *odbc = NULL, *table = "PORTAL.ConsumptionDaily", *db = NULL,
-		   *dbtable = "PORTAL.ConsumptionDaily", *timeline = NULL, *cmd;
+		   *dbtable = "PORTAL.ConsumptionDaily", *timeline = NULL, *raw = NULL, *cmd;
 	struct aq_replay_opts o = {.history = 0.2, .enc = AQ_REC_BINARY};
 	struct aq_replay_stats st = {0};
 	struct aq_readings r, hist;
@@ -220,6 +221,7 @@ int main(int argc, char **argv)
 			break;
 		case O_STATE: o.state_path = optarg; break;
 		case O_TIMELINE: timeline = optarg; break;
+		case O_RAW: raw = optarg; break;
 		case 'X': props[nprops++] = optarg; break;
 		case 'h': usage(stdout); free(props); return 0;
 		default: usage(stderr); free(props); return 2;
@@ -230,8 +232,23 @@ bad:
 		free(props);
 		return 2;
 	}
+	if (optind + 1 == argc && !strcmp(argv[optind], "raw")) {
+		uint64_t n = 0;
+
+		if (!raw || (!o.brokers && !(o.brokers = getenv("KAFKA_BROKERS")))) {
+			fprintf(stderr, "aquacast-stream-replay: raw needs --raw FILE and --brokers\n");
+			free(props);
+			return 2;
+		}
+		rc = aq_replay_produce_raw(o.brokers, o.topic ? o.topic : "water.readings.daily", raw, props, nprops, &n, &e);
+		if (rc)
+			aq_error("%s", e.msg);
+		printf("{\"command\":\"raw\",\"messages\":%llu%s}\n", (unsigned long long)n, rc ? ",\"error\":true" : "");
+		free(props);
+		return rc ? 1 : 0;
+	}
 	if (optind + 1 != argc || (strcmp(argv[optind], "seed") && strcmp(argv[optind], "run"))) {
-		fprintf(stderr, "aquacast-stream-replay: want one command, seed or run\n");
+		fprintf(stderr, "aquacast-stream-replay: want one command, seed, run or raw\n");
 		usage(stderr);
 		free(props);
 		return 2;
