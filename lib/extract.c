@@ -597,7 +597,7 @@ static int run_slice(const struct aq_extract_opts *o, const struct aq_dataset *d
 	if (asprintf(&sl.sql,
 		     "SELECT RowId, AccountOID, ConsumptionDate, Consumption FROM %s WHERE RowId > ? AND RowId <= ?%s "
 		     "ORDER BY %s",
-		     qtable, k > 1 ? " AND AccountOID %% ? = ?" : "",
+		     qtable, k > 1 ? " AND AccountOID % ? = ?" : "",
 		     o->order == AQ_ORDER_KEY ? "AccountOID, ConsumptionDate, RowId" : "RowId") < 0) {
 		sl.sql = NULL;
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");

@@ -112,6 +112,9 @@ int aq_odbc_diag(struct aq_err *e, SQLSMALLINT type, SQLHANDLE h, const char *fm
 	}
 	if (!len)
 		snprintf(all, sizeof(all), "[HY000] no diagnostic record");
+	for (char *p = all; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	char *red = aq_odbc_redact(all);
 	aq_err_set(e, AQ_EODBC, "%s: %s", ctx, red ? red : "(message withheld: out of memory)");
 	free(red);

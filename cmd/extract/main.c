@@ -1,0 +1,260 @@
+/* aquacast-extract — fetch readings from an ODBC source (SQL Server, PostgreSQL, SQLite) into a sharded dataset. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "extract.h"
+#include "log.h"
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: aquacast-extract --odbc CONNSTR|DSN --out DATASET [options]\n"
+	      "\n"
+	      "Reads (RowId, AccountOID, ConsumptionDate, Consumption) from an ODBC table into the\n"
+	      "readings dataset DATASET (Parquet shards partitioned by account). The last stdout\n"
+	      "line is a JSON summary.\n"
+	      "\n"
+	      "source (one of):\n"
+	      "  --odbc CONNSTR        ODBC connection string (\"DRIVER=...;...\") or a DSN name;\n"
+	      "                        default $AQUACAST_ODBC. Passwords never appear in logs.\n"
+	      "  --kafka BROKERS       readings from Kafka instead (--topic T --group G ...;\n"
+	      "                        see aquacast-extract --kafka x --help)\n"
+	      "\n"
+	      "options:\n"
+	      "  --table NAME          source table, [schema.]table (default PORTAL.ConsumptionDaily)\n"
+	      "  --out DATASET         dataset root (created if missing)\n"
+	      "  --parts P             partitions when creating the dataset (default 32)\n"
+	      "  --mode full|incremental  full: every row; incremental (default): RowId above\n"
+	      "                        the watermark in DATASET/_state/extract.json\n"
+	      "  --parallel K          K connections, thread i reads AccountOID % K = i (default 1)\n"
+	      "  --shared-writer       with K > 1: one shard writer behind a lock (default: one per thread)\n"
+	      "  --order key|rowid     ORDER BY (AccountOID, ConsumptionDate, RowId) (default) or RowId\n"
+	      "  --bind auto|typed|text  typed = SQL_C_TYPE_DATE/SQL_C_DOUBLE; text = parse strings here\n"
+	      "                        (auto: text for SQLite, typed otherwise)\n"
+	      "  --fetch-rows N        rows per SQLFetch (row array size; psqlODBC Fetch=) (default 10000)\n"
+	      "  --buffer-mb M         shard writer memory budget (default 96)\n"
+	      "  --samples N           bad-row samples logged per kind (default 3)\n"
+	      "  -h, --help            this help\n"
+	      "\n"
+	      "exit: 0 ok, 1 failure (driver errors carry the SQLSTATE), 2 usage\n",
+	      f);
+}
+
+/*
+ * Second source, Kafka (cmd/extract/kafka.c, owned by the streaming
+ * developer, around lib/ingest.c): when "--kafka" appears anywhere on the
+ * command line, main() hands the whole argv to extract_kafka_main(), which
+ * parses its own options (--topic, --group, --sink odbc, ...) and prints
+ * its own JSON summary. A further source would add one more such line.
+ */
+int extract_kafka_main(int argc, char **argv);
+
+static int wants_kafka(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--kafka") || !strncmp(argv[i], "--kafka=", 8))
+			return 1;
+	}
+	return 0;
+}
+
+static void print_summary(const struct aq_extract_opts *o, const struct aq_extract_stats *st, const char *err)
+{
+	json_t *j = json_object(), *rej = json_object();
+	char *s;
+
+	for (int i = 0; i < AQ_REJ_KINDS; i++) {
+		if (i == AQ_REJ_DUPLICATE && !st->dup_counted)
+			json_object_set_new(rej, aq_extract_rej_names[i], json_null());
+		else
+			json_object_set_new(rej, aq_extract_rej_names[i], json_integer((json_int_t)st->rejected[i]));
+	}
+	json_object_set_new(j, "rows", json_integer((json_int_t)st->rows));
+	json_object_set_new(j, "accounts", json_integer((json_int_t)st->accounts));
+	json_object_set_new(j, "seconds", json_real(st->seconds));
+	json_object_set_new(j, "rows_per_s", json_real(st->seconds > 0 ? st->rows_read / st->seconds : 0));
+	json_object_set_new(j, "watermark", json_integer(st->watermark));
+	json_object_set_new(j, "mode", json_string(o->mode == AQ_EXTRACT_FULL ? "full" : "incremental"));
+	json_object_set_new(j, "rejected", rej);
+	json_object_set_new(j, "rows_read", json_integer((json_int_t)st->rows_read));
+	json_object_set_new(j, "watermark_from", json_integer(st->watermark_from));
+	json_object_set_new(j, "files", json_integer((json_int_t)st->files));
+	json_object_set_new(j, "slices", json_integer(st->slices));
+	json_object_set_new(j, "resumed", json_boolean(st->resumed));
+	json_object_set_new(j, "parallel", json_integer(o->parallel > 0 ? o->parallel : 1));
+	json_object_set_new(j, "dbms", json_string(st->dbms));
+	if (err)
+		json_object_set_new(j, "error", json_string(err));
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	if (s)
+		printf("%s\n", s);
+	fflush(stdout);
+	free(s);
+	json_decref(j);
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES };
+	static const struct option lo[] = {
+		{ "odbc", required_argument, NULL, 'c' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "table", required_argument, NULL, O_TABLE },
+		{ "parts", required_argument, NULL, O_PARTS },
+		{ "mode", required_argument, NULL, O_MODE },
+		{ "parallel", required_argument, NULL, O_PAR },
+		{ "shared-writer", no_argument, NULL, O_SHARED },
+		{ "order", required_argument, NULL, O_ORDER },
+		{ "bind", required_argument, NULL, O_BIND },
+		{ "fetch-rows", required_argument, NULL, O_FETCH },
+		{ "buffer-mb", required_argument, NULL, O_BUF },
+		{ "samples", required_argument, NULL, O_SAMPLES },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct aq_extract_opts o = { .table = "PORTAL.ConsumptionDaily", .mode = AQ_EXTRACT_INCREMENTAL };
+	struct aq_extract_stats st;
+	struct aq_progress prog;
+	struct aq_err e = { 0 };
+	struct sigaction sa;
+	long v;
+	int c, li = -1;
+
+	aq_log_set_prog("aquacast-extract");
+	if (wants_kafka(argc, argv))
+		return extract_kafka_main(argc, argv);
+	while ((c = getopt_long(argc, argv, "c:o:h", lo, &li)) != -1) {
+		switch (c) {
+		case 'c': o.conn = optarg; break;
+		case 'o': o.out = optarg; break;
+		case O_TABLE: o.table = optarg; break;
+		case O_PARTS:
+			if (parse_int(optarg, 1, 4096, &v))
+				goto bad;
+			o.parts = (int)v;
+			break;
+		case O_MODE:
+			if (!strcmp(optarg, "full"))
+				o.mode = AQ_EXTRACT_FULL;
+			else if (!strcmp(optarg, "incremental"))
+				o.mode = AQ_EXTRACT_INCREMENTAL;
+			else
+				goto bad;
+			break;
+		case O_PAR:
+			if (parse_int(optarg, 1, 64, &v))
+				goto bad;
+			o.parallel = (int)v;
+			break;
+		case O_SHARED: o.shared_writer = 1; break;
+		case O_ORDER:
+			if (!strcmp(optarg, "key"))
+				o.order = AQ_ORDER_KEY;
+			else if (!strcmp(optarg, "rowid"))
+				o.order = AQ_ORDER_ROWID;
+			else
+				goto bad;
+			break;
+		case O_BIND:
+			if (!strcmp(optarg, "auto"))
+				o.bind = AQ_BIND_AUTO;
+			else if (!strcmp(optarg, "typed"))
+				o.bind = AQ_BIND_TYPED;
+			else if (!strcmp(optarg, "text"))
+				o.bind = AQ_BIND_TEXT;
+			else
+				goto bad;
+			break;
+		case O_FETCH:
+			if (parse_int(optarg, 1, 1000000, &v))
+				goto bad;
+			o.fetch_rows = (size_t)v;
+			break;
+		case O_BUF:
+			if (parse_int(optarg, 8, 1 << 20, &v))
+				goto bad;
+			o.max_buffer_bytes = (size_t)v << 20;
+			break;
+		case O_SAMPLES:
+			if (parse_int(optarg, 0, 1000000, &v))
+				goto bad;
+			o.samples = v ? (int)v : -1;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		li = -1;
+		continue;
+bad:
+		fprintf(stderr, "aquacast-extract: bad value '%s' for --%s\n", optarg, li >= 0 ? lo[li].name : "?");
+		usage(stderr);
+		return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "aquacast-extract: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!o.out) {
+		fprintf(stderr, "aquacast-extract: --out DATASET is required\n");
+		return 2;
+	}
+	if (!o.conn)
+		o.conn = getenv("AQUACAST_ODBC");
+	if (!o.conn || !*o.conn) {
+		fprintf(stderr, "aquacast-extract: no source: --odbc CONNSTR or $AQUACAST_ODBC\n");
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	o.stop = &stop_flag;
+	aq_progress_init(&prog, "extract", "rows", 0);
+	o.progress = &prog;
+	if (aq_extract_run(&o, &st, &e)) {
+		aq_error("%s", e.msg);
+		print_summary(&o, &st, e.msg);
+		return 1;
+	}
+	aq_progress_finish(&prog);
+	{
+		char rej[512] = "";
+		size_t l = 0;
+
+		for (int i = 0; i < AQ_REJ_KINDS; i++)
+			if (st.rejected[i] && l < sizeof(rej))
+				l += (size_t)snprintf(rej + l, sizeof(rej) - l, " %s=%llu", aq_extract_rej_names[i],
+						      (unsigned long long)st.rejected[i]);
+		aq_info("%llu rows (%llu read) of %llu accounts in %.2fs, watermark %lld -> %lld%s%s",
+			(unsigned long long)st.rows, (unsigned long long)st.rows_read,
+			(unsigned long long)st.accounts, st.seconds, (long long)st.watermark_from,
+			(long long)st.watermark, l ? ", flagged:" : "", rej);
+	}
+	print_summary(&o, &st, NULL);
+	return 0;
+}
