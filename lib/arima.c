@@ -11,6 +11,7 @@
 #include <lapacke.h>
 
 #include "kalman.h"
+#include "log.h"
 #include "optim.h"
 
 /*
@@ -61,7 +62,7 @@
  */
 
 #define KAPPA 1e6
-#define STEADY_TOL 1e-11  /* steady state: max |dP| <= tol * F between steps */
+#define STEADY_TOL 1e-11  /* gain frozen once the covariance moves by <= tol * F per step */
 
 struct aq_arima_ws {
 	double *buf;
@@ -299,7 +300,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	int rd = c->km.rd, r = c->km.r, k = c->ncoef > 0 ? c->ncoef : 1;
 	size_t n = c->n + 1;
 	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
-		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_optim_work(k) +
+		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_optim_work(k) +
 		      (size_t)k * k + 5 * n + 16;
 	if (ws->cap < need) {
 		double *nb = realloc(ws->buf, sizeof(double) * need);
@@ -322,7 +323,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->a, rd);
 	TAKE(c->Pm, (size_t)rd * rd);
 	TAKE(c->q0w, aq_kalman_q0_work(c->np, c->nq, r));
-	TAKE(c->fw, aq_kalman_filter_work(rd));
+	TAKE(c->fw, aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r));
 	TAKE(c->ow, aq_optim_work(k));
 	TAKE(c->x, n);
 	TAKE(c->dy, n);
@@ -522,7 +523,7 @@ static int like_eval(struct actx *c, const double *par, int fast, double *resid,
 		size_t t0 = c->first + (size_t)c->dd, len = c->last + 1 - t0;
 		for (size_t t = t0; t <= c->last; t++)
 			c->w[t] = c->ncx ? c->dy[t] - beta * c->dreg[t] : c->dy[t];
-		aq_kalman_filter(&c->ka, c->w + t0, len, c->a, c->Pm, 1, STEADY_TOL, NULL, st, c->fw);
+		aq_kalman_chandra(&c->ka, c->w + t0, len, c->Pm, STEADY_TOL, st, c->fw);
 	} else {
 		if (init_state(c, &c->km))
 			return -1;
@@ -818,6 +819,7 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 			goto fail;
 		}
 	}
+	int css_evals = c.nevals;
 	if (method == AQ_ARIMA_CSS) {
 		memcpy(coef, c.init, sizeof(double) * k);
 		if (o->want_vcov && k > 0) {
@@ -920,6 +922,9 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 	memcpy(sv, c.a, sizeof(double) * c.km.rd);
 	memcpy(sv + c.km.rd, c.Pm, sizeof(double) * c.km.rd * c.km.rd);
 
+	if (aq_log_get_level() >= AQ_LOG_DEBUG)
+		aq_debug("arima fit '%s': %d css + %d ml objective evaluations, loglik %.6f", sbuf, css_evals,
+			 c.nevals - css_evals, loglik);
 	aq_arima_model_release(m);
 	m->spec = *spec;
 	m->ncoef = k;
@@ -983,7 +988,9 @@ int aq_arima_loglik(const double *y, size_t n, const struct aq_arima_spec *spec,
 		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations");
 	if (!ar_ok(c.p, coef) || !ar_ok(c.P, coef + c.p + c.q))
 		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
-	if (like_eval(&c, coef, 0, NULL, &st))
+	if (!c.interior_miss)
+		make_diff(&c);
+	if (like_eval(&c, coef, !c.interior_miss, NULL, &st))
 		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
 	double f = ml_value(&st), nu = c.n_used;
 	if (f == DBL_MAX)

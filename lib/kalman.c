@@ -260,6 +260,71 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 	st->nu = nu;
 }
 
+size_t aq_kalman_chandra_work(int r)
+{
+	return 5 * (size_t)r + 4;
+}
+
+void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t n, const double *P0,
+		       double steady_tol, struct aq_kalman_stats *st, double *work)
+{
+	int r = m->r;
+	double *a = work, *an = a + r, *K = an + r, *Y = K + r, *TY = Y + r;
+	double ssq = 0, sumlog = 0, prodF = 1.0;
+	int nu = 0, steady = 0;
+	size_t nsteady = 0;
+	st->steady_at = -1;
+	/* t = 1: a = 0, P_1 = P0, F_1 = P0[0][0], K_1 = T P0 e_0. */
+	memset(a, 0, sizeof(double) * r);
+	double F = P0[0];
+	apply_T(m, P0, 1, K, 1);
+	memcpy(Y, K, sizeof(double) * r);
+	double mm = -1.0 / F;
+	for (size_t t = 0; t < n; t++) {
+		double v = y[t] - a[0];
+		nu++;
+		ssq += v * v / F;
+		/* sum log F_t as the log of a product, renormalised: one log per ~100 steps. */
+		if (steady) {
+			nsteady++;
+		} else {
+			prodF *= F;
+			if (!(prodF < 1e200 && prodF > 1e-200)) {
+				sumlog += log(prodF);
+				prodF = 1.0;
+			}
+		}
+		/* a_{t+1} = T a_t + K_t v_t / F_t */
+		apply_T(m, a, 1, an, 1);
+		double f = v / F;
+		for (int i = 0; i < r; i++)
+			a[i] = an[i] + K[i] * f;
+		if (steady)
+			continue;
+		double zy = Y[0];
+		apply_T(m, Y, 1, TY, 1);
+		double Fn = F + mm * zy * zy;
+		double g = mm * zy;
+		for (int i = 0; i < r; i++)
+			K[i] += g * TY[i];
+		double h = zy / Fn, ymax = 0;
+		for (int i = 0; i < r; i++) {
+			Y[i] = TY[i] - K[i] * h;
+			if (fabs(Y[i]) > ymax)
+				ymax = fabs(Y[i]);
+		}
+		mm = mm + mm * mm * zy * zy / F;
+		F = Fn;
+		if (steady_tol > 0 && fabs(mm) * ymax * ymax <= steady_tol * F) {
+			steady = 1;
+			st->steady_at = (int)t;
+		}
+	}
+	st->ssq = ssq;
+	st->sumlog = sumlog + log(prodF) + (double)nsteady * log(F);
+	st->nu = nu;
+}
+
 size_t aq_kalman_fore_work(int rd)
 {
 	return 3 * (size_t)rd * rd + 3 * (size_t)rd;

@@ -73,6 +73,22 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 		      double *work);
 
 /*
+ * Exact likelihood of a stationary ARMA (m->dd must be 0) started from its
+ * stationary distribution (a = 0, P = P0 = Q0, r x r column-major, ld r),
+ * without missing values, by the Chandrasekhar recursions (Morf, Sidhu &
+ * Kailath 1974; Harvey 1989 §3.3.4): from a stationary start
+ * P_{t+1} - P_t = m_t Y_t Y_t' has rank one, so
+ *   F_{t+1} = F_t + m_t (Z Y_t)^2,   K_{t+1} = K_t + m_t (Z Y_t) T Y_t,
+ *   Y_{t+1} = T Y_t - K_{t+1} (Z Y_t) / F_{t+1},  m_{t+1} = m_t + m_t^2 (Z Y_t)^2 / F_t,
+ * with K_t = T P_t Z', Y_1 = K_1, m_1 = -1 / F_1: O(r) per step instead of
+ * O(r^2). Once |m_t| max|Y_t|^2 <= steady_tol F_t the gain is frozen.
+ * Same ssq, sumlog, nu as aq_kalman_filter. work: aq_kalman_chandra_work(r).
+ */
+size_t aq_kalman_chandra_work(int r);
+void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t n, const double *P0,
+		       double steady_tol, struct aq_kalman_stats *st, double *work);
+
+/*
  * h-step forecasts from the filtered state (a, P) (R's KalmanForecast):
  * mean[i] = Z a_{n+i}, var[i] = Z P_{n+i} Z' (unit innovation variance).
  * If cov_sum is not NULL, *cov_sum = Var(sum_{i in [from, to)} y_{n+i})
