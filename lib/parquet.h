@@ -43,10 +43,16 @@ struct aq_pq_bytes {
 	const uint64_t *off;   /* nrows + 1 offsets */
 };
 
+/*
+ * Options; a NULL pointer means all defaults (ZSTD level 3). With a struct,
+ * codec is taken as given (0 is UNCOMPRESSED) and a 0 in the other fields
+ * means its default.
+ */
 struct aq_pq_write_opts {
-	enum aq_pq_codec codec;     /* default ZSTD */
+	enum aq_pq_codec codec;     /* default ZSTD (when opts is NULL) */
 	int zstd_level;             /* default 3 */
 	size_t page_rows;           /* rows per data page, default 65536 */
+	size_t row_group_rows;      /* aq_pq_writer_write splits larger calls; default 1M */
 };
 
 struct aq_pq_writer {
@@ -57,6 +63,7 @@ struct aq_pq_writer {
 	void *priv;                 /* row-group metadata, buffers */
 };
 
+/* s (and its column names) must outlive the writer. */
 int aq_pq_writer_open(struct aq_pq_writer *w, const char *path, const struct aq_pq_schema *s,
 		      const struct aq_pq_write_opts *o, struct aq_err *e);
 /*
@@ -68,6 +75,15 @@ int aq_pq_writer_write(struct aq_pq_writer *w, size_t nrows, const void *const *
 /* Footer, fsync, rename into place, fsync dir. Releases w either way. */
 int aq_pq_writer_close(struct aq_pq_writer *w, struct aq_err *e);
 void aq_pq_writer_abort(struct aq_pq_writer *w);
+/*
+ * Footer and fsync like close, but no rename: the finished temp file is
+ * handed over in *out (fd closed, -1; out->tmp and out->path owned by the
+ * caller), to be renamed later with aq_pq_commit_renamed() — batches of
+ * files that should appear together. Releases w either way.
+ */
+int aq_pq_writer_finish(struct aq_pq_writer *w, struct aq_afile *out, struct aq_err *e);
+/* rename(out->tmp, out->path) (no dir fsync: the caller fsyncs each directory once); frees out's strings. */
+int aq_pq_commit_renamed(struct aq_afile *f, struct aq_err *e);
 
 /* Reader: the whole file is mapped; every offset is bounds-checked. */
 struct aq_pq_reader {
@@ -81,23 +97,37 @@ struct aq_pq_reader {
 	char *schema_name;          /* from key-value metadata, NULL if absent */
 	int schema_version;
 	void *priv;                 /* parsed footer */
+	char *created_by;           /* NULL if absent */
+	uint64_t pages, pages_crc;  /* data pages decoded so far, and how many of them carried a CRC */
 };
 
 int aq_pq_reader_open(struct aq_pq_reader *r, const char *path, struct aq_err *e);
 /* Check the file's columns are exactly s's (names, types, order) and its schema name matches. */
 int aq_pq_reader_expect(struct aq_pq_reader *r, const struct aq_pq_schema *s, struct aq_err *e);
 uint64_t aq_pq_reader_rg_rows(const struct aq_pq_reader *r, int rg);
+/* Index of the column named name, or -1. */
+int aq_pq_reader_col(const struct aq_pq_reader *r, const char *name);
+/* Compressed bytes of a column chunk (page headers included). */
+uint64_t aq_pq_reader_chunk_bytes(const struct aq_pq_reader *r, int rg, int col);
 /*
  * Decode column col of row group rg into out (room for aq_pq_reader_rg_rows
  * values; for BYTE_ARRAY out is a struct aq_pq_bytes whose arrays the
  * reader allocates and the caller frees with aq_pq_bytes_free()).
  */
 int aq_pq_reader_read(struct aq_pq_reader *r, int rg, int col, void *out, struct aq_err *e);
-/* min/max statistics of a column chunk as doubles (INT32/INT64/DOUBLE only). */
+/*
+ * min/max statistics of a column chunk as doubles (INT32/INT64/DOUBLE only).
+ * Returns 0, or AQ_ENOTFOUND when the chunk has none (e.g. a DOUBLE column
+ * that is all NaN: NaN never enters min/max) or the column is BYTE_ARRAY.
+ */
 int aq_pq_reader_stats(const struct aq_pq_reader *r, int rg, int col, double *min, double *max);
-/* Full check: every page's CRC, sizes, decompression, statistics. */
+/*
+ * Full check: every page's CRC (when present; pyarrow omits them by default),
+ * sizes, decompression, and that the statistics match the decoded values.
+ */
 int aq_pq_reader_verify(struct aq_pq_reader *r, struct aq_err *e);
 void aq_pq_reader_release(struct aq_pq_reader *r);
 void aq_pq_bytes_free(struct aq_pq_bytes *b);
+const char *aq_pq_type_name(enum aq_pq_type t);
 
 #endif

@@ -100,11 +100,17 @@ int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t a
 int aq_readings_writer_close(struct aq_readings_writer *w, struct aq_err *e);
 void aq_readings_writer_abort(struct aq_readings_writer *w);
 
-/* All batches of a part merged, sorted by (account, date), later batch winning. */
+/*
+ * All batches of a part merged, sorted by (account, date), later batch
+ * winning. Replaces out's rows (out->n = 0 first, capacity kept); a part
+ * without files gives 0 rows.
+ */
 int aq_dataset_read_part(const struct aq_dataset *ds, int part, struct aq_readings *out, struct aq_err *e);
+/* Every part in part order (each part merged as above), replacing out's rows. */
+int aq_dataset_read_all(const struct aq_dataset *ds, struct aq_readings *out, struct aq_err *e);
 /* Merge a part's batches into one file (key = the newest key, label "compact"), atomically. */
 int aq_dataset_compact_part(const struct aq_dataset *ds, int part, struct aq_err *e);
-/* Read a single readings file (checks schema). */
+/* Read a single readings file (checks schema); replaces out's rows, file order kept. */
 int aq_readings_read_file(const char *path, struct aq_readings *out, struct aq_err *e);
 
 #endif

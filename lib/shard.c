@@ -1,0 +1,1035 @@
+/* shard.c — partitioned Parquet datasets: layout, readings buffers and sort, batch writer, latest-wins merge, compaction. */
+#include "shard.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+static const struct aq_pq_column readings_cols[] = {
+	{ "ConsumptionDate", AQ_PQ_INT32, AQ_PQ_DATE },
+	{ "AccountOID", AQ_PQ_INT64, AQ_PQ_NONE },
+	{ "Consumption", AQ_PQ_DOUBLE, AQ_PQ_NONE },
+};
+
+const struct aq_pq_schema aq_readings_schema = {
+	.name = "aquacast.readings",
+	.version = 1,
+	.ncols = 3,
+	.cols = readings_cols,
+};
+
+#define DATASET_JSON "_dataset.json"
+#define KEY_DIGITS 20
+
+/* ======================================================================
+ * Hash and layout
+ * ==================================================================== */
+
+/* splitmix64's finaliser (Steele, Lea, Flood 2014; constants of Stafford's Mix13). */
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int aq_part_of(int64_t account, int parts)
+{
+	if (parts <= 1)
+		return 0;
+	return (int)(mix64((uint64_t)account) % (uint64_t)parts);
+}
+
+static int name_ok(const char *s, int allow_dot)
+{
+	if (!s || !*s || *s == '.' || strlen(s) > 100)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '-' || (allow_dot && *s == '.')))
+			return 0;
+	return 1;
+}
+
+void aq_dataset_release(struct aq_dataset *ds)
+{
+	free(ds->root);
+	free(ds->kind);
+	memset(ds, 0, sizeof(*ds));
+}
+
+static int dataset_load(struct aq_dataset *ds, const char *root, struct aq_err *e)
+{
+	char *path = aq_path_join(root, DATASET_JSON), *buf = NULL;
+	json_error_t je;
+	json_t *j = NULL, *v;
+	size_t len;
+	int rc;
+
+	memset(ds, 0, sizeof(*ds));
+	if (!path)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		rc = aq_err_set(e, AQ_ENOTFOUND, "'%s' is not a dataset (no %s)", root, DATASET_JSON);
+		goto out;
+	}
+	if ((rc = aq_fs_read_all(path, &buf, &len, e)))
+		goto out;
+	j = json_loadb(buf, len, 0, &je);
+	if (!j || !json_is_object(j)) {
+		rc = aq_err_set(e, AQ_EFORMAT, "'%s': not a JSON object: %s", path, j ? "" : je.text);
+		goto out;
+	}
+	v = json_object_get(j, "format");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "aquacast.dataset")) {
+		rc = aq_err_set(e, AQ_EFORMAT, "'%s': \"format\" is not \"aquacast.dataset\"", path);
+		goto out;
+	}
+	v = json_object_get(j, "version");
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		rc = aq_err_set(e, AQ_EUNSUPPORTED, "'%s': dataset version %lld is not supported (1 only)", path,
+				json_is_integer(v) ? (long long)json_integer_value(v) : -1LL);
+		goto out;
+	}
+	v = json_object_get(j, "kind");
+	if (!json_is_string(v) || !name_ok(json_string_value(v), 0)) {
+		rc = aq_err_set(e, AQ_EFORMAT, "'%s': bad \"kind\"", path);
+		goto out;
+	}
+	ds->kind = strdup(json_string_value(v));
+	v = json_object_get(j, "parts");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > AQ_DATASET_MAX_PARTS) {
+		rc = aq_err_set(e, AQ_EFORMAT, "'%s': \"parts\" must be 1..%d", path, AQ_DATASET_MAX_PARTS);
+		goto out;
+	}
+	ds->parts = (int)json_integer_value(v);
+	ds->root = strdup(root);
+	if (!ds->root || !ds->kind)
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+out:
+	json_decref(j);
+	free(buf);
+	free(path);
+	if (rc)
+		aq_dataset_release(ds);
+	return rc;
+}
+
+int aq_dataset_open(struct aq_dataset *ds, const char *root, struct aq_err *e)
+{
+	return dataset_load(ds, root, e);
+}
+
+int aq_dataset_create(struct aq_dataset *ds, const char *root, const char *kind, int parts, struct aq_err *e)
+{
+	struct aq_err e2;
+	json_t *j;
+	char *txt = NULL, *path = NULL, *kdir = NULL, when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	memset(ds, 0, sizeof(*ds));
+	if (!name_ok(kind, 0))
+		return aq_err_set(e, AQ_EINVAL, "bad dataset kind '%s' (letters, digits, '_', '-')", kind ? kind : "");
+	if (parts < 1 || parts > AQ_DATASET_MAX_PARTS)
+		return aq_err_set(e, AQ_EINVAL, "dataset parts must be 1..%d, not %d", AQ_DATASET_MAX_PARTS, parts);
+	rc = dataset_load(ds, root, &e2);
+	if (rc == 0) {
+		if (strcmp(ds->kind, kind) || ds->parts != parts) {
+			rc = aq_err_set(e, AQ_ESTATE, "'%s' exists as a dataset of kind '%s' with %d parts, not '%s' with %d",
+					root, ds->kind, ds->parts, kind, parts);
+			aq_dataset_release(ds);
+			return rc;
+		}
+		return 0;
+	}
+	if (rc != AQ_ENOTFOUND) {
+		if (e)
+			*e = e2;
+		return rc;
+	}
+	if ((rc = aq_fs_mkdir_p(root, e)))
+		return rc;
+	kdir = aq_path_join(root, kind);
+	path = aq_path_join(root, DATASET_JSON);
+	if (!kdir || !path) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = aq_fs_mkdir_p(kdir, e)))
+		goto out;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:s}", "format", "aquacast.dataset", "version", 1,
+		      "kind", kind, "parts", parts, "partition_key", "AccountOID",
+		      "hash", "splitmix64 finaliser of the 64-bit id, mod parts",
+		      "layout", "<kind>/part=NNN/<20-digit key>-<label>[.<seq>].parquet", "created", when);
+	txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(j);
+	if (!txt) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	{
+		size_t l = strlen(txt);
+		char *t2 = realloc(txt, l + 2);
+
+		if (!t2) {
+			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			goto out;
+		}
+		txt = t2;
+		txt[l] = '\n';
+		txt[l + 1] = '\0';
+	}
+	if ((rc = aq_fs_write_atomic(path, txt, strlen(txt), e)))
+		goto out;
+	rc = dataset_load(ds, root, e);
+out:
+	free(txt);
+	free(path);
+	free(kdir);
+	return rc;
+}
+
+char *aq_dataset_part_dir(const struct aq_dataset *ds, int part)
+{
+	size_t n = strlen(ds->root) + strlen(ds->kind) + 32;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s%s%s/part=%03d", ds->root,
+			 ds->root[0] && ds->root[strlen(ds->root) - 1] == '/' ? "" : "/", ds->kind, part);
+	return p;
+}
+
+char *aq_dataset_batch_path(const struct aq_dataset *ds, int part, uint64_t key, const char *label)
+{
+	char *dir = aq_dataset_part_dir(ds, part), *p;
+	size_t n;
+
+	if (!dir)
+		return NULL;
+	n = strlen(dir) + strlen(label) + 48;
+	p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%020" PRIu64 "-%s.parquet", dir, key, label);
+	free(dir);
+	return p;
+}
+
+/* A batch file name: 20 digits, '-', a label, ".parquet"; never a dot-file. */
+static int batch_name(const char *s, uint64_t *key)
+{
+	size_t l = strlen(s);
+	uint64_t k = 0;
+
+	if (l < KEY_DIGITS + 1 + 1 + 8 || s[KEY_DIGITS] != '-' || strcmp(s + l - 8, ".parquet"))
+		return 0;
+	for (int i = 0; i < KEY_DIGITS; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		if (k > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return 0;
+		k = k * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (key)
+		*key = k;
+	return 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void aq_paths_free(char **paths, int n)
+{
+	if (!paths)
+		return;
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+int aq_dataset_list_part(const struct aq_dataset *ds, int part, char ***paths, int *n, struct aq_err *e)
+{
+	char *dir, **v = NULL;
+	int cnt = 0, cap = 0, rc = 0;
+	DIR *d;
+	struct dirent *de;
+
+	*paths = NULL;
+	*n = 0;
+	if (part < 0 || part >= ds->parts)
+		return aq_err_set(e, AQ_EINVAL, "'%s': no part %d (parts 0..%d)", ds->root, part, ds->parts - 1);
+	if (!(dir = aq_dataset_part_dir(ds, part)))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT)
+			rc = aq_err_sys(e, "cannot list '%s'", dir);
+		free(dir);
+		return rc;
+	}
+	while ((de = readdir(d))) {
+		char *p;
+
+		if (de->d_name[0] == '.' || !batch_name(de->d_name, NULL))
+			continue;
+		if (cnt == cap) {
+			int nc = cap ? cap * 2 : 16;
+			char **nv = realloc(v, (size_t)nc * sizeof(*nv));
+
+			if (!nv) {
+				rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		if (!(p = aq_path_join(dir, de->d_name))) {
+			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			break;
+		}
+		v[cnt++] = p;
+	}
+	closedir(d);
+	free(dir);
+	if (rc) {
+		aq_paths_free(v, cnt);
+		return rc;
+	}
+	if (cnt)
+		qsort(v, (size_t)cnt, sizeof(*v), cmp_str);
+	*paths = v;
+	*n = cnt;
+	return 0;
+}
+
+uint64_t aq_dataset_next_key(const struct aq_dataset *ds)
+{
+	static _Atomic uint64_t last_issued;
+	struct timespec ts;
+	uint64_t key, maxk = 0, prev;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	key = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	for (int p = 0; p < ds->parts; p++) {
+		char *dir = aq_dataset_part_dir(ds, p);
+		DIR *d = dir ? opendir(dir) : NULL;
+		struct dirent *de;
+
+		free(dir);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			uint64_t k;
+
+			if (de->d_name[0] != '.' && batch_name(de->d_name, &k) && k > maxk)
+				maxk = k;
+		}
+		closedir(d);
+	}
+	if (maxk >= key)
+		key = maxk + 1;
+	/* also strictly after any key this process handed out */
+	prev = atomic_load(&last_issued);
+	do {
+		if (key <= prev)
+			key = prev + 1;
+	} while (!atomic_compare_exchange_weak(&last_issued, &prev, key));
+	return key;
+}
+
+/* ======================================================================
+ * Readings in memory, sort and dedup
+ * ==================================================================== */
+
+void aq_readings_init(struct aq_readings *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void aq_readings_release(struct aq_readings *r)
+{
+	free(r->date);
+	free(r->account);
+	free(r->value);
+	memset(r, 0, sizeof(*r));
+}
+
+int aq_readings_reserve(struct aq_readings *r, size_t cap, struct aq_err *e)
+{
+	int32_t *d;
+	int64_t *a;
+	double *v;
+
+	if (cap <= r->cap)
+		return 0;
+	if (!(d = realloc(r->date, cap * sizeof(*d))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory (%zu readings)", cap);
+	r->date = d;
+	if (!(a = realloc(r->account, cap * sizeof(*a))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory (%zu readings)", cap);
+	r->account = a;
+	if (!(v = realloc(r->value, cap * sizeof(*v))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory (%zu readings)", cap);
+	r->value = v;
+	r->cap = cap;
+	return 0;
+}
+
+int aq_readings_push(struct aq_readings *r, int32_t date, int64_t account, double value, struct aq_err *e)
+{
+	if (r->n == r->cap) {
+		int rc = aq_readings_reserve(r, r->cap ? r->cap + r->cap / 2 : 1024, e);
+
+		if (rc)
+			return rc;
+	}
+	r->date[r->n] = date;
+	r->account[r->n] = account;
+	r->value[r->n] = value;
+	r->n++;
+	return 0;
+}
+
+static inline int key_lt(int64_t a1, int32_t d1, int64_t a2, int32_t d2)
+{
+	return a1 < a2 || (a1 == a2 && d1 < d2);
+}
+
+/* O(n): already ordered by (account, date), ties allowed? */
+static int readings_sorted(const int32_t *d, const int64_t *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (key_lt(a[i], d[i], a[i - 1], d[i - 1]))
+			return 0;
+	return 1;
+}
+
+static int bits_for(uint64_t range)
+{
+	int b = 0;
+
+	while (b < 64 && (range >> b))
+		b++;
+	return b;
+}
+
+/*
+ * LSD radix sort (stable) of 16-byte records by a 64-bit key, 11-bit digits,
+ * passes whose digit is constant over all records skipped. tmp: n records.
+ */
+struct rrec {
+	uint64_t key, val;
+};
+
+static void radix_sort(struct rrec *a, struct rrec *tmp, size_t n, int bits)
+{
+	enum { D = 11, B = 1 << D };
+	size_t cnt[B];
+	struct rrec *src = a, *dst = tmp;
+
+	for (int shift = 0; shift < bits; shift += D) {
+		size_t sum = 0;
+		uint64_t first;
+
+		memset(cnt, 0, sizeof(size_t) * B);
+		for (size_t i = 0; i < n; i++)
+			cnt[(src[i].key >> shift) & (B - 1)]++;
+		first = (src[0].key >> shift) & (B - 1);
+		if (cnt[first] == n)
+			continue;
+		for (size_t b = 0; b < B; b++) {
+			size_t c = cnt[b];
+
+			cnt[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[cnt[(src[i].key >> shift) & (B - 1)]++] = src[i];
+		{
+			struct rrec *t = src;
+
+			src = dst;
+			dst = t;
+		}
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+}
+
+/*
+ * Stable sort of columns by (account, date). When (account - min, date - min)
+ * fit in 64 bits together (always, for real ids and dates) one radix sort of
+ * (key, value) records does it; otherwise two stable passes (date, then
+ * account) sort a permutation. Returns 0 or -1 (out of memory).
+ */
+static int sort_cols(int32_t *d, int64_t *a, double *v, size_t n)
+{
+	int64_t amin, amax;
+	int32_t dmin, dmax;
+	int abits, dbits;
+	struct rrec *rec, *tmp;
+
+	if (n < 2 || readings_sorted(d, a, n))
+		return 0;
+	amin = amax = a[0];
+	dmin = dmax = d[0];
+	for (size_t i = 1; i < n; i++) {
+		amin = a[i] < amin ? a[i] : amin;
+		amax = a[i] > amax ? a[i] : amax;
+		dmin = d[i] < dmin ? d[i] : dmin;
+		dmax = d[i] > dmax ? d[i] : dmax;
+	}
+	abits = bits_for((uint64_t)amax - (uint64_t)amin);
+	dbits = bits_for((uint64_t)((int64_t)dmax - dmin));
+	rec = malloc(n * sizeof(*rec));
+	tmp = malloc(n * sizeof(*tmp));
+	if (!rec || !tmp) {
+		free(rec);
+		free(tmp);
+		return -1;
+	}
+	if (abits + dbits <= 64) {
+		for (size_t i = 0; i < n; i++) {
+			rec[i].key = ((uint64_t)a[i] - (uint64_t)amin) << dbits | (uint64_t)((int64_t)d[i] - dmin);
+			memcpy(&rec[i].val, &v[i], 8);
+		}
+		radix_sort(rec, tmp, n, abits + dbits);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t k = rec[i].key;
+
+			a[i] = (int64_t)((k >> dbits) + (uint64_t)amin);
+			d[i] = (int32_t)((int64_t)(k & ((dbits ? (UINT64_C(1) << dbits) : 1) - 1)) + dmin);
+			memcpy(&v[i], &rec[i].val, 8);
+		}
+	} else {
+		int32_t *d2 = malloc(n * sizeof(*d2));
+		int64_t *a2 = malloc(n * sizeof(*a2));
+		double *v2 = malloc(n * sizeof(*v2));
+
+		if (!d2 || !a2 || !v2) {
+			free(d2);
+			free(a2);
+			free(v2);
+			free(rec);
+			free(tmp);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			rec[i].key = (uint64_t)((int64_t)d[i] - dmin);
+			rec[i].val = i;
+		}
+		radix_sort(rec, tmp, n, dbits);
+		for (size_t i = 0; i < n; i++) {
+			size_t j = rec[i].val;
+
+			rec[i].key = (uint64_t)a[j] - (uint64_t)amin;
+		}
+		radix_sort(rec, tmp, n, abits);
+		for (size_t i = 0; i < n; i++) {
+			size_t j = rec[i].val;
+
+			d2[i] = d[j];
+			a2[i] = a[j];
+			v2[i] = v[j];
+		}
+		memcpy(d, d2, n * sizeof(*d));
+		memcpy(a, a2, n * sizeof(*a));
+		memcpy(v, v2, n * sizeof(*v));
+		free(d2);
+		free(a2);
+		free(v2);
+	}
+	free(rec);
+	free(tmp);
+	return 0;
+}
+
+void aq_readings_sort(struct aq_readings *r)
+{
+	if (sort_cols(r->date, r->account, r->value, r->n))
+		aq_warn("out of memory sorting %zu readings; left unsorted", r->n);
+}
+
+static size_t dedup_cols(int32_t *d, int64_t *a, double *v, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (w > 0 && a[w - 1] == a[i] && d[w - 1] == d[i]) {
+			v[w - 1] = v[i]; /* the later row wins */
+			continue;
+		}
+		d[w] = d[i];
+		a[w] = a[i];
+		v[w] = v[i];
+		w++;
+	}
+	return w;
+}
+
+size_t aq_readings_dedup_last(struct aq_readings *r)
+{
+	r->n = dedup_cols(r->date, r->account, r->value, r->n);
+	return r->n;
+}
+
+/* ======================================================================
+ * Reading: one file, one part (latest batch wins), compaction
+ * ==================================================================== */
+
+static int readings_sorted_strict(const struct aq_readings *r, size_t from)
+{
+	for (size_t i = from + 1; i < r->n; i++)
+		if (!key_lt(r->account[i - 1], r->date[i - 1], r->account[i], r->date[i]))
+			return 0;
+	return 1;
+}
+
+/* Append a readings file's rows to out. */
+static int read_file_append(const char *path, struct aq_readings *out, struct aq_err *e)
+{
+	struct aq_pq_reader rd;
+	int rc;
+
+	if ((rc = aq_pq_reader_open(&rd, path, e)))
+		return rc;
+	if ((rc = aq_pq_reader_expect(&rd, &aq_readings_schema, e)))
+		goto out;
+	if ((rc = aq_readings_reserve(out, out->n + (size_t)rd.nrows, e)))
+		goto out;
+	for (int g = 0; g < rd.nrow_groups; g++) {
+		size_t m = (size_t)aq_pq_reader_rg_rows(&rd, g);
+
+		if ((rc = aq_pq_reader_read(&rd, g, 0, out->date + out->n, e)) ||
+		    (rc = aq_pq_reader_read(&rd, g, 1, out->account + out->n, e)) ||
+		    (rc = aq_pq_reader_read(&rd, g, 2, out->value + out->n, e)))
+			goto out;
+		out->n += m;
+	}
+out:
+	aq_pq_reader_release(&rd);
+	return rc;
+}
+
+int aq_readings_read_file(const char *path, struct aq_readings *out, struct aq_err *e)
+{
+	out->n = 0;
+	return read_file_append(path, out, e);
+}
+
+/* Sort and dedup rows [from, n) of out, later rows winning. */
+static int merge_tail(struct aq_readings *out, size_t from, struct aq_err *e)
+{
+	size_t m = out->n - from;
+
+	if (readings_sorted_strict(out, from))
+		return 0;
+	if (sort_cols(out->date + from, out->account + from, out->value + from, m))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory sorting %zu readings", m);
+	out->n = from + dedup_cols(out->date + from, out->account + from, out->value + from, m);
+	return 0;
+}
+
+static int read_part_append(const struct aq_dataset *ds, int part, struct aq_readings *out, int *nfiles,
+			    struct aq_err *e)
+{
+	char **paths;
+	int n, rc;
+	size_t from = out->n;
+
+	if ((rc = aq_dataset_list_part(ds, part, &paths, &n, e)))
+		return rc;
+	for (int i = 0; i < n && !rc; i++)
+		rc = read_file_append(paths[i], out, e);
+	aq_paths_free(paths, n);
+	if (nfiles)
+		*nfiles = n;
+	if (rc) {
+		out->n = from;
+		return rc;
+	}
+	return merge_tail(out, from, e);
+}
+
+int aq_dataset_read_part(const struct aq_dataset *ds, int part, struct aq_readings *out, struct aq_err *e)
+{
+	out->n = 0;
+	return read_part_append(ds, part, out, NULL, e);
+}
+
+int aq_dataset_read_all(const struct aq_dataset *ds, struct aq_readings *out, struct aq_err *e)
+{
+	int rc = 0;
+
+	out->n = 0;
+	for (int p = 0; p < ds->parts && !rc; p++)
+		rc = read_part_append(ds, p, out, NULL, e);
+	return rc;
+}
+
+static int write_readings_file(const char *path, const struct aq_readings_writer_opts *o, const int32_t *d,
+			       const int64_t *a, const double *v, size_t n, struct aq_afile *done, uint64_t *bytes,
+			       struct aq_err *e)
+{
+	struct aq_pq_writer w;
+	struct aq_pq_write_opts po = o->pq;
+	const void *cols[3] = { d, a, v };
+	int rc;
+
+	po.row_group_rows = o->row_group_rows;
+	if ((rc = aq_pq_writer_open(&w, path, &aq_readings_schema, &po, e)))
+		return rc;
+	if ((rc = aq_pq_writer_write(&w, n, cols, e))) {
+		aq_pq_writer_abort(&w);
+		return rc;
+	}
+	rc = done ? aq_pq_writer_finish(&w, done, e) : aq_pq_writer_close(&w, e);
+	*bytes = w.offset; /* the footer included; close leaves offset as it was */
+	return rc;
+}
+
+static void default_opts(struct aq_readings_writer_opts *o, const struct aq_readings_writer_opts *in)
+{
+	if (in) {
+		*o = *in;
+	} else {
+		memset(o, 0, sizeof(*o));
+		o->pq.codec = AQ_PQ_ZSTD;
+	}
+	if (!o->pq.zstd_level)
+		o->pq.zstd_level = 3;
+	if (!o->pq.page_rows)
+		o->pq.page_rows = 65536;
+	if (!o->max_buffer_bytes)
+		o->max_buffer_bytes = (size_t)128 << 20;
+	if (!o->row_group_rows)
+		o->row_group_rows = (size_t)1 << 20;
+}
+
+int aq_dataset_compact_part(const struct aq_dataset *ds, int part, struct aq_err *e)
+{
+	struct aq_readings r;
+	struct aq_readings_writer_opts o;
+	char **paths, *out = NULL, *dir = NULL, *base;
+	uint64_t key = 0, bytes;
+	int n, rc;
+
+	if ((rc = aq_dataset_list_part(ds, part, &paths, &n, e)))
+		return rc;
+	if (n <= 1) {
+		aq_paths_free(paths, n);
+		return 0;
+	}
+	aq_readings_init(&r);
+	for (int i = 0; i < n && !rc; i++)
+		rc = read_file_append(paths[i], &r, e);
+	if (!rc)
+		rc = merge_tail(&r, 0, e);
+	if (rc)
+		goto done;
+	base = strrchr(paths[n - 1], '/');
+	batch_name(base ? base + 1 : paths[n - 1], &key);
+	out = aq_dataset_batch_path(ds, part, key, "compact");
+	dir = aq_dataset_part_dir(ds, part);
+	if (!out || !dir) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto done;
+	}
+	default_opts(&o, NULL);
+	if ((rc = write_readings_file(out, &o, r.date, r.account, r.value, r.n, NULL, &bytes, e)))
+		goto done;
+	/* The compact file is durable: now drop what it replaces (a crash here leaves duplicates of equal value). */
+	for (int i = 0; i < n; i++)
+		if (strcmp(paths[i], out) && unlink(paths[i]) < 0 && errno != ENOENT) {
+			rc = aq_err_sys(e, "cannot remove '%s'", paths[i]);
+			goto done;
+		}
+	rc = aq_fs_fsync_dir(dir, e);
+	aq_info("compacted '%s': %d files -> 1 (%zu readings)", dir, n, r.n);
+done:
+	free(out);
+	free(dir);
+	aq_readings_release(&r);
+	aq_paths_free(paths, n);
+	return rc;
+}
+
+/* ======================================================================
+ * Readings writer: rows routed to per-part buffers, bounded memory
+ * ==================================================================== */
+
+struct pbuf {
+	int32_t *d;
+	int64_t *a;
+	double *v;
+	size_t n, cap;
+	int sorted;   /* rows so far ordered by (account, date) */
+	int seq;      /* spill files written */
+	int touched;  /* a file went to this part's directory */
+};
+
+struct rwpriv {
+	struct pbuf *parts;
+	size_t bytes;            /* buffer capacity in use, all parts */
+	size_t init_cap;
+	int64_t last_acc;
+	int last_part;
+	struct aq_afile *pend;   /* finished files awaiting rename */
+	int npend, cappend;
+};
+
+#define ROW_BYTES (sizeof(int32_t) + sizeof(int64_t) + sizeof(double))
+
+static void rw_free(struct aq_readings_writer *w)
+{
+	struct rwpriv *p = w->priv;
+
+	if (p) {
+		for (int i = 0; i < w->ds->parts; i++) {
+			free(p->parts[i].d);
+			free(p->parts[i].a);
+			free(p->parts[i].v);
+		}
+		free(p->parts);
+		for (int i = 0; i < p->npend; i++)
+			aq_afile_abort(&p->pend[i]);
+		free(p->pend);
+		free(p);
+	}
+	free(w->label);
+	w->label = NULL;
+	w->priv = NULL;
+}
+
+int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_dataset *ds, uint64_t key,
+			    const char *label, const struct aq_readings_writer_opts *o, struct aq_err *e)
+{
+	struct rwpriv *p;
+
+	memset(w, 0, sizeof(*w));
+	if (!name_ok(label, 1))
+		return aq_err_set(e, AQ_EINVAL, "bad batch label '%s' (letters, digits, '_', '-', '.')",
+				  label ? label : "");
+	w->ds = ds;
+	w->key = key;
+	default_opts(&w->opts, o);
+	w->label = strdup(label);
+	p = calloc(1, sizeof(*p));
+	if (!w->label || !p || !(p->parts = calloc((size_t)ds->parts, sizeof(*p->parts)))) {
+		free(p);
+		free(w->label);
+		w->label = NULL;
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	p->init_cap = w->opts.max_buffer_bytes / (size_t)ds->parts / ROW_BYTES / 4;
+	p->init_cap = p->init_cap < 256 ? 256 : p->init_cap > 65536 ? 65536 : p->init_cap;
+	p->last_part = -1;
+	for (int i = 0; i < ds->parts; i++)
+		p->parts[i].sorted = 1;
+	w->priv = p;
+	return 0;
+}
+
+static char *spill_path(struct aq_readings_writer *w, int part, int seq)
+{
+	char label[160];
+
+	if (seq == 0)
+		return aq_dataset_batch_path(w->ds, part, w->key, w->label);
+	snprintf(label, sizeof(label), "%s.%06d", w->label, seq);
+	return aq_dataset_batch_path(w->ds, part, w->key, label);
+}
+
+/* Sort, dedup and write a part's buffer as a finished (not yet renamed) file. seq 0 = the final file. */
+static int flush_part(struct aq_readings_writer *w, int part, int seq, struct aq_err *e)
+{
+	struct rwpriv *p = w->priv;
+	struct pbuf *b = &p->parts[part];
+	char *path, *dir;
+	uint64_t bytes = 0;
+	size_t n;
+	int rc;
+
+	if (!b->sorted && sort_cols(b->d, b->a, b->v, b->n))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory sorting %zu readings", b->n);
+	n = dedup_cols(b->d, b->a, b->v, b->n);
+	if (p->npend == p->cappend) {
+		int nc = p->cappend ? p->cappend * 2 : 64;
+		struct aq_afile *np = realloc(p->pend, (size_t)nc * sizeof(*np));
+
+		if (!np)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		p->pend = np;
+		p->cappend = nc;
+	}
+	if (!b->touched) {
+		dir = aq_dataset_part_dir(w->ds, part);
+		if (!dir)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		rc = aq_fs_mkdir_p(dir, e);
+		free(dir);
+		if (rc)
+			return rc;
+		b->touched = 1;
+	}
+	if (!(path = spill_path(w, part, seq)))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	rc = write_readings_file(path, &w->opts, b->d, b->a, b->v, n, &p->pend[p->npend], &bytes, e);
+	free(path);
+	if (rc)
+		return rc;
+	p->npend++;
+	w->stats.rows += n;
+	w->stats.files++;
+	w->stats.bytes += bytes;
+	b->n = 0;
+	b->sorted = 1;
+	return 0;
+}
+
+static void drop_buf(struct rwpriv *p, struct pbuf *b)
+{
+	p->bytes -= b->cap * ROW_BYTES;
+	free(b->d);
+	free(b->a);
+	free(b->v);
+	b->d = NULL;
+	b->a = NULL;
+	b->v = NULL;
+	b->cap = 0;
+}
+
+static int spill(struct aq_readings_writer *w, int part, struct aq_err *e)
+{
+	struct rwpriv *p = w->priv;
+	int rc;
+
+	p->parts[part].seq++;
+	if ((rc = flush_part(w, part, p->parts[part].seq, e)))
+		return rc;
+	drop_buf(p, &p->parts[part]);
+	return 0;
+}
+
+static int grow_part(struct aq_readings_writer *w, int part, struct aq_err *e)
+{
+	struct rwpriv *p = w->priv;
+	struct pbuf *b = &p->parts[part];
+	size_t ncap = b->cap ? b->cap * 2 : p->init_cap;
+	int rc;
+
+	/* over budget: spill the fullest part (perhaps this one, whose buffer then starts small again) */
+	while (p->bytes + (ncap - b->cap) * ROW_BYTES > w->opts.max_buffer_bytes && p->bytes > 0) {
+		int big = part;
+
+		for (int i = 0; i < w->ds->parts; i++)
+			if (p->parts[i].n > p->parts[big].n)
+				big = i;
+		if (p->parts[big].n == 0)
+			break; /* nothing to free: go over budget by one buffer */
+		if ((rc = spill(w, big, e)))
+			return rc;
+		if (big == part)
+			ncap = p->init_cap;
+	}
+	{
+		int32_t *d = realloc(b->d, ncap * sizeof(*d));
+		int64_t *a;
+		double *v;
+
+		if (!d)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		b->d = d;
+		if (!(a = realloc(b->a, ncap * sizeof(*a))))
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		b->a = a;
+		if (!(v = realloc(b->v, ncap * sizeof(*v))))
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		b->v = v;
+	}
+	p->bytes += (ncap - b->cap) * ROW_BYTES;
+	b->cap = ncap;
+	return 0;
+}
+
+int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value,
+			   struct aq_err *e)
+{
+	struct rwpriv *p = w->priv;
+	struct pbuf *b;
+	int part;
+
+	if (!p)
+		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
+	if (account == p->last_acc && p->last_part >= 0) {
+		part = p->last_part;
+	} else {
+		part = aq_part_of(account, w->ds->parts);
+		p->last_acc = account;
+		p->last_part = part;
+	}
+	b = &p->parts[part];
+	if (b->n == b->cap) {
+		int rc = grow_part(w, part, e);
+
+		if (rc)
+			return rc;
+	}
+	if (b->n && b->sorted && key_lt(account, date, b->a[b->n - 1], b->d[b->n - 1]))
+		b->sorted = 0;
+	b->d[b->n] = date;
+	b->a[b->n] = account;
+	b->v[b->n] = value;
+	b->n++;
+	return 0;
+}
+
+int aq_readings_writer_close(struct aq_readings_writer *w, struct aq_err *e)
+{
+	struct rwpriv *p = w->priv;
+	int rc = 0;
+
+	if (!p)
+		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
+	for (int i = 0; i < w->ds->parts && !rc; i++) {
+		if (p->parts[i].n)
+			rc = flush_part(w, i, 0, e);
+		drop_buf(p, &p->parts[i]);
+	}
+	/* every file is complete and fsync'd: make them appear, then make the renames durable */
+	for (int i = 0; i < p->npend && !rc; i++)
+		rc = aq_pq_commit_renamed(&p->pend[i], e); /* leaves pend[i] empty: rw_free skips it */
+	for (int i = 0; i < w->ds->parts && !rc; i++) {
+		if (p->parts[i].touched) {
+			char *dir = aq_dataset_part_dir(w->ds, i);
+
+			rc = dir ? aq_fs_fsync_dir(dir, e) : aq_err_set(e, AQ_ENOMEM, "out of memory");
+			free(dir);
+		}
+	}
+	rw_free(w);
+	return rc;
+}
+
+void aq_readings_writer_abort(struct aq_readings_writer *w)
+{
+	rw_free(w);
+}
