@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# extract_sqlite.sh — aquacast-extract from SQLite over unixODBC (driver SQLite3): full,
+# incremental with late corrections, parallel, bad rows, crash (kill -9) and rerun;
+# every dataset compared row for row with the source (aquacast-shard to-csv vs an
+# independent Python oracle reading the SQLite file directly).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+export PATH="$top/bin:$PATH"
+T=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/extract_sqlite.XXXXXX")
+trap '[ -n "${AQ_KEEP:-}" ] || rm -rf "$T"' EXIT
+ORACLE="python3 $top/tests/integration/extract_oracle.py"
+SECRET=sqlite-test-secret-42
+DB=$T/src.db
+CONN="DRIVER=SQLite3;Database=$DB;PWD=$SECRET"
+TABLE=PORTAL_ConsumptionDaily
+fails=0
+
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+
+# The dataset as normalized CSV: through aquacast-shard to-csv when it is built,
+# else (and in any case once, as an interop check) through pyarrow.
+VENV=$(scripts/venv.sh requirements/test.txt) || { echo "not ok - test venv"; exit 1; }
+PYORACLE="$VENV/bin/python $top/tests/integration/extract_oracle.py"
+dump_ds() {
+    if command -v aquacast-shard >/dev/null; then
+        aquacast-shard to-csv "$1" >"$T/tocsv.raw" || return 1
+        $ORACLE normalize "$T/tocsv.raw"
+    else
+        $PYORACLE dataset "$1"
+    fi
+}
+same_as_source() { # dataset, label
+    $ORACLE expect --sqlite "$DB" --table "$TABLE" --counts "$T/counts.json" >"$T/expected.csv" &&
+        dump_ds "$1" >"$T/actual.csv" && $ORACLE compare "$T/expected.csv" "$T/actual.csv"
+}
+js() { $ORACLE summary "$1" "$2"; }
+extract() { # out-json, args...
+    local out=$1; shift
+    aquacast-extract --odbc "$CONN" --table PORTAL.ConsumptionDaily "$@" >"$out" 2>"$out.err"
+}
+no_secret() { ! grep -rq "$SECRET" "$T"/*.json "$T"/*.err "$T"/ds*/_state 2>/dev/null; }
+
+for b in aquacast-extract sqlite3; do
+    command -v $b >/dev/null || { echo "not ok - '$b' not found"; exit 1; }
+done
+
+# ---- source: 120 accounts x 240 days in date order, plus every kind of bad row ----
+sqlite3 "$DB" <sql/sqlite/001_consumption_daily.sql || { echo "not ok - create the source table"; exit 1; }
+gen_days() { # first-day-offset, ndays, naccounts
+    sqlite3 "$DB" "WITH RECURSIVE d(j) AS (SELECT $1 UNION ALL SELECT j+1 FROM d WHERE j < $1 + $2 - 1),
+        a(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM a WHERE i < $3 - 1)
+        INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption)
+        SELECT 3100000 + i * 7, date('2022-04-01', '+' || j || ' days'),
+               CASE WHEN (i * 31 + j) % 97 = 0 THEN NULL ELSE round(abs(random() % 100000) / 1000.0, 3) END
+        FROM d, a ORDER BY j, i;"
+}
+gen_days 0 240 120
+sqlite3 "$DB" "INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption) VALUES
+    (3100007, '2022-04-10', -2.5),          -- negative: kept as NaN, and a duplicate of an old row
+    (3100014, '1850-01-01', 1.0),           -- bad_date (too old)
+    (3100014, '2150-01-01', 1.0),           -- bad_date (too late)
+    (3100014, 'notadate', 1.0),             -- bad_date (text)
+    (3100014, 20220401, 1.0),               -- bad_date (an integer in a DATE column)
+    ('xx', '2022-04-05', 1.0),              -- bad_account
+    (3100021, '2022-04-03', 'abc'),         -- non_numeric (dynamic typing)
+    (3100021, '2022-04-04', '1.25'),        -- numeric text: fine
+    (3100021, '2022-04-05', 'NaN'),         -- nan
+    (3100028, '2022-05-01 00:00:00', 3.5),  -- date with a time part: that day
+    (3999999, '2022-06-01', 2.0);           -- an account with a single reading"
+
+# ---- full extract ----
+extract "$T/full.json" --out "$T/ds" --parts 8 --mode full
+check "full: exit 0" [ $? -eq 0 ]
+check "full: matches the source row for row" same_as_source "$T/ds"
+for k in null nan negative non_numeric bad_date bad_account duplicate; do
+    want=$(python3 -c "import json;print(json.load(open('$T/counts.json'))['$k'])")
+    got=$(js "$T/full.json" "rejected.$k")
+    check "full: rejected.$k = $want (got $got)" [ "$want" = "$got" ]
+done
+want_rows=$(python3 -c "import json;print(json.load(open('$T/counts.json'))['rows'])")
+check "full: rows ($want_rows) and accounts (121) in the summary" [ "$(js "$T/full.json" rows)" = "$want_rows" -a "$(js "$T/full.json" accounts)" = "121" ]
+check "full: watermark = MAX(RowId)" [ "$(js "$T/full.json" watermark)" = "$(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")" ]
+check "full: bad-row samples logged with RowId" grep -q "bad row (non_numeric): RowId [0-9]*, account '3100021', date '2022-04-03'" "$T/full.json.err"
+check "full: state file written" grep -q '"pending": null' "$T/ds/_state/extract.json"
+
+# ---- nothing new: an incremental run adds nothing ----
+extract "$T/noop.json" --out "$T/ds"
+check "incremental with nothing new: 0 rows" [ $? -eq 0 -a "$(js "$T/noop.json" rows)" = "0" -a "$(js "$T/noop.json" slices)" = "0" ]
+
+cp -a "$T/ds" "$T/ds_before_month" # the starting point of the crash tests
+
+# ---- append a month + late corrections of old dates, then incremental ----
+gen_days 240 30 120
+sqlite3 "$DB" "INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption)
+    SELECT AccountOID, ConsumptionDate, 111.0 FROM $TABLE WHERE ConsumptionDate = '2022-04-02' AND AccountOID < 3100100;
+    INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption) VALUES (3100035, '2022-04-02', 5.0), (3100035, '2022-04-02', 6.0);"
+new_rows=$(sqlite3 "$DB" "SELECT COUNT(*) FROM $TABLE WHERE RowId > $(js "$T/full.json" watermark)")
+extract "$T/inc.json" --out "$T/ds" --mode incremental
+check "incremental: exit 0" [ $? -eq 0 ]
+check "incremental: read only the new rows ($new_rows)" [ "$(js "$T/inc.json" rows_read)" = "$new_rows" ]
+check "incremental: matches the source (late corrections win)" same_as_source "$T/ds"
+# (3100035, 2022-04-02) arrives three times in the slice: two duplicates
+check "incremental: within-slice duplicates counted" [ "$(js "$T/inc.json" rejected.duplicate)" = "2" ]
+dump_ds "$T/ds" >"$T/reference.csv" && [ -s "$T/reference.csv" ] || { echo "not ok - cannot dump the reference dataset"; exit 1; }
+check "pyarrow reads the dataset like the oracle expects" bash -c "$PYORACLE dataset '$T/ds' | cmp -s - '$T/expected.csv'"
+ls "$T/ds/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/reference.files"
+
+# ---- parallel, shared writer, RowId order, typed binding: same dataset ----
+extract "$T/par.json" --out "$T/ds_par" --parts 8 --mode full --parallel 2
+check "parallel 2 (writer per thread): matches the source" same_as_source "$T/ds_par"
+extract "$T/parsh.json" --out "$T/ds_parsh" --parts 4 --mode full --parallel 3 --shared-writer
+check "parallel 3 (shared writer): matches the source" same_as_source "$T/ds_parsh"
+extract "$T/rowid.json" --out "$T/ds_rowid" --parts 8 --mode full --order rowid --fetch-rows 777
+check "order by RowId, odd fetch size: matches the source" same_as_source "$T/ds_rowid"
+check "order by RowId: duplicates reported as not counted" [ "$(js "$T/rowid.json" rejected.duplicate)" = "null" ]
+check "parallel: same accounts as serial" [ "$(js "$T/par.json" accounts)" = "$(js "$T/parsh.json" accounts)" ]
+
+# typed binding (SQL_C_TYPE_DATE / SQL_C_DOUBLE) on a copy without the dynamic-typing rows
+cp "$DB" "$T/clean.db"
+sqlite3 "$T/clean.db" "DELETE FROM $TABLE WHERE typeof(Consumption) = 'text' OR ConsumptionDate NOT LIKE '____-__-__' OR typeof(AccountOID) <> 'integer' OR NOT (ConsumptionDate BETWEEN '1990-01-01' AND '2100-12-31')"
+aquacast-extract --odbc "DRIVER=SQLite3;Database=$T/clean.db" --out "$T/ds_typed" --mode full --bind typed >"$T/typed.json" 2>"$T/typed.json.err"
+rc=$?
+aquacast-extract --odbc "DRIVER=SQLite3;Database=$T/clean.db" --out "$T/ds_text" --mode full --bind text >"$T/text.json" 2>"$T/text.json.err"
+check "typed binding: exit 0" [ $rc -eq 0 ]
+typed_eq_text() { dump_ds "$T/ds_typed" >"$T/a.csv" && dump_ds "$T/ds_text" >"$T/b.csv" && [ -s "$T/a.csv" ] && $ORACLE compare "$T/a.csv" "$T/b.csv"; }
+check "typed and text binding give the same dataset" typed_eq_text
+
+# ---- crash at several points (kill -9), rerun, same dataset as the uninterrupted run ----
+crash_case() { # name, env value ('' = random-time kill)
+    local name=$1 fp=$2 d=$T/ds_crash_$1
+    rm -rf "$d"; cp -a "$T/ds_before_month" "$d"
+    if [ -n "$fp" ]; then
+        AQUACAST_TEST_CRASH=$fp aquacast-extract --odbc "$CONN" --out "$d" >"$T/crash_$name.json" 2>"$T/crash_$name.json.err"
+        check "crash at '$fp': the process was killed" [ $? -eq 137 ]
+    else
+        aquacast-extract --odbc "$CONN" --out "$d" --fetch-rows 500 >"$T/crash_$name.json" 2>"$T/crash_$name.json.err" &
+        local pid=$!
+        sleep "0.0$((RANDOM % 9 + 1))"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+    fi
+    extract "$T/rerun_$name.json" --out "$d"
+    check "crash '$name': rerun exit 0" [ $? -eq 0 ]
+    same_as_ref() { dump_ds "$d" >"$T/crash.csv" && [ -s "$T/crash.csv" ] && $ORACLE compare "$T/reference.csv" "$T/crash.csv"; }
+    check "crash '$name': same rows as the uninterrupted run" same_as_ref
+    ls "$d/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/crash.files"
+    check "crash '$name': same files as the uninterrupted run" cmp -s "$T/reference.files" "$T/crash.files"
+    check "crash '$name': watermark at MAX(RowId)" grep -q "\"watermark\": $(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")," "$d/_state/extract.json"
+}
+crash_case pending pending
+crash_case rows "rows:2048"
+crash_case closed closed
+crash_case random1 ''
+crash_case random2 ''
+check "crash 'pending': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_pending.json"
+check "crash 'closed': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_closed.json"
+
+# ---- errors and safety ----
+aquacast-extract --odbc "$CONN" --table 'PORTAL.x;DROP TABLE y' --out "$T/ds_bad" >"$T/badname.json" 2>"$T/badname.json.err"
+check "bad table name refused (exit 1)" [ $? -eq 1 ] && check "bad table name: message" grep -q "bad table name" "$T/badname.json.err"
+aquacast-extract --odbc "$CONN" --table PORTAL.NoSuchTable --out "$T/ds_bad2" >"$T/notable.json" 2>"$T/notable.json.err"
+check "missing table: exit 1 with the driver message" [ $? -eq 1 ] && check "missing table: SQLSTATE shown" grep -qE '\[[0-9A-Z]{5}\].*no such table' "$T/notable.json.err"
+aquacast-extract --odbc "DRIVER=NoSuchDriver;PWD=$SECRET" --out "$T/ds_bad3" >"$T/nodriver.json" 2>"$T/nodriver.json.err"
+check "unknown driver: exit 1" [ $? -eq 1 ]
+check "password never in logs, summaries or state" no_secret
+AQUACAST_ODBC=$CONN aquacast-extract --out "$T/ds_env" --mode full >"$T/env.json" 2>"$T/env.json.err"
+check "connection string from \$AQUACAST_ODBC" [ $? -eq 0 -a "$(js "$T/env.json" rows)" = "$(js "$T/par.json" rows)" ]
+aquacast-extract --out "$T/x" >/dev/null 2>&1
+check "no source: usage exit 2" [ $? -eq 2 ]
+check "--help exits 0" bash -c "aquacast-extract --help >/dev/null"
+
+[ $fails -eq 0 ]
