@@ -220,15 +220,16 @@ int aq_pq_writer_open(struct aq_pq_writer *w, const char *path, const struct aq_
 	if ((r = schema_valid(s, e)))
 		return r;
 	w->schema = s;
-	if (o) {
+	if (o)
 		w->opts = *o;
-	} else {
-		w->opts.codec = AQ_PQ_ZSTD;
-	}
 	if (w->opts.codec != AQ_PQ_UNCOMPRESSED && w->opts.codec != AQ_PQ_ZSTD)
 		return aq_err_set(e, AQ_EINVAL, "'%s': unsupported codec %d", path, (int)w->opts.codec);
-	if (!w->opts.zstd_level)
+	if (w->opts.codec == AQ_PQ_UNCOMPRESSED && w->opts.zstd_level == 0)
+		w->opts.codec = AQ_PQ_ZSTD; /* a zeroed struct: the default codec */
+	if (w->opts.codec == AQ_PQ_ZSTD && w->opts.zstd_level == 0)
 		w->opts.zstd_level = 3;
+	if (w->opts.codec == AQ_PQ_ZSTD && w->opts.zstd_level < 0)
+		return aq_err_set(e, AQ_EINVAL, "'%s': bad zstd level %d", path, w->opts.zstd_level);
 	if (!w->opts.page_rows)
 		w->opts.page_rows = DEFAULT_PAGE_ROWS;
 	if (!w->opts.row_group_rows)
@@ -1298,6 +1299,15 @@ uint64_t aq_pq_reader_chunk_bytes(const struct aq_pq_reader *r, int rg, int col)
 	if (!p || rg < 0 || rg >= r->nrow_groups || col < 0 || col >= r->ncols)
 		return 0;
 	return (uint64_t)p->rg[rg].c[col].len;
+}
+
+int aq_pq_reader_chunk_codec(const struct aq_pq_reader *r, int rg, int col)
+{
+	const struct rpriv *p = r->priv;
+
+	if (!p || rg < 0 || rg >= r->nrow_groups || col < 0 || col >= r->ncols)
+		return -1;
+	return p->rg[rg].c[col].codec;
 }
 
 /* Grow a BYTE_ARRAY output by one page's PLAIN values. */

@@ -44,13 +44,16 @@ struct aq_pq_bytes {
 };
 
 /*
- * Options; a NULL pointer means all defaults (ZSTD level 3). With a struct,
- * codec is taken as given (0 is UNCOMPRESSED) and a 0 in the other fields
- * means its default.
+ * Options. NULL, or a zeroed struct, means the defaults: ZSTD level 3,
+ * 65536-row pages, 1M-row row groups; a 0 in any field means its default.
+ * Because AQ_PQ_UNCOMPRESSED is 0, codec 0 with zstd_level 0 is read as
+ * "default" (ZSTD): to write uncompressed pages ask for it explicitly with
+ * codec = AQ_PQ_UNCOMPRESSED and zstd_level = AQ_PQ_LEVEL_NONE (-1).
  */
+#define AQ_PQ_LEVEL_NONE (-1)
 struct aq_pq_write_opts {
-	enum aq_pq_codec codec;     /* default ZSTD (when opts is NULL) */
-	int zstd_level;             /* default 3 */
+	enum aq_pq_codec codec;     /* default ZSTD (see above) */
+	int zstd_level;             /* default 3; AQ_PQ_LEVEL_NONE with AQ_PQ_UNCOMPRESSED */
 	size_t page_rows;           /* rows per data page, default 65536 */
 	size_t row_group_rows;      /* aq_pq_writer_write splits larger calls; default 1M */
 };
@@ -109,6 +112,8 @@ uint64_t aq_pq_reader_rg_rows(const struct aq_pq_reader *r, int rg);
 int aq_pq_reader_col(const struct aq_pq_reader *r, const char *name);
 /* Compressed bytes of a column chunk (page headers included). */
 uint64_t aq_pq_reader_chunk_bytes(const struct aq_pq_reader *r, int rg, int col);
+/* Codec of a column chunk (AQ_PQ_UNCOMPRESSED or AQ_PQ_ZSTD), -1 for a bad index. */
+int aq_pq_reader_chunk_codec(const struct aq_pq_reader *r, int rg, int col);
 /*
  * Decode column col of row group rg into out (room for aq_pq_reader_rg_rows
  * values; for BYTE_ARRAY out is a struct aq_pq_bytes whose arrays the

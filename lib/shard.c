@@ -708,14 +708,11 @@ static int write_readings_file(const char *path, const struct aq_readings_writer
 
 static void default_opts(struct aq_readings_writer_opts *o, const struct aq_readings_writer_opts *in)
 {
-	if (in) {
+	/* pq: zeroed means ZSTD level 3 (aq_pq_writer_open resolves it) */
+	if (in)
 		*o = *in;
-	} else {
+	else
 		memset(o, 0, sizeof(*o));
-		o->pq.codec = AQ_PQ_ZSTD;
-	}
-	if (!o->pq.zstd_level)
-		o->pq.zstd_level = 3;
 	if (!o->pq.page_rows)
 		o->pq.page_rows = 65536;
 	if (!o->max_buffer_bytes)

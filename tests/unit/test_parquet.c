@@ -158,7 +158,9 @@ static void test_roundtrip(void)
 	struct data d;
 	struct aq_err e = { 0 };
 	struct aq_pq_write_opts zs = { .codec = AQ_PQ_ZSTD, .zstd_level = 1, .page_rows = 1000 };
-	struct aq_pq_write_opts un = { .codec = AQ_PQ_UNCOMPRESSED, .page_rows = 333, .row_group_rows = 2500 };
+	struct aq_pq_write_opts un = { .codec = AQ_PQ_UNCOMPRESSED, .zstd_level = AQ_PQ_LEVEL_NONE,
+				       .page_rows = 333, .row_group_rows = 2500 };
+	struct aq_pq_write_opts zero = { 0 };
 
 	make_data(&d, 10007);
 	T_OK(write_file(tpath("a.parquet"), &d, NULL, 4000, &e));
@@ -185,6 +187,17 @@ static void test_roundtrip(void)
 		T_EQ_INT(aq_pq_reader_col(&r, "nope"), -1);
 		T_OK(aq_pq_reader_verify(&r, &e));
 		T_CHECK(r.pages > 0 && r.pages == r.pages_crc);
+		T_EQ_INT(aq_pq_reader_chunk_codec(&r, 0, 0), AQ_PQ_UNCOMPRESSED);
+		aq_pq_reader_release(&r);
+	}
+	{
+		/* a zeroed options struct means the defaults: ZSTD */
+		struct aq_pq_reader r;
+
+		T_OK(write_file(tpath("z.parquet"), &d, &zero, 10007, &e));
+		T_OK(aq_pq_reader_open(&r, tpath("z.parquet"), &e));
+		T_EQ_INT(aq_pq_reader_chunk_codec(&r, 0, 2), AQ_PQ_ZSTD);
+		T_EQ_INT(aq_pq_reader_chunk_codec(&r, 0, 9), -1);
 		aq_pq_reader_release(&r);
 	}
 	free_data(&d);
@@ -315,7 +328,7 @@ static void test_corrupt_fuzz(void)
 	struct data d;
 	struct aq_err e = { 0 };
 	struct aq_pq_write_opts o[2] = { { .codec = AQ_PQ_ZSTD, .page_rows = 50 },
-					 { .codec = AQ_PQ_UNCOMPRESSED, .page_rows = 50 } };
+					 { .codec = AQ_PQ_UNCOMPRESSED, .zstd_level = AQ_PQ_LEVEL_NONE, .page_rows = 50 } };
 	uint8_t *buf, *mut;
 	size_t len;
 	char *fz = tpath("fuzz.parquet");
