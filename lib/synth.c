@@ -110,7 +110,7 @@ void aq_synth_events_release(struct aq_synth_events *ev)
 const char *aq_synth_kind_name(enum aq_synth_kind k)
 {
 	static const char *names[AQ_SYNTH_NKINDS] = { "join",  "leave", "leak",     "vacation",
-						      "stuck", "spike", "negative", "nan" };
+						      "stuck", "spike", "negative", "nan_value" };
 
 	return (unsigned)k < AQ_SYNTH_NKINDS ? names[k] : "?";
 }
