@@ -262,28 +262,35 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 
 size_t aq_kalman_chandra_work(int r)
 {
-	return 5 * (size_t)r + 4;
+	return 5 * (size_t)r + 8;
 }
 
 void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t n, const double *P0,
 		       double steady_tol, struct aq_kalman_stats *st, double *work)
 {
 	int r = m->r;
-	double *a = work, *an = a + r, *K = an + r, *Y = K + r, *TY = Y + r;
+	/* ph: phi zero-padded to r + 1 so that T x is one branch-free loop:
+	 * (T x)[i] = ph[i] x[0] + x[i+1] with x[r] = 0. */
+	double *a = work, *K = a + (r + 1), *Y = K + r, *ph = Y + (r + 1);
 	double ssq = 0, sumlog = 0, prodF = 1.0;
 	int nu = 0, steady = 0;
 	size_t nsteady = 0;
 	st->steady_at = -1;
-	/* t = 1: a = 0, P_1 = P0, F_1 = P0[0][0], K_1 = T P0 e_0. */
-	memset(a, 0, sizeof(double) * r);
+	for (int i = 0; i <= r; i++)
+		ph[i] = i < m->np ? m->phi[i] : 0.0;
+	/* t = 1: a = 0, P_1 = P0, F_1 = P0[0][0], K_1 = T P0 e_0 = Y_1, m_1 = -1/F_1. */
+	memset(a, 0, sizeof(double) * (r + 1));
 	double F = P0[0];
-	apply_T(m, P0, 1, K, 1);
-	memcpy(Y, K, sizeof(double) * r);
-	double mm = -1.0 / F;
+	for (int i = 0; i < r; i++) {
+		K[i] = ph[i] * P0[0] + (i + 1 < r ? P0[i + 1] : 0.0);
+		Y[i] = K[i];
+	}
+	Y[r] = 0.0;
+	double mm = -1.0 / F, iF = 1.0 / F;
 	for (size_t t = 0; t < n; t++) {
 		double v = y[t] - a[0];
 		nu++;
-		ssq += v * v / F;
+		ssq += v * v * iF;
 		/* sum log F_t as the log of a product, renormalised: one log per ~100 steps. */
 		if (steady) {
 			nsteady++;
@@ -294,27 +301,26 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 				prodF = 1.0;
 			}
 		}
-		/* a_{t+1} = T a_t + K_t v_t / F_t */
-		apply_T(m, a, 1, an, 1);
-		double f = v / F;
+		/* a_{t+1} = T a_t + K_t v_t / F_t, in place (a[i+1] is read before it is written) */
+		double f = v * iF, a0 = a[0];
 		for (int i = 0; i < r; i++)
-			a[i] = an[i] + K[i] * f;
+			a[i] = ph[i] * a0 + a[i + 1] + K[i] * f;
 		if (steady)
 			continue;
-		double zy = Y[0];
-		apply_T(m, Y, 1, TY, 1);
-		double Fn = F + mm * zy * zy;
-		double g = mm * zy;
-		for (int i = 0; i < r; i++)
-			K[i] += g * TY[i];
-		double h = zy / Fn, ymax = 0;
+		/* K += m (ZY) T Y; Y = T Y - K_{t+1} (ZY) / F_{t+1}; fused, in place */
+		double zy = Y[0], Fn = F + mm * zy * zy, g = mm * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
 		for (int i = 0; i < r; i++) {
-			Y[i] = TY[i] - K[i] * h;
-			if (fabs(Y[i]) > ymax)
-				ymax = fabs(Y[i]);
+			double ty = ph[i] * zy + Y[i + 1];
+			double k = K[i] + g * ty;
+			double yn = ty - k * h;
+			K[i] = k;
+			Y[i] = yn;
+			double ay = fabs(yn);
+			ymax = ay > ymax ? ay : ymax;
 		}
-		mm = mm + mm * mm * zy * zy / F;
+		mm = mm + g * g * iF;
 		F = Fn;
+		iF = iFn;
 		if (steady_tol > 0 && fabs(mm) * ymax * ymax <= steady_tol * F) {
 			steady = 1;
 			st->steady_at = (int)t;
