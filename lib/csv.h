@@ -34,7 +34,7 @@
 struct aq_csv_opts {
 	char delim;          /* 0 = detect from the first line (',', '\t' or ';') */
 	uint64_t max_bad;    /* bad rows tolerated before the read fails (default 0) */
-	int count_dups;      /* count duplicate keys (8 bytes × 2 per distinct key); default 1 */
+	int count_dups;      /* count duplicate keys at the end (8 bytes per row, 16 while sorting) */
 	size_t chunk_rows;   /* rows per callback in aq_csv_read_file (default 65536) */
 	/* Called for every bad row (optional): line number (1-based) and reason. */
 	void (*on_bad)(void *ctx, uint64_t line, const char *why);
@@ -47,7 +47,7 @@ struct aq_csv_stats {
 	uint64_t bad;        /* rows rejected */
 	uint64_t blank;      /* empty lines skipped */
 	uint64_t missing;    /* rows whose consumption is NaN (empty/NaN/NULL) */
-	uint64_t dups;       /* rows whose (account, date) was already seen */
+	uint64_t dups;       /* rows whose (account, date) was seen before (set by finish) */
 	int header;          /* 1 when the first line was a header */
 	int32_t min_date, max_date; /* over good rows (0 when none) */
 	uint64_t first_bad_line;
