@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "series.h"
 
 void aq_auto_opts_default(struct aq_auto_opts *o)
@@ -33,6 +34,7 @@ void aq_auto_opts_default(struct aq_auto_opts *o)
 	o->check_vcov = 1;
 	o->warm_start = 1;
 	o->min_root = 1.01;
+	o->max_refits = 4;
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -472,8 +474,14 @@ static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, in
 	struct aq_err e = {0};
 	aq_arima_model_release(m);
 	aq_arima_model_init(m);
+	double t0 = aq_now();
 	int rc = aq_arima_fit(S->y, S->n, &sp, &fo, m, S->ws, &e);
 	*ic = rc ? INFINITY : score(S, m, approx);
+	if (aq_log_get_level() >= AQ_LOG_DEBUG) {
+		char buf[96];
+		aq_debug("%s %s: ic %.4f%s%s (%.1f ms)", approx ? "css" : "ml", aq_arima_spec_str(&sp, buf, sizeof buf),
+			 *ic, rc ? " error " : "", rc ? e.msg : "", (aq_now() - t0) * 1e3);
+	}
 	return rc;
 }
 
@@ -543,13 +551,11 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		info = &dummy;
 	memset(info, 0, sizeof *info);
 	info->kpss_stat = info->seas_strength = info->ic = NAN;
-	/* start at the first non-missing value */
+	/* start at the first non-missing value; trailing NaNs stay (the state ends at y[n-1]) */
 	while (n > 0 && !isfinite(y[0])) {
 		y++;
 		n--;
 	}
-	while (n > 0 && !isfinite(y[n - 1]))
-		n--;
 	int nobs = 0;
 	for (size_t i = 0; i < n; i++)
 		nobs += isfinite(y[i]) != 0;
@@ -812,9 +818,22 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 			}
 			ord[j] = v;
 		}
-		int found = 0;
+		/*
+		 * R refits down the whole list; a seasonal MA driven to the unit
+		 * circle by ML makes that cascade explode in time (each rejected
+		 * ML fit of a seasonal model costs a full optimisation). We refit
+		 * at most max_refits models in order, then only candidates
+		 * without seasonal MA (Q = 0), then give up.
+		 */
+		int found = 0, tried_ml = 0, tried_q0 = 0;
 		for (int i = 0; i < no && !found; i++) {
 			struct tried *t = &S.t[ord[i]];
+			if (tried_ml >= o->max_refits) {
+				if (t->Q > 0 || tried_q0 >= o->max_refits)
+					continue;
+				tried_q0++;
+			}
+			tried_ml++;
 			info->nrefits++;
 			int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, o->warm_start ? t->coef : NULL, &cur,
 					  &ic);
