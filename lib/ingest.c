@@ -36,6 +36,7 @@ struct ing {
 	double b_t0;
 	struct daycount *days;
 	size_t ndays, capdays;
+	double assigned_at;
 	int rc;                      /* first error inside a callback */
 	struct aq_err err;
 };
@@ -137,6 +138,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				g->nassigned++;
 			}
 		aq_info("assigned %d partition(s) of '%s'", parts->cnt, g->o->topic);
+		g->assigned_at = aq_now(); /* the idle timeout restarts after a (re)join */
 		if (coop)
 			rd_kafka_incremental_assign(rk, parts);
 		else
@@ -177,7 +179,8 @@ static int take(struct ing *g, const rd_kafka_message_t *m, struct aq_record *re
 		return aq_err_set(e, AQ_EUNSUPPORTED, "partition %d beyond %d", p, MAX_PARTS);
 	if (g->done[p])
 		return 0; /* past --until-date: left for the next run */
-	if (aq_record_decode(rec, m->key, m->key_len, m->payload, m->len, &de)) {
+	/* the key is required: it places the account in its partition */
+	if (aq_record_decode(rec, m->key ? m->key : "", m->key ? m->key_len : 0, m->payload, m->len, &de)) {
 		g->st->malformed++;
 		if (g->st->malformed <= 20 || g->st->malformed % 1000 == 0)
 			aq_warn("skipping malformed message at '%s' [%d] offset %" PRId64 " (%zu bytes): %s%s",
@@ -224,7 +227,8 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 {
 	static const char *defaults[] = {"enable.auto.commit=false", "enable.auto.offset.store=false",
 					 "auto.offset.reset=earliest", "session.timeout.ms=6000",
-					 "heartbeat.interval.ms=1500", "fetch.wait.max.ms=100"};
+					 "heartbeat.interval.ms=1500", "fetch.wait.max.ms=100",
+					 "topic.metadata.refresh.interval.ms=10000", "reconnect.backoff.max.ms=2000"};
 	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
 	uint64_t batch_rows = o->batch_rows ? o->batch_rows : 1000000;
 	double batch_s = o->batch_seconds > 0 ? o->batch_seconds : 1.0, t0 = aq_now(), last_msg;
@@ -248,8 +252,19 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 	aq_readings_init(&g->dbrows);
 	for (int p = 0; p < MAX_PARTS; p++)
 		g->next_off[p] = -1;
-	if ((rc = aq_dataset_create(&g->ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e)))
-		goto out_free;
+	{
+		/* an existing dataset keeps its own partitioning */
+		struct aq_err oe = {0};
+
+		if (aq_dataset_open(&g->ds, o->out, &oe) &&
+		    (rc = aq_dataset_create(&g->ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e)))
+			goto out_free;
+		if (strcmp(g->ds.kind, "readings")) {
+			rc = aq_err_set(e, AQ_EINVAL, "'%s' is a dataset of kind '%s', not readings", o->out, g->ds.kind);
+			aq_dataset_release(&g->ds);
+			goto out_free;
+		}
+	}
 	if (o->odbc_conn) {
 		if ((rc = aq_odbc_connect(&g->db, o->odbc_conn, NULL, e)))
 			goto out_ds;
@@ -276,6 +291,9 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 		rc = aq_err_set(e, AQ_EKAFKA, "cannot create consumer: %s", errstr);
 		goto out_db;
 	}
+	/* a subscription to a missing topic would wait for the next metadata refresh (minutes) */
+	if ((rc = aq_kafka_ensure_topic(g->rk, o->topic, 6, 30000, NULL, e)))
+		goto out_rk;
 	rd_kafka_poll_set_consumer(g->rk);
 	sub = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(sub, o->topic, RD_KAFKA_PARTITION_UA);
@@ -320,7 +338,7 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 			break;
 		if (o->until_date && all_done(g))
 			break;
-		if (o->idle_timeout > 0 && now - last_msg >= o->idle_timeout) {
+		if (o->idle_timeout > 0 && now - (last_msg > g->assigned_at ? last_msg : g->assigned_at) >= o->idle_timeout) {
 			aq_info("no message for %.1f s: stopping", o->idle_timeout);
 			break;
 		}

@@ -142,6 +142,15 @@ int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int
 	if (created && ntr == 1 && !rd_kafka_topic_result_error(tr[0]))
 		*created = 1;
 	aq_info("topic '%s': created with %d partitions", topic, partitions);
+	/* wait until the new topic shows in this client's metadata (a consumer would
+	   otherwise see "unknown topic" until its next periodic refresh) */
+	for (int waited = 0; waited < timeout_ms; waited += 100) {
+		struct aq_err me = {0};
+
+		if (topic_partitions(rk, topic, timeout_ms, &nb, &me) > 0)
+			break;
+		rd_kafka_poll(rk, 100);
+	}
 out:
 	if (ev)
 		rd_kafka_event_destroy(ev);

@@ -82,9 +82,13 @@ start() {
             die "cannot format '$dir/data' (see $dir/logs/format.log)"
     fi
     : >"$dir/logs/server.log"
-    setsid "$java" "${jopts[@]}" -cp "$(classpath)" kafka.Kafka "$dir/server.properties" \
+    rm -f "$dir/pid"
+    # setsid may fork (when the caller leads its process group), so $! is not the
+    # broker's pid: the shell that execs java writes its own pid first.
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' kafka-start "$dir/pid" \
+        "$java" "${jopts[@]}" -cp "$(classpath)" kafka.Kafka "$dir/server.properties" \
         </dev/null >>"$dir/logs/stdout.log" 2>&1 &
-    echo $! >"$dir/pid"
+    for ((i = 0; i < 50; i++)); do [ -s "$dir/pid" ] && break; sleep 0.1; done
     local i
     for ((i = 0; i < 600; i++)); do
         if ! running; then tail -n 30 "$dir/logs/stdout.log" "$dir/logs/server.log" >&2; die "broker exited during startup"; fi
