@@ -155,7 +155,8 @@ int aq_replay_run(struct aq_readings *r, const struct aq_replay_opts *o, struct 
 	int W = o->batch_days > 0 ? o->batch_days : (o->speed > 0 ? 1 : 7);
 	const char *defaults[] = {"enable.idempotence=true", "compression.codec=lz4",
 				  o->speed > 0 ? "linger.ms=5" : "linger.ms=50", "batch.size=1000000",
-				  "queue.buffering.max.messages=1000000", "queue.buffering.max.kbytes=1048576"};
+				  "queue.buffering.max.messages=1000000", "queue.buffering.max.kbytes=1048576",
+				  "reconnect.backoff.max.ms=2000"};
 	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
 	const char **props = NULL;
 	rd_kafka_conf_t *conf = NULL;
