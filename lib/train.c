@@ -513,6 +513,11 @@ int aq_train_run(const char *readings_root, const char *out_root, const char *pr
 				i = j;
 				if (b == a)
 					it.prev = &prev.rows[pj++];
+				if (rd.date[it.start] > o->series.until) {   /* nothing up to --until */
+					if (!it.prev)
+						continue;
+					it.count = 0;
+				}
 				if (!in_filter(o, a)) {
 					if (!it.prev)
 						continue;
