@@ -62,7 +62,8 @@
  */
 
 #define KAPPA 1e6
-#define CSS_ML_RELTOL 1e-5 /* CSS stage of CSS-ML (R: 1.5e-8, as the ML stage here) */
+#define CSS_ML_RELTOL 1e-5  /* BFGS fallback for the CSS stage of CSS-ML (R: 1.5e-8) */
+#define CSS_ML_LM_RTOL 1e-7 /* LM stop for the CSS stage of CSS-ML: relative decrease of the CSS */
 #define STEADY_TOL 1e-11  /* gain frozen once the covariance moves by <= tol * F per step */
 
 struct aq_arima_ws {
@@ -267,6 +268,8 @@ static void ma_invert(int q, double *ma)
 		ma[i] = 0.0;
 }
 
+static int all_finite(const double *v, size_t n);
+
 /* ---- fitting context ---- */
 
 struct actx {
@@ -288,6 +291,8 @@ struct actx {
 	double *a, *Pm;          /* state and its covariance */
 	double *q0w, *fw, *ow, *H;
 	double *x, *dy, *dreg, *w, *resid;
+	double *jac;                /* ncoef x n: d resid / d coef (CSS Levenberg–Marquardt) */
+	double *lmw;                /* LM scratch: 6 k^2 + 4 k */
 	double *lagval;             /* nonzero phi, theta values (np + nq) */
 	int *lagidx;                /* and their lags */
 };
@@ -304,7 +309,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	size_t n = c->n + 1;
 	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
 		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_optim_work(k) +
-		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24;
+		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8;
 	if (ws->cap < need) {
 		double *nb = realloc(ws->buf, sizeof(double) * need);
 		if (!nb)
@@ -333,6 +338,8 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->dreg, n);
 	TAKE(c->w, n);
 	TAKE(c->resid, n);
+	TAKE(c->jac, (size_t)k * n);
+	TAKE(c->lmw, 6 * (size_t)k * k + 4 * (size_t)k + 8);
 	TAKE(c->lagval, c->np + c->nq + 2);
 	c->lagidx = (int *)b;
 	b += (c->np + c->nq + 2 + 1) / 2 + 1;
@@ -459,6 +466,7 @@ static void make_diff(struct actx *c)
 /* Conditional sum of squares at natural coefficients par: ssq, nu. */
 static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu_out)
 {
+	c->nevals++;
 	expand(c, par);
 	double beta = c->ncx ? par[c->narma] : 0.0;
 	size_t n = c->n;
@@ -491,8 +499,10 @@ static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu
 			tmp -= qv[j] * res[l - qi[j]];
 		if (isnan(tmp)) {
 			res[l] = 0.0;
+			c->x[l] = 0.0;
 		} else {
 			res[l] = tmp;
+			c->x[l] = 1.0;
 			nu++;
 			ssq += tmp * tmp;
 		}
@@ -501,13 +511,190 @@ static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu
 	*nu_out = nu;
 }
 
+/*
+ * Jacobian of the conditional residuals (after css_eval at par): for each
+ * coefficient b, D_t = de_t/db follows the residual recursion
+ *   D_t = g_t - sum_{j <= t - ncond} theta_j D_{t-j},
+ * g_t = -sum_L (dphi_L/db) w_{t-L} - sum_L (dtheta_L/db) e_{t-L} (mean/drift:
+ * g_t = -dreg_t + sum_j phi_j dreg_{t-j}); the derivatives of the expanded
+ * polynomials are those of (1 - ar(B))(1 - sar(B^s)) and (1 + ma(B))(1 + sma(B^s)).
+ * Uncounted (missing) residuals are constants: D_t = 0.
+ */
+static void css_jacobian(struct actx *c, const double *par)
+{
+	const double *ar = par, *ma = par + c->p, *sar = ma + c->q, *sma = sar + c->P;
+	int np = c->np, nq = c->nq, s = c->s, ncond = c->ncond;
+	size_t n = c->n;
+	const int *qi = c->lagidx + np;
+	const double *qv = c->lagval + np;
+	int nqz = 0;
+	for (int j = 0; j < nq; j++)
+		nqz += c->theta[j] != 0.0;
+	for (int b = 0; b < c->ncoef; b++) {
+		double *D = c->jac + (size_t)b * n;
+		/* terms (lag, coefficient, source) of g_t */
+		int lag[16];
+		double cf[16];
+		int src_e = 0, nt = 0, kind; /* kind 0 ar, 1 ma, 2 sar, 3 sma, 4 constant */
+		int idx = b;
+		if (idx < c->p) kind = 0;
+		else if ((idx -= c->p) < c->q) kind = 1;
+		else if ((idx -= c->q) < c->P) kind = 2;
+		else if ((idx -= c->P) < c->Q) kind = 3;
+		else kind = 4;
+		if (kind == 0) {
+			lag[nt] = idx + 1; cf[nt++] = 1.0;
+			for (int j = 0; j < c->P && nt < 16; j++) { lag[nt] = (j + 1) * s + idx + 1; cf[nt++] = -sar[j]; }
+		} else if (kind == 1) {
+			src_e = 1;
+			lag[nt] = idx + 1; cf[nt++] = 1.0;
+			for (int j = 0; j < c->Q && nt < 16; j++) { lag[nt] = (j + 1) * s + idx + 1; cf[nt++] = sma[j]; }
+		} else if (kind == 2) {
+			lag[nt] = (idx + 1) * s; cf[nt++] = 1.0;
+			for (int i = 0; i < c->p && nt < 16; i++) { lag[nt] = (idx + 1) * s + i + 1; cf[nt++] = -ar[i]; }
+		} else if (kind == 3) {
+			src_e = 1;
+			lag[nt] = (idx + 1) * s; cf[nt++] = 1.0;
+			for (int i = 0; i < c->q && nt < 16; i++) { lag[nt] = (idx + 1) * s + i + 1; cf[nt++] = ma[i]; }
+		}
+		const double *src = src_e ? c->resid : c->w;
+		for (size_t t = 0; t < (size_t)ncond && t < n; t++)
+			D[t] = 0.0;
+		for (size_t t = (size_t)ncond; t < n; t++) {
+			if (c->x[t] == 0.0) {
+				D[t] = 0.0;
+				continue;
+			}
+			size_t lim = t - (size_t)ncond;
+			double g = 0.0;
+			if (kind == 4) {
+				g = -c->dreg[t];
+				for (int j = 0; j < np; j++)
+					g += c->phi[j] * c->dreg[t - 1 - j];
+			} else {
+				for (int m = 0; m < nt; m++)
+					if (!src_e || (size_t)lag[m] <= lim)
+						g -= cf[m] * src[t - lag[m]];
+			}
+			for (int j = 0; j < nqz && (size_t)qi[j] <= lim; j++)
+				g -= qv[j] * D[t - qi[j]];
+			D[t] = g;
+		}
+	}
+}
+
+/* Solve A x = b (k x k row-major, destroyed) by Gaussian elimination with partial pivoting. */
+static int solve_small(int k, double *A, double *b)
+{
+	for (int col = 0; col < k; col++) {
+		int piv = col;
+		for (int i = col + 1; i < k; i++)
+			if (fabs(A[i * k + col]) > fabs(A[piv * k + col]))
+				piv = i;
+		if (!(fabs(A[piv * k + col]) > 0))
+			return -1;
+		if (piv != col) {
+			for (int j = 0; j < k; j++) {
+				double t = A[col * k + j];
+				A[col * k + j] = A[piv * k + j];
+				A[piv * k + j] = t;
+			}
+			double t = b[col]; b[col] = b[piv]; b[piv] = t;
+		}
+		for (int i = col + 1; i < k; i++) {
+			double f = A[i * k + col] / A[col * k + col];
+			for (int j = col; j < k; j++)
+				A[i * k + j] -= f * A[col * k + j];
+			b[i] -= f * b[col];
+		}
+	}
+	for (int i = k - 1; i >= 0; i--) {
+		double v = b[i];
+		for (int j = i + 1; j < k; j++)
+			v -= A[i * k + j] * b[j];
+		b[i] = v / A[i * k + i];
+		if (!isfinite(b[i]))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Minimise the conditional sum of squares by Levenberg–Marquardt (Marquardt
+ * 1963: (J'J + lambda diag J'J) delta = -J'e) with the analytic Jacobian
+ * above: ~5-10 iterations of one Jacobian (~k CSS passes) where BFGS with
+ * numerical gradients needs 100-250 CSS passes. par: start in, minimiser out.
+ * Returns 0, or -1 (caller falls back to BFGS) if no finite decrease is found.
+ */
+static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *iters)
+{
+	int k = c->ncoef;
+	size_t n = c->n;
+	double *JtJ = c->lmw, *A = JtJ + (size_t)k * k, *g = A + (size_t)k * k, *dl = g + k, *trial = dl + k;
+	double ssq, ssq1, lambda = 1e-3;
+	int nu, nu1, it;
+	css_eval(c, par, &ssq, &nu);
+	if (nu == 0 || !isfinite(ssq))
+		return -1;
+	for (it = 0; it < max_iter; it++) {
+		css_eval(c, par, &ssq, &nu); /* residuals at par for the Jacobian */
+		css_jacobian(c, par);
+		for (int a = 0; a < k; a++) {
+			const double *Da = c->jac + (size_t)a * n;
+			double v = 0;
+			for (size_t t = (size_t)c->ncond; t < n; t++)
+				v += Da[t] * c->resid[t];
+			g[a] = v;
+			for (int b = 0; b <= a; b++) {
+				const double *Db = c->jac + (size_t)b * n;
+				double w = 0;
+				for (size_t t = (size_t)c->ncond; t < n; t++)
+					w += Da[t] * Db[t];
+				JtJ[a * k + b] = JtJ[b * k + a] = w;
+			}
+		}
+		if (!all_finite(JtJ, (size_t)k * k) || !all_finite(g, (size_t)k))
+			return -1;
+		int accepted = 0;
+		while (lambda < 1e12) {
+			memcpy(A, JtJ, sizeof(double) * k * k);
+			for (int a = 0; a < k; a++) {
+				A[a * k + a] += lambda * (JtJ[a * k + a] > 1e-300 ? JtJ[a * k + a] : 1e-300);
+				dl[a] = -g[a];
+			}
+			if (solve_small(k, A, dl) == 0) {
+				for (int a = 0; a < k; a++)
+					trial[a] = par[a] + dl[a];
+				css_eval(c, trial, &ssq1, &nu1);
+				if (nu1 == nu && isfinite(ssq1) && ssq1 < ssq) {
+					accepted = 1;
+					break;
+				}
+			}
+			lambda *= 10;
+		}
+		if (!accepted)
+			break; /* no decrease possible: at the minimum */
+		double rel = (ssq - ssq1) / ssq, step = 0;
+		for (int a = 0; a < k; a++) {
+			step = fmax(step, fabs(dl[a]) / (1e-3 + fabs(par[a])));
+			par[a] = trial[a];
+		}
+		lambda = lambda / 10 > 1e-12 ? lambda / 10 : 1e-12;
+		if (rel < rtol || step < 1e-9)
+			break;
+	}
+	if (iters)
+		*iters = it + 1;
+	return all_finite(par, (size_t)k) ? 0 : -1;
+}
+
 static double css_fn(int k, const double *x, void *ctx)
 {
 	struct actx *c = ctx;
 	(void)k;
 	double ssq;
 	int nu;
-	c->nevals++;
 	css_eval(c, x, &ssq, &nu);
 	if (nu == 0 || !(ssq > 0) || !isfinite(ssq))
 		return DBL_MAX;
@@ -752,6 +939,75 @@ out:
 	return rc;
 }
 
+/*
+ * Initial inverse Hessian for the ML search from the CSS fit at natural
+ * coefficients nat: the Gauss–Newton Hessian of 0.5 log(S/nu) is J'J / S,
+ * mapped to the optimiser's space (raw = partrans^-1 on the AR blocks, then
+ * divided by parscale): H_x = diag(ps) A H A' diag(ps), A[i][j] =
+ * d nat_j / d raw_i (forward differences, as ARIMA_Gradtrans). B0 = H_x^-1,
+ * only if finite with a positive diagonal; else NULL (identity, as R).
+ */
+static const double *ml_start_hessian(struct actx *c, const double *nat, const double *raw,
+				      const double *ps, double *B0)
+{
+	int k = c->ncoef;
+	size_t n = c->n;
+	double ssq, *H = c->lmw, *A = H + (size_t)k * k, *W = A + (size_t)k * k; /* W: 2 k^2 */
+	int nu;
+	if (k == 0 || c->ncond < 0)
+		return NULL;
+	int saved_ncond = c->ncond;
+	c->ncond = c->dd + c->p + c->s * c->P;
+	css_eval(c, nat, &ssq, &nu);
+	css_jacobian(c, nat);
+	c->ncond = saved_ncond;
+	if (!(ssq > 0) || nu == 0)
+		return NULL;
+	for (int a = 0; a < k; a++)
+		for (int b = 0; b <= a; b++) {
+			const double *Da = c->jac + (size_t)a * n, *Db = c->jac + (size_t)b * n;
+			double w = 0;
+			for (size_t t = 0; t < n; t++)
+				w += Da[t] * Db[t];
+			H[a * k + b] = H[b * k + a] = w / ssq;
+		}
+	for (int i = 0; i < k * k; i++)
+		A[i] = (i / k) == (i % k);
+	const double eps = 1e-3;
+	int blocks[2][2] = {{0, c->p}, {c->p + c->q, c->P}};
+	for (int b = 0; b < 2; b++) {
+		int off = blocks[b][0], m = blocks[b][1];
+		double w1[64], w2[64], w3[64];
+		if (m == 0)
+			continue;
+		for (int i = 0; i < m; i++)
+			w1[i] = raw[off + i];
+		partrans(m, w1, w2);
+		for (int i = 0; i < m; i++) {
+			w1[i] += eps;
+			partrans(m, w1, w3);
+			for (int j = 0; j < m; j++)
+				A[(off + i) * k + off + j] = (w3[j] - w2[j]) / eps;
+			w1[i] -= eps;
+		}
+	}
+	/* B0 <- H_x = diag(ps) A H A' diag(ps), then inverted in place */
+	for (int i = 0; i < k; i++)
+		for (int l = 0; l < k; l++) {
+			double v = 0;
+			for (int j = 0; j < k; j++)
+				for (int m = 0; m < k; m++)
+					v += A[i * k + j] * H[j * k + m] * A[l * k + m];
+			B0[i * k + l] = v * ps[i] * ps[l];
+		}
+	if (inv_small(k, B0, W))
+		return NULL;
+	for (int i = 0; i < k; i++)
+		if (!(B0[i * k + i] > 0))
+			return NULL;
+	return all_finite(B0, (size_t)k * k) ? B0 : NULL;
+}
+
 int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		 const struct aq_arima_fit_opts *o, struct aq_arima_model *m,
 		 struct aq_arima_ws *ws, struct aq_err *e)
@@ -815,7 +1071,7 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 
 	double *coef = calloc((size_t)k + 1, sizeof(double));
 	double *vcov = NULL;
-	int converged = 1;
+	int converged = 1, lm_it = 0;
 	if (!coef)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate coefficients");
 
@@ -829,7 +1085,17 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 			struct aq_optim_opts oc = oo;
 			if (method == AQ_ARIMA_CSS_ML && !(o->reltol > 0))
 				oc.reltol = CSS_ML_RELTOL;
-			rc = aq_optim_bfgs(k, c.raw, css_fn, &c, &oc, c.ow, &res, e);
+			int lm_iters = 0;
+			if (css_lm(&c, c.raw, 4 * oo.max_iter,
+								      method == AQ_ARIMA_CSS ? 1e-12 : CSS_ML_LM_RTOL, &lm_iters) == 0) {
+				lm_it = lm_iters;
+				/* the LM minimiser; counted as css evaluations in the debug line */
+				memset(&res, 0, sizeof res);
+				rc = 0;
+			} else {
+				memcpy(c.raw, c.init, sizeof(double) * k);
+				rc = aq_optim_bfgs(k, c.raw, css_fn, &c, &oc, c.ow, &res, e);
+			}
 			if (rc) {
 				aq_err_prefix(e, "css fit of '%s'", sbuf);
 				goto fail;
@@ -882,7 +1148,13 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 			goto fail;
 		}
 		if (k > 0) {
-			rc = aq_optim_bfgs(k, c.raw, ml_fn, &c, &oo, c.ow, &res, e);
+			struct aq_optim_opts om = oo;
+			if (method == AQ_ARIMA_CSS_ML)
+			{
+				untrans(&c, c.raw, c.tmp);
+				om.B0 = ml_start_hessian(&c, c.tmp, c.raw, c.parscale, c.H);
+			}
+			rc = aq_optim_bfgs(k, c.raw, ml_fn, &c, &om, c.ow, &res, e);
 			if (rc) {
 				aq_err_prefix(e, "ml fit of '%s'", sbuf);
 				goto fail;
@@ -948,8 +1220,8 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 	memcpy(sv + c.km.rd, c.Pm, sizeof(double) * c.km.rd * c.km.rd);
 
 	if (aq_log_get_level() >= AQ_LOG_DEBUG)
-		aq_debug("arima fit '%s': %d css + %d ml objective evaluations, loglik %.6f", sbuf, css_evals,
-			 c.nevals - css_evals, loglik);
+		aq_debug("arima fit '%s': %d css (%d lm iterations) + %d ml objective evaluations, loglik %.6f", sbuf,
+			 css_evals, lm_it, c.nevals - css_evals, loglik);
 	aq_arima_model_release(m);
 	m->spec = *spec;
 	m->ncoef = k;

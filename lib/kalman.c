@@ -271,7 +271,7 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 	int r = m->r;
 	/* ph: phi zero-padded to r + 1 so that T x is one branch-free loop:
 	 * (T x)[i] = ph[i] x[0] + x[i+1] with x[r] = 0. */
-	double *a = work, *K = a + (r + 1), *Y = K + r, *ph = Y + (r + 1);
+	double *restrict a = work, *restrict K = a + (r + 1), *restrict Y = K + r, *restrict ph = Y + (r + 1);
 	double ssq = 0, sumlog = 0, prodF = 1.0;
 	int nu = 0, steady = 0;
 	size_t nsteady = 0;

@@ -12,6 +12,7 @@ void aq_optim_opts_default(struct aq_optim_opts *o)
 	o->abstol = -INFINITY;
 	o->ndeps = 1e-3;
 	o->parscale = NULL;
+	o->B0 = NULL;
 }
 
 size_t aq_optim_work(int n)
@@ -78,13 +79,16 @@ int aq_optim_bfgs(int n, double *x, aq_optim_fn fn, void *ctx, const struct aq_o
 	iter++;
 	ilast = gradcount;
 
+	int first = 1;
 	do {
-		if (ilast == gradcount)
+		if (ilast == gradcount) {
 			for (int i = 0; i < n; i++) {
 				for (int j = 0; j < i; j++)
-					B[i * n + j] = 0.0;
-				B[i * n + i] = 1.0;
+					B[i * n + j] = first && o->B0 ? o->B0[i * n + j] : 0.0;
+				B[i * n + i] = first && o->B0 ? o->B0[i * n + i] : 1.0;
 			}
+			first = 0;
+		}
 		for (int i = 0; i < n; i++) {
 			X[i] = b[i];
 			c[i] = g[i];

@@ -15,6 +15,8 @@ struct aq_optim_opts {
 	double abstol;            /* default -inf */
 	double ndeps;             /* finite-difference step in scaled units, default 1e-3 */
 	const double *parscale;   /* n scales or NULL (all 1): R's control$parscale */
+	const double *B0;         /* n x n initial inverse Hessian in the scaled space, or NULL
+				     (identity, as R); later restarts use the identity */
 };
 
 struct aq_optim_result {
