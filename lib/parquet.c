@@ -112,14 +112,45 @@ struct wrg {
 	struct wchunk *c;
 };
 
-struct wpriv {
-	struct wrg *rg;
-	int nrg, caprg;
+struct aq_pq_scratch {
 	ZSTD_CCtx *cctx;
+	int level;                    /* level set on cctx, 0 = none yet */
 	uint8_t *cbuf, *pbuf, *obuf;
 	size_t cbufcap, pbufcap, olen;
 	struct aq_tw tw;
 };
+
+struct wpriv {
+	struct wrg *rg;
+	int nrg, caprg;
+	struct aq_pq_scratch *s;
+	int own_s;
+};
+
+struct aq_pq_scratch *aq_pq_scratch_new(void)
+{
+	struct aq_pq_scratch *s = calloc(1, sizeof(*s));
+
+	if (s && !(s->obuf = malloc(OUTBUF_SIZE))) {
+		free(s);
+		return NULL;
+	}
+	if (s)
+		aq_tw_init(&s->tw);
+	return s;
+}
+
+void aq_pq_scratch_free(struct aq_pq_scratch *s)
+{
+	if (!s)
+		return;
+	ZSTD_freeCCtx(s->cctx);
+	free(s->cbuf);
+	free(s->pbuf);
+	free(s->obuf);
+	aq_tw_release(&s->tw);
+	free(s);
+}
 
 static void wpriv_free(struct wpriv *p, int ncols)
 {
@@ -133,43 +164,40 @@ static void wpriv_free(struct wpriv *p, int ncols)
 		free(p->rg[i].c);
 	}
 	free(p->rg);
-	ZSTD_freeCCtx(p->cctx);
-	free(p->cbuf);
-	free(p->pbuf);
-	free(p->obuf);
-	aq_tw_release(&p->tw);
+	if (p->own_s)
+		aq_pq_scratch_free(p->s);
 	free(p);
 }
 
 static int w_flush(struct aq_pq_writer *w, struct aq_err *e)
 {
-	struct wpriv *p = w->priv;
+	struct aq_pq_scratch *s = ((struct wpriv *)w->priv)->s;
 	int r = 0;
 
-	if (p->olen)
-		r = aq_afile_write(&w->file, p->obuf, p->olen, e);
-	p->olen = 0;
+	if (s->olen)
+		r = aq_afile_write(&w->file, s->obuf, s->olen, e);
+	s->olen = 0;
 	return r;
 }
 
 /* Buffered append to the file; large blocks bypass the buffer. */
 static int w_out(struct aq_pq_writer *w, const void *buf, size_t len, struct aq_err *e)
 {
-	struct wpriv *p = w->priv;
+	struct aq_pq_scratch *s = ((struct wpriv *)w->priv)->s;
 	int r;
 
 	w->offset += len;
-	if (p->olen + len <= OUTBUF_SIZE) {
-		memcpy(p->obuf + p->olen, buf, len);
-		p->olen += len;
+	if (s->olen + len <= OUTBUF_SIZE) {
+		memcpy(s->obuf + s->olen, buf, len);
+		s->olen += len;
 		return 0;
 	}
 	if ((r = w_flush(w, e)))
 		return r;
 	if (len >= OUTBUF_SIZE / 2)
 		return aq_afile_write(&w->file, buf, len, e);
-	memcpy(p->obuf, buf, len);
-	p->olen = len;
+	memcpy(s->obuf, buf, len);
+	s->olen = len;
 	return 0;
 }
 
@@ -209,8 +237,8 @@ static int schema_valid(const struct aq_pq_schema *s, struct aq_err *e)
 	return 0;
 }
 
-int aq_pq_writer_open(struct aq_pq_writer *w, const char *path, const struct aq_pq_schema *s,
-		      const struct aq_pq_write_opts *o, struct aq_err *e)
+int aq_pq_writer_open_shared(struct aq_pq_writer *w, const char *path, const struct aq_pq_schema *s,
+			     const struct aq_pq_write_opts *o, struct aq_pq_scratch *scratch, struct aq_err *e)
 {
 	struct wpriv *p;
 	int r;
@@ -228,38 +256,41 @@ int aq_pq_writer_open(struct aq_pq_writer *w, const char *path, const struct aq_
 		w->opts.codec = AQ_PQ_ZSTD; /* a zeroed struct: the default codec */
 	if (w->opts.codec == AQ_PQ_ZSTD && w->opts.zstd_level == 0)
 		w->opts.zstd_level = 3;
-	if (w->opts.codec == AQ_PQ_ZSTD && w->opts.zstd_level < 0)
+	if (w->opts.codec == AQ_PQ_ZSTD && (w->opts.zstd_level < 0 || w->opts.zstd_level > ZSTD_maxCLevel()))
 		return aq_err_set(e, AQ_EINVAL, "'%s': bad zstd level %d", path, w->opts.zstd_level);
 	if (!w->opts.page_rows)
 		w->opts.page_rows = DEFAULT_PAGE_ROWS;
 	if (!w->opts.row_group_rows)
 		w->opts.row_group_rows = DEFAULT_RG_ROWS;
 	p = calloc(1, sizeof(*p));
-	if (!p || !(p->obuf = malloc(OUTBUF_SIZE))) {
-		free(p);
+	if (!p)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
-	}
-	aq_tw_init(&p->tw);
-	w->priv = p;
-	if (w->opts.codec == AQ_PQ_ZSTD) {
-		p->cctx = ZSTD_createCCtx();
-		if (!p->cctx || ZSTD_isError(ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_compressionLevel,
-								     w->opts.zstd_level))) {
-			wpriv_free(p, s->ncols);
-			w->priv = NULL;
-			return aq_err_set(e, AQ_ENOMEM, "cannot create a zstd context");
+	p->s = scratch;
+	if (!p->s) {
+		p->s = aq_pq_scratch_new();
+		p->own_s = 1;
+		if (!p->s) {
+			free(p);
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
 		}
 	}
+	w->priv = p;
 	if ((r = aq_afile_open(&w->file, path, e))) {
 		wpriv_free(p, s->ncols);
 		w->priv = NULL;
 		return r;
 	}
-	if ((r = w_out(w, PQ_MAGIC, 4, e))) {
+	if ((r = w_out(w, PQ_MAGIC, 4, e)) || (r = w_flush(w, e))) {
 		aq_pq_writer_abort(w);
 		return r;
 	}
 	return 0;
+}
+
+int aq_pq_writer_open(struct aq_pq_writer *w, const char *path, const struct aq_pq_schema *s,
+		      const struct aq_pq_write_opts *o, struct aq_err *e)
+{
+	return aq_pq_writer_open_shared(w, path, s, o, NULL, e);
 }
 
 void aq_pq_writer_abort(struct aq_pq_writer *w)
@@ -275,7 +306,7 @@ void aq_pq_writer_abort(struct aq_pq_writer *w)
 static int write_page(struct aq_pq_writer *w, const uint8_t *plain, size_t plen, size_t nvals,
 		      struct wchunk *c, struct aq_err *e)
 {
-	struct wpriv *p = w->priv;
+	struct aq_pq_scratch *p = ((struct wpriv *)w->priv)->s;
 	const uint8_t *data = plain;
 	size_t dlen = plen;
 	uint32_t crc;
@@ -284,6 +315,15 @@ static int write_page(struct aq_pq_writer *w, const uint8_t *plain, size_t plen,
 	if (w->opts.codec == AQ_PQ_ZSTD) {
 		size_t bound = ZSTD_compressBound(plen), z;
 
+		if (!p->cctx && !(p->cctx = ZSTD_createCCtx()))
+			return aq_err_set(e, AQ_ENOMEM, "cannot create a zstd context");
+		if (p->level != w->opts.zstd_level) {
+			z = ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_compressionLevel, w->opts.zstd_level);
+			if (ZSTD_isError(z))
+				return aq_err_set(e, AQ_EINVAL, "zstd level %d: %s", w->opts.zstd_level,
+						  ZSTD_getErrorName(z));
+			p->level = w->opts.zstd_level;
+		}
 		if (grow(&p->cbuf, &p->cbufcap, bound))
 			return aq_err_set(e, AQ_ENOMEM, "out of memory");
 		z = ZSTD_compress2(p->cctx, p->cbuf, p->cbufcap, plain, plen);
@@ -311,10 +351,10 @@ static int write_page(struct aq_pq_writer *w, const uint8_t *plain, size_t plen,
 	aq_tw_struct_end(&p->tw);
 	if (p->tw.oom)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
-	if ((r = w_out(w, p->tw.buf, p->tw.len, e)) || (r = w_out(w, data, dlen, e)))
-		return r;
 	c->comp += (int64_t)(p->tw.len + dlen);
 	c->uncomp += (int64_t)(p->tw.len + plen);
+	if ((r = w_out(w, p->tw.buf, p->tw.len, e)) || (r = w_out(w, data, dlen, e)))
+		return r;
 	return 0;
 }
 
@@ -412,7 +452,7 @@ static int bytes_stats(const struct aq_pq_bytes *b, size_t n, struct wchunk *c)
 static int write_column(struct aq_pq_writer *w, size_t nrows, int col, const void *vals, struct wchunk *c,
 			struct aq_err *e)
 {
-	struct wpriv *p = w->priv;
+	struct aq_pq_scratch *p = ((struct wpriv *)w->priv)->s;
 	const struct aq_pq_column *cd = &w->schema->cols[col];
 	size_t width = width_of(cd->type), pr = w->opts.page_rows;
 	int r;
@@ -529,7 +569,8 @@ int aq_pq_writer_write(struct aq_pq_writer *w, size_t nrows, const void *const *
 		if ((r = write_rg(w, m, cols, s, e)))
 			return r;
 	}
-	return 0;
+	/* the output buffer may be shared: leave it empty between calls */
+	return w_flush(w, e);
 }
 
 static void enc_stats(struct aq_tw *t, enum aq_pq_type ty, const struct wchunk *c)
@@ -656,7 +697,7 @@ static void enc_footer(struct aq_pq_writer *w, struct aq_tw *t)
 
 static int write_footer(struct aq_pq_writer *w, struct aq_err *e)
 {
-	struct wpriv *p = w->priv;
+	struct aq_pq_scratch *p = ((struct wpriv *)w->priv)->s;
 	uint8_t tail[8];
 	int r;
 
@@ -701,11 +742,6 @@ int aq_pq_writer_finish(struct aq_pq_writer *w, struct aq_afile *out, struct aq_
 	}
 	wpriv_free(w->priv, w->schema->ncols);
 	w->priv = NULL;
-	if (fsync(w->file.fd) < 0) {
-		r = aq_err_sys(e, "cannot fsync '%s'", w->file.path);
-		aq_afile_abort(&w->file);
-		return r;
-	}
 	if (close(w->file.fd) < 0) {
 		w->file.fd = -1;
 		r = aq_err_sys(e, "cannot close '%s'", w->file.path);

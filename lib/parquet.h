@@ -79,14 +79,27 @@ int aq_pq_writer_write(struct aq_pq_writer *w, size_t nrows, const void *const *
 int aq_pq_writer_close(struct aq_pq_writer *w, struct aq_err *e);
 void aq_pq_writer_abort(struct aq_pq_writer *w);
 /*
- * Footer and fsync like close, but no rename: the finished temp file is
+ * Footer like close, but neither fsync nor rename: the complete temp file is
  * handed over in *out (fd closed, -1; out->tmp and out->path owned by the
- * caller), to be renamed later with aq_pq_commit_renamed() — batches of
- * files that should appear together. Releases w either way.
+ * caller), who makes it durable (fsync it) and renames it later with
+ * aq_pq_commit_renamed() — for batches of files that should appear
+ * together and whose fsyncs can run in parallel. Releases w either way.
  */
 int aq_pq_writer_finish(struct aq_pq_writer *w, struct aq_afile *out, struct aq_err *e);
-/* rename(out->tmp, out->path) (no dir fsync: the caller fsyncs each directory once); frees out's strings. */
+/* rename(out->tmp, out->path) (no fsync of file or dir: the caller's); frees out's strings. */
 int aq_pq_commit_renamed(struct aq_afile *f, struct aq_err *e);
+
+/*
+ * Compression context and buffers, shareable by writers that are used one
+ * at a time (a writer leaves the shared output buffer empty after each
+ * call): many open writers then cost little memory each.
+ */
+struct aq_pq_scratch;
+struct aq_pq_scratch *aq_pq_scratch_new(void);
+void aq_pq_scratch_free(struct aq_pq_scratch *s);
+/* aq_pq_writer_open with a caller-owned scratch (NULL: the writer makes its own). */
+int aq_pq_writer_open_shared(struct aq_pq_writer *w, const char *path, const struct aq_pq_schema *s,
+			     const struct aq_pq_write_opts *o, struct aq_pq_scratch *scratch, struct aq_err *e);
 
 /* Reader: the whole file is mapped; every offset is bounds-checked. */
 struct aq_pq_reader {

@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -770,27 +772,44 @@ done:
 }
 
 /* ======================================================================
- * Readings writer: rows routed to per-part buffers, bounded memory
+ * Readings writer: rows routed to per-part buffers of bounded size; a full
+ * buffer becomes a row group of the part's open file when it continues that
+ * file's order, else (sorted) the first row group of a further file.
  * ==================================================================== */
+
+#define MAX_OPEN_FILES 256  /* open part files at once; the least recently used is finished beyond */
+#define SYNC_THREADS 8
+
+struct pfile {
+	struct aq_afile f;
+	int part, idx;           /* idx: creation order within the part */
+};
 
 struct pbuf {
 	int32_t *d;
 	int64_t *a;
 	double *v;
 	size_t n, cap;
-	int sorted;   /* rows so far ordered by (account, date) */
-	int seq;      /* spill files written */
-	int touched;  /* a file went to this part's directory */
+	int sorted;              /* buffered rows ordered by (account, date) */
+	int touched;             /* the part directory exists */
+	int open;                /* pw holds an open file */
+	struct aq_pq_writer pw;
+	int64_t last_a;          /* last key written to the open file */
+	int32_t last_d;
+	uint64_t stamp;          /* last use, for the open-file limit */
+	int nfiles;
 };
 
 struct rwpriv {
 	struct pbuf *parts;
-	size_t bytes;            /* buffer capacity in use, all parts */
-	size_t init_cap;
+	size_t chunk;            /* rows per part buffer (= rows per row group) */
 	int64_t last_acc;
-	int last_part;
-	struct aq_afile *pend;   /* finished files awaiting rename */
-	int npend, cappend;
+	int last_part, nopen;
+	uint64_t stamp;
+	struct pfile *done;      /* finished files awaiting fsync and rename */
+	int ndone, capdone;
+	struct aq_pq_scratch *scratch;
+	struct aq_pq_write_opts pq;
 };
 
 #define ROW_BYTES (sizeof(int32_t) + sizeof(int64_t) + sizeof(double))
@@ -801,14 +820,17 @@ static void rw_free(struct aq_readings_writer *w)
 
 	if (p) {
 		for (int i = 0; i < w->ds->parts; i++) {
+			if (p->parts[i].open)
+				aq_pq_writer_abort(&p->parts[i].pw);
 			free(p->parts[i].d);
 			free(p->parts[i].a);
 			free(p->parts[i].v);
 		}
 		free(p->parts);
-		for (int i = 0; i < p->npend; i++)
-			aq_afile_abort(&p->pend[i]);
-		free(p->pend);
+		for (int i = 0; i < p->ndone; i++)
+			aq_afile_abort(&p->done[i].f); /* unlinks a temp not yet renamed */
+		free(p->done);
+		aq_pq_scratch_free(p->scratch);
 		free(p);
 	}
 	free(w->label);
@@ -830,14 +852,19 @@ int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_datase
 	default_opts(&w->opts, o);
 	w->label = strdup(label);
 	p = calloc(1, sizeof(*p));
-	if (!w->label || !p || !(p->parts = calloc((size_t)ds->parts, sizeof(*p->parts)))) {
+	if (!w->label || !p || !(p->parts = calloc((size_t)ds->parts, sizeof(*p->parts))) ||
+	    !(p->scratch = aq_pq_scratch_new())) {
+		if (p)
+			free(p->parts);
 		free(p);
 		free(w->label);
 		w->label = NULL;
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	}
-	p->init_cap = w->opts.max_buffer_bytes / (size_t)ds->parts / ROW_BYTES / 4;
-	p->init_cap = p->init_cap < 256 ? 256 : p->init_cap > 65536 ? 65536 : p->init_cap;
+	p->chunk = w->opts.max_buffer_bytes / (size_t)ds->parts / ROW_BYTES;
+	p->chunk = p->chunk < 1024 ? 1024 : p->chunk > w->opts.row_group_rows ? w->opts.row_group_rows : p->chunk;
+	p->pq = w->opts.pq;
+	p->pq.row_group_rows = p->chunk;
 	p->last_part = -1;
 	for (int i = 0; i < ds->parts; i++)
 		p->parts[i].sorted = 1;
@@ -845,124 +872,122 @@ int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_datase
 	return 0;
 }
 
-static char *spill_path(struct aq_readings_writer *w, int part, int seq)
-{
-	char label[160];
-
-	if (seq == 0)
-		return aq_dataset_batch_path(w->ds, part, w->key, w->label);
-	snprintf(label, sizeof(label), "%s.%06d", w->label, seq);
-	return aq_dataset_batch_path(w->ds, part, w->key, label);
-}
-
-/* Sort, dedup and write a part's buffer as a finished (not yet renamed) file. seq 0 = the final file. */
-static int flush_part(struct aq_readings_writer *w, int part, int seq, struct aq_err *e)
+/* Finish the part's open file (footer; no fsync yet) and queue it for commit. */
+static int finish_file(struct aq_readings_writer *w, int part, struct aq_err *e)
 {
 	struct rwpriv *p = w->priv;
 	struct pbuf *b = &p->parts[part];
-	char *path, *dir;
-	uint64_t bytes = 0;
+	struct pfile *f;
+	int rc;
+
+	if (p->ndone == p->capdone) {
+		int nc = p->capdone ? p->capdone * 2 : 64;
+		struct pfile *nd = realloc(p->done, (size_t)nc * sizeof(*nd));
+
+		if (!nd)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		p->done = nd;
+		p->capdone = nc;
+	}
+	f = &p->done[p->ndone];
+	b->open = 0;
+	p->nopen--;
+	rc = aq_pq_writer_finish(&b->pw, &f->f, e);
+	w->stats.bytes += b->pw.offset;
+	if (rc)
+		return rc;
+	f->part = part;
+	f->idx = b->nfiles - 1;
+	p->ndone++;
+	w->stats.files++;
+	return 0;
+}
+
+/* The buffer of a part (sorted, deduplicated, later row winning) goes out as one row group. */
+static int emit(struct aq_readings_writer *w, int part, struct aq_err *e)
+{
+	struct rwpriv *p = w->priv;
+	struct pbuf *b = &p->parts[part];
+	const void *cols[3];
 	size_t n;
 	int rc;
 
+	if (!b->n)
+		return 0;
 	if (!b->sorted && sort_cols(b->d, b->a, b->v, b->n))
 		return aq_err_set(e, AQ_ENOMEM, "out of memory sorting %zu readings", b->n);
 	n = dedup_cols(b->d, b->a, b->v, b->n);
-	if (p->npend == p->cappend) {
-		int nc = p->cappend ? p->cappend * 2 : 64;
-		struct aq_afile *np = realloc(p->pend, (size_t)nc * sizeof(*np));
+	if (b->open && !key_lt(b->last_a, b->last_d, b->a[0], b->d[0]) && (rc = finish_file(w, part, e)))
+		return rc;
+	if (!b->open) {
+		char *path;
 
-		if (!np)
+		if (p->nopen >= MAX_OPEN_FILES) {
+			int lru = -1;
+
+			for (int i = 0; i < w->ds->parts; i++)
+				if (p->parts[i].open && (lru < 0 || p->parts[i].stamp < p->parts[lru].stamp))
+					lru = i;
+			if (lru >= 0 && (rc = finish_file(w, lru, e)))
+				return rc;
+		}
+		if (!b->touched) {
+			char *dir = aq_dataset_part_dir(w->ds, part);
+
+			if (!dir)
+				return aq_err_set(e, AQ_ENOMEM, "out of memory");
+			rc = aq_fs_mkdir_p(dir, e);
+			free(dir);
+			if (rc)
+				return rc;
+			b->touched = 1;
+		}
+		/* the final name (a sequence suffix unless it is the part's last file) is given at commit */
+		if (!(path = aq_dataset_batch_path(w->ds, part, w->key, w->label)))
 			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		p->pend = np;
-		p->cappend = nc;
-	}
-	if (!b->touched) {
-		dir = aq_dataset_part_dir(w->ds, part);
-		if (!dir)
-			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		rc = aq_fs_mkdir_p(dir, e);
-		free(dir);
+		rc = aq_pq_writer_open_shared(&b->pw, path, &aq_readings_schema, &p->pq, p->scratch, e);
+		free(path);
 		if (rc)
 			return rc;
-		b->touched = 1;
+		b->open = 1;
+		b->nfiles++;
+		p->nopen++;
 	}
-	if (!(path = spill_path(w, part, seq)))
-		return aq_err_set(e, AQ_ENOMEM, "out of memory");
-	rc = write_readings_file(path, &w->opts, b->d, b->a, b->v, n, &p->pend[p->npend], &bytes, e);
-	free(path);
-	if (rc)
+	cols[0] = b->d;
+	cols[1] = b->a;
+	cols[2] = b->v;
+	if ((rc = aq_pq_writer_write(&b->pw, n, cols, e))) {
+		aq_pq_writer_abort(&b->pw);
+		b->open = 0;
+		p->nopen--;
 		return rc;
-	p->npend++;
+	}
+	b->last_a = b->a[n - 1];
+	b->last_d = b->d[n - 1];
+	b->stamp = ++p->stamp;
 	w->stats.rows += n;
-	w->stats.files++;
-	w->stats.bytes += bytes;
 	b->n = 0;
 	b->sorted = 1;
 	return 0;
 }
 
-static void drop_buf(struct rwpriv *p, struct pbuf *b)
+static int grow_part(struct pbuf *b, size_t chunk, struct aq_err *e)
 {
-	p->bytes -= b->cap * ROW_BYTES;
-	free(b->d);
-	free(b->a);
-	free(b->v);
-	b->d = NULL;
-	b->a = NULL;
-	b->v = NULL;
-	b->cap = 0;
-}
+	size_t ncap = b->cap ? b->cap * 2 : 4096;
+	int32_t *d;
+	int64_t *a;
+	double *v;
 
-static int spill(struct aq_readings_writer *w, int part, struct aq_err *e)
-{
-	struct rwpriv *p = w->priv;
-	int rc;
-
-	p->parts[part].seq++;
-	if ((rc = flush_part(w, part, p->parts[part].seq, e)))
-		return rc;
-	drop_buf(p, &p->parts[part]);
-	return 0;
-}
-
-static int grow_part(struct aq_readings_writer *w, int part, struct aq_err *e)
-{
-	struct rwpriv *p = w->priv;
-	struct pbuf *b = &p->parts[part];
-	size_t ncap = b->cap ? b->cap * 2 : p->init_cap;
-	int rc;
-
-	/* over budget: spill the fullest part (perhaps this one, whose buffer then starts small again) */
-	while (p->bytes + (ncap - b->cap) * ROW_BYTES > w->opts.max_buffer_bytes && p->bytes > 0) {
-		int big = part;
-
-		for (int i = 0; i < w->ds->parts; i++)
-			if (p->parts[i].n > p->parts[big].n)
-				big = i;
-		if (p->parts[big].n == 0)
-			break; /* nothing to free: go over budget by one buffer */
-		if ((rc = spill(w, big, e)))
-			return rc;
-		if (big == part)
-			ncap = p->init_cap;
-	}
-	{
-		int32_t *d = realloc(b->d, ncap * sizeof(*d));
-		int64_t *a;
-		double *v;
-
-		if (!d)
-			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		b->d = d;
-		if (!(a = realloc(b->a, ncap * sizeof(*a))))
-			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		b->a = a;
-		if (!(v = realloc(b->v, ncap * sizeof(*v))))
-			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		b->v = v;
-	}
-	p->bytes += (ncap - b->cap) * ROW_BYTES;
+	ncap = ncap > chunk ? chunk : ncap;
+	if (!(d = realloc(b->d, ncap * sizeof(*d))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	b->d = d;
+	if (!(a = realloc(b->a, ncap * sizeof(*a))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	b->a = a;
+	if (!(v = realloc(b->v, ncap * sizeof(*v))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	b->v = v;
 	b->cap = ncap;
 	return 0;
 }
@@ -972,7 +997,7 @@ int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t a
 {
 	struct rwpriv *p = w->priv;
 	struct pbuf *b;
-	int part;
+	int part, rc;
 
 	if (!p)
 		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
@@ -984,12 +1009,8 @@ int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t a
 		p->last_part = part;
 	}
 	b = &p->parts[part];
-	if (b->n == b->cap) {
-		int rc = grow_part(w, part, e);
-
-		if (rc)
-			return rc;
-	}
+	if (b->n == b->cap && (rc = b->cap < p->chunk ? grow_part(b, p->chunk, e) : emit(w, part, e)))
+		return rc;
 	if (b->n && b->sorted && key_lt(account, date, b->a[b->n - 1], b->d[b->n - 1]))
 		b->sorted = 0;
 	b->d[b->n] = date;
@@ -999,29 +1020,134 @@ int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t a
 	return 0;
 }
 
+/* fsync a list of paths (files or directories) from a few threads: the device overlaps them. */
+struct sync_job {
+	char **paths;
+	int n, next, rc, err_errno;
+	char *err_path;
+	pthread_mutex_t mu;
+};
+
+static void *sync_worker(void *arg)
+{
+	struct sync_job *j = arg;
+
+	for (;;) {
+		int i, fd, bad = 0;
+
+		pthread_mutex_lock(&j->mu);
+		i = j->rc ? j->n : j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= j->n)
+			return NULL;
+		fd = open(j->paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
+			bad = errno ? errno : EIO;
+		if (fd >= 0)
+			close(fd);
+		if (bad) {
+			pthread_mutex_lock(&j->mu);
+			if (!j->rc) {
+				j->rc = AQ_EIO;
+				j->err_errno = bad;
+				j->err_path = j->paths[i];
+			}
+			pthread_mutex_unlock(&j->mu);
+		}
+	}
+}
+
+static int sync_paths(char **paths, int n, struct aq_err *e)
+{
+	struct sync_job j = { .paths = paths, .n = n };
+	pthread_t th[SYNC_THREADS];
+	int nt = n < SYNC_THREADS ? n : SYNC_THREADS, started = 0;
+
+	if (n <= 0)
+		return 0;
+	pthread_mutex_init(&j.mu, NULL);
+	for (int i = 1; i < nt; i++)
+		if (pthread_create(&th[started], NULL, sync_worker, &j) == 0)
+			started++;
+	sync_worker(&j); /* this thread works too (and alone if no thread could start) */
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&j.mu);
+	if (j.rc) {
+		errno = j.err_errno;
+		return aq_err_sys(e, "cannot fsync '%s'", j.err_path);
+	}
+	return 0;
+}
+
+static char *final_name(struct aq_readings_writer *w, int part, int idx, int nfiles)
+{
+	char label[160];
+
+	if (idx == nfiles - 1)
+		return aq_dataset_batch_path(w->ds, part, w->key, w->label);
+	snprintf(label, sizeof(label), "%s.%06d", w->label, idx + 1);
+	return aq_dataset_batch_path(w->ds, part, w->key, label);
+}
+
 int aq_readings_writer_close(struct aq_readings_writer *w, struct aq_err *e)
 {
 	struct rwpriv *p = w->priv;
-	int rc = 0;
+	char **list = NULL;
+	int rc = 0, nl = 0;
 
 	if (!p)
 		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
 	for (int i = 0; i < w->ds->parts && !rc; i++) {
-		if (p->parts[i].n)
-			rc = flush_part(w, i, 0, e);
-		drop_buf(p, &p->parts[i]);
-	}
-	/* every file is complete and fsync'd: make them appear, then make the renames durable */
-	for (int i = 0; i < p->npend && !rc; i++)
-		rc = aq_pq_commit_renamed(&p->pend[i], e); /* leaves pend[i] empty: rw_free skips it */
-	for (int i = 0; i < w->ds->parts && !rc; i++) {
-		if (p->parts[i].touched) {
-			char *dir = aq_dataset_part_dir(w->ds, i);
+		struct pbuf *b = &p->parts[i];
 
-			rc = dir ? aq_fs_fsync_dir(dir, e) : aq_err_set(e, AQ_ENOMEM, "out of memory");
-			free(dir);
-		}
+		if (b->n)
+			rc = emit(w, i, e);
+		if (!rc && b->open)
+			rc = finish_file(w, i, e);
+		free(b->d);
+		free(b->a);
+		free(b->v);
+		b->d = NULL;
+		b->a = NULL;
+		b->v = NULL;
+		b->cap = b->n = 0;
 	}
+	if (rc)
+		goto out;
+	list = malloc(((size_t)p->ndone + (size_t)w->ds->parts + 1) * sizeof(*list));
+	if (!list) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* 1. every file complete: make the contents durable */
+	for (int i = 0; i < p->ndone; i++)
+		list[i] = p->done[i].f.tmp;
+	if ((rc = sync_paths(list, p->ndone, e)))
+		goto out;
+	/* 2. give them their names (order of creation within a part = order of names) */
+	for (int i = 0; i < p->ndone && !rc; i++) {
+		struct pfile *f = &p->done[i];
+		char *name = final_name(w, f->part, f->idx, p->parts[f->part].nfiles);
+
+		if (!name) {
+			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			break;
+		}
+		free(f->f.path);
+		f->f.path = name;
+		rc = aq_pq_commit_renamed(&f->f, e); /* leaves f empty: rw_free skips it */
+	}
+	/* 3. make the renames durable */
+	for (int i = 0; i < w->ds->parts && !rc; i++)
+		if (p->parts[i].touched && !(list[nl++] = aq_dataset_part_dir(w->ds, i)))
+			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if (!rc)
+		rc = sync_paths(list, nl, e);
+	for (int i = 0; i < nl; i++)
+		free(list[i]);
+out:
+	free(list);
 	rw_free(w);
 	return rc;
 }
