@@ -53,6 +53,7 @@ void aq_eval_opts_default(struct aq_eval_opts *o)
 	o->windows = 4;
 	o->horizon = 30;
 	o->max_new_days = 366;
+	o->combo_ref = -1;
 	aq_anomaly_opts_default(&o->anomaly);
 }
 
@@ -196,7 +197,7 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 	memset(r, 0, sizeof(*r));
 	r->account = account;
 	r->served_margin = NAN;
-	r->combo_ref = AQ_REF_MEDIAN28;
+	r->combo_ref = (o->combo_ref >= 0 && o->combo_ref < AQ_REF_N) ? o->combo_ref : AQ_REF_MEDIAN28;
 	r->scale = aq_mase_scale(actual, n_train, 7);
 	int h = o->horizon, K = o->windows;
 	int hn = (int)(n - n_train);
@@ -244,7 +245,7 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 				r->windows++;
 		}
 	double best = INFINITY;
-	for (int q = 0; q < AQ_REF_N; q++) {
+	for (int q = 0; q < AQ_REF_N && !(o->combo_ref >= 0 && o->combo_ref < AQ_REF_N); q++) {
 		double m = pooled_mae(&refacc[AQ_FC_SNAIVE7 + q]);
 		if (isfinite(m) && m < best) {
 			best = m;

@@ -64,6 +64,8 @@ struct aq_eval_opts {
 	int windows;                    /* K, default 4 */
 	int horizon;                    /* h, default 30 */
 	int max_new_days;               /* cap of the new-data horizon, default 366 */
+	int combo_ref;                  /* reference of the combination: -1 (default) the best on the
+					   backtest, else an enum aq_ref (e.g. the one recorded in Served) */
 	struct aq_anomaly_opts anomaly;
 };
 

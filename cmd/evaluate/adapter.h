@@ -1,0 +1,42 @@
+/* adapter.h — a model-set row (or a fitted ARIMA) as the forecaster lib/evaluate.h scores. */
+#ifndef AQ_EVAL_ADAPTER_H
+#define AQ_EVAL_ADAPTER_H
+
+#include <stddef.h>
+
+#include "arima.h"
+#include "evaluate.h"
+#include "model.h"
+
+/*
+ * Forecast from origin o of a series whose day 0 is the model's FirstDate
+ * and whose first n_train days the model has seen:
+ *   o == n_train  the stored state (no work);
+ *   o >  n_train  the stored state filtered over y[n_train..o);
+ *   o <  n_train  the fitted coefficients filtered from day 0 (state reset),
+ *                 or, with refit, the same orders re-estimated on y[0..o)
+ *                 (warm start from the coefficients; its time is counted).
+ * Mean-fallback rows forecast their mean (white noise) from any origin.
+ */
+struct ev_model {
+	const struct aq_model_row *row;  /* may be NULL when arima is given */
+	struct aq_arima_model m;
+	int arima;                       /* m holds a usable model */
+	size_t n_train;
+	int refit;
+	double refit_seconds;
+	long refits, resets, failures;
+	struct aq_arima_ws *ws;          /* for refits */
+};
+
+/* From a model-set row; ws may be NULL without refit. */
+int ev_model_from_row(struct ev_model *em, const struct aq_model_row *row, size_t n_train, int refit,
+		      struct aq_arima_ws *ws, struct aq_err *e);
+/* From a fitted model (copied). */
+int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, size_t n_train, int refit,
+			struct aq_arima_ws *ws, struct aq_err *e);
+void ev_model_release(struct ev_model *em);
+int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+		      struct aq_err *e);
+
+#endif
