@@ -1,0 +1,677 @@
+/* tool.c — aquacast-shard subcommands: verify, stats, head / to-csv, compact. */
+#include "tool.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "date.h"
+#include "fs.h"
+#include "log.h"
+#include "parquet.h"
+#include "shard.h"
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(j);
+	fflush(stdout);
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Open PATH as a dataset when it is a directory; 1 = dataset, 0 = file, <0 error (printed). */
+static int classify(const char *path, struct aq_dataset *ds)
+{
+	struct aq_err e = { 0 };
+
+	if (!is_dir(path))
+		return 0;
+	if (aq_dataset_open(ds, path, &e)) {
+		aq_error("%s", e.msg);
+		return -1;
+	}
+	return 1;
+}
+
+static int is_readings(const struct aq_pq_reader *r)
+{
+	return aq_pq_reader_expect((struct aq_pq_reader *)r, &aq_readings_schema, NULL) == 0;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+struct vsum {
+	uint64_t files, bad, rows, pages, pages_crc, tmp;
+};
+
+static void bad_file(struct vsum *s, const char *path, const char *why)
+{
+	s->bad++;
+	printf("BAD %s: %s\n", path, why);
+}
+
+static int check_readings(const char *path, const struct aq_dataset *ds, int part, char *why, size_t wl)
+{
+	struct aq_readings rd;
+	struct aq_err e = { 0 };
+	int rc = 0;
+
+	aq_readings_init(&rd);
+	if (aq_readings_read_file(path, &rd, &e)) {
+		snprintf(why, wl, "%s", e.msg);
+		rc = 1;
+	}
+	for (size_t i = 0; !rc && i < rd.n; i++) {
+		if (i && !(rd.account[i - 1] < rd.account[i] ||
+			   (rd.account[i - 1] == rd.account[i] && rd.date[i - 1] < rd.date[i]))) {
+			snprintf(why, wl, "row %zu: (%" PRId64 ", %d) does not follow (%" PRId64 ", %d): not sorted by "
+				 "(AccountOID, ConsumptionDate) or a duplicate", i, rd.account[i], rd.date[i],
+				 rd.account[i - 1], rd.date[i - 1]);
+			rc = 1;
+		} else if (ds && (i == 0 || rd.account[i] != rd.account[i - 1]) &&
+			   aq_part_of(rd.account[i], ds->parts) != part) {
+			snprintf(why, wl, "AccountOID %" PRId64 " belongs to part %d, found in part %d", rd.account[i],
+				 aq_part_of(rd.account[i], ds->parts), part);
+			rc = 1;
+		}
+	}
+	aq_readings_release(&rd);
+	return rc;
+}
+
+/* Generic files of a dataset: an INT64 AccountOID column must respect the partitioning. */
+static int check_partition(struct aq_pq_reader *r, const struct aq_dataset *ds, int part, char *why, size_t wl)
+{
+	int col = aq_pq_reader_col(r, "AccountOID");
+	struct aq_err e = { 0 };
+	int rc = 0;
+
+	if (col < 0 || r->cols[col].type != AQ_PQ_INT64)
+		return 0;
+	for (int g = 0; g < r->nrow_groups && !rc; g++) {
+		size_t n = (size_t)aq_pq_reader_rg_rows(r, g);
+		int64_t *a = malloc(n * sizeof(*a) + 1);
+
+		if (!a || aq_pq_reader_read(r, g, col, a, &e)) {
+			snprintf(why, wl, "%s", a ? e.msg : "out of memory");
+			rc = 1;
+		}
+		for (size_t i = 0; !rc && i < n; i++)
+			if (aq_part_of(a[i], ds->parts) != part) {
+				snprintf(why, wl, "AccountOID %" PRId64 " belongs to part %d, found in part %d", a[i],
+					 aq_part_of(a[i], ds->parts), part);
+				rc = 1;
+			}
+		free(a);
+	}
+	return rc;
+}
+
+static void verify_file(const char *path, const struct aq_dataset *ds, int part, struct vsum *s)
+{
+	struct aq_pq_reader r;
+	struct aq_err e = { 0 };
+	char why[AQ_ERR_MSG + 64];
+	int readings;
+
+	s->files++;
+	if (aq_pq_reader_open(&r, path, &e)) {
+		bad_file(s, path, e.msg);
+		return;
+	}
+	if (aq_pq_reader_verify(&r, &e)) {
+		bad_file(s, path, e.msg);
+		goto out;
+	}
+	s->pages += r.pages;
+	s->pages_crc += r.pages_crc;
+	if (r.created_by && !strncmp(r.created_by, "aquacast", 8) && r.pages_crc < r.pages) {
+		snprintf(why, sizeof(why), "%" PRIu64 " of %" PRIu64 " pages without a CRC (aquacast writes one on every page)",
+			 r.pages - r.pages_crc, r.pages);
+		bad_file(s, path, why);
+		goto out;
+	}
+	readings = is_readings(&r);
+	if (ds && !strcmp(ds->kind, "readings") && !readings) {
+		aq_pq_reader_expect(&r, &aq_readings_schema, &e);
+		bad_file(s, path, e.msg);
+		goto out;
+	}
+	if (readings ? check_readings(path, ds, part, why, sizeof(why))
+		     : ds ? check_partition(&r, ds, part, why, sizeof(why)) : 0) {
+		bad_file(s, path, why);
+		goto out;
+	}
+	s->rows += r.nrows;
+	printf("ok %s: %" PRIu64 " rows, %d row groups, %" PRIu64 " pages (%" PRIu64 " with CRC)%s\n", path, r.nrows,
+	       r.nrow_groups, r.pages, r.pages_crc, readings ? ", readings sorted" : "");
+out:
+	aq_pq_reader_release(&r);
+}
+
+static void count_tmp(const struct aq_dataset *ds, int part, struct vsum *s)
+{
+	char *dir = aq_dataset_part_dir(ds, part);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp."))
+			s->tmp++;
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+int tool_verify(char **paths, int n)
+{
+	struct vsum s = { 0 };
+	double t0 = aq_now();
+	json_t *j;
+
+	for (int i = 0; i < n; i++) {
+		struct aq_dataset ds;
+		int k = classify(paths[i], &ds);
+
+		if (k < 0) {
+			bad_file(&s, paths[i], "not a parquet file nor a dataset");
+			s.files++;
+			continue;
+		}
+		if (k == 0) {
+			verify_file(paths[i], NULL, -1, &s);
+			continue;
+		}
+		for (int p = 0; p < ds.parts; p++) {
+			struct aq_err e = { 0 };
+			char **files;
+			int nf;
+
+			if (aq_dataset_list_part(&ds, p, &files, &nf, &e)) {
+				bad_file(&s, paths[i], e.msg);
+				continue;
+			}
+			for (int f = 0; f < nf; f++)
+				verify_file(files[f], &ds, p, &s);
+			aq_paths_free(files, nf);
+			count_tmp(&ds, p, &s);
+		}
+		aq_dataset_release(&ds);
+	}
+	if (s.tmp)
+		printf("note: %" PRIu64 " temporary files of interrupted writes (ignored by readers)\n", s.tmp);
+	j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "files", (json_int_t)s.files, "bad", (json_int_t)s.bad,
+		      "rows", (json_int_t)s.rows, "pages", (json_int_t)s.pages, "pages_crc", (json_int_t)s.pages_crc,
+		      "tmp_files", (json_int_t)s.tmp, "seconds", aq_now() - t0);
+	print_json(j);
+	return s.bad ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- stats */
+
+struct rstats {
+	uint64_t rows, accounts, nan;
+	int32_t dmin, dmax;
+};
+
+/* rows sorted by account (any order of dates) or not: count distinct accounts either way */
+static void readings_stats(struct aq_readings *rd, struct rstats *s, int sorted)
+{
+	if (!sorted)
+		aq_readings_sort(rd);
+	for (size_t i = 0; i < rd->n; i++) {
+		if (!i || rd->account[i] != rd->account[i - 1])
+			s->accounts++;
+		if (rd->value[i] != rd->value[i])
+			s->nan++;
+		if (!s->rows && !i) {
+			s->dmin = s->dmax = rd->date[i];
+		} else {
+			s->dmin = rd->date[i] < s->dmin ? rd->date[i] : s->dmin;
+			s->dmax = rd->date[i] > s->dmax ? rd->date[i] : s->dmax;
+		}
+	}
+	s->rows += rd->n;
+}
+
+static json_t *rstats_json(const struct rstats *s, json_t *j)
+{
+	char a[AQ_DATE_STRLEN], b[AQ_DATE_STRLEN];
+
+	json_object_set_new(j, "rows", json_integer((json_int_t)s->rows));
+	json_object_set_new(j, "accounts", json_integer((json_int_t)s->accounts));
+	json_object_set_new(j, "date_min", s->rows ? json_string(aq_date_format(s->dmin, a)) : json_null());
+	json_object_set_new(j, "date_max", s->rows ? json_string(aq_date_format(s->dmax, b)) : json_null());
+	json_object_set_new(j, "nan", json_integer((json_int_t)s->nan));
+	printf("rows      %" PRIu64 "\naccounts  %" PRIu64 "\ndates     %s .. %s\nNaN       %" PRIu64 "\n", s->rows,
+	       s->accounts, s->rows ? aq_date_format(s->dmin, a) : "-", s->rows ? aq_date_format(s->dmax, b) : "-",
+	       s->nan);
+	return j;
+}
+
+static int stats_file(const char *path)
+{
+	struct aq_pq_reader r;
+	struct aq_err e = { 0 };
+	json_t *j = json_object();
+	uint64_t bytes = file_size(path);
+
+	if (aq_pq_reader_open(&r, path, &e)) {
+		aq_error("%s", e.msg);
+		json_decref(j);
+		return 1;
+	}
+	json_object_set_new(j, "path", json_string(path));
+	json_object_set_new(j, "schema", r.schema_name ? json_string(r.schema_name) : json_null());
+	if (is_readings(&r)) {
+		struct aq_readings rd;
+		struct rstats s = { 0 };
+
+		aq_readings_init(&rd);
+		if (aq_readings_read_file(path, &rd, &e)) {
+			aq_error("%s", e.msg);
+			aq_readings_release(&rd);
+			aq_pq_reader_release(&r);
+			json_decref(j);
+			return 1;
+		}
+		readings_stats(&rd, &s, 0);
+		aq_readings_release(&rd);
+		rstats_json(&s, j);
+	} else {
+		json_t *cols = json_array();
+
+		printf("rows      %" PRIu64 "\ncolumns  ", r.nrows);
+		for (int i = 0; i < r.ncols; i++) {
+			printf(" %s:%s", r.cols[i].name, aq_pq_type_name(r.cols[i].type));
+			json_array_append_new(cols, json_string(r.cols[i].name));
+		}
+		printf("\n");
+		json_object_set_new(j, "rows", json_integer((json_int_t)r.nrows));
+		json_object_set_new(j, "columns", cols);
+	}
+	printf("row groups %d\nbytes     %" PRIu64 "\ncreated by %s\n", r.nrow_groups, bytes,
+	       r.created_by ? r.created_by : "-");
+	json_object_set_new(j, "row_groups", json_integer(r.nrow_groups));
+	json_object_set_new(j, "files", json_integer(1));
+	json_object_set_new(j, "bytes", json_integer((json_int_t)bytes));
+	json_object_set_new(j, "created_by", r.created_by ? json_string(r.created_by) : json_null());
+	aq_pq_reader_release(&r);
+	print_json(j);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int stats_dataset(const char *root, struct aq_dataset *ds)
+{
+	struct aq_readings rd;
+	struct rstats s = { 0 };
+	struct aq_err e = { 0 };
+	uint64_t files = 0, bytes = 0, rows_files = 0, *keys = NULL, nkeys = 0, capk = 0, batches = 0;
+	int parts_with_data = 0, readings = !strcmp(ds->kind, "readings"), rc = 0;
+	json_t *j = json_object();
+
+	aq_readings_init(&rd);
+	for (int p = 0; p < ds->parts && !rc; p++) {
+		char **paths;
+		int n;
+
+		if (aq_dataset_list_part(ds, p, &paths, &n, &e)) {
+			aq_error("%s", e.msg);
+			rc = 1;
+			break;
+		}
+		parts_with_data += n > 0;
+		for (int i = 0; i < n; i++) {
+			const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+			struct aq_pq_reader r;
+
+			files++;
+			bytes += file_size(paths[i]);
+			if (nkeys == capk) {
+				uint64_t *nk = realloc(keys, (capk = capk ? capk * 2 : 256) * sizeof(*nk));
+
+				if (!nk) {
+					rc = 1;
+					break;
+				}
+				keys = nk;
+			}
+			keys[nkeys++] = strtoull(base, NULL, 10);
+			if (!readings) {
+				if (aq_pq_reader_open(&r, paths[i], &e)) {
+					aq_error("%s", e.msg);
+					rc = 1;
+					break;
+				}
+				rows_files += r.nrows;
+				aq_pq_reader_release(&r);
+			}
+		}
+		aq_paths_free(paths, n);
+		if (!rc && readings && n) {
+			if (aq_dataset_read_part(ds, p, &rd, &e)) {
+				aq_error("%s", e.msg);
+				rc = 1;
+				break;
+			}
+			readings_stats(&rd, &s, 1);
+		}
+	}
+	aq_readings_release(&rd);
+	if (rc) {
+		free(keys);
+		json_decref(j);
+		return 1;
+	}
+	if (nkeys) {
+		qsort(keys, nkeys, sizeof(*keys), cmp_u64);
+		for (uint64_t i = 0; i < nkeys; i++)
+			batches += !i || keys[i] != keys[i - 1];
+	}
+	json_object_set_new(j, "path", json_string(root));
+	json_object_set_new(j, "kind", json_string(ds->kind));
+	if (readings) {
+		rstats_json(&s, j);
+	} else {
+		json_object_set_new(j, "rows", json_integer((json_int_t)rows_files));
+		printf("rows      %" PRIu64 " (sum over files, no merge)\n", rows_files);
+	}
+	printf("parts     %d (%d with data)\nfiles     %" PRIu64 "\nbatches   %" PRIu64 "\nbytes     %" PRIu64 "\n",
+	       ds->parts, parts_with_data, files, batches, bytes);
+	if (readings && s.rows)
+		printf("bytes/row %.3f\n", (double)bytes / (double)s.rows);
+	json_object_set_new(j, "parts", json_integer(ds->parts));
+	json_object_set_new(j, "parts_with_data", json_integer(parts_with_data));
+	json_object_set_new(j, "files", json_integer((json_int_t)files));
+	json_object_set_new(j, "batches", json_integer((json_int_t)batches));
+	json_object_set_new(j, "bytes", json_integer((json_int_t)bytes));
+	print_json(j);
+	free(keys);
+	return 0;
+}
+
+int tool_stats(const char *path)
+{
+	struct aq_dataset ds;
+	int k = classify(path, &ds), rc;
+
+	if (k < 0)
+		return 1;
+	if (k == 0)
+		return stats_file(path);
+	rc = stats_dataset(path, &ds);
+	aq_dataset_release(&ds);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- head / to-csv */
+
+/* The shortest "%.*g" that reads back to the same double (most readings: 3 decimals). */
+static void put_double(FILE *f, double v)
+{
+	char buf[40];
+
+	if (v != v)
+		return; /* NaN: an empty field (missing) */
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (prec == 17 || strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, f);
+}
+
+static void put_readings(FILE *f, const struct aq_readings *rd, size_t n)
+{
+	char d[AQ_DATE_STRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		fputs(aq_date_format(rd->date[i], d), f);
+		fprintf(f, ",%" PRId64 ",", rd->account[i]);
+		put_double(f, rd->value[i]);
+		fputc('\n', f);
+	}
+}
+
+static void put_bytes(FILE *f, const uint8_t *p, size_t n, int string)
+{
+	if (string) {
+		fputc('"', f);
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == '"')
+				fputc('"', f);
+			fputc(p[i], f);
+		}
+		fputc('"', f);
+		return;
+	}
+	fputs("0x", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+}
+
+/* Any file of the subset, row by row, its own columns. *left: rows still wanted (-1 all). */
+static int csv_generic(const char *path, int header, int64_t *left)
+{
+	struct aq_pq_reader r;
+	struct aq_err e = { 0 };
+	void **cols = NULL;
+	int rc = 0;
+
+	if (aq_pq_reader_open(&r, path, &e)) {
+		aq_error("%s", e.msg);
+		return 1;
+	}
+	if (header) {
+		for (int c = 0; c < r.ncols; c++)
+			printf("%s%s", c ? "," : "", r.cols[c].name);
+		printf("\n");
+	}
+	cols = calloc((size_t)r.ncols, sizeof(*cols));
+	for (int g = 0; g < r.nrow_groups && *left && cols && !rc; g++) {
+		size_t n = (size_t)aq_pq_reader_rg_rows(&r, g);
+
+		for (int c = 0; c < r.ncols && !rc; c++) {
+			size_t w = r.cols[c].type == AQ_PQ_INT32 ? 4 : r.cols[c].type == AQ_PQ_BYTES ? 0 : 8;
+
+			cols[c] = w ? malloc(n * w + 1) : calloc(1, sizeof(struct aq_pq_bytes));
+			if (!cols[c] || aq_pq_reader_read(&r, g, c, cols[c], &e)) {
+				aq_error("%s", cols[c] ? e.msg : "out of memory");
+				rc = 1;
+			}
+		}
+		for (size_t i = 0; i < n && *left && !rc; i++) {
+			for (int c = 0; c < r.ncols; c++) {
+				const struct aq_pq_column *cd = &r.cols[c];
+				char d[AQ_DATE_STRLEN];
+
+				if (c)
+					putchar(',');
+				switch (cd->type) {
+				case AQ_PQ_INT32:
+					if (cd->logical == AQ_PQ_DATE)
+						fputs(aq_date_format(((int32_t *)cols[c])[i], d), stdout);
+					else
+						printf("%" PRId32, ((int32_t *)cols[c])[i]);
+					break;
+				case AQ_PQ_INT64: printf("%" PRId64, ((int64_t *)cols[c])[i]); break;
+				case AQ_PQ_DOUBLE: put_double(stdout, ((double *)cols[c])[i]); break;
+				case AQ_PQ_BYTES: {
+					struct aq_pq_bytes *b = cols[c];
+
+					put_bytes(stdout, b->data + b->off[i], (size_t)(b->off[i + 1] - b->off[i]),
+						  cd->logical == AQ_PQ_STRING);
+					break;
+				}
+				}
+			}
+			putchar('\n');
+			if (*left > 0)
+				(*left)--;
+		}
+		for (int c = 0; c < r.ncols; c++) {
+			if (cols[c] && r.cols[c].type == AQ_PQ_BYTES)
+				aq_pq_bytes_free(cols[c]);
+			free(cols[c]);
+			cols[c] = NULL;
+		}
+	}
+	free(cols);
+	aq_pq_reader_release(&r);
+	return rc;
+}
+
+static void emit_readings(const struct aq_readings *rd, int64_t *left)
+{
+	size_t n = *left < 0 || (uint64_t)*left > rd->n ? rd->n : (size_t)*left;
+
+	put_readings(stdout, rd, n);
+	if (*left > 0)
+		*left -= (int64_t)n;
+}
+
+int tool_head(const char *path, int64_t nrows)
+{
+	static char obuf[1 << 20];
+	struct aq_dataset ds;
+	struct aq_readings rd;
+	struct aq_err e = { 0 };
+	int64_t left = nrows;
+	int k = classify(path, &ds), rc = 0, isds = k == 1;
+
+	if (k < 0)
+		return 1;
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	aq_readings_init(&rd);
+	if (k == 0) {
+		struct aq_pq_reader r;
+
+		if (aq_pq_reader_open(&r, path, &e)) {
+			aq_error("%s", e.msg);
+			return 1;
+		}
+		k = is_readings(&r);
+		aq_pq_reader_release(&r);
+		if (!k)
+			return csv_generic(path, 1, &left);
+		printf("ConsumptionDate,AccountOID,Consumption\n");
+		if (aq_readings_read_file(path, &rd, &e)) {
+			aq_error("%s", e.msg);
+			rc = 1;
+		} else {
+			emit_readings(&rd, &left);
+		}
+	} else if (!strcmp(ds.kind, "readings")) {
+		printf("ConsumptionDate,AccountOID,Consumption\n");
+		for (int p = 0; p < ds.parts && left && !rc; p++) {
+			if (aq_dataset_read_part(&ds, p, &rd, &e)) {
+				aq_error("%s", e.msg);
+				rc = 1;
+				break;
+			}
+			emit_readings(&rd, &left);
+		}
+	} else {
+		int header = 1;
+
+		for (int p = 0; p < ds.parts && left && !rc; p++) {
+			char **paths;
+			int n;
+
+			if (aq_dataset_list_part(&ds, p, &paths, &n, &e)) {
+				aq_error("%s", e.msg);
+				rc = 1;
+				break;
+			}
+			for (int i = 0; i < n && left && !rc; i++) {
+				rc = csv_generic(paths[i], header, &left);
+				header = 0;
+			}
+			aq_paths_free(paths, n);
+		}
+	}
+	if (isds)
+		aq_dataset_release(&ds);
+	aq_readings_release(&rd);
+	if (fflush(stdout) != 0) {
+		aq_error("cannot write the output");
+		rc = 1;
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------- compact */
+
+int tool_compact(const char *root, int part)
+{
+	struct aq_dataset ds;
+	struct aq_err e = { 0 };
+	int before = 0, after = 0, done = 0, rc = 0;
+	double t0 = aq_now();
+
+	if (aq_dataset_open(&ds, root, &e)) {
+		aq_error("%s", e.msg);
+		return 1;
+	}
+	if (strcmp(ds.kind, "readings")) {
+		aq_error("'%s': compaction merges readings datasets only (this one is '%s')", root, ds.kind);
+		aq_dataset_release(&ds);
+		return 1;
+	}
+	if (part >= ds.parts) {
+		aq_error("'%s': no part %d (parts 0..%d)", root, part, ds.parts - 1);
+		aq_dataset_release(&ds);
+		return 1;
+	}
+	for (int p = part < 0 ? 0 : part; p < (part < 0 ? ds.parts : part + 1) && !rc; p++) {
+		char **paths;
+		int n;
+
+		if ((rc = aq_dataset_list_part(&ds, p, &paths, &n, &e)))
+			break;
+		aq_paths_free(paths, n);
+		before += n;
+		if ((rc = aq_dataset_compact_part(&ds, p, &e)))
+			break;
+		if ((rc = aq_dataset_list_part(&ds, p, &paths, &n, &e)))
+			break;
+		aq_paths_free(paths, n);
+		after += n;
+		done++;
+	}
+	if (rc)
+		aq_error("%s", e.msg);
+	print_json(json_pack("{s:s, s:i, s:i, s:i, s:f, s:b}", "path", root, "parts", done, "files_before", before,
+			     "files_after", after, "seconds", aq_now() - t0, "ok", !rc));
+	aq_dataset_release(&ds);
+	return rc ? 1 : 0;
+}
