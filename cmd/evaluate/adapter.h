@@ -36,6 +36,8 @@ int ev_model_from_row(struct ev_model *em, const struct aq_model_row *row, size_
 int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, size_t n_train, int refit,
 			struct aq_arima_ws *ws, struct aq_err *e);
 void ev_model_release(struct ev_model *em);
+/* Relative max difference of the 14-day forecast (mean, sd) from day-0 filtering vs the stored state. */
+int ev_model_selfcheck(const struct ev_model *em, const double *y, double *maxdiff, struct aq_err *e);
 int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
 		      struct aq_err *e);
 
