@@ -198,8 +198,9 @@ int aq_synth_account(const struct aq_synth_opts *o, int64_t i, int32_t *out, str
 	int64_t n0 = (int64_t)ceil(o->initial_share * (double)o->accounts);
 	struct aq_rng r;
 	uint8_t *flags = NULL;
-	int32_t join = 0, leave = D - 1, first_ms, leak_s = -1, leak_t = -1, wd0;
-	double level, w[7], wsum = 0, amp, peak, phi, sd, sig, x, p0, leak = 0, miss, q;
+	int32_t join = 0, leave = D - 1, first_ms, leak_s = -1, leak_t = -1, wd0, ynext;
+	double level, w[7], wsum = 0, amp, peak, phi, sd, sig, x, p0, leak = 0, miss, q, cth, sth;
+	const double crot = cos(2 * M_PI / 365.25), srot = sin(2 * M_PI / 365.25);
 	int cls, nms, rc = 0;
 	uint64_t seed = o->seed;
 
@@ -308,20 +309,44 @@ int aq_synth_account(const struct aq_synth_opts *o, int64_t i, int32_t *out, str
 	/* The daily loop: a fixed number of draws per day, whatever is emitted. */
 	x = sd * aq_rng_normal(&r);
 	wd0 = aq_date_weekday(o->start);
+	/*
+	 * Season angle θ = 2π(doy − peak)/365.25, advanced by a rotation of
+	 * (cos θ, sin θ) each day and reset exactly on every 1 January.
+	 */
+	{
+		int y, m, dd;
+		double th;
+
+		aq_date_to_ymd(o->start, &y, &m, &dd);
+		ynext = aq_date_from_ymd(y + 1, 1, 1);
+		th = 2 * M_PI * (o->start - aq_date_from_ymd(y, 1, 1) - peak) / 365.25;
+		cth = cos(th);
+		sth = sin(th);
+	}
 	for (int32_t d = 0; d < D; d++) {
 		double z = aq_rng_normal(&r), uz = aq_rng_uniform(&r), um = aq_rng_uniform(&r), v;
-		int y, m, dd;
-		int32_t doy;
 
+		if (d > 0) {
+			if (o->start + d == ynext) {
+				int y, m, dd;
+
+				aq_date_to_ymd(ynext, &y, &m, &dd);
+				ynext = aq_date_from_ymd(y + 1, 1, 1);
+				cth = cos(-2 * M_PI * peak / 365.25);
+				sth = sin(-2 * M_PI * peak / 365.25);
+			} else {
+				double c2 = cth * crot - sth * srot;
+
+				sth = sth * crot + cth * srot;
+				cth = c2;
+			}
+		}
 		x = phi * x + sig * z;
 		if (d < join || d > leave) {
 			out[d] = AQ_SYNTH_ABSENT;
 			continue;
 		}
-		aq_date_to_ymd(o->start + d, &y, &m, &dd);
-		doy = o->start + d - aq_date_from_ymd(y, 1, 1);
-		v = level * w[(wd0 + d) % 7] * (1 + amp * cos(2 * M_PI * (doy - peak) / 365.25)) *
-		    exp(x - sd * sd / 2);
+		v = level * w[(wd0 + d) % 7] * (1 + amp * cth) * exp(x - sd * sd / 2);
 		if ((flags[d] & F_VAC) || uz < p0)
 			v = 0;
 		if (d >= leak_s && d <= leak_t && leak_s >= 0)
