@@ -16,6 +16,10 @@
  *   CODEC zstd | zstd1 (level 1) | none. Row groups of RG_ROWS rows (one write call each), pages
  *   of PAGE_ROWS rows.
  * Values pass as bits and hex so that the test compares exactly, NaN payloads included.
+ *
+ * pq_tool batch ROOT PARTS LABEL [BUFFER_BYTES]  < "DAYS ACCOUNT BITS" lines
+ *   One batch (aq_readings_writer, key aq_dataset_next_key) into the readings dataset ROOT,
+ *   created with PARTS parts if missing. Prints {"rows":..,"files":..,"key":..}.
  */
 
 static const struct aq_pq_column mixed_cols[] = {
@@ -56,6 +60,50 @@ static int push_hex(struct col *c, int k, const char *hex)
 	return 0;
 }
 
+static int batch(int argc, char **argv)
+{
+	struct aq_dataset ds;
+	struct aq_readings_writer w;
+	struct aq_readings_writer_opts o = { 0 };
+	struct aq_err e = { 0 };
+	char line[256];
+	uint64_t key;
+
+	if (argc > 5)
+		o.max_buffer_bytes = (size_t)atoll(argv[5]);
+	if (aq_dataset_create(&ds, argv[2], "readings", atoi(argv[3]), &e))
+		return fprintf(stderr, "%s\n", e.msg), 1;
+	key = aq_dataset_next_key(&ds);
+	if (aq_readings_writer_open(&w, &ds, key, argv[4], &o, &e))
+		return fprintf(stderr, "%s\n", e.msg), 1;
+	while (fgets(line, sizeof(line), stdin)) {
+		long long day, acc;
+		uint64_t bits;
+		double v;
+
+		if (sscanf(line, "%lld %lld %" SCNx64, &day, &acc, &bits) != 3) {
+			aq_readings_writer_abort(&w);
+			return fprintf(stderr, "bad line: %s", line), 1;
+		}
+		memcpy(&v, &bits, 8);
+		if (aq_readings_writer_add(&w, (int32_t)day, acc, v, &e)) {
+			aq_readings_writer_abort(&w);
+			return fprintf(stderr, "%s\n", e.msg), 1;
+		}
+	}
+	{
+		uint64_t rows, files;
+
+		if (aq_readings_writer_close(&w, &e))
+			return fprintf(stderr, "%s\n", e.msg), 1;
+		rows = w.stats.rows;
+		files = w.stats.files;
+		printf("{\"rows\":%" PRIu64 ",\"files\":%" PRIu64 ",\"key\":%" PRIu64 "}\n", rows, files, key);
+	}
+	aq_dataset_release(&ds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct aq_pq_write_opts o = { 0 };
@@ -68,6 +116,8 @@ int main(int argc, char **argv)
 	int mixed;
 
 	aq_log_set_prog("pq_tool");
+	if (argc >= 5 && !strcmp(argv[1], "batch"))
+		return batch(argc, argv);
 	if (argc != 7 || strcmp(argv[1], "write")) {
 		fprintf(stderr, "usage: pq_tool write OUT readings|mixed zstd|zstd1|none RG_ROWS PAGE_ROWS < rows\n");
 		return 2;
