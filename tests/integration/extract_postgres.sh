@@ -27,17 +27,14 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; 
 
 CONN=$(tests/services/postgres.sh start) || { echo "not ok - cannot start PostgreSQL (tests/services/postgres.sh)"; exit 1; }
 ok "postgres cluster started"
+command -v aquacast-shard >/dev/null || { echo "not ok - aquacast-shard not built"; exit 1; }
 eval "$(tests/services/postgres.sh env)"
 SECRET=$PGPASSWORD
 q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-dump_ds() {
-    if command -v aquacast-shard >/dev/null; then
-        aquacast-shard to-csv "$1" >"$T/tocsv.raw" || return 1
-        $ORACLE normalize "$T/tocsv.raw"
-    else
-        $PYORACLE dataset "$1"
-    fi
+dump_ds() { # the dataset as normalized, sorted CSV, read back by aquacast-shard to-csv
+    aquacast-shard to-csv "$1" >"$T/tocsv.raw" || return 1
+    $ORACLE normalize "$T/tocsv.raw"
 }
 same_as_source() {
     psql -X -At -F, -c "SELECT RowId, AccountOID, ConsumptionDate, Consumption FROM PORTAL.ConsumptionDaily" >"$T/src.csv" &&
@@ -75,6 +72,7 @@ q -c "INSERT INTO PORTAL.ConsumptionDaily (AccountOID, ConsumptionDate, Consumpt
 AQUACAST_LOG=debug extract "$T/full.json" --out "$T/ds" --parts 8 --mode full
 check "full: exit 0" [ $? -eq 0 ]
 check "full: matches the source row for row" same_as_source "$T/ds"
+check "full: aquacast-shard verify (CRC, schema, sort order, partition)" bash -c "aquacast-shard verify '$T/ds' >'$T/verify.out' 2>&1"
 for k in null nan negative bad_date duplicate; do
     check "full: rejected.$k = $(cnt $k)" [ "$(js "$T/full.json" rejected.$k)" = "$(cnt $k)" ]
 done
@@ -94,15 +92,18 @@ extract "$T/inc.json" --out "$T/ds" --mode incremental
 check "incremental: exit 0, read $new_rows new rows" [ $? -eq 0 -a "$(js "$T/inc.json" rows_read)" = "$new_rows" ]
 check "incremental: matches the source (late corrections win)" same_as_source "$T/ds"
 dump_ds "$T/ds" >"$T/reference.csv" && [ -s "$T/reference.csv" ] || { echo "not ok - cannot dump the reference dataset"; exit 1; }
+check "pyarrow reads the dataset like aquacast-shard" bash -c "$PYORACLE dataset '$T/ds' | cmp -s - '$T/reference.csv'"
 ls "$T/ds/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/reference.files"
 
 # ---- parallel, shared writer, RowId order, text binding ----
 extract "$T/par.json" --out "$T/ds_par" --parts 8 --mode full --parallel 2
 check "parallel 2: matches the source" same_as_source "$T/ds_par"
+check "parallel 2: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_par' >'$T/verify.out' 2>&1"
 extract "$T/parsh.json" --out "$T/ds_parsh" --parts 8 --mode full --parallel 2 --shared-writer
 check "parallel 2, shared writer: matches the source" same_as_source "$T/ds_parsh"
 extract "$T/rowid.json" --out "$T/ds_rowid" --parts 8 --mode full --order rowid --fetch-rows 1000
 check "RowId order, fetch 1000: matches the source" same_as_source "$T/ds_rowid"
+check "RowId order: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_rowid' >'$T/verify.out' 2>&1"
 extract "$T/text.json" --out "$T/ds_text" --parts 8 --mode full --bind text
 check "text binding: matches the source" same_as_source "$T/ds_text"
 
@@ -122,6 +123,7 @@ crash_case() {
     check "crash '$name': rerun exit 0" [ $? -eq 0 ]
     same_as_ref() { dump_ds "$d" >"$T/crash.csv" && [ -s "$T/crash.csv" ] && $ORACLE compare "$T/reference.csv" "$T/crash.csv"; }
     check "crash '$name': same rows as the uninterrupted run" same_as_ref
+    check "crash '$name': aquacast-shard verify" bash -c "aquacast-shard verify '$d' >'$T/verify.out' 2>&1"
     ls "$d/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/crash.files"
     check "crash '$name': same files as the uninterrupted run" cmp -s "$T/reference.files" "$T/crash.files"
 }

@@ -20,17 +20,12 @@ ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; fails=$((fails + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 
-# The dataset as normalized CSV: through aquacast-shard to-csv when it is built,
-# else (and in any case once, as an interop check) through pyarrow.
+# pyarrow reads the reference dataset once more, independently (interop check).
 VENV=$(scripts/venv.sh requirements/test.txt) || { echo "not ok - test venv"; exit 1; }
 PYORACLE="$VENV/bin/python $top/tests/integration/extract_oracle.py"
-dump_ds() {
-    if command -v aquacast-shard >/dev/null; then
-        aquacast-shard to-csv "$1" >"$T/tocsv.raw" || return 1
-        $ORACLE normalize "$T/tocsv.raw"
-    else
-        $PYORACLE dataset "$1"
-    fi
+dump_ds() { # the dataset as normalized, sorted CSV, read back by aquacast-shard to-csv
+    aquacast-shard to-csv "$1" >"$T/tocsv.raw" || return 1
+    $ORACLE normalize "$T/tocsv.raw"
 }
 same_as_source() { # dataset, label
     $ORACLE expect --sqlite "$DB" --table "$TABLE" --counts "$T/counts.json" >"$T/expected.csv" &&
@@ -43,7 +38,7 @@ extract() { # out-json, args...
 }
 no_secret() { ! grep -rq "$SECRET" "$T"/*.json "$T"/*.err "$T"/ds*/_state 2>/dev/null; }
 
-for b in aquacast-extract sqlite3; do
+for b in aquacast-extract aquacast-shard sqlite3; do
     command -v $b >/dev/null || { echo "not ok - '$b' not found"; exit 1; }
 done
 
@@ -75,6 +70,7 @@ sqlite3 "$DB" "INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption) VAL
 extract "$T/full.json" --out "$T/ds" --parts 8 --mode full
 check "full: exit 0" [ $? -eq 0 ]
 check "full: matches the source row for row" same_as_source "$T/ds"
+check "full: aquacast-shard verify (CRC, schema, sort order, partition)" bash -c "aquacast-shard verify '$T/ds' >'$T/verify.out' 2>&1"
 for k in null nan negative non_numeric bad_date bad_account duplicate; do
     want=$(python3 -c "import json;print(json.load(open('$T/counts.json'))['$k'])")
     got=$(js "$T/full.json" "rejected.$k")
@@ -111,10 +107,12 @@ ls "$T/ds/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/refe
 # ---- parallel, shared writer, RowId order, typed binding: same dataset ----
 extract "$T/par.json" --out "$T/ds_par" --parts 8 --mode full --parallel 2
 check "parallel 2 (writer per thread): matches the source" same_as_source "$T/ds_par"
+check "parallel 2: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_par' >'$T/verify.out' 2>&1"
 extract "$T/parsh.json" --out "$T/ds_parsh" --parts 4 --mode full --parallel 3 --shared-writer
 check "parallel 3 (shared writer): matches the source" same_as_source "$T/ds_parsh"
 extract "$T/rowid.json" --out "$T/ds_rowid" --parts 8 --mode full --order rowid --fetch-rows 777
 check "order by RowId, odd fetch size: matches the source" same_as_source "$T/ds_rowid"
+check "order by RowId: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_rowid' >'$T/verify.out' 2>&1"
 check "order by RowId: duplicates reported as not counted" [ "$(js "$T/rowid.json" rejected.duplicate)" = "null" ]
 check "parallel: same accounts as serial" [ "$(js "$T/par.json" accounts)" = "$(js "$T/parsh.json" accounts)" ]
 
@@ -144,6 +142,7 @@ crash_case() { # name, env value ('' = random-time kill)
     check "crash '$name': rerun exit 0" [ $? -eq 0 ]
     same_as_ref() { dump_ds "$d" >"$T/crash.csv" && [ -s "$T/crash.csv" ] && $ORACLE compare "$T/reference.csv" "$T/crash.csv"; }
     check "crash '$name': same rows as the uninterrupted run" same_as_ref
+    check "crash '$name': aquacast-shard verify" bash -c "aquacast-shard verify '$d' >'$T/verify.out' 2>&1"
     ls "$d/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/crash.files"
     check "crash '$name': same files as the uninterrupted run" cmp -s "$T/reference.files" "$T/crash.files"
     check "crash '$name': watermark at MAX(RowId)" grep -q "\"watermark\": $(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")," "$d/_state/extract.json"
