@@ -497,6 +497,11 @@ static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu
 		size_t lim = l - (size_t)ncond; /* MA terms only after the conditioning values */
 		for (int j = 0; j < nqz && (size_t)qi[j] <= lim; j++)
 			tmp -= qv[j] * res[l - qi[j]];
+		/* With missing values a residual counts only if its whole AR lag
+		 * window is observed: the objective stays smooth in phi. */
+		for (int j = 0; c->anymiss && j < np && !isnan(tmp); j++)
+			if (isnan(w[l - j - 1]))
+				tmp = NAN;
 		if (isnan(tmp)) {
 			res[l] = 0.0;
 			c->x[l] = 0.0;
@@ -1035,8 +1040,14 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations (%d used) for '%s'", c.n_used,
 				  sbuf);
 	enum aq_arima_method method = o->method;
-	if (method == AQ_ARIMA_CSS_ML && c.anymiss)
-		method = AQ_ARIMA_ML; /* as R */
+	/* R turns CSS-ML into ML (from zeros) when values are missing. We do ML
+	 * too, but start it from a CSS fit that skips missing residuals when
+	 * that fit is usable (same optimum, far fewer likelihood evaluations). */
+	int css_start = 0;
+	if (method == AQ_ARIMA_CSS_ML && c.anymiss) {
+		method = AQ_ARIMA_ML;
+		css_start = !o->init;
+	}
 
 	aq_optim_opts_default(&oo);
 	if (o->max_iter > 0)
@@ -1075,6 +1086,18 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 	if (!coef)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate coefficients");
 
+	if (css_start && k > 0) {
+		int it = 0;
+		c.ncond = c.dd + c.p + c.s * c.P;
+		memcpy(c.raw, c.init, sizeof(double) * k);
+		if (css_lm(&c, c.raw, 4 * oo.max_iter, CSS_ML_LM_RTOL, &it) == 0 && ar_ok(c.p, c.raw) &&
+		    ar_ok(c.P, c.raw + c.p + c.q)) {
+			memcpy(c.init, c.raw, sizeof(double) * k);
+			lm_it = it;
+		} else {
+			css_start = 0; /* R's start: zeros */
+		}
+	}
 	if (method == AQ_ARIMA_CSS || method == AQ_ARIMA_CSS_ML) {
 		c.ncond = c.dd + c.p + c.s * c.P;
 		memcpy(c.raw, c.init, sizeof(double) * k);
@@ -1149,7 +1172,7 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		}
 		if (k > 0) {
 			struct aq_optim_opts om = oo;
-			if (method == AQ_ARIMA_CSS_ML)
+			if (method == AQ_ARIMA_CSS_ML || css_start)
 			{
 				untrans(&c, c.raw, c.tmp);
 				om.B0 = ml_start_hessian(&c, c.tmp, c.raw, c.parscale, c.H);
@@ -1256,6 +1279,7 @@ int aq_arima_css(const double *y, size_t n, const struct aq_arima_spec *spec, co
 	if (!all_finite(coef, (size_t)c.ncoef))
 		return aq_err_set(e, AQ_EINVAL, "non-finite coefficients");
 	c.ncond = c.dd + c.p + c.s * c.P;
+	scan_y(&c);
 	make_diff(&c);
 	double ssq;
 	int nu;

@@ -150,18 +150,68 @@ static inline void apply_T(const struct aq_kalman_arima *m, const double *x, siz
 	}
 }
 
-/* Pnew = T P T' + R R' (B is rd x rd scratch). */
+/*
+ * Pnew = T P T' + R R' by contiguous column operations (column-major):
+ *   C = P T':  C[:,j] = phi_j P[:,0] + P[:,j+1] (j < r; P[:,r] read as 0),
+ *              C[:,r] = P[:,0] + sum_k delta_k P[:,r+k],  C[:,r+k] = P[:,r+k-1];
+ *   Pnew[:,j] = T C[:,j] (the same rules applied down each column).
+ * Zero delta_k are skipped (seasonal differencing is sparse). B: rd x rd scratch.
+ */
 static void predict_cov(const struct aq_kalman_arima *m, const double *P, double *Pnew, double *B)
 {
-	int rd = m->rd, nq = m->nq;
-	for (int j = 0; j < rd; j++)
-		apply_T(m, P + (size_t)rd * j, 1, B + (size_t)rd * j, 1);
-	for (int i = 0; i < rd; i++)
-		apply_T(m, B + i, (size_t)rd, Pnew + i, (size_t)rd);
-	for (int i = 0; i <= nq; i++) {
-		double ri = rcoef(i, nq, m->theta);
-		for (int j = 0; j <= nq; j++)
-			Pnew[i + (size_t)rd * j] += ri * rcoef(j, nq, m->theta);
+	int rd = m->rd, r = m->r, np = m->np, nq = m->nq, dd = m->dd;
+	size_t ld = (size_t)rd;
+	const double *P0 = P;
+	for (int j = 0; j < r; j++) {
+		double *Cj = B + ld * j, ph = j < np ? m->phi[j] : 0.0;
+		if (j + 1 < r) {
+			const double *Pn = P + ld * (j + 1);
+			for (int i = 0; i < rd; i++)
+				Cj[i] = ph * P0[i] + Pn[i];
+		} else {
+			for (int i = 0; i < rd; i++)
+				Cj[i] = ph * P0[i];
+		}
+	}
+	if (dd > 0) {
+		double *Cr = B + ld * r;
+		memcpy(Cr, P0, sizeof(double) * rd);
+		for (int k = 0; k < dd; k++) {
+			double dk = m->delta[k];
+			if (dk == 0.0)
+				continue;
+			const double *Pk = P + ld * (r + k);
+			for (int i = 0; i < rd; i++)
+				Cr[i] += dk * Pk[i];
+		}
+		for (int k = 1; k < dd; k++)
+			memcpy(B + ld * (r + k), P + ld * (r + k - 1), sizeof(double) * rd);
+	}
+	/* Pnew[:,j] = T C[:,j] */
+	for (int j = 0; j < rd; j++) {
+		const double *Cj = B + ld * j;
+		double *Pj = Pnew + ld * j, c0 = Cj[0];
+		int lim = np < r - 1 ? np : r - 1;
+		for (int i = 0; i < lim; i++)
+			Pj[i] = m->phi[i] * c0 + Cj[i + 1];
+		for (int i = lim; i < r - 1; i++)
+			Pj[i] = Cj[i + 1];
+		Pj[r - 1] = r - 1 < np ? m->phi[r - 1] * c0 : 0.0;
+		if (dd > 0) {
+			double v = c0;
+			for (int k = 0; k < dd; k++)
+				if (m->delta[k] != 0.0)
+					v += m->delta[k] * Cj[r + k];
+			Pj[r] = v;
+			for (int k = 1; k < dd; k++)
+				Pj[r + k] = Cj[r + k - 1];
+		}
+	}
+	for (int jj = 0; jj <= nq; jj++) {
+		double rj = rcoef(jj, nq, m->theta);
+		double *Pj = Pnew + ld * jj;
+		for (int i = 0; i <= nq; i++)
+			Pj[i] += rcoef(i, nq, m->theta) * rj;
 	}
 }
 
@@ -176,7 +226,7 @@ static inline double zdot(const struct aq_kalman_arima *m, const double *x, size
 
 size_t aq_kalman_filter_work(int rd)
 {
-	return 3 * (size_t)rd * rd + 2 * (size_t)rd;
+	return 3 * (size_t)rd * rd + 3 * (size_t)rd;
 }
 
 void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n, double *a, double *P,
@@ -185,9 +235,9 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 {
 	int rd = m->rd;
 	size_t rr = (size_t)rd * rd;
-	double *Pnew = work, *B = Pnew + rr, *Pprev = B + rr, *anew = Pprev + rr, *M = anew + rd;
-	double ssq = 0, sumlog = 0, gain = 1;
-	int nu = 0, steady = 0, prev_obs = 0;
+	double *Pnew = work, *B = Pnew + rr, *Pprev = B + rr, *anew = Pprev + rr, *M = anew + rd, *Mprev = M + rd;
+	double ssq = 0, sumlog = 0, gain = 1, gprev = -1;
+	int nu = 0, steady = 0, prev_obs = 0, armed = 0;
 	st->steady_at = -1;
 
 	for (size_t l = 0; l < n; l++) {
@@ -197,7 +247,8 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 		} else {
 			apply_T(m, a, 1, anew, 1);
 			if (!steady) {
-				if (prev_obs && steady_tol > 0)
+				/* full comparison only once the gain has settled ("armed") */
+				if (prev_obs && armed)
 					memcpy(Pprev, Pnew, sizeof(double) * rr);
 				predict_cov(m, P, Pnew, B);
 			}
@@ -209,6 +260,8 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 			memcpy(P, Pnew, sizeof(double) * rr);
 			steady = 0;
 			prev_obs = 0;
+			armed = 0;
+			gprev = -1;
 			if (resid)
 				resid[l] = NAN;
 			continue;
@@ -216,8 +269,16 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 		double res = yl - zdot(m, anew, 1);
 		if (!steady) {
 			/* M = Pnew Z', gain F = Z Pnew Z' (h = 0). */
-			for (int i = 0; i < rd; i++)
-				M[i] = zdot(m, Pnew + i, (size_t)rd);
+			/* M = Pnew Z' = Pnew[:,0] + sum_k delta_k Pnew[:,r+k] (columns) */
+			memcpy(M, Pnew, sizeof(double) * rd);
+			for (int k = 0; k < m->dd; k++) {
+				double dk = m->delta[k];
+				if (dk == 0.0)
+					continue;
+				const double *Pk = Pnew + (size_t)rd * (m->r + k);
+				for (int i = 0; i < rd; i++)
+					M[i] += dk * Pk[i];
+			}
 			gain = zdot(m, M, 1);
 		}
 		if (gain < 1e4) {
@@ -239,7 +300,7 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 			for (int i = 0; i < rd; i++)
 				Pj[i] = Pnj[i] - M[i] * mj;
 		}
-		if (steady_tol > 0 && prev_obs && l > 0 && gain < 1e4) {
+		if (steady_tol > 0 && prev_obs && armed && l > 0 && gain < 1e4) {
 			/* Steady state: the predicted covariance stopped moving. */
 			double dmax = 0, lim = steady_tol * gain;
 			for (size_t k = 0; k < rr && dmax <= lim; k++) {
@@ -252,6 +313,17 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 				if (st->steady_at < 0)
 					st->steady_at = (int)l;
 			}
+		}
+		if (steady_tol > 0 && !steady && gain < 1e4) {
+			/* Cheap pre-check on F and M = Pnew Z' (O(rd)) arms the full one. */
+			double dmax = fabs(gain - gprev);
+			for (int i = 0; i < rd; i++) {
+				double dv = fabs(M[i] - Mprev[i]);
+				dmax = dv > dmax ? dv : dmax;
+				Mprev[i] = M[i];
+			}
+			armed = gprev >= 0 && dmax <= steady_tol * gain;
+			gprev = gain;
 		}
 		prev_obs = 1;
 	}
