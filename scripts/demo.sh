@@ -151,7 +151,7 @@ timing() { # label, stage, detail
     if [ -n "${T[$2]:-}" ]; then
         printf '%-12s %10s s   %s\n' "$1" "${T[$2]}" "$3"
     else
-        printf '%-12s %12s   %s\n' "$1" "—" "${NOTE[$2]:-not yet built}"
+        printf '%-12s %10s     %s\n' "$1" "--" "${NOTE[$2]:-not yet built}"
     fi
 }
 echo
