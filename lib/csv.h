@@ -17,7 +17,7 @@
  *    "T00:00:00" is allowed) within AQ_DATE_MIN..AQ_DATE_MAX;
  *  - AccountOID a positive decimal integer below 2^47;
  *  - Consumption a finite decimal number (sign, fraction, exponent allowed), or
- *    empty / NaN / NULL (any case) for a missing value, which becomes NaN.
+ *    empty / NaN / NULL / NA (any case) for a missing value, which becomes NaN.
  * Anything else makes the row bad: text in a numeric field, a bad date, a wrong
  * column count, an unterminated quote. A bad row is never turned into a value:
  * it is counted and reported (line number, reason) and the read fails once more

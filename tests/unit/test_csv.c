@@ -282,6 +282,106 @@ static void test_parse_double_vs_strtod(void)
 	}
 }
 
+static uint64_t xs(uint64_t *s)
+{
+	*s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Property: random rows written in random but valid styles (quotes, spaces, CRLF,
+ * exponents, midnight times, NaN spellings) parse back to exactly the values
+ * written, whatever the feed's chunking.
+ */
+static void test_random_roundtrip(void)
+{
+	const int n = 20000;
+	size_t cap = (size_t)n * 80 + 64, len = 0;
+	char *text = malloc(cap);
+	int32_t *d = malloc(n * sizeof(*d));
+	int64_t *a = malloc(n * sizeof(*a));
+	double *v = malloc(n * sizeof(*v));
+	uint64_t s = 12345;
+	struct aq_readings r;
+	struct aq_err e = { 0 };
+	struct aq_csv_stats st;
+	static const char *nan_words[] = { "", "NaN", "nan", "NULL", "null", "NA" };
+
+	T_ASSERT(text && d && a && v);
+	len += (size_t)sprintf(text, "AccountOID;\"Consumption\";ConsumptionDate\r\n");
+	for (int i = 0; i < n; i++) {
+		char date[AQ_DATE_STRLEN], val[64];
+		int style = (int)(xs(&s) % 8);
+
+		d[i] = AQ_DATE_MIN + (int32_t)(xs(&s) % (AQ_DATE_MAX - AQ_DATE_MIN + 1));
+		a[i] = 1 + (int64_t)(xs(&s) % 9999999999ull);
+		aq_date_format(d[i], date);
+		switch (style) {
+		case 0: snprintf(val, sizeof(val), "%.3f", (double)(xs(&s) % 2000000) / 1000 - 1000); break;
+		case 1: snprintf(val, sizeof(val), "%.17g", (double)(xs(&s) >> 11) * 0x1p-53 * 900); break;
+		case 2: snprintf(val, sizeof(val), "%.6e", (double)(xs(&s) % 1000000) / 7.0); break;
+		case 3: snprintf(val, sizeof(val), "%s", nan_words[xs(&s) % 6]); break;
+		default: snprintf(val, sizeof(val), "%llu", (unsigned long long)(xs(&s) % 100000)); break;
+		}
+		v[i] = style == 3 ? NAN : strtod(val, NULL);
+		len += (size_t)snprintf(text + len, cap - len, style & 1 ? "\"%lld\" ;%s; %s%s\r\n" : "%lld;\"%s\";%s%s\n",
+					(long long)a[i], val, date, style == 4 ? " 00:00:00" : style == 6 ? "T00:00:00.000" : "");
+	}
+	for (size_t step = 0; step <= 4099; step += 4099) {
+		aq_readings_init(&r);
+		T_OK(parse(text, step ? step : 0, NULL, &r, &st, &e));
+		T_ASSERT(r.n == (size_t)n);
+		for (int i = 0; i < n; i++) {
+			if (r.date[i] != d[i] || r.account[i] != a[i] ||
+			    !(r.value[i] == v[i] || (isnan(r.value[i]) && isnan(v[i])))) {
+				T_FAIL("row %d differs", i + 2);
+				break;
+			}
+		}
+		aq_readings_release(&r);
+	}
+	free(text);
+	free(d);
+	free(a);
+	free(v);
+}
+
+/* Mutated input never crashes, and what is accepted is within the contract's ranges. */
+static void test_mutation_fuzz(void)
+{
+	const char *base = "ConsumptionDate,AccountOID,Consumption\n2022-04-01,3216049,0.25\n\"2022-04-02\",3216049,\"1e2\"\r\n"
+			   "2022-04-03,3216050,\n2022-04-04,3216051,NaN\n";
+	size_t blen = strlen(base);
+	char buf[256];
+	uint64_t s = 99;
+	struct aq_csv_opts o = { .max_bad = 1000, .count_dups = 1 };
+
+	for (int it = 0; it < 30000; it++) {
+		struct aq_readings r;
+		struct aq_err e = { 0 };
+		struct aq_csv_stats st;
+		int nm = 1 + (int)(xs(&s) % 4);
+
+		memcpy(buf, base, blen + 1);
+		for (int k = 0; k < nm; k++) {
+			size_t pos = xs(&s) % blen;
+			static const char alphabet[] = "0123456789-.,\"\r\n eE+aN\t;";
+
+			buf[pos] = alphabet[xs(&s) % (sizeof(alphabet) - 1)];
+		}
+		aq_readings_init(&r);
+		parse(buf, 1 + xs(&s) % 16, &o, &r, &st, &e);
+		for (size_t i = 0; i < r.n; i++) {
+			if (r.date[i] < AQ_DATE_MIN || r.date[i] > AQ_DATE_MAX || r.account[i] <= 0 ||
+			    isinf(r.value[i])) {
+				T_FAIL("iteration %d: out-of-contract row accepted", it);
+				break;
+			}
+		}
+		aq_readings_release(&r);
+	}
+}
+
 /* DAIAD trial A: counts from the data set's SOURCE.md (34,292 rows, 91 meters, 2016-03-02..2017-05-18). */
 static int count_accounts(void *ctx, const struct aq_readings *c, struct aq_err *e)
 {
@@ -327,6 +427,8 @@ int main(void)
 	T_RUN(test_bad_rows);
 	T_RUN(test_duplicates);
 	T_RUN(test_parse_double_vs_strtod);
+	T_RUN(test_random_roundtrip);
+	T_RUN(test_mutation_fuzz);
 	T_RUN(test_daiad);
 	T_DONE();
 }
