@@ -1020,6 +1020,35 @@ int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t a
 	return 0;
 }
 
+int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const int32_t *date,
+				const int64_t *account, const double *value, struct aq_err *e)
+{
+	struct rwpriv *p = w->priv;
+	int rc;
+
+	if (!p)
+		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
+	for (size_t i = 0; i < n; i++) {
+		int64_t acc = account[i];
+		int part = acc == p->last_acc && p->last_part >= 0 ? p->last_part : aq_part_of(acc, w->ds->parts);
+		struct pbuf *b = &p->parts[part];
+		size_t k;
+
+		p->last_acc = acc;
+		p->last_part = part;
+		if (b->n == b->cap && (rc = b->cap < p->chunk ? grow_part(b, p->chunk, e) : emit(w, part, e)))
+			return rc;
+		k = b->n;
+		if (k && b->sorted && key_lt(acc, date[i], b->a[k - 1], b->d[k - 1]))
+			b->sorted = 0;
+		b->d[k] = date[i];
+		b->a[k] = acc;
+		b->v[k] = value[i];
+		b->n = k + 1;
+	}
+	return 0;
+}
+
 /* fsync a list of paths (files or directories) from a few threads: the device overlaps them. */
 struct sync_job {
 	char **paths;

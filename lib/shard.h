@@ -69,9 +69,15 @@ size_t aq_readings_dedup_last(struct aq_readings *r);
 
 /*
  * Routes rows to one batch per part. Memory is bounded by opts.max_buffer_bytes:
- * a full part buffer is sorted and flushed to a further file of the same batch
- * ("<key>-<label>.<seq>.parquet" naming keeps their order). Files appear only
- * at close (atomic each); a crash before close leaves none that look whole.
+ * each part buffers at most max_buffer_bytes / parts / 20 rows (capped at
+ * row_group_rows). A full buffer is sorted (no work when rows came in order)
+ * and becomes a row group of the part's open file if it continues that
+ * file's order, else the first row group of a further file of the same batch
+ * (named "<key>-<label>.<seq>.parquet" with the last one "<key>-<label>.parquet",
+ * so name order is write order). Files appear only at close (all fsync'd, then
+ * renamed, then the part directories fsync'd); a crash before close leaves
+ * only dot-temp files, which readers ignore. Zeroed opts mean the defaults
+ * (ZSTD level 3, 128 MiB, 1M-row row groups).
  */
 struct aq_readings_writer_opts {
 	struct aq_pq_write_opts pq;
@@ -96,6 +102,9 @@ int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_datase
 			    const char *label, const struct aq_readings_writer_opts *o, struct aq_err *e);
 int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value,
 			   struct aq_err *e);
+/* n rows from column arrays: the same as n calls of aq_readings_writer_add. */
+int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const int32_t *date,
+				const int64_t *account, const double *value, struct aq_err *e);
 /* Sort, write and commit every part's file. Releases w either way. */
 int aq_readings_writer_close(struct aq_readings_writer *w, struct aq_err *e);
 void aq_readings_writer_abort(struct aq_readings_writer *w);

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include "log.h"
 #include "shard.h"
 #include "synth.h"
@@ -19,13 +21,47 @@ static double cpu_now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+struct scan_job {
+	const struct aq_dataset *ds;
+	int t, nt, rc;
+	size_t rows, nan;
+	double sum;
+	struct aq_err e;
+};
+
+/* A consumer's pattern: part after part into one reused struct aq_readings. */
+static void *scan_parts(void *arg)
+{
+	struct scan_job *j = arg;
+	struct aq_readings r;
+
+	aq_readings_init(&r);
+	for (int p = j->t; p < j->ds->parts && !j->rc; p += j->nt) {
+		if ((j->rc = aq_dataset_read_part(j->ds, p, &r, &j->e)))
+			break;
+		j->rows += r.n;
+		for (size_t i = 0; i < r.n; i++) {
+			double v = r.value[i];
+
+			if (v != v)
+				j->nan++;
+			else
+				j->sum += v;
+		}
+	}
+	aq_readings_release(&r);
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_shards --root DIR [--accounts N] [--days D] [--parts P] [--order account|date]\n"
-		   "                    [--codec zstd|none] [--level L] [--buffer-mib M]\n"
+		   "                    [--codec zstd|none] [--level L] [--buffer-mib M] [--threads T]\n"
 		   "Generates the readings with lib/synth (values milli-m3; an absent day becomes NaN so that every\n"
 		   "account has every day), writes them as one batch into a new dataset at DIR, then reads every\n"
-		   "part back (aq_dataset_read_part) and checks the sums. Prints one JSON line.\n");
+		   "part back (aq_dataset_read_part), once with one thread and once with T threads (default 2)\n"
+		   "taking parts in turn, and checks the sums.\n"
+		   "Prints one JSON line.\n");
 }
 
 static long long du(const char *root)
@@ -48,19 +84,18 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "root", 1, 0, 'r' }, { "accounts", 1, 0, 'n' }, { "days", 1, 0, 'd' }, { "parts", 1, 0, 'p' },
 		{ "order", 1, 0, 'o' }, { "codec", 1, 0, 'c' }, { "level", 1, 0, 'l' }, { "buffer-mib", 1, 0, 'b' },
-		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "threads", 1, 0, 't' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	const char *root = NULL, *order = "account", *codec = "zstd";
-	long long n_acc = 27000, days = 730, parts = 32, level = 1, buf_mib = 512;
+	long long n_acc = 27000, days = 730, parts = 32, level = 3, buf_mib = 128, threads = 2;
 	struct aq_synth_opts so;
 	struct aq_err e = { 0 };
 	struct aq_dataset ds;
 	struct aq_readings_writer w;
 	struct aq_readings_writer_opts wo = { 0 };
-	struct aq_readings r;
 	int32_t *day_v, *dates;
 	int64_t *accs;
-	double *vals, t0, c0, c_write, c_scan, t_add, t_write, t_scan, sum_in = 0, sum_out = 0;
+	double *vals, t0, c0, c_write, c_scan[2], t_add, t_write, t_scan[2], sum_in = 0, sum_out = 0;
 	size_t n, k = 0, nscan = 0, nan_in = 0, nan_out = 0;
 	int c;
 
@@ -74,6 +109,7 @@ int main(int argc, char **argv)
 		case 'c': codec = optarg; break;
 		case 'l': level = atoll(optarg); break;
 		case 'b': buf_mib = atoll(optarg); break;
+		case 't': threads = atoll(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -83,6 +119,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	aq_synth_opts_default(&so);
+	so.initial_share = 1.0; /* every account on every day: N x D readings, absent days as NaN */
+	so.leave_share = 0.0;
 	so.accounts = n_acc;
 	so.days = (int32_t)days;
 	n = (size_t)n_acc * (size_t)days;
@@ -136,24 +174,41 @@ int main(int argc, char **argv)
 	t_write = aq_now() - t0;
 	c_write = cpu_now() - c0;
 
-	aq_readings_init(&r);
-	t0 = aq_now();
-	c0 = cpu_now();
-	for (int p = 0; p < ds.parts; p++) {
-		if (aq_dataset_read_part(&ds, p, &r, &e))
-			goto fail;
-		nscan += r.n;
-		for (size_t i = 0; i < r.n; i++) {
-			double v = r.value[i];
+	/* scan with one thread, then with T threads */
+	for (int pass = 0; pass < 2; pass++) {
+		struct scan_job jobs[64];
+		pthread_t th[64];
+		int nt = pass == 0 ? 1 : threads < 1 ? 1 : threads > 64 ? 64 : (int)threads;
 
-			if (v != v)
-				nan_out++;
-			else
-				sum_out += v;
+		nscan = nan_out = 0;
+		sum_out = 0;
+		memset(jobs, 0, sizeof(jobs));
+		t0 = aq_now();
+		c0 = cpu_now();
+		for (int t = 1; t < nt; t++) {
+			jobs[t].ds = &ds;
+			jobs[t].t = t;
+			jobs[t].nt = nt;
+			if (pthread_create(&th[t], NULL, scan_parts, &jobs[t]))
+				return fprintf(stderr, "cannot start a thread\n"), 1;
+		}
+		jobs[0].ds = &ds;
+		jobs[0].nt = nt;
+		scan_parts(&jobs[0]);
+		for (int t = 1; t < nt; t++)
+			pthread_join(th[t], NULL);
+		t_scan[pass] = aq_now() - t0;
+		c_scan[pass] = cpu_now() - c0;
+		for (int t = 0; t < nt; t++) {
+			if (jobs[t].rc) {
+				e = jobs[t].e;
+				goto fail;
+			}
+			nscan += jobs[t].rows;
+			nan_out += jobs[t].nan;
+			sum_out += jobs[t].sum;
 		}
 	}
-	t_scan = aq_now() - t0;
-	c_scan = cpu_now() - c0;
 	if (nscan != n || nan_in != nan_out || fabs(sum_in - sum_out) > 1e-6 * fabs(sum_in)) {
 		fprintf(stderr, "mismatch: %zu rows read of %zu, NaN %zu vs %zu, sum %.6f vs %.6f\n", nscan, n, nan_out,
 			nan_in, sum_out, sum_in);
@@ -163,12 +218,12 @@ int main(int argc, char **argv)
 		long long bytes = du(root);
 
 		printf("{\"readings\":%zu,\"accounts\":%lld,\"days\":%lld,\"parts\":%lld,\"order\":\"%s\",\"codec\":\"%s\","
-		       "\"level\":%lld,\"write_s\":%.4f,\"scan_s\":%.4f,\"write_per_s\":%.0f,\"scan_per_s\":%.0f,"
-		       "\"add_s\":%.4f,\"write_cpu_s\":%.4f,\"scan_cpu_s\":%.4f,\"bytes\":%lld,\"bytes_per_reading\":%.4f,\"nan\":%zu}\n",
-		       n, n_acc, days, parts, order, codec, level, t_write, t_scan, n / t_write, n / t_scan, t_add, c_write, c_scan, bytes,
-		       (double)bytes / (double)n, nan_in);
+		       "\"level\":%lld,\"buffer_mib\":%lld,\"write_s\":%.4f,\"write_cpu_s\":%.4f,\"add_s\":%.4f,"
+		       "\"scan1_s\":%.4f,\"scan1_cpu_s\":%.4f,\"scan_threads\":%lld,\"scanT_s\":%.4f,\"scanT_cpu_s\":%.4f,"
+		       "\"bytes\":%lld,\"bytes_per_reading\":%.4f,\"nan\":%zu}\n",
+		       n, n_acc, days, parts, order, codec, level, buf_mib, t_write, c_write, t_add, t_scan[0], c_scan[0],
+		       threads, t_scan[1], c_scan[1], bytes, (double)bytes / (double)n, nan_in);
 	}
-	aq_readings_release(&r);
 	aq_dataset_release(&ds);
 	free(day_v);
 	free(dates);

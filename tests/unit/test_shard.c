@@ -329,6 +329,61 @@ static void test_writer_spills(void)
 	aq_dataset_release(&ds);
 }
 
+/* add_many is add in a loop: identical datasets */
+static void test_add_many(void)
+{
+	struct aq_dataset d1, d2;
+	struct aq_readings_writer w;
+	struct aq_readings r1, r2;
+	struct aq_err e = { 0 };
+	struct aq_readings_writer_opts o = { .max_buffer_bytes = 100000 };
+	enum { N = 20000 };
+	static int32_t dd[N];
+	static int64_t aa[N];
+	static double vv[N];
+
+	for (int i = 0; i < N; i++) {
+		dd[i] = 19000 + (int32_t)(rnd() % 40);
+		aa[i] = 100 + (int64_t)(rnd() % 200);
+		vv[i] = i;
+	}
+	T_OK(aq_dataset_create(&d1, tpath("dsm1"), "readings", 3, &e));
+	T_OK(aq_dataset_create(&d2, tpath("dsm2"), "readings", 3, &e));
+	T_OK(aq_readings_writer_open(&w, &d1, 5, "one", &o, &e));
+	for (int i = 0; i < N; i++)
+		T_OK(aq_readings_writer_add(&w, dd[i], aa[i], vv[i], &e));
+	T_OK(aq_readings_writer_close(&w, &e));
+	T_OK(aq_readings_writer_open(&w, &d2, 5, "many", &o, &e));
+	T_OK(aq_readings_writer_add_many(&w, N / 2, dd, aa, vv, &e));
+	T_OK(aq_readings_writer_add_many(&w, N - N / 2, dd + N / 2, aa + N / 2, vv + N / 2, &e));
+	T_OK(aq_readings_writer_close(&w, &e));
+	aq_readings_init(&r1);
+	aq_readings_init(&r2);
+	T_OK(aq_dataset_read_all(&d1, &r1, &e));
+	T_OK(aq_dataset_read_all(&d2, &r2, &e));
+	T_EQ_INT(r1.n, r2.n);
+	T_CHECK(r1.n > 0 && r1.n == r2.n && !memcmp(r1.value, r2.value, r1.n * 8) &&
+		!memcmp(r1.account, r2.account, r1.n * 8) && !memcmp(r1.date, r2.date, r1.n * 4));
+	/* the later add of a duplicate key won */
+	for (size_t i = 0; i < r1.n; i++) {
+		double last = -1;
+
+		for (int k = 0; k < N; k++)
+			if (aa[k] == r1.account[i] && dd[k] == r1.date[i])
+				last = vv[k];
+		if (r1.value[i] != last) {
+			T_FAIL("row %zu: %g, want the last added %g", i, r1.value[i], last);
+			break;
+		}
+		if (i > 300)
+			break;
+	}
+	aq_readings_release(&r1);
+	aq_readings_release(&r2);
+	aq_dataset_release(&d1);
+	aq_dataset_release(&d2);
+}
+
 static void test_empty(void)
 {
 	struct aq_dataset ds;
@@ -437,6 +492,7 @@ int main(void)
 	T_RUN(test_writer_roundtrip);
 	T_RUN(test_latest_wins_and_compact);
 	T_RUN(test_writer_spills);
+	T_RUN(test_add_many);
 	T_RUN(test_empty);
 	T_RUN(test_ignores_tmp_and_foreign);
 	T_RUN(test_next_key);
