@@ -264,7 +264,7 @@ int main(int argc, char **argv)
 	}
 	if (o.mode != AQ_TRAIN_FULL && !prev)
 		aq_warn("mode '%s' without --prev: every account gets a full search", aq_train_mode_name(o.mode));
-	o.progress = isatty(2);
+	o.progress = 1;   /* a TTY line, or a log line every 10 s elsewhere (lib/log.h) */
 	struct aq_train_stats st;
 	int rc = aq_train_run(readings, out, prev, &o, &st, &e);
 	if (rc)

@@ -7,13 +7,17 @@
 #include "autoarima.h"
 #include "date.h"
 #include "log.h"
+#include "series.h"
 #include "shard.h"
 
 /*
- * train_tool fit FILE SEASON [WARM [REPS]]
+ * train_tool fit FILE SEASON [WARM [REPS [H]]]
  *     FILE: one value per line ("NA"/"NaN" = missing). Prints one JSON line:
  *     {"p":..,"d":..,"q":..,"P":..,"D":..,"Q":..,"constant":..,"aicc":..,"ms":..,
- *      "kpss":..,"seas":..,"nfits":..} (ms = median over REPS runs).
+ *      "kpss":..,"seas":..,"nfits":..,"fc":[H values]} (ms = median over REPS runs;
+ *     fc = forecast means, unclipped).
+ * train_tool clean FILE
+ *     the series after aquacast's cleaning (invalid -> NA, Hampel outliers -> NA).
  * train_tool aicc FILE SEASON p d q P D Q constant
  *     AICc (R's definition) of that order fitted by CSS-ML, and whether it is
  *     accepted (roots >= 1.01): {"aicc":..,"ok":..}
@@ -70,6 +74,7 @@ static int cmd_fit(int argc, char **argv)
 	if (argc > 4)
 		o.warm_start = atoi(argv[4]);
 	int reps = argc > 5 ? atoi(argv[5]) : 1;
+	int h = argc > 6 ? atoi(argv[6]) : 0;
 	if (reps < 1)
 		reps = 1;
 	double *ms = calloc((size_t)reps, sizeof *ms);
@@ -94,6 +99,18 @@ static int cmd_fit(int argc, char **argv)
 		       m.spec.constant && m.spec.d + m.spec.D <= 1, info.ic, m.loglik, ms[reps / 2],
 		       isfinite(info.kpss_stat) ? info.kpss_stat : -1, isfinite(info.seas_strength) ? info.seas_strength : -1,
 		       info.nfits, info.nrefits, info.approximation);
+		if (h > 0) {
+			/* forecasts appended as a second JSON line */
+			double *fm = malloc((size_t)h * sizeof *fm), *fs = malloc((size_t)h * sizeof *fs);
+			if (fm && fs && aq_arima_forecast(&m, h, fm, fs, &e) == 0) {
+				printf("{\"fc\":[");
+				for (int i = 0; i < h; i++)
+					printf("%s%.10g", i ? "," : "", fm[i]);
+				printf("]}\n");
+			}
+			free(fm);
+			free(fs);
+		}
 	}
 	aq_arima_model_release(&m);
 	aq_arima_ws_free(ws);
@@ -202,15 +219,43 @@ static int cmd_csv2readings(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_clean(int argc, char **argv)
+{
+	size_t n;
+	double *y = read_series(argv[2], &n);
+	unsigned char *flag = malloc(n ? n : 1);
+	if (!y || !flag)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(y[i]) || y[i] < 0)
+			y[i] = NAN;
+	struct aq_series_opts o;
+	aq_series_opts_default(&o);
+	struct aq_err e = {0};
+	if (aq_series_hampel(y, n, &o, flag, &e))
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		if (flag[i] || !isfinite(y[i]))
+			printf("NA\n");
+		else
+			printf("%.17g\n", y[i]);
+	}
+	free(flag);
+	free(y);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "clean") == 0)
+		return cmd_clean(argc, argv);
 	if (argc >= 4 && strcmp(argv[1], "fit") == 0)
 		return cmd_fit(argc, argv);
 	if (argc >= 10 && strcmp(argv[1], "aicc") == 0)
 		return cmd_aicc(argc, argv);
 	if (argc >= 5 && strcmp(argv[1], "csv2readings") == 0)
 		return cmd_csv2readings(argc, argv);
-	fprintf(stderr, "usage: train_tool fit FILE SEASON [WARM [REPS]] | aicc FILE SEASON p d q P D Q c |"
+	fprintf(stderr, "usage: train_tool fit FILE SEASON [WARM [REPS [H]]] | clean FILE | aicc FILE SEASON p d q P D Q c |"
 			" csv2readings CSV DATASET PARTS\n");
 	return 2;
 }

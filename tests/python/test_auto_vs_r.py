@@ -1,0 +1,145 @@
+"""test_auto_vs_r.py — our stepwise order search against R's forecast::auto.arima on the same series.
+
+20 series: 10 simulated (AR, MA, ARMA, weekly seasonal, random walk with drift, with gaps)
+and 10 DAIAD water accounts (calendar days, missing days as NA, no cleaning). For each
+series and season (7, and 0 for the first 5) R's auto.arima (Debian r-cran-forecast,
+run here with Rscript) and our search (build/dev/tools/train_tool) choose an order.
+Pass: most orders equal (share >= 0.6), and where they differ our model's AICc is no
+worse than the AICc R reports for its own choice (tolerance 0.5 + 1e-4 |AICc|: the two
+likelihood implementations differ in the last digits). The share is printed.
+"""
+import csv
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TOOL = ROOT / "build" / "dev" / "tools" / "train_tool"
+DAIAD = pathlib.Path("/work/shared/data/daiad/daily.csv")
+
+
+def simulated(rng):
+    out = []
+    n = 420
+
+    def arma(ar, ma, n, mean=0.0):
+        e = rng.standard_normal(n + 100)
+        y = np.zeros(n + 100)
+        for t in range(n + 100):
+            y[t] = e[t] + sum(a * y[t - i - 1] for i, a in enumerate(ar) if t - i - 1 >= 0) \
+                + sum(b * e[t - i - 1] for i, b in enumerate(ma) if t - i - 1 >= 0)
+        return mean + y[100:]
+
+    out.append(arma([0.7], [], n, 3))
+    out.append(arma([], [0.5], n, 1))
+    out.append(arma([0.5], [0.3], n, 10))
+    out.append(arma([0.6, -0.2], [], n))
+    wk = np.array([1, 1.1, 0.9, 1, 1.2, 2.5, 2.8])
+    out.append(10 * np.tile(wk, n // 7 + 1)[:n] + arma([0.4], [], n))
+    out.append(np.cumsum(0.1 + rng.standard_normal(n)))
+    out.append(np.cumsum(arma([0.5], [], n)))
+    y = 5 * np.tile(wk, n // 7 + 1)[:n] + arma([0.3], [], n)
+    y[rng.random(n) < 0.05] = np.nan
+    out.append(y)
+    out.append(np.exp(0.3 * arma([0.5], [], n)) * np.tile(wk, n // 7 + 1)[:n])
+    y = arma([], [0.4], n, 2)
+    y[200:210] = np.nan
+    out.append(y)
+    return out
+
+
+def daiad(k=10):
+    by = {}
+    with open(DAIAD) as f:
+        for r in csv.DictReader(f):
+            by.setdefault(int(r["AccountOID"]), []).append((r["ConsumptionDate"], r["Consumption"]))
+    series = []
+    for acc in sorted(by):
+        rows = by[acc]
+        if len(rows) < 350:
+            continue
+        d = [np.datetime64(x) for x, _ in rows]
+        n = int((d[-1] - d[0]).astype(int)) + 1
+        y = np.full(n, np.nan)
+        for (x, v), dd in zip(rows, d):
+            if v not in ("", "NA"):
+                y[int((dd - d[0]).astype(int))] = float(v)
+        series.append(y)
+        if len(series) == k:
+            break
+    return series
+
+
+def write(path, y):
+    with open(path, "w") as f:
+        for v in y:
+            f.write("NA\n" if np.isnan(v) else f"{v:.17g}\n")
+
+
+R_SCRIPT = r"""
+suppressMessages(library(forecast))
+args <- commandArgs(TRUE)
+files <- readLines(args[1])
+for (line in files) {
+  parts <- strsplit(line, " ")[[1]]
+  y <- as.numeric(readLines(parts[1])); m <- as.integer(parts[2])
+  f <- auto.arima(ts(y, frequency = max(m, 1)), seasonal = m > 1)
+  o <- arimaorder(f); if (length(o) == 3) o <- c(o, 0, 0, 0)
+  k <- length(f$coef); cst <- as.integer(k > sum(o[c(1, 3, 4, 6)]))
+  cat(parts[1], m, o[1:6], cst, sprintf("%.6f", f$aicc), "\n")
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    assert TOOL.exists(), "build/dev/tools/train_tool not built (make)"
+    tmp = tmp_path_factory.mktemp("autoarima")
+    rng = np.random.default_rng(20240601)
+    series = simulated(rng) + daiad()
+    jobs = []
+    for i, y in enumerate(series):
+        p = tmp / f"s{i:02d}.txt"
+        write(p, y)
+        jobs.append((str(p), 7))
+        if i < 5:
+            jobs.append((str(p), 0))
+    (tmp / "jobs").write_text("".join(f"{p} {m}\n" for p, m in jobs))
+    (tmp / "r.R").write_text(R_SCRIPT)
+    r = subprocess.run(["Rscript", str(tmp / "r.R"), str(tmp / "jobs")], capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rres = {}
+    for line in r.stdout.splitlines():
+        f = line.split()
+        rres[(f[0], int(f[1]))] = ([int(x) for x in f[2:9]], float(f[9]))
+    out = []
+    for p, m in jobs:
+        o = subprocess.run([str(TOOL), "fit", p, str(m)], capture_output=True, text=True, timeout=300)
+        assert o.returncode == 0, o.stderr
+        j = json.loads(o.stdout.strip().splitlines()[-1])
+        assert "error" not in j, (p, m, j)
+        ours = [j["p"], j["d"], j["q"], j["P"], j["D"], j["Q"], j["constant"]]
+        out.append((p, m, ours, j["aicc"], *rres[(p, m)]))
+    return out
+
+
+def test_same_order_share_and_aicc(results):
+    same = 0
+    worse = []
+    for p, m, ours, aicc, rord, raicc in results:
+        if m == 0:
+            rord = rord[:3] + [0, 0, 0] + rord[6:]
+        eq = ours == rord
+        same += eq
+        print(f"{os.path.basename(p)} s={m}: ours {ours} {aicc:.3f}  R {rord} {raicc:.3f}  {'same' if eq else 'diff'}")
+        if not eq and aicc > raicc + 0.5 + 1e-4 * abs(raicc):
+            worse.append((p, m, ours, aicc, rord, raicc))
+    share = same / len(results)
+    print(f"same order as R: {same}/{len(results)} = {share:.2f}")
+    assert share >= 0.6, f"only {same}/{len(results)} orders equal to R's"
+    assert not worse, f"our AICc worse than R's: {worse}"
