@@ -39,6 +39,8 @@ static void usage(FILE *f)
 		"  --batch N           rows per ODBC parameter array and transaction (default 5000)\n"
 		"  --truth FILE        write the planted events (leaks, vacations, faults, ...) as CSV\n"
 		"  --threads T         generator threads (default: online CPUs)\n"
+		"  --account-range A:B only account indexes A..B-1 of the N (identical to the same\n"
+		"                      accounts of a full run: split a big run over processes)\n"
 		"  --from-csv FILE|-   no generation: read readings from a CSV (strict lib/csv reader,\n"
 		"                      e.g. DAIAD's daily.csv) and write them to --out and/or --odbc\n"
 		"  --max-bad N         with --from-csv: bad rows tolerated (reported by line; default 0)\n"
@@ -54,6 +56,7 @@ struct cfg {
 	uint64_t max_bad;
 	int parts, threads;
 	size_t batch;
+	int64_t a0, a1;     /* account indexes [a0, a1) of --account-range */
 	int32_t from, to;   /* window [from, to) as offsets */
 };
 
@@ -90,10 +93,10 @@ static void *gen_thread(void *arg)
 	for (;;) {
 		int64_t i0 = atomic_fetch_add(&g->next, BLOCK), i1 = i0 + BLOCK;
 
-		if (i0 >= c->so.accounts)
+		if (i0 >= c->a1)
 			break;
-		if (i1 > c->so.accounts)
-			i1 = c->so.accounts;
+		if (i1 > c->a1)
+			i1 = c->a1;
 		for (int64_t i = i0; i < i1; i++) {
 			int rc = aq_synth_account(&c->so, i, series, ev, &g->err[w->id]);
 
@@ -102,7 +105,7 @@ static void *gen_thread(void *arg)
 				free(series);
 				return NULL;
 			}
-			memcpy(g->mat + (size_t)i * (size_t)g->W, series + c->from, (size_t)g->W * sizeof(*series));
+			memcpy(g->mat + (size_t)(i - c->a0) * (size_t)g->W, series + c->from, (size_t)g->W * sizeof(*series));
 		}
 		aq_progress_add(&g->prog, (uint64_t)(i1 - i0));
 	}
@@ -243,8 +246,8 @@ static int write_csv(const struct cfg *c, const struct gen *g, uint64_t *rows, s
 	s.len = sizeof(header) - 1;
 	for (int32_t d = 0; d < g->W; d++) {
 		aq_date_format(c->so.start + c->from + d, date);
-		for (int64_t i = 0; i < c->so.accounts; i++) {
-			int32_t v = g->mat[(size_t)i * (size_t)g->W + (size_t)d];
+		for (int64_t i = c->a0; i < c->a1; i++) {
+			int32_t v = g->mat[(size_t)(i - c->a0) * (size_t)g->W + (size_t)d];
 			char *p;
 
 			if (v == AQ_SYNTH_ABSENT)
@@ -299,7 +302,7 @@ static void *shard_thread(void *arg)
 	for (int part = j->first; part < j->ds->parts && !j->rc; part += j->step) {
 		for (int64_t k = j->pstart[part]; k < j->pstart[part + 1] && !j->rc; k++) {
 			int64_t i = j->order[k], oid = aq_synth_oid(i);
-			const int32_t *row = j->g->mat + (size_t)i * (size_t)W;
+			const int32_t *row = j->g->mat + (size_t)(i - j->c->a0) * (size_t)W;
 
 			for (int32_t d = 0; d < W; d++) {
 				if (row[d] == AQ_SYNTH_ABSENT)
@@ -331,7 +334,7 @@ static int write_shards(const struct cfg *c, const struct gen *g, int nthreads, 
 		return rc;
 	if (nthreads > ds.parts)
 		nthreads = ds.parts;
-	order = malloc((size_t)c->so.accounts * sizeof(*order));
+	order = malloc((size_t)(c->a1 - c->a0) * sizeof(*order));
 	pstart = calloc((size_t)ds.parts + 1, sizeof(*pstart));
 	fill = calloc((size_t)ds.parts, sizeof(*fill));
 	jobs = calloc((size_t)nthreads, sizeof(*jobs));
@@ -341,11 +344,11 @@ static int write_shards(const struct cfg *c, const struct gen *g, int nthreads, 
 		goto out;
 	}
 	/* Counting sort of account indexes by part. */
-	for (int64_t i = 0; i < c->so.accounts; i++)
+	for (int64_t i = c->a0; i < c->a1; i++)
 		pstart[aq_part_of(aq_synth_oid(i), ds.parts) + 1]++;
 	for (int p = 0; p < ds.parts; p++)
 		pstart[p + 1] += pstart[p];
-	for (int64_t i = 0; i < c->so.accounts; i++) {
+	for (int64_t i = c->a0; i < c->a1; i++) {
 		int p = aq_part_of(aq_synth_oid(i), ds.parts);
 
 		order[pstart[p] + fill[p]++] = i;
@@ -391,8 +394,8 @@ static int write_odbc(const struct cfg *c, const struct gen *g, uint64_t *rows, 
 		goto out;
 	/* Day by day, as the utility's feed arrives: RowId grows with the date. */
 	for (int32_t d = 0; d < g->W && !rc; d++) {
-		for (int64_t i = 0; i < c->so.accounts; i++) {
-			int32_t v = g->mat[(size_t)i * (size_t)g->W + (size_t)d];
+		for (int64_t i = c->a0; i < c->a1; i++) {
+			int32_t v = g->mat[(size_t)(i - c->a0) * (size_t)g->W + (size_t)d];
 
 			if (v == AQ_SYNTH_ABSENT)
 				continue;
@@ -649,7 +652,8 @@ int main(int argc, char **argv)
 		{ "table", required_argument, 0, 'T' },    { "schema", required_argument, 0, 'q' },
 		{ "batch", required_argument, 0, 'B' },    { "truth", required_argument, 0, 'r' },
 		{ "threads", required_argument, 0, 'j' },  { "from-csv", required_argument, 0, 'i' },
-		{ "max-bad", required_argument, 0, 'm' },  { "help", no_argument, 0, 'h' },
+		{ "max-bad", required_argument, 0, 'm' },  { "account-range", required_argument, 0, 'R' },
+		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct cfg c = { .parts = 64, .table = "PORTAL.ConsumptionDaily", .batch = 5000 };
@@ -659,7 +663,7 @@ int main(int argc, char **argv)
 	pthread_t *th = NULL;
 	uint64_t rows_csv = 0, rows_shard = 0, rows_db = 0, nev = 0, rows;
 	double t0 = aq_now(), secs;
-	int opt, rc = 0, nthreads;
+	int opt, rc = 0, nthreads, range = 0;
 	char *end;
 	json_t *js;
 
@@ -688,6 +692,15 @@ int main(int argc, char **argv)
 		case 'r': c.truth = optarg; break;
 		case 'j': c.threads = (int)strtol(optarg, &end, 10); if (*end || c.threads < 1) goto bad; break;
 		case 'i': c.from_csv = optarg; break;
+		case 'R':
+			c.a0 = strtoll(optarg, &end, 10);
+			if (*end != ':')
+				goto bad;
+			c.a1 = strtoll(end + 1, &end, 10);
+			if (*end)
+				goto bad;
+			range = 1;
+			break;
 		case 'm': c.max_bad = strtoull(optarg, &end, 10); if (*end) goto bad; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -714,6 +727,14 @@ bad:
 	}
 	if (aq_synth_opts_check(&c.so, &e)) {
 		fprintf(stderr, "aquacast-synth: %s\n", e.msg);
+		return 2;
+	}
+	if (!range) {
+		c.a0 = 0;
+		c.a1 = c.so.accounts;
+	} else if (c.a0 < 0 || c.a1 > c.so.accounts || c.a0 >= c.a1) {
+		fprintf(stderr, "aquacast-synth: bad --account-range %lld:%lld for %lld accounts\n", (long long)c.a0,
+			(long long)c.a1, (long long)c.so.accounts);
 		return 2;
 	}
 	c.from = 0;
@@ -747,7 +768,7 @@ bad:
 		nthreads = 64;
 	g.c = &c;
 	g.W = c.to - c.from;
-	g.mat = malloc((size_t)c.so.accounts * (size_t)g.W * sizeof(*g.mat));
+	g.mat = malloc((size_t)(c.a1 - c.a0) * (size_t)g.W * sizeof(*g.mat));
 	g.ev = calloc((size_t)nthreads, sizeof(*g.ev));
 	g.rc = calloc((size_t)nthreads, sizeof(*g.rc));
 	g.err = calloc((size_t)nthreads, sizeof(*g.err));
@@ -755,11 +776,11 @@ bad:
 	th = calloc((size_t)nthreads, sizeof(*th));
 	if (!g.mat || !g.ev || !g.rc || !g.err || !wk || !th) {
 		rc = aq_err_set(&e, AQ_ENOMEM, "cannot allocate %lld × %d days",
-				(long long)c.so.accounts, g.W);
+				(long long)(c.a1 - c.a0), g.W);
 		goto out;
 	}
-	atomic_init(&g.next, 0);
-	aq_progress_init(&g.prog, "generate", "accounts", (uint64_t)c.so.accounts);
+	atomic_init(&g.next, c.a0);
+	aq_progress_init(&g.prog, "generate", "accounts", (uint64_t)(c.a1 - c.a0));
 	for (int t = 0; t < nthreads; t++) {
 		wk[t] = (struct worker){ &g, t };
 		aq_synth_events_init(&g.ev[t]);
@@ -779,7 +800,7 @@ bad:
 		}
 	if (rc)
 		goto out;
-	aq_info("generated %lld accounts × %d days in %.2f s", (long long)c.so.accounts, g.W, aq_now() - t0);
+	aq_info("generated %lld accounts × %d days in %.2f s", (long long)(c.a1 - c.a0), g.W, aq_now() - t0);
 
 	if (c.truth && (rc = write_truth(&c, &g, nthreads, &nev, &e)))
 		goto out;
@@ -807,7 +828,7 @@ out:
 	rows = rows_csv > rows_shard ? rows_csv : rows_shard;
 	if (rows_db > rows)
 		rows = rows_db;
-	js = json_pack("{s:I,s:I,s:f,s:f,s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "accounts", (json_int_t)c.so.accounts,
+	js = json_pack("{s:I,s:I,s:f,s:f,s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "accounts", (json_int_t)(c.a1 - c.a0),
 		       "rows", (json_int_t)rows, "seconds", round(secs * 1000) / 1000, "rows_per_s",
 		       secs > 0 ? round(rows / secs) : 0.0, "days", (int)(c.to - c.from), "from",
 		       aq_date_format(c.so.start + c.from, (char[AQ_DATE_STRLEN]){ 0 }), "to",

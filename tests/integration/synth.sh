@@ -26,7 +26,14 @@ check "another seed: different data" '! cmp -s "$tmp/a.csv" "$tmp/c.csv"'
 $S --accounts $A --seed 9 --from-day 100 --to-day 2022-10-18 --csv "$tmp/w.csv" >/dev/null 2>&1
 check "a day window is a slice of the full calendar" \
     'cmp -s "$tmp/w.csv" <(awk -F, "NR==1 || (\$1 >= \"2022-07-10\" && \$1 <= \"2022-10-17\")" "$tmp/a.csv")'
-check "bad options exit 2" '$S --accounts 0 --csv - >/dev/null 2>&1; [ $? -eq 2 ] && { $S >/dev/null 2>&1; [ $? -eq 2 ]; }'
+# Account subsets: two ranges together are the full run (rows and planted truth).
+$S --accounts $A --seed 9 --account-range 0:150 --csv "$tmp/s1.csv" --truth "$tmp/t1.csv" >/dev/null 2>&1
+$S --accounts $A --seed 9 --account-range 150:$A --csv "$tmp/s2.csv" --truth "$tmp/t2.csv" --threads 1 >/dev/null 2>&1
+check "account ranges 0:150 + 150:$A equal the full run (csv)" \
+    'cmp -s <(tail -q -n +2 "$tmp/s1.csv" "$tmp/s2.csv" | sort) <(tail -n +2 "$tmp/a.csv" | sort)'
+check "account ranges 0:150 + 150:$A equal the full run (truth)" \
+    'cmp -s <(cat "$tmp/t1.csv"; tail -n +2 "$tmp/t2.csv") "$tmp/truth.csv"'
+check "bad options exit 2" '$S --accounts 0 --csv - >/dev/null 2>&1; [ $? -eq 2 ] && { $S >/dev/null 2>&1; [ $? -eq 2 ]; } && { $S --account-range 5:5 --csv - >/dev/null 2>&1; [ $? -eq 2 ]; }'
 
 # CSV and shards: the same (date, account, value) rows, read by DuckDB.
 $PY - "$tmp" <<'PYEOF' && ok "csv and shards agree (DuckDB)" || nok "csv and shards agree (DuckDB)"
