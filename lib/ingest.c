@@ -228,10 +228,12 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 	static const char *defaults[] = {"enable.auto.commit=false", "enable.auto.offset.store=false",
 					 "auto.offset.reset=earliest", "session.timeout.ms=6000",
 					 "heartbeat.interval.ms=1500", "fetch.wait.max.ms=100",
-					 "topic.metadata.refresh.interval.ms=10000", "reconnect.backoff.max.ms=2000"};
+					 "topic.metadata.refresh.interval.ms=10000", "reconnect.backoff.max.ms=2000",
+					 /* also the rebalance timeout: bounds how long a rejoin waits for gone members */
+					 "max.poll.interval.ms=30000"};
 	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
 	uint64_t batch_rows = o->batch_rows ? o->batch_rows : 1000000;
-	double batch_s = o->batch_seconds > 0 ? o->batch_seconds : 1.0, t0 = aq_now(), last_msg;
+	double batch_s = o->batch_seconds > 0 ? o->batch_seconds : 1.0, t0 = aq_now(), last_msg, unassigned_since = 0;
 	const char **props = NULL;
 	rd_kafka_conf_t *conf = NULL;
 	rd_kafka_topic_partition_list_t *sub = NULL;
@@ -338,9 +340,24 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 			break;
 		if (o->until_date && all_done(g))
 			break;
-		if (o->idle_timeout > 0 && now - (last_msg > g->assigned_at ? last_msg : g->assigned_at) >= o->idle_timeout) {
-			aq_info("no message for %.1f s: stopping", o->idle_timeout);
-			break;
+		/*
+		 * Idle time counts only while partitions are assigned: after a broker
+		 * restart the group coordinator may hold the rejoin for a while, and
+		 * that is not an empty topic. Unassigned for 5× the idle time: give up.
+		 */
+		if (o->idle_timeout > 0) {
+			if (g->nassigned > 0) {
+				unassigned_since = 0;
+				if (now - (last_msg > g->assigned_at ? last_msg : g->assigned_at) >= o->idle_timeout) {
+					aq_info("no message for %.1f s: stopping", o->idle_timeout);
+					break;
+				}
+			} else if (!unassigned_since) {
+				unassigned_since = now;
+			} else if (now - unassigned_since >= 5 * o->idle_timeout) {
+				aq_warn("no partition assigned for %.1f s: stopping", now - unassigned_since);
+				break;
+			}
 		}
 	}
 	if ((rc = flush(g, e)))

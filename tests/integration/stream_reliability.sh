@@ -87,7 +87,7 @@ T=rel.broker
 aquacast-stream-replay run --csv "$tmp/src.csv" --brokers "$B" --topic $T --speed 30 --batch-days 1 \
     --state "$tmp/broker.state" >"$tmp/replay3.json" 2>"$tmp/replay3.log" &
 rp=$!; pids+=($rp)
-$ingest --kafka "$B" --topic $T --group gb --out "$tmp/dsb" --parts 8 --batch-seconds 0.3 --idle-timeout 60 \
+AQUACAST_LOG=debug $ingest --kafka "$B" --topic $T --group gb --out "$tmp/dsb" --parts 8 --batch-seconds 0.3 --idle-timeout 60 -X debug=cgrp \
     >"$tmp/ingest3.json" 2>"$tmp/ingest3.log" &
 ip=$!; pids+=($ip)
 sleep 1.5
