@@ -45,6 +45,7 @@ static void usage(FILE *f)
 	      "  --history F           fraction of the calendar seeded (default 0.2)\n"
 	      "  --db CONNSTR          seed: target database (default $AQUACAST_ODBC)\n"
 	      "  --db-table T          seed: target table (default PORTAL.ConsumptionDaily)\n"
+	      "  --schema DIR          seed: first run DIR/<dialect>/*.sql (e.g. sql) to create the table\n"
 	      "  --brokers LIST        run: bootstrap servers (default $KAFKA_BROKERS)\n"
 	      "  --topic T             run: topic (default water.readings.daily)\n"
 	      "  --partitions N        run: partitions when creating the topic (default 6)\n"
@@ -154,7 +155,7 @@ static void summary(const char *cmd, const struct aq_replay_stats *st, uint64_t 
 int main(int argc, char **argv)
 {
 	enum { O_CSV = 256, O_DATASET, O_ODBC, O_TABLE, O_HISTORY, O_DB, O_DBTABLE, O_BROKERS, O_TOPIC, O_PARTS,
-	       O_SPEED, O_UNTIL, O_BDAYS, O_ENC, O_STATE, O_TIMELINE, O_RAW };
+	       O_SPEED, O_UNTIL, O_BDAYS, O_ENC, O_STATE, O_TIMELINE, O_RAW, O_SCHEMA };
 	static const struct option lo[] = {
 		{"csv", required_argument, NULL, O_CSV}, {"dataset", required_argument, NULL, O_DATASET},
 		{"odbc", required_argument, NULL, O_ODBC}, {"table", required_argument, NULL, O_TABLE},
@@ -164,10 +165,11 @@ int main(int argc, char **argv)
 		{"speed", required_argument, NULL, O_SPEED}, {"until", required_argument, NULL, O_UNTIL},
 		{"batch-days", required_argument, NULL, O_BDAYS}, {"encoding", required_argument, NULL, O_ENC},
 		{"state", required_argument, NULL, O_STATE}, {"timeline", required_argument, NULL, O_TIMELINE},
-		{"raw", required_argument, NULL, O_RAW}, {"help", no_argument, NULL, 'h'}, {0},
+		{"raw", required_argument, NULL, O_RAW}, {"schema", required_argument, NULL, O_SCHEMA},
+		{"help", no_argument, NULL, 'h'}, {0},
 	};
 	const char *csv = NULL, *dataset = NULL, *odbc = NULL, *table = "PORTAL.ConsumptionDaily", *db = NULL,
-		   *dbtable = "PORTAL.ConsumptionDaily", *timeline = NULL, *raw = NULL, *cmd;
+		   *dbtable = "PORTAL.ConsumptionDaily", *timeline = NULL, *raw = NULL, *schema = NULL, *cmd;
 	struct aq_replay_opts o = {.history = 0.2, .enc = AQ_REC_BINARY};
 	struct aq_replay_stats st = {0};
 	struct aq_readings r, hist;
@@ -222,6 +224,7 @@ int main(int argc, char **argv)
 		case O_STATE: o.state_path = optarg; break;
 		case O_TIMELINE: timeline = optarg; break;
 		case O_RAW: raw = optarg; break;
+		case O_SCHEMA: schema = optarg; break;
 		case 'X': props[nprops++] = optarg; break;
 		case 'h': usage(stdout); free(props); return 0;
 		default: usage(stderr); free(props); return 2;
@@ -305,7 +308,9 @@ bad:
 			goto fail;
 		if ((rc = aq_odbc_connect(&conn, db, NULL, &e)))
 			goto fail;
-		rc = aq_odbc_load_readings(&conn, dbtable, &hist, 0, &e);
+		rc = schema ? aq_odbc_create_schema(&conn, schema, &e) : 0;
+		if (!rc)
+			rc = aq_odbc_load_readings(&conn, dbtable, &hist, 0, &e);
 		aq_odbc_release(&conn);
 		if (rc)
 			goto fail;
