@@ -100,7 +100,8 @@ static int filter_from_start(const struct aq_arima_model *m, const double *y, si
 	for (size_t t = 0; t < o; t++)
 		x[t] = y[t] - (ncx ? beta * (drift ? (double)(t + 1) : 1.0) : 0.0);
 	struct aq_kalman_stats st;
-	aq_kalman_filter(&km, x, o, a, Pm, 1, 0.0, NULL, &st, w);
+	/* steady-state shortcut as lib/arima's likelihood (gain frozen once P settles) */
+	aq_kalman_filter(&km, x, o, a, Pm, 1, 1e-11, NULL, &st, w);
 	aq_kalman_forecast(&km, a, Pm, h, mean, var, 0, 0, NULL, w);
 	for (int i = 0; i < h; i++) {
 		mean[i] += ncx ? beta * (drift ? (double)(o + (size_t)i + 1) : 1.0) : 0.0;

@@ -310,7 +310,7 @@ static int gate_score(const struct aq_model_row *row, const struct aq_series *s,
 		fc = AQ_FC_ARIMA;
 	(void)combo_ref_hint;
 	o.combo_ref = fc == AQ_FC_COMBO ? ref : -1;
-	int rc = aq_eval_account(y, a, n, origin, &m, &o, ws, &r, e);
+	int rc = aq_eval_account(y, y, n, origin, &m, &o, ws, &r, e);
 	if (rc == 0 && r.status == AQ_EVAL_OK)
 		*mae = r.newdata[fc].mae;
 	ev_model_release(&em);
@@ -386,7 +386,9 @@ static void eval_part(void *ctx, size_t part, int tid)
 			struct ev_model em;
 			ev_model_from_row(&em, row, n_train, j->refit, aws, e);
 			struct aq_eval_model m = {ev_model_forecast, &em};
-			rc = aq_eval_account(y, act, n, n_train, &m, &j->eo, &ws, &a->r, e);
+			/* scored against the cleaned readings: invalid values and gross spikes
+			   (meter faults, lib/series.h rule) are missing, not scored */
+			rc = aq_eval_account(y, y, n, n_train, &m, &j->eo, &ws, &a->r, e);
 			po->refits += em.refits;
 			po->resets += em.resets;
 			po->refit_seconds += em.refit_seconds;
