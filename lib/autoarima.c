@@ -377,6 +377,7 @@ double aq_auto_aicc(double aic, int ncoef, int nstar)
 
 struct tried {
 	int p, q, P, Q, c;
+	int checked;         /* coefficient variances verified (or not required) */
 	double ic;
 	int ncoef;
 	double coef[MAXC];
@@ -460,8 +461,8 @@ static double score(const struct search *S, const struct aq_arima_model *m, int 
 	return ic;
 }
 
-static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, int approx, const double *init,
-		   struct aq_arima_model *m, double *ic)
+static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, int approx, int vcov,
+		   const double *init, struct aq_arima_model *m, double *ic)
 {
 	struct aq_arima_spec sp;
 	make_spec(S, p, q, P, Q, c, &sp);
@@ -470,7 +471,7 @@ static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, in
 	fo.init = init;
 	fo.max_iter = 100;
 	fo.reltol = 1.5e-8;
-	fo.want_vcov = S->o->check_vcov;
+	fo.want_vcov = vcov && S->o->check_vcov;
 	struct aq_err e = {0};
 	aq_arima_model_release(m);
 	aq_arima_model_init(m);
@@ -493,17 +494,37 @@ static int tried_before(const struct search *S, int p, int q, int P, int Q, int 
 	return 0;
 }
 
-/* Fit a candidate, record it; returns its score. best is the parent for warm starts. */
-static double candidate(struct search *S, const struct tried *best, int p, int q, int P, int Q, int c,
-			struct aq_arima_model *m)
+/*
+ * R's checkarima (negative coefficient variance -> rejected) needs the
+ * Hessian, about k^2 objective evaluations. With the CSS approximation it
+ * only matters for candidates that would become the best, and for those
+ * the final refit reaches: we verify lazily, refitting from the candidate's
+ * own estimates with the Hessian (the optimiser starts at the optimum).
+ */
+static void verify(struct search *S, struct tried *t, struct aq_arima_model *m)
+{
+	if (t->checked || !isfinite(t->ic))
+		return;
+	double ic;
+	int rc = fit_one(S, t->p, t->q, t->P, t->Q, t->c, 1, 1, t->coef, m, &ic);
+	t->checked = 1;
+	t->ic = rc ? INFINITY : ic;
+	if (!rc)
+		memcpy(t->coef, m->coef, (size_t)m->ncoef * sizeof(double));
+}
+
+/* Fit a candidate, record it; returns its score. par is the parent for warm starts. */
+static double candidate(struct search *S, const struct tried *par, double best_ic, int p, int q, int P, int Q,
+			int c, struct aq_arima_model *m)
 {
 	double init[MAXC], ic;
 	const double *ip = NULL;
-	if (S->o->warm_start && best && isfinite(best->ic)) {
-		warm_init(S, best, p, q, P, Q, c, init);
+	if (S->o->warm_start && par && isfinite(par->ic)) {
+		warm_init(S, par, p, q, P, Q, c, init);
 		ip = init;
 	}
-	int rc = fit_one(S, p, q, P, Q, c, S->approx, ip, m, &ic);
+	int lazy = S->approx && S->o->check_vcov;
+	int rc = fit_one(S, p, q, P, Q, c, S->approx, !lazy, ip, m, &ic);
 	struct tried *t = &S->t[S->nt++];
 	t->p = p;
 	t->q = q;
@@ -511,11 +532,14 @@ static double candidate(struct search *S, const struct tried *best, int p, int q
 	t->Q = Q;
 	t->c = c;
 	t->ic = ic;
+	t->checked = !lazy;
 	t->ncoef = rc ? 0 : m->ncoef;
 	if (!rc)
 		memcpy(t->coef, m->coef, (size_t)m->ncoef * sizeof(double));
 	S->info->nfits++;
-	return ic;
+	if (lazy && ic < best_ic)
+		verify(S, t, m);
+	return t->ic;
 }
 
 static double mean_finite(const double *x, size_t n)
@@ -660,7 +684,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		aq_arima_model_init(&tmp);
 		double ic;
 		S.approx = 0;
-		rc = fit_one(&S, 0, 0, 0, 0, d + D <= 1, 0, NULL, &tmp, &ic);
+		rc = fit_one(&S, 0, 0, 0, 0, d + D <= 1, 0, 1, NULL, &tmp, &ic);
 		if (rc || !isfinite(tmp.loglik)) {
 			aq_arima_model_release(&tmp);
 			return aq_err_set(e, AQ_ENUMERIC, "differenced series is constant and cannot be fitted");
@@ -714,8 +738,8 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 	int P = start_P < max_P ? start_P : max_P, Q = start_Q < max_Q ? start_Q : max_Q;
 	int ib = 0;   /* index of the best tried model */
 	double ic;
-	candidate(&S, NULL, p, q, P, Q, constant, &cur);
-	ic = candidate(&S, NULL, 0, 0, 0, 0, constant, &cur);
+	candidate(&S, NULL, INFINITY, p, q, P, Q, constant, &cur);
+	ic = candidate(&S, NULL, S.t[ib].ic, 0, 0, 0, 0, constant, &cur);
 	if (ic < S.t[ib].ic) {
 		ib = 1;
 		p = q = P = Q = 0;
@@ -723,7 +747,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 	int k = 2;
 	if (max_p > 0 || max_P > 0) {
 		int pp = max_p > 0, PP = s > 1 && max_P > 0;
-		ic = candidate(&S, NULL, pp, 0, PP, 0, constant, &cur);
+		ic = candidate(&S, NULL, S.t[ib].ic, pp, 0, PP, 0, constant, &cur);
 		if (ic < S.t[ib].ic) {
 			ib = k;
 			p = pp;
@@ -734,7 +758,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 	}
 	if (max_q > 0 || max_Q > 0) {
 		int qq = max_q > 0, QQ = s > 1 && max_Q > 0;
-		ic = candidate(&S, NULL, 0, qq, 0, QQ, constant, &cur);
+		ic = candidate(&S, NULL, S.t[ib].ic, 0, qq, 0, QQ, constant, &cur);
 		if (ic < S.t[ib].ic) {
 			ib = k;
 			p = P = 0;
@@ -744,7 +768,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		k++;
 	}
 	if (constant) {
-		ic = candidate(&S, NULL, 0, 0, 0, 0, 0, &cur);
+		ic = candidate(&S, NULL, S.t[ib].ic, 0, 0, 0, 0, 0, &cur);
 		if (ic < S.t[ib].ic) {
 			ib = k;
 			p = q = P = Q = 0;
@@ -773,7 +797,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 			k++;
 			if (k > nmodels)
 				break;
-			ic = candidate(&S, &S.t[ib], np, nq, nP, nQ, constant, &cur);
+			ic = candidate(&S, &S.t[ib], S.t[ib].ic, np, nq, nP, nQ, constant, &cur);
 			if (ic < S.t[ib].ic) {
 				ib = S.nt - 1;
 				p = np;
@@ -789,7 +813,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 			k++;
 			if (k > nmodels)
 				continue;
-			ic = candidate(&S, &S.t[ib], p, q, P, Q, !constant, &cur);
+			ic = candidate(&S, &S.t[ib], S.t[ib].ic, p, q, P, Q, !constant, &cur);
 			if (ic < S.t[ib].ic) {
 				ib = S.nt - 1;
 				constant = !constant;
@@ -828,6 +852,9 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		int found = 0, tried_ml = 0, tried_q0 = 0;
 		for (int i = 0; i < no && !found; i++) {
 			struct tried *t = &S.t[ord[i]];
+			verify(&S, t, &cur);
+			if (!isfinite(t->ic))
+				continue;
 			if (tried_ml >= o->max_refits) {
 				if (t->Q > 0 || tried_q0 >= o->max_refits)
 					continue;
@@ -835,7 +862,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 			}
 			tried_ml++;
 			info->nrefits++;
-			int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, o->warm_start ? t->coef : NULL, &cur,
+			int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, o->warm_start ? t->coef : NULL, &cur,
 					  &ic);
 			if (!frc && isfinite(ic)) {
 				found = 1;
@@ -854,7 +881,7 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		}
 		struct tried *t = &S.t[ib];
 		info->nrefits++;
-		int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, t->coef, &cur, &ic);
+		int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, t->coef, &cur, &ic);
 		if (frc || !isfinite(ic)) {
 			rc = aq_err_set(e, AQ_ENUMERIC, "refit of the chosen model failed");
 			goto out;
