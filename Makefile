@@ -45,6 +45,9 @@ $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+# Objects are never intermediate: keep them so binaries do not relink every time.
+.SECONDARY:
+
 # One rule for all binaries: every .c in cmd/<name>/ links into aquacast-<name>.
 .SECONDEXPANSION:
 $(BINDIR)/aquacast-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c))) $(LIBA)

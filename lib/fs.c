@@ -39,11 +39,37 @@ static char *dir_of(const char *path)
 	return d;
 }
 
+/*
+ * A path that names a device, FIFO or socket (/dev/null, /dev/stdout, a
+ * pipe) is written in place: renaming a temp file over it would replace the
+ * device node itself. Such an aq_afile has tmp == NULL.
+ */
+static int open_special(struct aq_afile *f, const char *path, struct aq_err *e)
+{
+	f->tmp = NULL;
+	f->path = strdup(path);
+	if (!f->path)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	f->fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		int r = aq_err_sys(e, "cannot open '%s'", path);
+
+		free(f->path);
+		f->path = NULL;
+		return r;
+	}
+	return 0;
+}
+
 int aq_afile_open(struct aq_afile *f, const char *path, struct aq_err *e)
 {
-	char *c = strdup(path), *dir, *base;
+	char *c, *dir, *base;
+	struct stat st;
 	size_t n;
 
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return open_special(f, path, e);
+	c = strdup(path);
 	f->fd = -1;
 	f->tmp = NULL;
 	f->path = strdup(path);
@@ -108,6 +134,13 @@ int aq_afile_commit(struct aq_afile *f, struct aq_err *e)
 	char *dir;
 	int r = 0;
 
+	if (!f->tmp) { /* special file written in place */
+		if (close(f->fd) < 0)
+			r = aq_err_sys(e, "cannot close '%s'", f->path);
+		f->fd = -1;
+		afile_release(f);
+		return r;
+	}
 	if (fsync(f->fd) < 0) {
 		r = aq_err_sys(e, "cannot fsync '%s'", f->path);
 		goto fail;

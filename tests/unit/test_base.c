@@ -1,5 +1,6 @@
 /* test_base.c — err, date and fs helpers. */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "date.h"
@@ -65,6 +66,17 @@ static void test_atomic_write(void)
 	free(p);
 }
 
+/* Writing "atomically" to a device must not replace the device node. */
+static void test_atomic_special(void)
+{
+	struct aq_err e = { 0 };
+	struct stat st;
+
+	T_OK(aq_fs_write_atomic("/dev/null", "x", 1, &e));
+	T_ASSERT(stat("/dev/null", &st) == 0);
+	T_CHECK(S_ISCHR(st.st_mode));
+}
+
 static void test_err(void)
 {
 	struct aq_err e = { 0 };
@@ -80,6 +92,7 @@ int main(void)
 	T_RUN(test_date_roundtrip);
 	T_RUN(test_date_rejects);
 	T_RUN(test_atomic_write);
+	T_RUN(test_atomic_special);
 	T_RUN(test_err);
 	T_DONE();
 }
