@@ -197,21 +197,61 @@ struct worker {
 	double *ov;
 };
 
-static void sample(struct worker *wk, int kind, int64_t rowid, const char *acct, const char *date, const char *val)
+#define TXT_ACCT 32
+#define TXT_DATE 40
+#define TXT_VAL 64
+
+/* The bound result arrays of one fetch (typed or text). */
+struct cols {
+	int text;
+	SQLBIGINT *acct;
+	SQL_DATE_STRUCT *dates;
+	double *vals;
+	char *tacct, *tdate, *tval;
+	SQLLEN *ind_a, *ind_d, *ind_v;
+};
+
+/* Printable account, date and value of row i: only for the logged samples, never per row. */
+static void describe(const struct cols *c, size_t i, char *sa, char *sd, char *sv)
+{
+	if (c->text) {
+		snprintf(sa, TXT_ACCT, "%s", c->ind_a[i] == SQL_NULL_DATA ? "NULL" : c->tacct + i * TXT_ACCT);
+		snprintf(sd, TXT_DATE, "%s", c->ind_d[i] == SQL_NULL_DATA ? "NULL" : c->tdate + i * TXT_DATE);
+		snprintf(sv, TXT_VAL, "%s", c->ind_v[i] == SQL_NULL_DATA ? "NULL" : c->tval + i * TXT_VAL);
+		return;
+	}
+	if (c->ind_a[i] == SQL_NULL_DATA)
+		snprintf(sa, TXT_ACCT, "NULL");
+	else
+		snprintf(sa, TXT_ACCT, "%lld", (long long)c->acct[i]);
+	if (c->ind_d[i] == SQL_NULL_DATA)
+		snprintf(sd, TXT_DATE, "NULL");
+	else
+		snprintf(sd, TXT_DATE, "%04d-%02d-%02d", c->dates[i].year, c->dates[i].month, c->dates[i].day);
+	if (c->ind_v[i] == SQL_NULL_DATA)
+		snprintf(sv, TXT_VAL, "NULL");
+	else
+		snprintf(sv, TXT_VAL, "%.17g", c->vals[i]);
+}
+
+/* Count a flagged row; log the first few of each kind with RowId, account, date, value. */
+static void sample(struct worker *wk, int kind, int64_t rowid, const struct cols *c, size_t i)
 {
 	int lim = wk->sl->o->samples == 0 ? 3 : wk->sl->o->samples;
+	char sa[TXT_ACCT] = "?", sd[TXT_DATE] = "?", sv[TXT_VAL] = "?";
 
 	wk->rejected[kind]++;
-	if (lim > 0 && atomic_fetch_add(&wk->sl->samples[kind], 1) < (uint64_t)lim) {
-		if (kind == AQ_REJ_DUPLICATE) {
-			aq_warn("bad row (duplicate): RowId %lld (account '%s', date '%s', consumption '%s') "
-				"supersedes an earlier row of that account and date",
-				(long long)rowid, acct, date, val);
-			return;
-		}
+	if (lim <= 0 || atomic_fetch_add(&wk->sl->samples[kind], 1) >= (uint64_t)lim)
+		return;
+	if (c)
+		describe(c, i, sa, sd, sv);
+	if (kind == AQ_REJ_DUPLICATE)
+		aq_warn("bad row (duplicate): RowId %lld (account '%s', date '%s', consumption '%s') "
+			"supersedes an earlier row of that account and date",
+			(long long)rowid, sa, sd, sv);
+	else
 		aq_warn("bad row (%s): RowId %lld, account '%s', date '%s', consumption '%s'",
-			aq_extract_rej_names[kind], (long long)rowid, acct, date, val);
-	}
+			aq_extract_rej_names[kind], (long long)rowid, sa, sd, sv);
 }
 
 static int flush_out(struct worker *wk, struct aq_err *e)
@@ -289,10 +329,6 @@ static int parse_date_text(const char *s, size_t n, int32_t *out)
 	return aq_date_parse(s, 10, out, NULL) ? -1 : 0;
 }
 
-#define TXT_ACCT 32
-#define TXT_DATE 40
-#define TXT_VAL 64
-
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -317,6 +353,7 @@ static void *worker_main(void *arg)
 	int32_t prev_date = 0;
 	double prev_val = 0;
 	struct idset ids = { 0 };
+	struct cols cols;
 
 	if ((r = aq_odbc_connect(&c, o->conn, &co, e))) {
 		wk->rc = r;
@@ -391,6 +428,8 @@ static void *worker_main(void *arg)
 		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read '%s'", o->table);
 		goto out;
 	}
+	cols = (struct cols){ .text = text, .acct = acct, .dates = dates, .vals = vals, .tacct = tacct,
+			      .tdate = tdate, .tval = tval, .ind_a = ind_a, .ind_d = ind_d, .ind_v = ind_v };
 	for (;;) {
 		if ((o->stop && *o->stop) || atomic_load(&sl->failed)) {
 			r = aq_err_set(e, AQ_EINTR, "extraction interrupted");
@@ -405,7 +444,6 @@ static void *worker_main(void *arg)
 		}
 		wk->rows_read += fetched;
 		for (size_t i = 0; i < fetched; i++) {
-			char sa[TXT_ACCT], sd[TXT_DATE], sv[TXT_VAL];
 			int64_t rid = ind_r[i] == SQL_NULL_DATA ? -1 : (int64_t)rowid[i], a;
 			int32_t d;
 			double v;
@@ -413,24 +451,20 @@ static void *worker_main(void *arg)
 
 			if (status[i] == SQL_ROW_ERROR || status[i] == SQL_ROW_NOROW) {
 				if (status[i] == SQL_ROW_ERROR)
-					sample(wk, AQ_REJ_ROW_ERROR, rid, "?", "?", "?");
+					sample(wk, AQ_REJ_ROW_ERROR, rid, NULL, i);
 				continue;
 			}
-			/* Decode; sa/sd/sv keep a printable form for the samples. */
 			if (text) {
 				const char *ta = tacct + i * TXT_ACCT, *td = tdate + i * TXT_DATE,
 					   *tv = tval + i * TXT_VAL;
 
-				snprintf(sa, sizeof(sa), "%s", ind_a[i] == SQL_NULL_DATA ? "NULL" : ta);
-				snprintf(sd, sizeof(sd), "%s", ind_d[i] == SQL_NULL_DATA ? "NULL" : td);
-				snprintf(sv, sizeof(sv), "%s", ind_v[i] == SQL_NULL_DATA ? "NULL" : tv);
 				if (ind_a[i] == SQL_NULL_DATA || ind_a[i] >= TXT_ACCT || parse_i64(ta, &a)) {
-					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, sa, sd, sv);
+					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, &cols, i);
 					continue;
 				}
 				if (ind_d[i] == SQL_NULL_DATA || ind_d[i] >= TXT_DATE ||
 				    parse_date_text(td, strlen(td), &d) || d < AQ_DATE_MIN || d > AQ_DATE_MAX) {
-					sample(wk, AQ_REJ_BAD_DATE, rid, sa, sd, sv);
+					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
 					continue;
 				}
 				if (ind_v[i] == SQL_NULL_DATA)
@@ -439,28 +473,18 @@ static void *worker_main(void *arg)
 					vkind = AQ_REJ_NON_NUMERIC;
 			} else {
 				a = (int64_t)acct[i];
-				snprintf(sa, sizeof(sa), "%lld", (long long)a);
-				if (ind_d[i] != SQL_NULL_DATA)
-					snprintf(sd, sizeof(sd), "%04d-%02d-%02d", dates[i].year, dates[i].month,
-						 dates[i].day);
-				else
-					snprintf(sd, sizeof(sd), "NULL");
-				if (ind_v[i] == SQL_NULL_DATA)
-					snprintf(sv, sizeof(sv), "NULL");
-				else
-					snprintf(sv, sizeof(sv), "%.17g", vals[i]);
 				if (ind_a[i] == SQL_NULL_DATA) {
-					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, "NULL", sd, sv);
+					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, &cols, i);
 					continue;
 				}
 				if (ind_d[i] == SQL_NULL_DATA || dates[i].month < 1 || dates[i].month > 12 ||
 				    dates[i].day < 1 || dates[i].day > 31) {
-					sample(wk, AQ_REJ_BAD_DATE, rid, sa, sd, sv);
+					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
 					continue;
 				}
 				d = aq_date_from_ymd(dates[i].year, dates[i].month, dates[i].day);
 				if (d < AQ_DATE_MIN || d > AQ_DATE_MAX) {
-					sample(wk, AQ_REJ_BAD_DATE, rid, sa, sd, sv);
+					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
 					continue;
 				}
 				if (ind_v[i] == SQL_NULL_DATA)
@@ -473,13 +497,13 @@ static void *worker_main(void *arg)
 			else if (vkind < 0 && v < 0)
 				vkind = AQ_REJ_NEGATIVE;
 			if (vkind >= 0) {
-				sample(wk, vkind, rid, sa, sd, sv);
+				sample(wk, vkind, rid, &cols, i);
 				v = NAN;
 			}
 			if (key_order) {
 				/* Sorted by (account, date, RowId): the last of a run of equal keys wins. */
 				if (have_prev && prev_acct == a && prev_date == d) {
-					sample(wk, AQ_REJ_DUPLICATE, rid, sa, sd, sv);
+					sample(wk, AQ_REJ_DUPLICATE, rid, &cols, i);
 				} else if (have_prev && (r = emit(wk, prev_date, prev_acct, prev_val, e))) {
 					goto out;
 				}
