@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,6 +419,146 @@ static int timing_add(struct timing *t, double ms)
 	return 0;
 }
 
+struct run_ctx {
+	const struct aq_dataset *rds, *pds, *ods;
+	const struct aq_train_opts *o;
+	uint64_t key;
+	struct aq_arima_ws **ws;
+	struct aq_progress *prog;
+	int by_part;
+	pthread_mutex_t mu;          /* stats, timings, first error */
+	struct aq_train_stats *st;
+	struct timing *tm;
+	int rc;
+	struct aq_err err;
+};
+
+/* Read, fit (threads workers over accounts, workspaces ws[0..threads)) and write one part. */
+static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_ws **ws, struct aq_err *e)
+{
+	const struct aq_train_opts *o = R->o;
+	struct aq_train_stats *st = R->st;
+	struct timing *tm = R->tm;
+	int rc = 0;
+	struct aq_readings rd;
+	aq_readings_init(&rd);
+	struct aq_model_part prev;
+	aq_model_part_init(&prev);
+	struct item *items = NULL;
+	struct aq_model_row *rows = NULL;
+	enum aq_train_action *act = NULL;
+	size_t nit = 0;
+	if ((rc = aq_dataset_read_part(R->rds, part, &rd, e)))
+		goto part_done;
+	if (R->pds && (rc = aq_model_read_part(R->pds, part, &prev, e)))
+		goto part_done;
+	/* items: merge of readings' accounts and prev's accounts (both sorted) */
+	size_t cap = prev.n + 16;
+	for (size_t i = 0; i < rd.n; i++)
+		cap += i == 0 || rd.account[i] != rd.account[i - 1];
+	items = calloc(cap, sizeof *items);
+	if (!items) {
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu work items", cap);
+		goto part_done;
+	}
+	size_t i = 0, pj = 0;
+	while (i < rd.n || pj < prev.n) {
+		int64_t a = i < rd.n ? rd.account[i] : INT64_MAX;
+		int64_t b = pj < prev.n ? prev.rows[pj].account : INT64_MAX;
+		struct item it = {0};
+		if (b < a) {
+			it.account = b;
+			it.prev = &prev.rows[pj++];
+		} else {
+			size_t j = i;
+			while (j < rd.n && rd.account[j] == a)
+				j++;
+			it.account = a;
+			it.start = i;
+			it.count = j - i;
+			i = j;
+			if (b == a)
+				it.prev = &prev.rows[pj++];
+			if (rd.date[it.start] > o->series.until) {   /* nothing up to --until */
+				if (!it.prev)
+					continue;
+				it.count = 0;
+			}
+			if (!in_filter(o, a)) {
+				if (!it.prev)
+					continue;
+				it.count = 0;   /* not selected: carried over */
+			}
+		}
+		items[nit++] = it;
+	}
+	rows = calloc(nit ? nit : 1, sizeof *rows);
+	act = calloc(nit ? nit : 1, sizeof *act);
+	if (!rows || !act) {
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu model rows", nit);
+		goto part_done;
+	}
+	if (!R->by_part)
+		R->prog->total += nit;   /* account unit: parts run one after another */
+	struct part_job job = {&rd, items, rows, act, o, ws, o->progress ? R->prog : NULL};
+	if ((rc = aq_parallel_for(threads, nit, part_fn, &job, e)))
+		goto part_done;
+	pthread_mutex_lock(&R->mu);
+	st->readings += rd.n;
+	for (size_t k = 0; k < nit; k++) {
+		st->accounts++;
+		switch (rows[k].status) {
+		case AQ_MODEL_OK: st->ok++; break;
+		case AQ_MODEL_FALLBACK: st->fallback++; break;
+		default: st->failed++; break;
+		}
+		switch (act[k]) {
+		case AQ_ACT_CARRIED: st->carried++; break;
+		case AQ_ACT_SEARCHED: st->searched++; break;
+		case AQ_ACT_REFITTED: st->refitted++; break;
+		case AQ_ACT_UPDATED: st->updated++; break;
+		case AQ_ACT_RESEARCHED: st->researched++; break;
+		default: break;
+		}
+		if (act[k] != AQ_ACT_CARRIED && timing_add(tm, rows[k].fit_seconds * 1e3) && !rc)
+			rc = aq_err_set(e, AQ_ENOMEM, "cannot record timings");
+		if (rows[k].status == AQ_MODEL_FAILED && act[k] != AQ_ACT_CARRIED)
+			aq_warn("account %lld failed: %s", (long long)rows[k].account,
+				rows[k].reason ? rows[k].reason : "");
+	}
+	pthread_mutex_unlock(&R->mu);
+	if (!rc)
+		rc = aq_model_write_part(R->ods, part, R->key, "train", rows, nit, NULL, e);
+part_done:
+	if (rows)
+		for (size_t k = 0; k < nit; k++)
+			aq_model_row_release(&rows[k]);
+	free(rows);
+	free(act);
+	free(items);
+	aq_model_part_release(&prev);
+	aq_readings_release(&rd);
+	return rc;
+}
+
+static void part_unit_fn(void *ctx, size_t i, int tid)
+{
+	struct run_ctx *R = ctx;
+	pthread_mutex_lock(&R->mu);
+	int stop = R->rc != 0;
+	pthread_mutex_unlock(&R->mu);
+	if (stop)
+		return;
+	struct aq_err e = {0};
+	int rc = train_part(R, (int)i, 1, &R->ws[tid], &e);
+	pthread_mutex_lock(&R->mu);
+	if (rc && !R->rc) {
+		R->rc = rc;
+		R->err = e;
+	}
+	pthread_mutex_unlock(&R->mu);
+}
+
 int aq_train_run(const char *readings_root, const char *out_root, const char *prev_root,
 		 const struct aq_train_opts *o, struct aq_train_stats *st, struct aq_err *e)
 {
@@ -472,103 +613,23 @@ int aq_train_run(const char *readings_root, const char *out_root, const char *pr
 	struct aq_progress prog;
 	aq_progress_init(&prog, "train", "accounts", 0);
 	struct timing tm = {0};
-	for (int part = 0; part < rds.parts && !rc; part++) {
-		struct aq_readings rd;
-		aq_readings_init(&rd);
-		struct aq_model_part prev;
-		aq_model_part_init(&prev);
-		struct item *items = NULL;
-		struct aq_model_row *rows = NULL;
-		enum aq_train_action *act = NULL;
-		size_t nit = 0;
-		if ((rc = aq_dataset_read_part(&rds, part, &rd, e)))
-			goto part_done;
-		st->readings += rd.n;
-		if (have_prev && (rc = aq_model_read_part(&pds, part, &prev, e)))
-			goto part_done;
-		/* items: merge of readings' accounts and prev's accounts (both sorted) */
-		size_t cap = prev.n + 16;
-		for (size_t i = 0; i < rd.n; i++)
-			cap += i == 0 || rd.account[i] != rd.account[i - 1];
-		items = calloc(cap, sizeof *items);
-		if (!items) {
-			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu work items", cap);
-			goto part_done;
+	/*
+	 * Unit of work: with at least 2 parts per thread, whole parts (no barrier
+	 * between parts; a part's read/write overlaps other parts' fitting);
+	 * otherwise accounts within one part at a time. opts.unit forces one.
+	 */
+	struct run_ctx R = {&rds, have_prev ? &pds : NULL, &ods, o, key, ws, &prog, 0,
+			    PTHREAD_MUTEX_INITIALIZER, st, &tm, 0, {0}};
+	R.by_part = o->unit == 1 || (o->unit == 0 && rds.parts >= 2 * threads);
+	st->unit_parts = R.by_part;
+	if (R.by_part) {
+		if ((rc = aq_parallel_for(threads, (size_t)rds.parts, part_unit_fn, &R, e)) == 0 && R.rc) {
+			rc = R.rc;
+			*e = R.err;
 		}
-		size_t i = 0, pj = 0;
-		while (i < rd.n || pj < prev.n) {
-			int64_t a = i < rd.n ? rd.account[i] : INT64_MAX;
-			int64_t b = pj < prev.n ? prev.rows[pj].account : INT64_MAX;
-			struct item it = {0};
-			if (b < a) {
-				it.account = b;
-				it.prev = &prev.rows[pj++];
-			} else {
-				size_t j = i;
-				while (j < rd.n && rd.account[j] == a)
-					j++;
-				it.account = a;
-				it.start = i;
-				it.count = j - i;
-				i = j;
-				if (b == a)
-					it.prev = &prev.rows[pj++];
-				if (rd.date[it.start] > o->series.until) {   /* nothing up to --until */
-					if (!it.prev)
-						continue;
-					it.count = 0;
-				}
-				if (!in_filter(o, a)) {
-					if (!it.prev)
-						continue;
-					it.count = 0;   /* not selected: carried over */
-				}
-			}
-			items[nit++] = it;
-		}
-		rows = calloc(nit ? nit : 1, sizeof *rows);
-		act = calloc(nit ? nit : 1, sizeof *act);
-		if (!rows || !act) {
-			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu model rows", nit);
-			goto part_done;
-		}
-		prog.total += nit;
-		struct part_job job = {&rd, items, rows, act, o, ws, o->progress ? &prog : NULL};
-		if ((rc = aq_parallel_for(threads, nit, part_fn, &job, e)))
-			goto part_done;
-		for (size_t k = 0; k < nit; k++) {
-			st->accounts++;
-			switch (rows[k].status) {
-			case AQ_MODEL_OK: st->ok++; break;
-			case AQ_MODEL_FALLBACK: st->fallback++; break;
-			default: st->failed++; break;
-			}
-			switch (act[k]) {
-			case AQ_ACT_CARRIED: st->carried++; break;
-			case AQ_ACT_SEARCHED: st->searched++; break;
-			case AQ_ACT_REFITTED: st->refitted++; break;
-			case AQ_ACT_UPDATED: st->updated++; break;
-			case AQ_ACT_RESEARCHED: st->researched++; break;
-			default: break;
-			}
-			if (act[k] != AQ_ACT_CARRIED && timing_add(&tm, rows[k].fit_seconds * 1e3)) {
-				rc = aq_err_set(e, AQ_ENOMEM, "cannot record timings");
-				goto part_done;
-			}
-			if (rows[k].status == AQ_MODEL_FAILED && act[k] != AQ_ACT_CARRIED)
-				aq_warn("account %lld failed: %s", (long long)rows[k].account,
-					rows[k].reason ? rows[k].reason : "");
-		}
-		rc = aq_model_write_part(&ods, part, key, "train", rows, nit, NULL, e);
-part_done:
-		if (rows)
-			for (size_t k = 0; k < nit; k++)
-				aq_model_row_release(&rows[k]);
-		free(rows);
-		free(act);
-		free(items);
-		aq_model_part_release(&prev);
-		aq_readings_release(&rd);
+	} else {
+		for (int part = 0; part < rds.parts && !rc; part++)
+			rc = train_part(&R, part, threads, ws, e);
 	}
 	if (o->progress)
 		aq_progress_finish(&prog);

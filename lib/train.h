@@ -50,6 +50,7 @@ struct aq_train_opts {
 	const int64_t *accounts;      /* sorted filter, or NULL for all */
 	size_t naccounts;
 	int progress;                 /* show a progress line */
+	int unit;                     /* work unit: 0 auto (parts if parts >= 2 threads), 1 part, 2 account */
 };
 
 void aq_train_opts_default(struct aq_train_opts *o);
@@ -63,6 +64,7 @@ struct aq_train_stats {
 	uint64_t carried, searched, refitted, updated, researched;
 	uint64_t readings;
 	int parts, threads;
+	int unit_parts;               /* 1 if whole parts were the unit of work */
 	double seconds;
 	double fit_ms_median, fit_ms_p99, fit_ms_mean;
 };

@@ -34,6 +34,8 @@ static void usage(FILE *f)
 	      "                        mean z^2 > --auto-z2\n"
 	      "  --season 0|7          seasonal period of the search (default 7)\n"
 	      "  --threads N           worker threads (default: all cores)\n"
+	      "  --unit auto|part|account  work unit of the threads (default auto: whole parts when\n"
+	      "                        there are at least 2 parts per thread, else accounts)\n"
 	      "  --accounts LIST       only these accounts (comma-separated, or @FILE one per line);\n"
 	      "                        others in --prev are carried over\n"
 	      "  --until DATE          use readings up to DATE (YYYY-MM-DD) only\n"
@@ -182,7 +184,7 @@ int main(int argc, char **argv)
 	int days = 30, have_account = 0;
 	int64_t *accounts = NULL;
 	enum { O_MODE = 256, O_SEASON, O_ACCOUNTS, O_UNTIL, O_WINDOW, O_MINOBS, O_AUTOZ2, O_MAXP, O_MAXQ,
-	       O_MAXSP, O_MAXSQ, O_NOWARM, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS };
+	       O_MAXSP, O_MAXSQ, O_NOWARM, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS, O_UNIT };
 	static const struct option lo[] = {
 		{"readings", required_argument, 0, 'r'}, {"out", required_argument, 0, 'o'},
 		{"prev", required_argument, 0, 'p'}, {"mode", required_argument, 0, O_MODE},
@@ -194,6 +196,7 @@ int main(int argc, char **argv)
 		{"max-Q", required_argument, 0, O_MAXSQ}, {"no-warm-start", no_argument, 0, O_NOWARM},
 		{"hampel-t", required_argument, 0, O_HAMPEL}, {"forecast", required_argument, 0, O_FORECAST},
 		{"account", required_argument, 0, O_ACCOUNT}, {"days", required_argument, 0, O_DAYS},
+		{"unit", required_argument, 0, O_UNIT},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	int c;
@@ -241,6 +244,18 @@ int main(int argc, char **argv)
 		case O_FORECAST: fc = optarg; break;
 		case O_ACCOUNT: account = strtoll(optarg, &end, 10); have_account = 1; break;
 		case O_DAYS: days = atoi(optarg); break;
+		case O_UNIT:
+			if (strcmp(optarg, "auto") == 0)
+				o.unit = 0;
+			else if (strcmp(optarg, "part") == 0)
+				o.unit = 1;
+			else if (strcmp(optarg, "account") == 0)
+				o.unit = 2;
+			else {
+				aq_error("bad unit '%s' (auto|part|account)", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -284,6 +299,7 @@ int main(int argc, char **argv)
 			      (json_int_t)st.searched, "refitted", (json_int_t)st.refitted, "updated",
 			      (json_int_t)st.updated, "researched", (json_int_t)st.researched, "carried",
 			      (json_int_t)st.carried, "season", o.search.season, "out", out);
+	json_object_set_new(j, "unit", json_string(st.unit_parts ? "part" : "account"));
 	if (rc)
 		json_object_set_new(j, "error", json_string(e.msg));
 	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
