@@ -650,25 +650,141 @@ static int merge_tail(struct aq_readings *out, size_t from, struct aq_err *e)
 	return 0;
 }
 
+#define MERGE_MAX_RUNS 16
+
+/* Decode a readings file's row groups into out's columns from row at. */
+static int read_rows_at(struct aq_pq_reader *rd, struct aq_readings *out, size_t at, struct aq_err *e)
+{
+	int rc;
+
+	for (int g = 0; g < rd->nrow_groups; g++) {
+		if ((rc = aq_pq_reader_read(rd, g, 0, out->date + at, e)) ||
+		    (rc = aq_pq_reader_read(rd, g, 1, out->account + at, e)) ||
+		    (rc = aq_pq_reader_read(rd, g, 2, out->value + at, e)))
+			return rc;
+		at += (size_t)aq_pq_reader_rg_rows(rd, g);
+	}
+	return 0;
+}
+
+static int run_strict(const int32_t *d, const int64_t *a, size_t lo, size_t hi)
+{
+	for (size_t i = lo + 1; i < hi; i++)
+		if (!key_lt(a[i - 1], d[i - 1], a[i], d[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * k-way merge of k strictly sorted runs of the input columns (run j is
+ * [start[j], start[j+1])) into the output columns; on a key present in
+ * several runs the last run's row wins. Returns the rows written. Output and
+ * input must not overlap.
+ */
+static size_t merge_runs(int32_t *od, int64_t *oa, double *ov, const int32_t *d, const int64_t *a, const double *v,
+			 const size_t *start, int k)
+{
+	size_t pos[MERGE_MAX_RUNS], w = 0;
+
+	for (int j = 0; j < k; j++)
+		pos[j] = start[j];
+	for (;;) {
+		int best = -1, win = -1;
+		int64_t ka;
+		int32_t kd;
+
+		for (int j = 0; j < k; j++)
+			if (pos[j] < start[j + 1] &&
+			    (best < 0 || key_lt(a[pos[j]], d[pos[j]], a[pos[best]], d[pos[best]])))
+				best = j;
+		if (best < 0)
+			return w;
+		ka = a[pos[best]];
+		kd = d[pos[best]];
+		for (int j = best; j < k; j++)
+			if (pos[j] < start[j + 1] && a[pos[j]] == ka && d[pos[j]] == kd)
+				win = j, pos[j]++;
+		od[w] = kd;
+		oa[w] = ka;
+		ov[w] = v[pos[win] - 1];
+		w++;
+	}
+}
+
+/*
+ * Append a part's rows to out, merged. One file: decoded in place (sorted
+ * and deduplicated only if it is not already strictly sorted). Several: each
+ * file decoded into the upper half of out's room, then k-way merged down
+ * (files each strictly sorted, the usual case), or sorted and deduplicated.
+ */
 static int read_part_append(const struct aq_dataset *ds, int part, struct aq_readings *out, int *nfiles,
 			    struct aq_err *e)
 {
+	struct aq_pq_reader *rd = NULL;
+	size_t from = out->n, total = 0, *start = NULL;
 	char **paths;
-	int n, rc;
-	size_t from = out->n;
+	int n, rc, nopen = 0, sorted = 1;
 
 	if ((rc = aq_dataset_list_part(ds, part, &paths, &n, e)))
 		return rc;
-	for (int i = 0; i < n && !rc; i++)
-		rc = read_file_append(paths[i], out, e);
-	aq_paths_free(paths, n);
 	if (nfiles)
 		*nfiles = n;
-	if (rc) {
-		out->n = from;
-		return rc;
+	if (n == 0) {
+		aq_paths_free(paths, n);
+		return 0;
 	}
-	return merge_tail(out, from, e);
+	rd = calloc((size_t)n, sizeof(*rd));
+	start = calloc((size_t)n + 1, sizeof(*start));
+	if (!rd || !start) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (nopen = 0; nopen < n; nopen++) {
+		if ((rc = aq_pq_reader_open(&rd[nopen], paths[nopen], e)))
+			goto out;
+		if ((rc = aq_pq_reader_expect(&rd[nopen], &aq_readings_schema, e))) {
+			nopen++;
+			goto out;
+		}
+		start[nopen] = total;
+		total += rd[nopen].nrows;
+	}
+	start[n] = total;
+	if (n == 1) {
+		if ((rc = aq_readings_reserve(out, from + total, e)) || (rc = read_rows_at(&rd[0], out, from, e)))
+			goto out;
+		out->n = from + total;
+		rc = merge_tail(out, from, e);
+		goto out;
+	}
+	/* decode every file above the room the merged rows need */
+	if ((rc = aq_readings_reserve(out, from + 2 * total, e)))
+		goto out;
+	for (int i = 0; i < n; i++)
+		if ((rc = read_rows_at(&rd[i], out, from + total + start[i], e)))
+			goto out;
+	for (int i = 0; i < n && sorted; i++)
+		sorted = run_strict(out->date + from + total, out->account + from + total, start[i], start[i + 1]);
+	if (sorted && n <= MERGE_MAX_RUNS) {
+		out->n = from + merge_runs(out->date + from, out->account + from, out->value + from,
+					   out->date + from + total, out->account + from + total,
+					   out->value + from + total, start, n);
+	} else {
+		memmove(out->date + from, out->date + from + total, total * sizeof(*out->date));
+		memmove(out->account + from, out->account + from + total, total * sizeof(*out->account));
+		memmove(out->value + from, out->value + from + total, total * sizeof(*out->value));
+		out->n = from + total;
+		rc = merge_tail(out, from, e);
+	}
+out:
+	for (int i = 0; i < nopen; i++)
+		aq_pq_reader_release(&rd[i]);
+	free(rd);
+	free(start);
+	aq_paths_free(paths, n);
+	if (rc)
+		out->n = from;
+	return rc;
 }
 
 int aq_dataset_read_part(const struct aq_dataset *ds, int part, struct aq_readings *out, struct aq_err *e)
@@ -775,203 +891,94 @@ done:
  * Readings writer: rows routed to per-part buffers of bounded size; a full
  * buffer becomes a row group of the part's open file when it continues that
  * file's order, else (sorted) the first row group of a further file.
+ *
+ * With worker threads the caller's thread only routes rows: a full buffer is
+ * handed to the worker owning its part (part mod workers), which sorts,
+ * compresses and writes it, so each part's buffers are written in the order
+ * they filled; a pool of spare buffers (two per worker) lets the caller go
+ * on meanwhile. Without workers the caller's thread does it all.
  * ==================================================================== */
 
 #define MAX_OPEN_FILES 256  /* open part files at once; the least recently used is finished beyond */
 #define SYNC_THREADS 8
+#define SPARE_PER_WORKER 2
+#define MAX_WORKERS 16
+
+struct rbuf {
+	int32_t *d;
+	int64_t *a;
+	double *v;
+	size_t n, cap;
+	int sorted;              /* rows ordered by (account, date) as added */
+};
+
+struct pstate {              /* a part's output; touched only by the worker owning the part */
+	int touched;             /* the part directory exists */
+	int open;                /* pw holds an open file */
+	int nfiles;
+	struct aq_pq_writer pw;
+	int64_t last_a;          /* last key written to the open file */
+	int32_t last_d;
+	uint64_t stamp;          /* last use, for the open-file limit */
+};
 
 struct pfile {
 	struct aq_afile f;
 	int part, idx;           /* idx: creation order within the part */
 };
 
-struct pbuf {
-	int32_t *d;
-	int64_t *a;
-	double *v;
-	size_t n, cap;
-	int sorted;              /* buffered rows ordered by (account, date) */
-	int touched;             /* the part directory exists */
-	int open;                /* pw holds an open file */
-	struct aq_pq_writer pw;
-	int64_t last_a;          /* last key written to the open file */
-	int32_t last_d;
-	uint64_t stamp;          /* last use, for the open-file limit */
-	int nfiles;
+struct job {
+	int part, stop;
+	struct rbuf b;
+};
+
+struct rwpriv;
+
+struct worker {
+	struct rwpriv *p;
+	int id, started, nopen, max_open;
+	pthread_t th;
+	struct aq_pq_scratch *scratch;
+	struct pfile *done;      /* finished files awaiting fsync and rename */
+	int ndone, capdone;
+	uint64_t stamp, rows, files, bytes;
+	struct job *q;           /* ring of jobs, guarded by p->mu */
+	int qhead, qlen, qcap;
+	struct aq_err err;
 };
 
 struct rwpriv {
-	struct pbuf *parts;
-	size_t chunk;            /* rows per part buffer (= rows per row group) */
+	const struct aq_dataset *ds;
+	uint64_t key;
+	const char *label;
+	struct rbuf *fill;       /* per part: the buffer being filled by the caller */
+	struct pstate *ps;       /* per part */
+	size_t chunk;            /* rows per buffer (= rows per row group) */
 	int64_t last_acc;
-	int last_part, nopen;
-	uint64_t stamp;
-	struct pfile *done;      /* finished files awaiting fsync and rename */
-	int ndone, capdone;
-	struct aq_pq_scratch *scratch;
+	int last_part;
 	struct aq_pq_write_opts pq;
+	int nw;                  /* worker threads; 0: the caller's thread writes */
+	struct worker *w;        /* nw workers (1 context when nw == 0) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_free;
+	struct rbuf *spare;      /* empty buffers */
+	int nspare, nextra, maxextra;
+	int failed, rc;          /* a worker failed: rc and err are its */
+	struct aq_err err;
 };
 
 #define ROW_BYTES (sizeof(int32_t) + sizeof(int64_t) + sizeof(double))
 
-static void rw_free(struct aq_readings_writer *w)
+static void rbuf_free(struct rbuf *b)
 {
-	struct rwpriv *p = w->priv;
-
-	if (p) {
-		for (int i = 0; i < w->ds->parts; i++) {
-			if (p->parts[i].open)
-				aq_pq_writer_abort(&p->parts[i].pw);
-			free(p->parts[i].d);
-			free(p->parts[i].a);
-			free(p->parts[i].v);
-		}
-		free(p->parts);
-		for (int i = 0; i < p->ndone; i++)
-			aq_afile_abort(&p->done[i].f); /* unlinks a temp not yet renamed */
-		free(p->done);
-		aq_pq_scratch_free(p->scratch);
-		free(p);
-	}
-	free(w->label);
-	w->label = NULL;
-	w->priv = NULL;
-}
-
-int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_dataset *ds, uint64_t key,
-			    const char *label, const struct aq_readings_writer_opts *o, struct aq_err *e)
-{
-	struct rwpriv *p;
-
-	memset(w, 0, sizeof(*w));
-	if (!name_ok(label, 1))
-		return aq_err_set(e, AQ_EINVAL, "bad batch label '%s' (letters, digits, '_', '-', '.')",
-				  label ? label : "");
-	w->ds = ds;
-	w->key = key;
-	default_opts(&w->opts, o);
-	w->label = strdup(label);
-	p = calloc(1, sizeof(*p));
-	if (!w->label || !p || !(p->parts = calloc((size_t)ds->parts, sizeof(*p->parts))) ||
-	    !(p->scratch = aq_pq_scratch_new())) {
-		if (p)
-			free(p->parts);
-		free(p);
-		free(w->label);
-		w->label = NULL;
-		return aq_err_set(e, AQ_ENOMEM, "out of memory");
-	}
-	p->chunk = w->opts.max_buffer_bytes / (size_t)ds->parts / ROW_BYTES;
-	p->chunk = p->chunk < 1024 ? 1024 : p->chunk > w->opts.row_group_rows ? w->opts.row_group_rows : p->chunk;
-	p->pq = w->opts.pq;
-	p->pq.row_group_rows = p->chunk;
-	p->last_part = -1;
-	for (int i = 0; i < ds->parts; i++)
-		p->parts[i].sorted = 1;
-	w->priv = p;
-	return 0;
-}
-
-/* Finish the part's open file (footer; no fsync yet) and queue it for commit. */
-static int finish_file(struct aq_readings_writer *w, int part, struct aq_err *e)
-{
-	struct rwpriv *p = w->priv;
-	struct pbuf *b = &p->parts[part];
-	struct pfile *f;
-	int rc;
-
-	if (p->ndone == p->capdone) {
-		int nc = p->capdone ? p->capdone * 2 : 64;
-		struct pfile *nd = realloc(p->done, (size_t)nc * sizeof(*nd));
-
-		if (!nd)
-			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		p->done = nd;
-		p->capdone = nc;
-	}
-	f = &p->done[p->ndone];
-	b->open = 0;
-	p->nopen--;
-	rc = aq_pq_writer_finish(&b->pw, &f->f, e);
-	w->stats.bytes += b->pw.offset;
-	if (rc)
-		return rc;
-	f->part = part;
-	f->idx = b->nfiles - 1;
-	p->ndone++;
-	w->stats.files++;
-	return 0;
-}
-
-/* The buffer of a part (sorted, deduplicated, later row winning) goes out as one row group. */
-static int emit(struct aq_readings_writer *w, int part, struct aq_err *e)
-{
-	struct rwpriv *p = w->priv;
-	struct pbuf *b = &p->parts[part];
-	const void *cols[3];
-	size_t n;
-	int rc;
-
-	if (!b->n)
-		return 0;
-	if (!b->sorted && sort_cols(b->d, b->a, b->v, b->n))
-		return aq_err_set(e, AQ_ENOMEM, "out of memory sorting %zu readings", b->n);
-	n = dedup_cols(b->d, b->a, b->v, b->n);
-	if (b->open && !key_lt(b->last_a, b->last_d, b->a[0], b->d[0]) && (rc = finish_file(w, part, e)))
-		return rc;
-	if (!b->open) {
-		char *path;
-
-		if (p->nopen >= MAX_OPEN_FILES) {
-			int lru = -1;
-
-			for (int i = 0; i < w->ds->parts; i++)
-				if (p->parts[i].open && (lru < 0 || p->parts[i].stamp < p->parts[lru].stamp))
-					lru = i;
-			if (lru >= 0 && (rc = finish_file(w, lru, e)))
-				return rc;
-		}
-		if (!b->touched) {
-			char *dir = aq_dataset_part_dir(w->ds, part);
-
-			if (!dir)
-				return aq_err_set(e, AQ_ENOMEM, "out of memory");
-			rc = aq_fs_mkdir_p(dir, e);
-			free(dir);
-			if (rc)
-				return rc;
-			b->touched = 1;
-		}
-		/* the final name (a sequence suffix unless it is the part's last file) is given at commit */
-		if (!(path = aq_dataset_batch_path(w->ds, part, w->key, w->label)))
-			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		rc = aq_pq_writer_open_shared(&b->pw, path, &aq_readings_schema, &p->pq, p->scratch, e);
-		free(path);
-		if (rc)
-			return rc;
-		b->open = 1;
-		b->nfiles++;
-		p->nopen++;
-	}
-	cols[0] = b->d;
-	cols[1] = b->a;
-	cols[2] = b->v;
-	if ((rc = aq_pq_writer_write(&b->pw, n, cols, e))) {
-		aq_pq_writer_abort(&b->pw);
-		b->open = 0;
-		p->nopen--;
-		return rc;
-	}
-	b->last_a = b->a[n - 1];
-	b->last_d = b->d[n - 1];
-	b->stamp = ++p->stamp;
-	w->stats.rows += n;
-	b->n = 0;
+	free(b->d);
+	free(b->a);
+	free(b->v);
+	memset(b, 0, sizeof(*b));
 	b->sorted = 1;
-	return 0;
 }
 
-static int grow_part(struct pbuf *b, size_t chunk, struct aq_err *e)
+static int grow_buf(struct rbuf *b, size_t chunk, struct aq_err *e)
 {
 	size_t ncap = b->cap ? b->cap * 2 : 4096;
 	int32_t *d;
@@ -992,25 +999,379 @@ static int grow_part(struct pbuf *b, size_t chunk, struct aq_err *e)
 	return 0;
 }
 
-int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value,
-			   struct aq_err *e)
+/* Finish the part's open file (footer; no fsync yet) and queue it for commit. */
+static int finish_file(struct rwpriv *p, struct worker *k, int part, struct aq_err *e)
+{
+	struct pstate *s = &p->ps[part];
+	struct pfile *f;
+	int rc;
+
+	if (k->ndone == k->capdone) {
+		int nc = k->capdone ? k->capdone * 2 : 64;
+		struct pfile *nd = realloc(k->done, (size_t)nc * sizeof(*nd));
+
+		if (!nd)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		k->done = nd;
+		k->capdone = nc;
+	}
+	f = &k->done[k->ndone];
+	s->open = 0;
+	k->nopen--;
+	rc = aq_pq_writer_finish(&s->pw, &f->f, e);
+	k->bytes += s->pw.offset;
+	if (rc)
+		return rc;
+	f->part = part;
+	f->idx = s->nfiles - 1;
+	k->ndone++;
+	k->files++;
+	return 0;
+}
+
+/* A buffer of a part (sorted, deduplicated, the later row winning) goes out as one row group. */
+static int emit(struct rwpriv *p, struct worker *k, int part, struct rbuf *b, struct aq_err *e)
+{
+	struct pstate *s = &p->ps[part];
+	const void *cols[3];
+	size_t n;
+	int rc;
+
+	if (!b->n)
+		return 0;
+	if (!b->sorted && sort_cols(b->d, b->a, b->v, b->n))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory sorting %zu readings", b->n);
+	n = dedup_cols(b->d, b->a, b->v, b->n);
+	if (s->open && !key_lt(s->last_a, s->last_d, b->a[0], b->d[0]) && (rc = finish_file(p, k, part, e)))
+		return rc;
+	if (!s->open) {
+		char *path;
+
+		if (k->nopen >= k->max_open) {
+			int lru = -1;
+
+			for (int i = k->id; i < p->ds->parts; i += p->nw ? p->nw : 1)
+				if (p->ps[i].open && (lru < 0 || p->ps[i].stamp < p->ps[lru].stamp))
+					lru = i;
+			if (lru >= 0 && (rc = finish_file(p, k, lru, e)))
+				return rc;
+		}
+		if (!s->touched) {
+			char *dir = aq_dataset_part_dir(p->ds, part);
+
+			if (!dir)
+				return aq_err_set(e, AQ_ENOMEM, "out of memory");
+			rc = aq_fs_mkdir_p(dir, e);
+			free(dir);
+			if (rc)
+				return rc;
+			s->touched = 1;
+		}
+		/* the final name (a sequence suffix unless it is the part's last file) is given at commit */
+		if (!(path = aq_dataset_batch_path(p->ds, part, p->key, p->label)))
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		rc = aq_pq_writer_open_shared(&s->pw, path, &aq_readings_schema, &p->pq, k->scratch, e);
+		free(path);
+		if (rc)
+			return rc;
+		s->open = 1;
+		s->nfiles++;
+		k->nopen++;
+	}
+	cols[0] = b->d;
+	cols[1] = b->a;
+	cols[2] = b->v;
+	if ((rc = aq_pq_writer_write(&s->pw, n, cols, e))) {
+		aq_pq_writer_abort(&s->pw);
+		s->open = 0;
+		k->nopen--;
+		return rc;
+	}
+	s->last_a = b->a[n - 1];
+	s->last_d = b->d[n - 1];
+	s->stamp = ++k->stamp;
+	k->rows += n;
+	return 0;
+}
+
+/* Parts owned by worker k: k->id, k->id + nw, ... */
+static int finish_parts(struct rwpriv *p, struct worker *k, struct aq_err *e)
+{
+	int rc = 0;
+
+	for (int i = k->id; i < p->ds->parts && !rc; i += p->nw ? p->nw : 1)
+		if (p->ps[i].open)
+			rc = finish_file(p, k, i, e);
+	return rc;
+}
+
+static void set_failed(struct rwpriv *p, int rc, const struct aq_err *e)
+{
+	/* under p->mu */
+	if (!p->failed) {
+		p->failed = 1;
+		p->rc = rc;
+		p->err = *e;
+	}
+	pthread_cond_broadcast(&p->cv_free);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *k = arg;
+	struct rwpriv *p = k->p;
+	int rc, failed;
+
+	for (;;) {
+		struct job j;
+
+		pthread_mutex_lock(&p->mu);
+		while (!k->qlen)
+			pthread_cond_wait(&p->cv_work, &p->mu);
+		j = k->q[k->qhead];
+		k->qhead = (k->qhead + 1) % k->qcap;
+		k->qlen--;
+		failed = p->failed;
+		pthread_mutex_unlock(&p->mu);
+		if (j.stop)
+			break;
+		rc = failed ? 0 : emit(p, k, j.part, &j.b, &k->err);
+		j.b.n = 0;
+		j.b.sorted = 1;
+		pthread_mutex_lock(&p->mu);
+		if (rc)
+			set_failed(p, rc, &k->err);
+		p->spare[p->nspare++] = j.b;
+		pthread_cond_broadcast(&p->cv_free);
+		pthread_mutex_unlock(&p->mu);
+	}
+	pthread_mutex_lock(&p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	if (!failed && (rc = finish_parts(p, k, &k->err))) {
+		pthread_mutex_lock(&p->mu);
+		set_failed(p, rc, &k->err);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+/* under p->mu */
+static void enqueue(struct rwpriv *p, int wk, const struct job *j)
+{
+	struct worker *k = &p->w[wk];
+
+	k->q[(k->qhead + k->qlen) % k->qcap] = *j;
+	k->qlen++;
+	pthread_cond_broadcast(&p->cv_work);
+}
+
+/* The caller's full buffer of a part: to its worker, and an empty one in its place. */
+static int handoff(struct rwpriv *p, int part, struct aq_err *e)
+{
+	struct job j = { .part = part };
+	struct rbuf nb;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->failed && !p->nspare && p->nextra >= p->maxextra)
+		pthread_cond_wait(&p->cv_free, &p->mu);
+	if (p->failed) {
+		rc = p->rc;
+		if (e)
+			*e = p->err;
+		pthread_mutex_unlock(&p->mu);
+		return rc;
+	}
+	if (p->nspare) {
+		nb = p->spare[--p->nspare];
+	} else {
+		memset(&nb, 0, sizeof(nb));
+		nb.sorted = 1;
+		p->nextra++;
+	}
+	j.b = p->fill[part];
+	enqueue(p, part % p->nw, &j);
+	p->fill[part] = nb;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+static int full_buffer(struct rwpriv *p, int part, struct aq_err *e)
+{
+	struct rbuf *b = &p->fill[part];
+	int rc;
+
+	if (b->cap < p->chunk)
+		return grow_buf(b, p->chunk, e);
+	if (!p->nw) {
+		rc = emit(p, &p->w[0], part, b, e);
+		b->n = 0;
+		b->sorted = 1;
+		return rc;
+	}
+	if ((rc = handoff(p, part, e)))
+		return rc;
+	b = &p->fill[part];
+	return b->cap ? 0 : grow_buf(b, p->chunk, e);
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+}
+
+/* Stop the workers (after the jobs queued so far) and wait for them. */
+static void stop_workers(struct rwpriv *p)
+{
+	struct job stop = { .stop = 1 };
+
+	if (!p->nw)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < p->nw; i++)
+		if (p->w[i].started)
+			enqueue(p, i, &stop);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nw; i++)
+		if (p->w[i].started) {
+			pthread_join(p->w[i].th, NULL);
+			p->w[i].started = 0;
+		}
+}
+
+static void rw_free(struct aq_readings_writer *w)
 {
 	struct rwpriv *p = w->priv;
-	struct pbuf *b;
+
+	if (p) {
+		stop_workers(p);
+		for (int i = 0; i < w->ds->parts; i++) {
+			if (p->ps && p->ps[i].open)
+				aq_pq_writer_abort(&p->ps[i].pw);
+			if (p->fill)
+				rbuf_free(&p->fill[i]);
+		}
+		for (int i = 0; i < p->nspare; i++)
+			rbuf_free(&p->spare[i]);
+		for (int i = 0; i < (p->nw ? p->nw : 1); i++) {
+			struct worker *k = &p->w[i];
+
+			for (int f = 0; f < k->ndone; f++)
+				aq_afile_abort(&k->done[f].f); /* unlinks a temp not yet renamed */
+			free(k->done);
+			free(k->q);
+			aq_pq_scratch_free(k->scratch);
+		}
+		if (p->nw) {
+			pthread_mutex_destroy(&p->mu);
+			pthread_cond_destroy(&p->cv_work);
+			pthread_cond_destroy(&p->cv_free);
+		}
+		free(p->w);
+		free(p->spare);
+		free(p->fill);
+		free(p->ps);
+		free(p);
+	}
+	free(w->label);
+	w->label = NULL;
+	w->priv = NULL;
+}
+
+int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_dataset *ds, uint64_t key,
+			    const char *label, const struct aq_readings_writer_opts *o, struct aq_err *e)
+{
+	struct rwpriv *p;
+	int nw, nk;
+
+	memset(w, 0, sizeof(*w));
+	if (!name_ok(label, 1))
+		return aq_err_set(e, AQ_EINVAL, "bad batch label '%s' (letters, digits, '_', '-', '.')",
+				  label ? label : "");
+	w->ds = ds;
+	w->key = key;
+	default_opts(&w->opts, o);
+	nw = w->opts.threads < 0 ? 0 : w->opts.threads > 0 ? w->opts.threads : online_cpus() >= 2 ? 2 : 0;
+	nw = nw > MAX_WORKERS ? MAX_WORKERS : nw;
+	nk = nw ? nw : 1;
+	w->label = strdup(label);
+	p = calloc(1, sizeof(*p));
+	if (!w->label || !p) {
+		free(p);
+		free(w->label);
+		w->label = NULL;
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	w->priv = p;
+	p->ds = ds;
+	p->key = key;
+	p->label = w->label;
+	p->nw = nw;
+	p->maxextra = SPARE_PER_WORKER * nw;
+	p->fill = calloc((size_t)ds->parts, sizeof(*p->fill));
+	p->ps = calloc((size_t)ds->parts, sizeof(*p->ps));
+	p->w = calloc((size_t)nk, sizeof(*p->w));
+	p->spare = calloc((size_t)p->maxextra + (size_t)ds->parts + 1, sizeof(*p->spare));
+	if (!p->fill || !p->ps || !p->w || !p->spare) {
+		rw_free(w);
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	/* the budget covers the caller's buffers and the spares in flight */
+	p->chunk = w->opts.max_buffer_bytes / ((size_t)ds->parts + (size_t)p->maxextra) / ROW_BYTES;
+	p->chunk = p->chunk < 1024 ? 1024 : p->chunk > w->opts.row_group_rows ? w->opts.row_group_rows : p->chunk;
+	p->pq = w->opts.pq;
+	p->pq.row_group_rows = p->chunk;
+	p->last_part = -1;
+	for (int i = 0; i < ds->parts; i++)
+		p->fill[i].sorted = 1;
+	for (int i = 0; i < nk; i++) {
+		struct worker *k = &p->w[i];
+
+		k->p = p;
+		k->id = i;
+		k->max_open = MAX_OPEN_FILES / nk > 1 ? MAX_OPEN_FILES / nk : 1;
+		k->qcap = ds->parts + p->maxextra + 2;
+		if (!(k->scratch = aq_pq_scratch_new()) || !(k->q = calloc((size_t)k->qcap, sizeof(*k->q)))) {
+			rw_free(w);
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		}
+	}
+	if (nw) {
+		pthread_mutex_init(&p->mu, NULL);
+		pthread_cond_init(&p->cv_work, NULL);
+		pthread_cond_init(&p->cv_free, NULL);
+		for (int i = 0; i < nw; i++) {
+			if (pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i])) {
+				rw_free(w);
+				return aq_err_set(e, AQ_EIO, "cannot start a writer thread");
+			}
+			p->w[i].started = 1;
+		}
+	}
+	return 0;
+}
+
+static inline int add_row(struct rwpriv *p, int32_t date, int64_t account, double value, struct aq_err *e)
+{
+	struct rbuf *b;
 	int part, rc;
 
-	if (!p)
-		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
 	if (account == p->last_acc && p->last_part >= 0) {
 		part = p->last_part;
 	} else {
-		part = aq_part_of(account, w->ds->parts);
+		part = aq_part_of(account, p->ds->parts);
 		p->last_acc = account;
 		p->last_part = part;
 	}
-	b = &p->parts[part];
-	if (b->n == b->cap && (rc = b->cap < p->chunk ? grow_part(b, p->chunk, e) : emit(w, part, e)))
-		return rc;
+	b = &p->fill[part];
+	if (b->n == b->cap) {
+		if ((rc = full_buffer(p, part, e)))
+			return rc;
+		b = &p->fill[part];
+	}
 	if (b->n && b->sorted && key_lt(account, date, b->a[b->n - 1], b->d[b->n - 1]))
 		b->sorted = 0;
 	b->d[b->n] = date;
@@ -1018,6 +1379,14 @@ int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t a
 	b->v[b->n] = value;
 	b->n++;
 	return 0;
+}
+
+int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value,
+			   struct aq_err *e)
+{
+	if (!w->priv)
+		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
+	return add_row(w->priv, date, account, value, e);
 }
 
 int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const int32_t *date,
@@ -1028,24 +1397,9 @@ int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const in
 
 	if (!p)
 		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
-	for (size_t i = 0; i < n; i++) {
-		int64_t acc = account[i];
-		int part = acc == p->last_acc && p->last_part >= 0 ? p->last_part : aq_part_of(acc, w->ds->parts);
-		struct pbuf *b = &p->parts[part];
-		size_t k;
-
-		p->last_acc = acc;
-		p->last_part = part;
-		if (b->n == b->cap && (rc = b->cap < p->chunk ? grow_part(b, p->chunk, e) : emit(w, part, e)))
+	for (size_t i = 0; i < n; i++)
+		if ((rc = add_row(p, date[i], account[i], value[i], e)))
 			return rc;
-		k = b->n;
-		if (k && b->sorted && key_lt(acc, date[i], b->a[k - 1], b->d[k - 1]))
-			b->sorted = 0;
-		b->d[k] = date[i];
-		b->a[k] = acc;
-		b->v[k] = value[i];
-		b->n = k + 1;
-	}
 	return 0;
 }
 
@@ -1109,67 +1463,97 @@ static int sync_paths(char **paths, int n, struct aq_err *e)
 	return 0;
 }
 
-static char *final_name(struct aq_readings_writer *w, int part, int idx, int nfiles)
+static char *final_name(struct rwpriv *p, int part, int idx, int nfiles)
 {
 	char label[160];
 
 	if (idx == nfiles - 1)
-		return aq_dataset_batch_path(w->ds, part, w->key, w->label);
-	snprintf(label, sizeof(label), "%s.%06d", w->label, idx + 1);
-	return aq_dataset_batch_path(w->ds, part, w->key, label);
+		return aq_dataset_batch_path(p->ds, part, p->key, p->label);
+	snprintf(label, sizeof(label), "%s.%06d", p->label, idx + 1);
+	return aq_dataset_batch_path(p->ds, part, p->key, label);
+}
+
+/* Write out what is buffered and finish every open file: synchronously, or through the workers. */
+static int drain(struct rwpriv *p, struct aq_err *e)
+{
+	int rc = 0;
+
+	if (!p->nw) {
+		for (int i = 0; i < p->ds->parts && !rc; i++) {
+			rc = emit(p, &p->w[0], i, &p->fill[i], e);
+			p->fill[i].n = 0;
+		}
+		return rc ? rc : finish_parts(p, &p->w[0], e);
+	}
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < p->ds->parts; i++) {
+		struct job j = { .part = i };
+
+		if (!p->fill[i].n)
+			continue;
+		j.b = p->fill[i];
+		enqueue(p, i % p->nw, &j);
+		memset(&p->fill[i], 0, sizeof(p->fill[i])); /* the worker returns it to the spares */
+		p->fill[i].sorted = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	stop_workers(p); /* each worker writes its queue, then finishes its parts' files */
+	if (p->failed) {
+		if (e)
+			*e = p->err;
+		return p->rc;
+	}
+	return 0;
 }
 
 int aq_readings_writer_close(struct aq_readings_writer *w, struct aq_err *e)
 {
 	struct rwpriv *p = w->priv;
 	char **list = NULL;
-	int rc = 0, nl = 0;
+	int rc, nl = 0, nfiles = 0, nk;
 
 	if (!p)
 		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
-	for (int i = 0; i < w->ds->parts && !rc; i++) {
-		struct pbuf *b = &p->parts[i];
-
-		if (b->n)
-			rc = emit(w, i, e);
-		if (!rc && b->open)
-			rc = finish_file(w, i, e);
-		free(b->d);
-		free(b->a);
-		free(b->v);
-		b->d = NULL;
-		b->a = NULL;
-		b->v = NULL;
-		b->cap = b->n = 0;
+	nk = p->nw ? p->nw : 1;
+	rc = drain(p, e);
+	for (int i = 0; i < nk; i++) {
+		w->stats.rows += p->w[i].rows;
+		w->stats.files += p->w[i].files;
+		w->stats.bytes += p->w[i].bytes;
+		nfiles += p->w[i].ndone;
 	}
 	if (rc)
 		goto out;
-	list = malloc(((size_t)p->ndone + (size_t)w->ds->parts + 1) * sizeof(*list));
+	list = malloc(((size_t)nfiles + (size_t)w->ds->parts + 1) * sizeof(*list));
 	if (!list) {
 		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
 		goto out;
 	}
 	/* 1. every file complete: make the contents durable */
-	for (int i = 0; i < p->ndone; i++)
-		list[i] = p->done[i].f.tmp;
-	if ((rc = sync_paths(list, p->ndone, e)))
+	for (int i = 0; i < nk; i++)
+		for (int f = 0; f < p->w[i].ndone; f++)
+			list[nl++] = p->w[i].done[f].f.tmp;
+	if ((rc = sync_paths(list, nl, e)))
 		goto out;
 	/* 2. give them their names (order of creation within a part = order of names) */
-	for (int i = 0; i < p->ndone && !rc; i++) {
-		struct pfile *f = &p->done[i];
-		char *name = final_name(w, f->part, f->idx, p->parts[f->part].nfiles);
+	for (int i = 0; i < nk && !rc; i++) {
+		for (int f = 0; f < p->w[i].ndone && !rc; f++) {
+			struct pfile *pf = &p->w[i].done[f];
+			char *name = final_name(p, pf->part, pf->idx, p->ps[pf->part].nfiles);
 
-		if (!name) {
-			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-			break;
+			if (!name) {
+				rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+				break;
+			}
+			free(pf->f.path);
+			pf->f.path = name;
+			rc = aq_pq_commit_renamed(&pf->f, e); /* leaves pf empty: rw_free skips it */
 		}
-		free(f->f.path);
-		f->f.path = name;
-		rc = aq_pq_commit_renamed(&f->f, e); /* leaves f empty: rw_free skips it */
 	}
 	/* 3. make the renames durable */
+	nl = 0;
 	for (int i = 0; i < w->ds->parts && !rc; i++)
-		if (p->parts[i].touched && !(list[nl++] = aq_dataset_part_dir(w->ds, i)))
+		if (p->ps[i].touched && !(list[nl++] = aq_dataset_part_dir(w->ds, i)))
 			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
 	if (!rc)
 		rc = sync_paths(list, nl, e);
@@ -1183,5 +1567,13 @@ out:
 
 void aq_readings_writer_abort(struct aq_readings_writer *w)
 {
+	struct rwpriv *p = w->priv;
+
+	if (p && p->nw) {
+		pthread_mutex_lock(&p->mu);
+		p->failed = 1; /* workers drop what is queued */
+		p->rc = AQ_EINTR;
+		pthread_mutex_unlock(&p->mu);
+	}
 	rw_free(w);
 }

@@ -83,6 +83,9 @@ struct aq_readings_writer_opts {
 	struct aq_pq_write_opts pq;
 	size_t max_buffer_bytes;   /* default 128 MiB across all parts */
 	size_t row_group_rows;     /* default 1M */
+	int threads;               /* worker threads that sort, compress and write: 0 = 2 when the
+				      machine has 2 CPUs or more, else none; < 0 = none (the caller's
+				      thread does everything) */
 };
 
 struct aq_readings_writer_stats {

@@ -24,6 +24,11 @@ static char *tpath(const char *name)
 	return buf[i];
 }
 
+static int key_lt_t(int64_t a1, int32_t d1, int64_t a2, int32_t d2)
+{
+	return a1 < a2 || (a1 == a2 && d1 < d2);
+}
+
 static uint64_t rng = 0x12345678;
 static uint64_t rnd(void)
 {
@@ -285,31 +290,38 @@ static void test_latest_wins_and_compact(void)
 	aq_dataset_release(&ds);
 }
 
-/* A tiny buffer budget forces spills: several files per part, same content. */
-static void test_writer_spills(void)
+/* A tiny buffer budget forces several files per part, same content; with and without worker threads. */
+static void spills(int threads)
 {
 	struct aq_dataset ds;
 	struct aq_readings_writer w;
 	struct aq_readings_writer_opts o = { .pq = { .codec = AQ_PQ_ZSTD, .zstd_level = 1, .page_rows = 1000 },
-					     .max_buffer_bytes = 200000, .row_group_rows = 3000 };
+					     .max_buffer_bytes = 200000, .row_group_rows = 3000, .threads = threads };
 	struct aq_readings r;
 	struct aq_err e = { 0 };
-	char **paths;
+	char **paths, name[64];
 	int n, multi = 0;
 	size_t total = 0;
 
-	T_OK(aq_dataset_create(&ds, tpath("ds4"), "readings", 3, &e));
+	snprintf(name, sizeof(name), "ds4.%d", threads);
+	T_OK(aq_dataset_create(&ds, tpath(name), "readings", 3, &e));
 	T_OK(aq_readings_writer_open(&w, &ds, 7, "spill", &o, &e));
 	fill(&w, 400, 100, 19000, 500, 0.0, 1);
 	/* re-add some rows later in the same batch: the later add wins */
 	for (int a = 0; a < 400; a += 10)
 		T_OK(aq_readings_writer_add(&w, 19005, 500 + a, -1.0, &e));
-	T_CHECK(w.stats.files > 3);
 	T_OK(aq_readings_writer_close(&w, &e));
+	T_CHECK(w.stats.files > 3);
+	T_EQ_INT(w.stats.rows, 40000 + 40);
 	aq_readings_init(&r);
 	for (int p = 0; p < 3; p++) {
 		T_OK(aq_dataset_list_part(&ds, p, &paths, &n, &e));
 		multi += n > 1;
+		/* names: <key>-spill.000001.parquet, ..., and the last <key>-spill.parquet */
+		if (n > 1) {
+			T_CHECK(strstr(paths[0], "00000000000000000007-spill.000001.parquet") != NULL);
+			T_CHECK(strstr(paths[n - 1], "00000000000000000007-spill.parquet") != NULL);
+		}
 		aq_paths_free(paths, n);
 		T_OK(aq_dataset_read_part(&ds, p, &r, &e));
 		total += r.n;
@@ -318,7 +330,7 @@ static void test_writer_spills(void)
 			double want = (d == 5 && a % 10 == 0) ? -1.0 : a * 1000.0 + d;
 
 			if (r.value[i] != want) {
-				T_FAIL("part %d row %zu: %g want %g", p, i, r.value[i], want);
+				T_FAIL("threads %d part %d row %zu: %g want %g", threads, p, i, r.value[i], want);
 				break;
 			}
 		}
@@ -327,6 +339,148 @@ static void test_writer_spills(void)
 	T_CHECK(multi == 3);
 	aq_readings_release(&r);
 	aq_dataset_release(&ds);
+}
+
+static void test_writer_spills(void)
+{
+	spills(-1);
+	spills(0);
+	spills(3);
+}
+
+/* Sorted input with workers: one file per part, row groups appended in order; abort midway leaves nothing. */
+static void test_writer_threads(void)
+{
+	struct aq_dataset ds;
+	struct aq_readings_writer w;
+	struct aq_readings_writer_opts o = { .max_buffer_bytes = 300000, .threads = 2 };
+	struct aq_readings r;
+	struct aq_err e = { 0 };
+	char **paths;
+	int n;
+	size_t total = 0;
+
+	T_OK(aq_dataset_create(&ds, tpath("ds8"), "readings", 5, &e));
+	T_OK(aq_readings_writer_open(&w, &ds, 11, "sorted", &o, &e));
+	fill(&w, 700, 90, 19000, 1000, 0.125, 0);
+	T_OK(aq_readings_writer_close(&w, &e));
+	T_EQ_INT(w.stats.files, 5);
+	aq_readings_init(&r);
+	for (int p = 0; p < 5; p++) {
+		T_OK(aq_dataset_list_part(&ds, p, &paths, &n, &e));
+		T_EQ_INT(n, 1);
+		aq_paths_free(paths, n);
+		T_OK(aq_dataset_read_part(&ds, p, &r, &e));
+		check_part(&ds, p, &r);
+		total += r.n;
+	}
+	T_EQ_INT(total, 700 * 90);
+	/* abort with work queued: no file appears */
+	T_OK(aq_readings_writer_open(&w, &ds, 12, "aborted", &o, &e));
+	fill(&w, 700, 90, 19000, 1000, 0.5, 1);
+	aq_readings_writer_abort(&w);
+	for (int p = 0; p < 5; p++) {
+		T_OK(aq_dataset_list_part(&ds, p, &paths, &n, &e));
+		T_EQ_INT(n, 1);
+		aq_paths_free(paths, n);
+	}
+	aq_readings_release(&r);
+	aq_dataset_release(&ds);
+}
+
+/* k batches rewriting the same keys: the last batch wins, through the k-way merge (k <= 16) and the sort (k > 16). */
+static void many_batches(int k)
+{
+	struct aq_dataset ds;
+	struct aq_readings_writer w;
+	struct aq_readings r;
+	struct aq_err e = { 0 };
+	char name[32];
+
+	snprintf(name, sizeof(name), "dsk%d", k);
+	T_OK(aq_dataset_create(&ds, tpath(name), "readings", 1, &e));
+	for (int b = 0; b < k; b++) {
+		T_OK(aq_readings_writer_open(&w, &ds, (uint64_t)b + 1, "b", NULL, &e));
+		for (int a = 0; a < 50; a++)
+			for (int d = 0; d < 10; d++)
+				if ((a + d + b) % 3 == 0 || b == k - 1 || d == 0)
+					T_OK(aq_readings_writer_add(&w, 19000 + d + (a % 2 ? b : 0), a, b * 100.0 + d, &e));
+		T_OK(aq_readings_writer_close(&w, &e));
+	}
+	aq_readings_init(&r);
+	T_OK(aq_dataset_read_part(&ds, 0, &r, &e));
+	for (size_t i = 0; i < r.n; i++) {
+		int last = -1;
+
+		if (i && !key_lt_t(r.account[i - 1], r.date[i - 1], r.account[i], r.date[i])) {
+			T_FAIL("k=%d: not strictly sorted at %zu", k, i);
+			break;
+		}
+		/* the last batch b that wrote (account, date) */
+		for (int b = 0; b < k; b++)
+			for (int d = 0; d < 10; d++)
+				if (((r.account[i] + d + b) % 3 == 0 || b == k - 1 || d == 0) &&
+				    19000 + d + (r.account[i] % 2 ? b : 0) == r.date[i] && r.value[i] >= 0)
+					if (r.value[i] == b * 100.0 + d)
+						last = b;
+		if (last < 0) {
+			T_FAIL("k=%d row %zu: value %g from no batch", k, i, r.value[i]);
+			break;
+		}
+		for (int b = last + 1; b < k; b++)
+			for (int d = 0; d < 10; d++)
+				if (((r.account[i] + d + b) % 3 == 0 || b == k - 1 || d == 0) &&
+				    19000 + d + (r.account[i] % 2 ? b : 0) == r.date[i]) {
+					T_FAIL("k=%d row %zu: batch %d wrote it after batch %d", k, i, b, last);
+					i = r.n;
+					b = k;
+					break;
+				}
+	}
+	aq_readings_release(&r);
+	aq_dataset_release(&ds);
+}
+
+/* A foreign file out of order next to a batch: read by sorting (stable, later file wins). */
+static void test_unsorted_foreign_file(void)
+{
+	struct aq_dataset ds;
+	struct aq_readings_writer w;
+	struct aq_pq_writer pw;
+	struct aq_readings r;
+	struct aq_err e = { 0 };
+	int32_t d[4] = { 19002, 19000, 19001, 19000 };
+	int64_t a[4] = { 5, 5, 5, 5 };
+	double v[4] = { 2, 0, 1, 9 }; /* (5, 19000) twice in one file: the later row wins */
+	const void *cols[3] = { d, a, v };
+	char *path;
+
+	T_OK(aq_dataset_create(&ds, tpath("dsf"), "readings", 1, &e));
+	T_OK(aq_readings_writer_open(&w, &ds, 1, "first", NULL, &e));
+	for (int i = 0; i < 5; i++)
+		T_OK(aq_readings_writer_add(&w, 19000 + i, 5, -1, &e));
+	T_OK(aq_readings_writer_close(&w, &e));
+	path = aq_dataset_batch_path(&ds, 0, 2, "foreign");
+	T_OK(aq_pq_writer_open(&pw, path, &aq_readings_schema, NULL, &e));
+	T_OK(aq_pq_writer_write(&pw, 4, cols, &e));
+	T_OK(aq_pq_writer_close(&pw, &e));
+	free(path);
+	aq_readings_init(&r);
+	T_OK(aq_dataset_read_part(&ds, 0, &r, &e));
+	T_EQ_INT(r.n, 5);
+	if (r.n == 5) {
+		T_CHECK(r.value[0] == 9 && r.value[1] == 1 && r.value[2] == 2 && r.value[3] == -1 && r.value[4] == -1);
+		T_CHECK(r.date[0] == 19000 && r.date[4] == 19004);
+	}
+	aq_readings_release(&r);
+	aq_dataset_release(&ds);
+}
+
+static void test_many_batches(void)
+{
+	many_batches(3);
+	many_batches(16);
+	many_batches(20);
 }
 
 /* add_many is add in a loop: identical datasets */
@@ -492,6 +646,9 @@ int main(void)
 	T_RUN(test_writer_roundtrip);
 	T_RUN(test_latest_wins_and_compact);
 	T_RUN(test_writer_spills);
+	T_RUN(test_writer_threads);
+	T_RUN(test_many_batches);
+	T_RUN(test_unsorted_foreign_file);
 	T_RUN(test_add_many);
 	T_RUN(test_empty);
 	T_RUN(test_ignores_tmp_and_foreign);
