@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	struct aq_readings_writer_opts wo = { 0 };
 	int32_t *day_v, *dates;
 	int64_t *accs;
-	double *vals, t0, c0, c_write, c_scan[2], t_add, t_write, t_scan[2], sum_in = 0, sum_out = 0;
+	double *vals, t0, c0, c_write, c_scan[2] = { 0 }, t_add, t_write, t_scan[2] = { 0 }, sum_in = 0, sum_out = 0;
 	size_t n, k = 0, nscan = 0, nan_in = 0, nan_out = 0;
 	int c;
 
