@@ -44,7 +44,15 @@
  *   CSS AR or seasonal AR part is non-stationary; then BFGS on the exact
  *   likelihood in the partial-autocorrelation space (tanh + Durbin–Levinson,
  *   R's partrans) from the CSS estimates with MA parts inverted (maInvert);
- *   MA inverted again at the end. Like R, CSS-ML becomes ML if any y is NaN.
+ *   MA inverted again at the end. Like R, CSS-ML becomes ML (from zeros)
+ *   if any y is NaN.
+ * - Faster with the same optimum: the CSS stage is minimised by
+ *   Levenberg–Marquardt with the analytic residual Jacobian (BFGS as
+ *   fallback), and the ML BFGS starts from the Gauss–Newton Hessian of that
+ *   CSS fit mapped to the optimiser's space instead of the identity. Checked
+ *   against R on 336 DAIAD fits (4 orders x 84 accounts): 335 at R's optimum, one 0.005 log-lik below.
+ *   Starting ML from a CSS fit also when values are missing was tried and
+ *   dropped: it picks other local optima than R's zero start too often.
  * - sigma2 = ssq / n_used (stats::arima), loglik = -0.5 (2 n_used f + n_used
  *   (1 + log 2 pi)), aic = -2 loglik + 2 (ncoef + 1), AICc and BIC as
  *   forecast::Arima with npar = ncoef + 1 and nstar = n_used:
@@ -1040,14 +1048,11 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations (%d used) for '%s'", c.n_used,
 				  sbuf);
 	enum aq_arima_method method = o->method;
-	/* R turns CSS-ML into ML (from zeros) when values are missing. We do ML
-	 * too, but start it from a CSS fit that skips missing residuals when
-	 * that fit is usable (same optimum, far fewer likelihood evaluations). */
-	int css_start = 0;
-	if (method == AQ_ARIMA_CSS_ML && c.anymiss) {
+	/* R turns CSS-ML into ML from zeros when values are missing; so do we.
+	 * (Starting from a CSS fit instead saves ~half the evaluations but lands
+	 * in other local optima than R on ~1/4 of real series with gaps.) */
+	if (method == AQ_ARIMA_CSS_ML && c.anymiss)
 		method = AQ_ARIMA_ML;
-		css_start = !o->init;
-	}
 
 	aq_optim_opts_default(&oo);
 	if (o->max_iter > 0)
@@ -1086,18 +1091,6 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 	if (!coef)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate coefficients");
 
-	if (css_start && k > 0) {
-		int it = 0;
-		c.ncond = c.dd + c.p + c.s * c.P;
-		memcpy(c.raw, c.init, sizeof(double) * k);
-		if (css_lm(&c, c.raw, 4 * oo.max_iter, CSS_ML_LM_RTOL, &it) == 0 && ar_ok(c.p, c.raw) &&
-		    ar_ok(c.P, c.raw + c.p + c.q)) {
-			memcpy(c.init, c.raw, sizeof(double) * k);
-			lm_it = it;
-		} else {
-			css_start = 0; /* R's start: zeros */
-		}
-	}
 	if (method == AQ_ARIMA_CSS || method == AQ_ARIMA_CSS_ML) {
 		c.ncond = c.dd + c.p + c.s * c.P;
 		memcpy(c.raw, c.init, sizeof(double) * k);
@@ -1172,7 +1165,7 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		}
 		if (k > 0) {
 			struct aq_optim_opts om = oo;
-			if (method == AQ_ARIMA_CSS_ML || css_start)
+			if (method == AQ_ARIMA_CSS_ML)
 			{
 				untrans(&c, c.raw, c.tmp);
 				om.B0 = ml_start_hessian(&c, c.tmp, c.raw, c.parscale, c.H);
