@@ -114,7 +114,8 @@ static void run_one(void *vc, size_t i, int tid)
 	if (have && ev_model_from_arima(&em, &m, nt, 0, ws, &e) == 0) {
 		model.forecast = ev_model_forecast;
 		model.ctx = &em;
-		ev_model_selfcheck(&em, y, &a->selfcheck, &e);
+		if (ev_model_selfcheck(&em, y, &a->selfcheck, &e))
+			aq_warn("account %lld: origin filter self-check: %s", (long long)a->id, e.msg);
 	} else {
 		have = 0;
 	}

@@ -27,31 +27,43 @@ int aq_arima_state_reset(struct aq_arima_model *m, struct aq_err *e) __attribute
  * aq_arima_forecast at the training end.
  */
 #define EV_KAPPA 1e6
-static int filter_from_start(const struct aq_arima_model *m, const double *y, size_t o, int h, double *mean,
-			     double *sd, struct aq_err *e)
+
+/* Build the state space and the start state (a = 0, P = Q0 + kappa) of em->m into em->fs. */
+static int fs_setup(struct ev_model *em, struct aq_err *e)
 {
+	struct ev_filter *f = &em->fs;
+	const struct aq_arima_model *m = &em->m;
 	const struct aq_arima_spec *s = &m->spec;
 	int seas = s->P || s->D || s->Q;
 	int p = s->p, q = s->q, d = s->d, P = seas ? s->P : 0, Q = seas ? s->Q : 0, D = seas ? s->D : 0,
 	    S = seas ? s->s : 0;
 	int np = p + S * P, nq = q + S * Q, dd = d + S * D;
-	int ncx = (s->constant && d + D <= 1) ? 1 : 0, drift = ncx && d + D == 1;
 	int narma = p + q + P + Q;
-	if (m->ncoef != narma + ncx || !m->coef)
+	f->ncx = (s->constant && d + D <= 1) ? 1 : 0;
+	f->drift = f->ncx && d + D == 1;
+	if (m->ncoef != narma + f->ncx || !m->coef)
 		return aq_err_set(e, AQ_ESTATE, "arima model inconsistent with its order");
-	struct aq_kalman_arima km = {0};
-	km.np = np;
-	km.nq = nq;
-	km.dd = dd;
-	aq_kalman_arima_dims(&km);
-	int rd = km.rd, r = km.r;
-	size_t need = (size_t)np + (size_t)nq + (size_t)dd + 1 + (size_t)rd + (size_t)rd * rd + o + (size_t)h +
-		      aq_kalman_q0_work(np, nq, r) + aq_kalman_filter_work(rd) + aq_kalman_fore_work(rd);
-	double *buf = calloc(need, sizeof(double));
-	if (!buf)
+	f->beta = f->ncx ? m->coef[narma] : 0.0;
+	memset(&f->km, 0, sizeof(f->km));
+	f->km.np = np;
+	f->km.nq = nq;
+	f->km.dd = dd;
+	aq_kalman_arima_dims(&f->km);
+	int rd = f->km.rd, r = f->km.r;
+	size_t wk = aq_kalman_q0_work(np, nq, r);
+	if (aq_kalman_filter_work(rd) > wk)
+		wk = aq_kalman_filter_work(rd);
+	if (aq_kalman_fore_work(rd) > wk)
+		wk = aq_kalman_fore_work(rd);
+	size_t need = (size_t)np + (size_t)nq + (size_t)dd + 1 + (size_t)rd + (size_t)rd * rd + wk;
+	free(f->buf);
+	f->buf = calloc(need, sizeof(double));
+	if (!f->buf)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate a filter workspace");
-	double *phi = buf, *theta = phi + np, *delta = theta + nq, *a = delta + dd + 1, *Pm = a + rd,
-	       *x = Pm + (size_t)rd * rd, *var = x + o, *w = var + h;
+	double *phi = f->buf, *theta = phi + np, *delta = theta + nq;
+	f->a = delta + dd + 1;
+	f->P = f->a + rd;
+	f->w = f->P + (size_t)rd * rd;
 	const double *ar = m->coef, *ma = ar + p, *sar = ma + q, *sma = sar + P;
 	for (int i = 0; i < p; i++)
 		phi[i] = ar[i];
@@ -67,12 +79,8 @@ static int filter_from_start(const struct aq_arima_model *m, const double *y, si
 		for (int i = 0; i < q; i++)
 			theta[(j + 1) * S + i] += ma[i] * sma[j];
 	}
-	/* (1-B)^d (1-B^S)^D = 1 - sum delta_k B^{k+1} */
-	double *pl = calloc((size_t)dd + 1, sizeof(double));
-	if (!pl) {
-		free(buf);
-		return aq_err_set(e, AQ_ENOMEM, "cannot allocate a polynomial");
-	}
+	/* (1-B)^d (1-B^S)^D = 1 - sum delta_k B^{k+1}; built in delta[] shifted by one, in place */
+	double *pl = delta;  /* dd + 1 slots */
 	pl[0] = 1.0;
 	int deg = 0;
 	for (int i = 0; i < d; i++, deg++)
@@ -85,36 +93,68 @@ static int filter_from_start(const struct aq_arima_model *m, const double *y, si
 	}
 	for (int k = 0; k < dd; k++)
 		delta[k] = -pl[k + 1];
-	free(pl);
-	km.phi = phi;
-	km.theta = theta;
-	km.delta = delta;
-	int rc = 0;
-	if (aq_kalman_q0(np, phi, nq, theta, r, Pm, rd, w)) {
-		rc = aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
-		goto out;
-	}
+	delta[dd] = 0.0;
+	f->km.phi = phi;
+	f->km.theta = theta;
+	f->km.delta = delta;
+	if (aq_kalman_q0(np, phi, nq, theta, r, f->P, rd, f->w))
+		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
 	for (int k = 0; k < dd; k++)
-		Pm[(r + k) + (size_t)rd * (r + k)] = EV_KAPPA;
-	double beta = ncx ? m->coef[narma] : 0.0;
-	for (size_t t = 0; t < o; t++)
-		x[t] = y[t] - (ncx ? beta * (drift ? (double)(t + 1) : 1.0) : 0.0);
-	struct aq_kalman_stats st;
-	/* steady-state shortcut as lib/arima's likelihood (gain frozen once P settles) */
-	aq_kalman_filter(&km, x, o, a, Pm, 1, 1e-11, NULL, &st, w);
-	aq_kalman_forecast(&km, a, Pm, h, mean, var, 0, 0, NULL, w);
-	for (int i = 0; i < h; i++) {
-		mean[i] += ncx ? beta * (drift ? (double)(o + (size_t)i + 1) : 1.0) : 0.0;
-		sd[i] = sqrt(fmax(var[i], 0.0) * m->sigma2);
-		if (!isfinite(mean[i]) || !isfinite(sd[i]))
-			rc = aq_err_set(e, AQ_ENUMERIC, "non-finite forecast after filtering");
-	}
-out:
-	free(buf);
-	return rc;
+		f->P[(r + k) + (size_t)rd * (r + k)] = EV_KAPPA;
+	f->t = 0;
+	f->ready = 1;
+	return 0;
 }
 
-int ev_model_selfcheck(const struct ev_model *em, const double *y, double *maxdiff, struct aq_err *e)
+/*
+ * The fitted model filtered from day 0 up to origin o with its coefficients,
+ * then forecast h days. One forward pass serves every origin: the filtered
+ * state is kept (em->fs) and continued when the next origin lies later, as
+ * the backtest's origins do; an earlier origin restarts from day 0.
+ */
+static int filter_from_start(struct ev_model *em, const double *y, size_t o, int h, double *mean, double *sd,
+			     struct aq_err *e)
+{
+	struct ev_filter *f = &em->fs;
+	int rc;
+	if ((!f->ready || o < f->t) && (rc = fs_setup(em, e)))
+		return rc;
+	if (o > f->t) {
+		size_t k = o - f->t;
+		if (k > f->xcap) {
+			double *x = realloc(f->x, k * sizeof(*x));
+			if (!x)
+				return aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu filter inputs", k);
+			f->x = x;
+			f->xcap = k;
+		}
+		for (size_t i = 0; i < k; i++) {
+			size_t t = f->t + i;
+			f->x[i] = y[t] - (f->ncx ? f->beta * (f->drift ? (double)(t + 1) : 1.0) : 0.0);
+		}
+		struct aq_kalman_stats st;
+		/* steady-state shortcut as lib/arima's likelihood (gain frozen once P settles) */
+		aq_kalman_filter(&f->km, f->x, k, f->a, f->P, f->t == 0, 1e-11, NULL, &st, f->w);
+		f->t = o;
+	}
+	if ((size_t)h > f->vcap) {
+		double *v = realloc(f->var, (size_t)h * sizeof(*v));
+		if (!v)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d variances", h);
+		f->var = v;
+		f->vcap = (size_t)h;
+	}
+	aq_kalman_forecast(&f->km, f->a, f->P, h, mean, f->var, 0, 0, NULL, f->w);
+	for (int i = 0; i < h; i++) {
+		mean[i] += f->ncx ? f->beta * (f->drift ? (double)(o + (size_t)i + 1) : 1.0) : 0.0;
+		sd[i] = sqrt(fmax(f->var[i], 0.0) * em->m.sigma2);
+		if (!isfinite(mean[i]) || !isfinite(sd[i]))
+			return aq_err_set(e, AQ_ENUMERIC, "non-finite forecast after filtering");
+	}
+	return 0;
+}
+
+int ev_model_selfcheck(struct ev_model *em, const double *y, double *maxdiff, struct aq_err *e)
 {
 	double a[14], b[14], sa[14], sb[14];
 	*maxdiff = NAN;
@@ -122,7 +162,7 @@ int ev_model_selfcheck(const struct ev_model *em, const double *y, double *maxdi
 		return 0;
 	int rc = aq_arima_forecast(&em->m, 14, a, sa, e);
 	if (!rc)
-		rc = filter_from_start(&em->m, y, em->n_train, 14, b, sb, e);
+		rc = filter_from_start(em, y, em->n_train, 14, b, sb, e);
 	if (rc)
 		return rc;
 	double md = 0;
@@ -174,6 +214,9 @@ int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, siz
 void ev_model_release(struct ev_model *em)
 {
 	aq_arima_model_release(&em->m);
+	free(em->fs.buf);
+	free(em->fs.x);
+	free(em->fs.var);
 	em_zero(em);
 }
 
@@ -217,7 +260,7 @@ int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *
 		goto out;
 	}
 	if (origin < em->n_train && !aq_arima_state_reset) {
-		rc = filter_from_start(&em->m, y, origin, h, mean, sd, e);
+		rc = filter_from_start(em, y, origin, h, mean, sd, e);
 		em->resets++;
 		goto out;
 	}

@@ -6,6 +6,7 @@
 
 #include "arima.h"
 #include "evaluate.h"
+#include "kalman.h"
 #include "model.h"
 
 /*
@@ -18,6 +19,17 @@
  *                 (warm start from the coefficients; its time is counted).
  * Mean-fallback rows forecast their mean (white noise) from any origin.
  */
+/* The day-0 filter of the model, continued from origin to origin (adapter.c). */
+struct ev_filter {
+	int ready, ncx, drift;
+	double beta;
+	struct aq_kalman_arima km;
+	double *buf, *a, *P, *w;     /* phi, theta, delta, state, covariance (rd x rd), work */
+	double *x, *var;
+	size_t xcap, vcap;
+	size_t t;                    /* y[0..t) filtered */
+};
+
 struct ev_model {
 	const struct aq_model_row *row;  /* may be NULL when arima is given */
 	struct aq_arima_model m;
@@ -27,6 +39,7 @@ struct ev_model {
 	double refit_seconds;
 	long refits, resets, failures;
 	struct aq_arima_ws *ws;          /* for refits */
+	struct ev_filter fs;
 };
 
 /* From a model-set row; ws may be NULL without refit. */
@@ -37,7 +50,7 @@ int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, siz
 			struct aq_arima_ws *ws, struct aq_err *e);
 void ev_model_release(struct ev_model *em);
 /* Relative max difference of the 14-day forecast (mean, sd) from day-0 filtering vs the stored state. */
-int ev_model_selfcheck(const struct ev_model *em, const double *y, double *maxdiff, struct aq_err *e);
+int ev_model_selfcheck(struct ev_model *em, const double *y, double *maxdiff, struct aq_err *e);
 int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
 		      struct aq_err *e);
 
