@@ -70,6 +70,17 @@ static void test_weekly_pattern_serves_snaive(void)
 	T_NEAR(r.newdata[AQ_FC_MEDIAN28].bias, -2.0 * wk / 30.0, 1e-12);
 	T_CHECK(f.calls >= 5);                    /* 4 windows + new data (+ anomaly) */
 	T_EQ_INT(r.anomaly.kind, AQ_ANOM_NONE);
+	/* a recorded combination reference is kept: arima (the 7-day mean, 11/7) averaged with mean28 */
+	o.combo_ref = AQ_REF_MEAN28;
+	T_OK(aq_eval_account(y, y, n, nt, &m, &o, &ws, &r, NULL));
+	T_EQ_INT(r.combo_ref, AQ_REF_MEAN28);
+	double lvl = 0;
+	for (size_t t = nt - 28; t < nt; t++)
+		lvl += y[t] / 28.0;
+	double cm = 0.5 * (11.0 / 7.0 + lvl), mae = 0;
+	for (size_t t = nt; t < n; t++)
+		mae += fabs(y[t] - cm) / 30.0;
+	T_NEAR(r.newdata[AQ_FC_COMBO].mae, mae, 1e-12);
 	aq_eval_ws_release(&ws);
 	free(y);
 }
