@@ -845,21 +845,18 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		/*
 		 * R refits down the whole list; a seasonal MA driven to the unit
 		 * circle by ML makes that cascade explode in time (each rejected
-		 * ML fit of a seasonal model costs a full optimisation). We refit
-		 * at most max_refits models in order, then only candidates
-		 * without seasonal MA (Q = 0), then give up.
+		 * ML fit of a seasonal model costs a full optimisation). After
+		 * max_refits rejected refits, candidates with a seasonal MA part
+		 * (Q > 0) are skipped; the others are tried in order as in R.
 		 */
-		int found = 0, tried_ml = 0, tried_q0 = 0;
+		int found = 0, tried_ml = 0;
 		for (int i = 0; i < no && !found; i++) {
 			struct tried *t = &S.t[ord[i]];
 			verify(&S, t, &cur);
 			if (!isfinite(t->ic))
 				continue;
-			if (tried_ml >= o->max_refits) {
-				if (t->Q > 0 || tried_q0 >= o->max_refits)
-					continue;
-				tried_q0++;
-			}
+			if (tried_ml >= o->max_refits && t->Q > 0)
+				continue;
 			tried_ml++;
 			info->nrefits++;
 			int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, o->warm_start ? t->coef : NULL, &cur,

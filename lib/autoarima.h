@@ -32,8 +32,8 @@
  *    at most nmodels (94) fits;
  *  - final: with approximation, the tried models are refitted by CSS-ML in
  *    increasing order of approximate AICc until one is accepted; deviation
- *    from R (unbounded): after max_refits rejected refits only candidates
- *    without seasonal MA are tried (at most max_refits more) — R's cascade
+ *    from R: after max_refits rejected refits, candidates with a seasonal
+ *    MA part are skipped (the others are still tried in order) — R's cascade
  *    of rejected seasonal-MA ML fits is its slowest path.
  * Deviation from R (documented): candidates are warm-started from the
  * current best model's estimates (opts.warm_start), which only changes the
@@ -58,7 +58,7 @@ struct aq_auto_opts {
 	int check_vcov;             /* reject models with invalid coefficient variances (R) */
 	int warm_start;             /* start neighbours from the best model's estimates */
 	double min_root;            /* 1.01 */
-	int max_refits;             /* final ML refits before only Q = 0 candidates are tried (4) */
+	int max_refits;             /* rejected final refits after which Q > 0 candidates are skipped (4) */
 };
 
 void aq_auto_opts_default(struct aq_auto_opts *o);
