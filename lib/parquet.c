@@ -33,6 +33,7 @@ enum { PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
 #define DEFAULT_RG_ROWS (1u << 20)
 #define MAX_BYTES_STAT 256 /* longer BYTE_ARRAY min/max are not written */
 #define OUTBUF_SIZE (1u << 20)
+#define MAX_ROWS ((int64_t)1 << 40) /* more rows in one file is taken as a corrupt footer */
 
 static const char *const enc_names[] = {
 	"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED", "DELTA_BINARY_PACKED",
@@ -1031,7 +1032,7 @@ static int parse_rowgroup(struct aq_pq_reader *r, struct aq_tr *t, struct rrg *g
 			aq_tr_skip(t, ty);
 		}
 	}
-	if (t->err || ncols < 0 || g->nrows < 0)
+	if (t->err || ncols < 0 || g->nrows < 0 || g->nrows > MAX_ROWS)
 		return FERR("'%s': corrupt footer (row group)", r->path);
 	for (int i = 0; i < r->ncols; i++)
 		if (g->c[i].nvals != g->nrows)
@@ -1146,6 +1147,8 @@ static int parse_footer(struct aq_pq_reader *r, const uint8_t *buf, size_t len, 
 				r->nrow_groups = (int)i + 1;
 				rc = parse_rowgroup(r, &t, &p->rg[i], fend, e);
 				sum += p->rg[i].nrows;
+				if (!rc && sum > MAX_ROWS)
+					rc = FERR("'%s': corrupt footer (%lld rows)", r->path, (long long)sum);
 			}
 			break;
 		case 5:
@@ -1373,6 +1376,14 @@ static int bytes_append(struct aq_pq_reader *r, const char *cname, const uint8_t
 	return 0;
 }
 
+/* A zstd frame that declares its content size must declare the page's uncompressed size. */
+static int frame_size_ok(const uint8_t *src, size_t len, size_t want)
+{
+	unsigned long long n = ZSTD_getFrameContentSize(src, len);
+
+	return n == ZSTD_CONTENTSIZE_UNKNOWN || (n != ZSTD_CONTENTSIZE_ERROR && n == want);
+}
+
 /* Decode one column chunk. Fixed width into out; BYTE_ARRAY into *bout. */
 static int read_chunk(struct aq_pq_reader *r, int rg, int col, void *out, struct aq_pq_bytes *bout,
 		      struct aq_err *e)
@@ -1380,7 +1391,7 @@ static int read_chunk(struct aq_pq_reader *r, int rg, int col, void *out, struct
 	struct rpriv *p = r->priv;
 	const struct rchunk *c = &p->rg[rg].c[col];
 	const char *cname = r->cols[col].name;
-	size_t width = width_of(r->cols[col].type), done = 0, dlen = 0, dcap = 0;
+	size_t width = width_of(r->cols[col].type), done = 0, dlen = 0, dcap = 0, offcap = 1;
 	const uint8_t *pos = r->map + c->start, *end = pos + c->len;
 	int64_t left = c->nvals;
 	uint8_t *data = NULL;
@@ -1388,8 +1399,8 @@ static int read_chunk(struct aq_pq_reader *r, int rg, int col, void *out, struct
 	int rc = 0;
 
 	if (!width) {
-		/* offsets: rows + 1; nvals was checked against the row group, which is bounded by the file */
-		off = malloc(((size_t)c->nvals + 1) * sizeof(*off));
+		/* offsets grow page by page, as values actually decode (footer counts are not trusted for sizes) */
+		off = malloc(sizeof(*off));
 		if (!off)
 			return aq_err_set(e, AQ_ENOMEM, "out of memory");
 		off[0] = 0;
@@ -1505,6 +1516,11 @@ static int read_chunk(struct aq_pq_reader *r, int rg, int col, void *out, struct
 					rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
 					break;
 				}
+				if (!frame_size_ok(pos, (size_t)comp, need)) {
+					rc = FERR("'%s': column '%s' (row group %d): zstd frame size differs from the page's",
+						  r->path, cname, rg);
+					break;
+				}
 				z = ZSTD_decompressDCtx(p->dctx, dst, need, pos, (size_t)comp);
 				if (ZSTD_isError(z) || z != need) {
 					rc = FERR("'%s': column '%s' (row group %d): zstd: %s", r->path, cname, rg,
@@ -1525,6 +1541,11 @@ static int read_chunk(struct aq_pq_reader *r, int rg, int col, void *out, struct
 			if (c->codec == AQ_PQ_ZSTD) {
 				size_t z;
 
+				if (!frame_size_ok(pos, (size_t)comp, (size_t)uncomp)) {
+					rc = FERR("'%s': column '%s' (row group %d): zstd frame size differs from the page's",
+						  r->path, cname, rg);
+					break;
+				}
 				if (grow(&p->tmp, &p->tmpcap, (size_t)uncomp + 1)) {
 					rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
 					break;
@@ -1541,6 +1562,22 @@ static int read_chunk(struct aq_pq_reader *r, int rg, int col, void *out, struct
 				}
 				v = p->tmp;
 				vlen = z;
+			}
+			if ((size_t)nv > vlen / 4) {
+				rc = FERR("'%s': column '%s': page of %lld values has only %zu bytes", r->path, cname,
+					  (long long)nv, vlen);
+				break;
+			}
+			if (done + (size_t)nv + 1 > offcap) {
+				size_t nc = offcap * 2 > done + (size_t)nv + 1 ? offcap * 2 : done + (size_t)nv + 1;
+				uint64_t *no = realloc(off, nc * sizeof(*no));
+
+				if (!no) {
+					rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+					break;
+				}
+				off = no;
+				offcap = nc;
 			}
 			if ((rc = bytes_append(r, cname, v, vlen, nv, &data, &dlen, &dcap, off, done, e)))
 				break;

@@ -382,6 +382,8 @@ int aq_readings_reserve(struct aq_readings *r, size_t cap, struct aq_err *e)
 
 	if (cap <= r->cap)
 		return 0;
+	if (cap > SIZE_MAX / sizeof(int64_t))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory (%zu readings)", cap);
 	if (!(d = realloc(r->date, cap * sizeof(*d))))
 		return aq_err_set(e, AQ_ENOMEM, "out of memory (%zu readings)", cap);
 	r->date = d;

@@ -11,6 +11,7 @@
 #include "fs.h"
 #include "parquet.h"
 #include "test.h"
+#include "thrift.h"
 
 static char tmpdir[512];
 
@@ -403,6 +404,110 @@ static void test_foreign_and_crc(void)
 	free_data(&d);
 }
 
+/* A hand-made footer: one INT64 column, given row counts, unknown fields sprinkled in. */
+static size_t craft(uint8_t *out, int64_t rg_rows, int64_t num_rows, int rep, int extra)
+{
+	struct aq_tw t;
+	size_t n;
+
+	aq_tw_init(&t);
+	aq_tw_struct_begin(&t);
+	aq_tw_field_i32(&t, 1, 2);
+	aq_tw_field(&t, AQ_TC_LIST, 2);
+	aq_tw_list(&t, AQ_TC_STRUCT, 2);
+	aq_tw_struct_begin(&t);
+	aq_tw_field_string(&t, 4, "schema");
+	aq_tw_field_i32(&t, 5, 1);
+	aq_tw_struct_end(&t);
+	aq_tw_struct_begin(&t);
+	aq_tw_field_i32(&t, 1, 2);
+	aq_tw_field_i32(&t, 3, rep);
+	aq_tw_field_string(&t, 4, "v");
+	if (extra)
+		aq_tw_field_string(&t, 99, "unknown string field");
+	aq_tw_struct_end(&t);
+	aq_tw_field_i64(&t, 3, num_rows);
+	aq_tw_field(&t, AQ_TC_LIST, 4);
+	aq_tw_list(&t, AQ_TC_STRUCT, 1);
+	aq_tw_struct_begin(&t);
+	aq_tw_field(&t, AQ_TC_LIST, 1);
+	aq_tw_list(&t, AQ_TC_STRUCT, 1);
+	aq_tw_struct_begin(&t);
+	aq_tw_field_i64(&t, 2, 4);
+	aq_tw_field(&t, AQ_TC_STRUCT, 3);
+	aq_tw_struct_begin(&t);
+	aq_tw_field_i32(&t, 1, 2);
+	aq_tw_field(&t, AQ_TC_LIST, 2);
+	aq_tw_list(&t, AQ_TC_I32, 1);
+	aq_tw_i32(&t, 0);
+	aq_tw_field_i32(&t, 4, 0);
+	aq_tw_field_i64(&t, 5, rg_rows);
+	aq_tw_field_i64(&t, 6, 0);
+	aq_tw_field_i64(&t, 7, 0);
+	aq_tw_field_i64(&t, 9, 4);
+	if (extra) {
+		aq_tw_field(&t, AQ_TC_MAP, 20);
+		aq_tw_varint(&t, 0);
+	}
+	aq_tw_struct_end(&t);
+	aq_tw_struct_end(&t);
+	aq_tw_field_i64(&t, 2, 0);
+	aq_tw_field_i64(&t, 3, rg_rows);
+	aq_tw_struct_end(&t);
+	aq_tw_struct_end(&t);
+	memcpy(out, "PAR1", 4);
+	memcpy(out + 4, t.buf, t.len);
+	n = 4 + t.len;
+	out[n++] = (uint8_t)t.len;
+	out[n++] = (uint8_t)(t.len >> 8);
+	out[n++] = 0;
+	out[n++] = 0;
+	memcpy(out + n, "PAR1", 4);
+	n += 4;
+	aq_tw_release(&t);
+	return n;
+}
+
+static void test_crafted_footers(void)
+{
+	uint8_t buf[1024];
+	struct aq_err e = { 0 };
+	struct aq_pq_reader r;
+	size_t n;
+
+	/* zero rows, unknown fields: fine */
+	n = craft(buf, 0, 0, 0, 1);
+	T_OK(store(tpath("c0.parquet"), buf, n));
+	T_OK(aq_pq_reader_open(&r, tpath("c0.parquet"), &e));
+	T_EQ_INT(r.nrows, 0);
+	T_OK(aq_pq_reader_verify(&r, &e));
+	aq_pq_reader_release(&r);
+	/* absurd row counts: refused before anyone sizes a buffer by them */
+	n = craft(buf, (int64_t)1 << 50, (int64_t)1 << 50, 0, 0);
+	T_OK(store(tpath("c1.parquet"), buf, n));
+	T_EQ_INT(aq_pq_reader_open(&r, tpath("c1.parquet"), &e), AQ_EFORMAT);
+	/* a row group claiming rows its (empty) chunk does not hold */
+	n = craft(buf, 1000, 1000, 0, 0);
+	T_OK(store(tpath("c2.parquet"), buf, n));
+	T_OK(aq_pq_reader_open(&r, tpath("c2.parquet"), &e));
+	{
+		int64_t *big = malloc(1000 * sizeof(*big));
+
+		T_EQ_INT(aq_pq_reader_read(&r, 0, 0, big, &e), AQ_EFORMAT);
+		free(big);
+	}
+	aq_pq_reader_release(&r);
+	/* num_rows disagreeing with the row groups */
+	n = craft(buf, 5, 6, 0, 0);
+	T_OK(store(tpath("c3.parquet"), buf, n));
+	T_EQ_INT(aq_pq_reader_open(&r, tpath("c3.parquet"), &e), AQ_EFORMAT);
+	/* OPTIONAL column: refused with the reason */
+	n = craft(buf, 0, 0, 1, 0);
+	T_OK(store(tpath("c4.parquet"), buf, n));
+	T_EQ_INT(aq_pq_reader_open(&r, tpath("c4.parquet"), &e), AQ_EUNSUPPORTED);
+	T_CHECK(strstr(e.msg, "OPTIONAL") && strstr(e.msg, "c4.parquet"));
+}
+
 int main(void)
 {
 	const char *base = getenv("AQ_TEST_TMP");
@@ -419,6 +524,7 @@ int main(void)
 	T_RUN(test_schema_mismatch);
 	T_RUN(test_writer_rejects);
 	T_RUN(test_foreign_and_crc);
+	T_RUN(test_crafted_footers);
 	T_RUN(test_corrupt_fuzz);
 	if (!t_failed_cases) {
 		char cmd[600];
