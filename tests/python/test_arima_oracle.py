@@ -17,6 +17,7 @@ import math
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,14 @@ def run_tool(case, **extra):
     d = dict(y=jlist(case["y"]), order=list(case["order"]), seasonal=list(case["seasonal"]), s=case["s"],
              constant=case["constant"], h=H, method="CSS-ML")
     d.update(extra)
-    p = subprocess.run([str(TOOL)], input=json.dumps(d), capture_output=True, text=True, timeout=120)
+    for attempt in range(10):
+        try:
+            p = subprocess.run([str(TOOL)], input=json.dumps(d), capture_output=True, text=True, timeout=120)
+            break
+        except OSError:  # a concurrent `make` is relinking the tool (shared checkout)
+            if attempt == 9:
+                raise
+            time.sleep(1)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout.strip().splitlines()[-1])
 
