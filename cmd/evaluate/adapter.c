@@ -107,8 +107,9 @@ static int fs_setup(struct ev_model *em, struct aq_err *e)
 }
 
 /*
- * The fitted model filtered from day 0 up to origin o with its coefficients,
- * then forecast h days. One forward pass serves every origin: the filtered
+ * The fitted model filtered up to origin o with its coefficients (from
+ * em->warmup days before the first origin asked for, or day 0), then forecast
+ * h days. One forward pass serves every origin: the filtered
  * state is kept (em->fs) and continued when the next origin lies later, as
  * the backtest's origins do; an earlier origin restarts from day 0.
  */
@@ -117,8 +118,14 @@ static int filter_from_start(struct ev_model *em, const double *y, size_t o, int
 {
 	struct ev_filter *f = &em->fs;
 	int rc;
-	if ((!f->ready || o < f->t) && (rc = fs_setup(em, e)))
-		return rc;
+	if (!f->ready || o < f->t) {
+		if ((rc = fs_setup(em, e)))
+			return rc;
+		/* start em->warmup days before the origin (0: day 0): the filter's memory of its
+		   start is short (stationary Q0 + diffuse levels), the cost per account bounded */
+		f->t = (em->warmup > 0 && o > em->warmup) ? o - em->warmup : 0;
+		f->fresh = 1;
+	}
 	if (o > f->t) {
 		size_t k = o - f->t;
 		if (k > f->xcap) {
@@ -134,8 +141,9 @@ static int filter_from_start(struct ev_model *em, const double *y, size_t o, int
 		}
 		struct aq_kalman_stats st;
 		/* steady-state shortcut as lib/arima's likelihood (gain frozen once P settles) */
-		aq_kalman_filter(&f->km, f->x, k, f->a, f->P, f->t == 0, 1e-11, NULL, &st, f->w);
+		aq_kalman_filter(&f->km, f->x, k, f->a, f->P, f->fresh, 1e-11, NULL, &st, f->w);
 		f->t = o;
+		f->fresh = 0;
 	}
 	if ((size_t)h > f->vcap) {
 		double *v = realloc(f->var, (size_t)h * sizeof(*v));
@@ -182,6 +190,7 @@ int ev_model_from_row(struct ev_model *em, const struct aq_model_row *row, size_
 		      struct aq_arima_ws *ws, struct aq_err *e)
 {
 	em_zero(em);
+	em->warmup = EV_WARMUP_DEFAULT;
 	em->row = row;
 	em->n_train = n_train;
 	em->refit = refit;
@@ -201,6 +210,7 @@ int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, siz
 			struct aq_arima_ws *ws, struct aq_err *e)
 {
 	em_zero(em);
+	em->warmup = EV_WARMUP_DEFAULT;
 	em->n_train = n_train;
 	em->refit = refit;
 	em->ws = ws;

@@ -37,6 +37,8 @@ static void usage(FILE *f)
 	      "  --horizon H             days per window (default 30)\n"
 	      "  --refit-origins         re-estimate the coefficients at every backtest origin (same\n"
 	      "                          orders, warm start; its time is reported) instead of filtering\n"
+	      "  --filter-warmup DAYS    a backtest origin's filter starts DAYS before the first origin\n"
+	      "                          (default 180; 0 = from the model's first day: exact, slower)\n"
 	      "  --champion MODELSET     the current champion: gate the new set against it\n"
 	      "  --replace-margin X      an account's challenger replaces the champion when its new-data MAE\n"
 	      "                          is lower by at least X (relative, default 0.02)\n"
@@ -79,6 +81,7 @@ struct job {
 	struct aq_eval_opts eo;
 	struct aq_gate_opts go;
 	int refit;
+	long warmup;
 	uint64_t key;
 	struct part_out *parts;
 	struct aq_progress prog;
@@ -385,6 +388,7 @@ static void eval_part(void *ctx, size_t part, int tid)
 			}
 			struct ev_model em;
 			ev_model_from_row(&em, row, n_train, j->refit, aws, e);
+			em.warmup = (size_t)j->warmup;
 			struct aq_eval_model m = {ev_model_forecast, &em};
 			/* scored against the cleaned readings: invalid values and gross spikes
 			   (meter faults, lib/series.h rule) are missing, not scored */
@@ -494,7 +498,8 @@ int main(int argc, char **argv)
 	aq_eval_opts_default(&j.eo);
 	aq_gate_opts_default(&j.go);
 	int threads = 0, bad = 0;
-	enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH };
+	enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU };
+	j.warmup = EV_WARMUP_DEFAULT;
 	static const struct option lo[] = {
 		{"models", required_argument, 0, 'm'},     {"readings", required_argument, 0, 'r'},
 		{"champion", required_argument, 0, 'c'},   {"out", required_argument, 0, 'o'},
@@ -502,7 +507,7 @@ int main(int argc, char **argv)
 		{"refit-origins", no_argument, 0, O_REFIT}, {"replace-margin", required_argument, 0, O_RM},
 		{"worse-margin", required_argument, 0, O_WM}, {"agg-tolerance", required_argument, 0, O_AT},
 		{"max-worse-share", required_argument, 0, O_MW}, {"anomaly-days", required_argument, 0, O_AD},
-		{"anomaly-share", required_argument, 0, O_AS}, {"threads", required_argument, 0, O_TH},
+		{"anomaly-share", required_argument, 0, O_AS}, {"threads", required_argument, 0, O_TH}, {"filter-warmup", required_argument, 0, O_WU},
 		{"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:r:c:o:h", lo, NULL)) != -1) {
@@ -521,6 +526,7 @@ int main(int argc, char **argv)
 		case O_AD: j.eo.anomaly.days = j.eo.anomaly.flat_days = (int)num(optarg, "--anomaly-days", &bad); break;
 		case O_AS: j.eo.anomaly.share = num(optarg, "--anomaly-share", &bad); break;
 		case O_TH: threads = (int)num(optarg, "--threads", &bad); break;
+		case O_WU: j.warmup = (long)num(optarg, "--filter-warmup", &bad); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -532,7 +538,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (j.eo.windows < 0 || j.eo.windows > 64 || j.eo.horizon < 1 || j.eo.horizon > 366 || j.eo.anomaly.days < 7 ||
+	if (j.eo.windows < 0 || j.eo.windows > 64 || j.eo.horizon < 1 || j.eo.horizon > 366 || j.eo.anomaly.days < 7 || j.warmup < 0 ||
 	    j.eo.anomaly.share <= 0 || j.eo.anomaly.share > 1 || j.go.max_worse_share < 0 || j.go.max_worse_share > 1) {
 		fprintf(stderr, "aquacast-evaluate: option out of range (windows 0..64, horizon 1..366, "
 				"anomaly-days >= 7, shares in (0, 1])\n");
