@@ -37,6 +37,7 @@ struct ing {
 	struct daycount *days;
 	size_t ndays, capdays;
 	double assigned_at;
+	double t_first, t_done;      /* first message taken, last batch committed */
 	int rc;                      /* first error inside a callback */
 	struct aq_err err;
 };
@@ -116,6 +117,8 @@ static int flush(struct ing *g, struct aq_err *e)
 		fflush(g->o->timeline);
 	}
 	aq_debug("batch of %" PRIu64 " messages, %" PRIu64 " readings durable and committed", g->b_msgs, g->b_rows);
+	g->t_done = aq_now();
+	g->st->active_seconds = g->t_done - g->t_first;
 	g->st->batches++;
 	g->ndays = 0;
 	g->b_rows = g->b_msgs = 0;
@@ -216,6 +219,8 @@ static int take(struct ing *g, const rd_kafka_message_t *m, struct aq_record *re
 	}
 	if (g->b_msgs == 0)
 		g->b_t0 = aq_now();
+	if (!g->t_first)
+		g->t_first = g->b_t0;
 	g->b_msgs++;
 	g->next_off[p] = m->offset + 1;
 	g->st->messages++;

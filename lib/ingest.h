@@ -62,6 +62,8 @@ struct aq_ingest_stats {
 	int64_t lag;                /* group lag on the topic at exit; -1 unknown */
 	int stopped;
 	double seconds;
+	/* from the first message to the end of the last batch's commit: no group join, no idle wait */
+	double active_seconds;
 };
 
 int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, struct aq_err *e);

@@ -68,6 +68,11 @@ static void summary(const struct aq_ingest_stats *st, const char *err)
 	json_object_set_new(j, "messages_per_s", json_real(t > 0 ? st->messages / t : 0));
 	json_object_set_new(j, "readings_per_s", json_real(t > 0 ? st->readings / t : 0));
 	json_object_set_new(j, "bytes_per_s", json_real(t > 0 ? st->bytes / t : 0));
+	json_object_set_new(j, "active_seconds", json_real(st->active_seconds));
+	json_object_set_new(j, "active_readings_per_s",
+			    json_real(st->active_seconds > 0 ? st->readings / st->active_seconds : 0));
+	json_object_set_new(j, "active_messages_per_s",
+			    json_real(st->active_seconds > 0 ? st->messages / st->active_seconds : 0));
 	json_object_set_new(j, "lag", st->lag >= 0 ? json_integer(st->lag) : json_null());
 	json_object_set_new(j, "stopped", json_boolean(st->stopped));
 	if (err)
