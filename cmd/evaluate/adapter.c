@@ -8,13 +8,6 @@
 #include "kalman.h"
 #include "log.h"
 
-/*
- * Requested from lib/arima (see the report of issue #5): reset a model's state
- * to the start of a series, coefficients kept, so that aq_arima_update over
- * y[0..o) gives the state at origin o. Weak until it lands: without it an
- * earlier origin is reached by a warm-started refit instead.
- */
-int aq_arima_state_reset(struct aq_arima_model *m, struct aq_err *e) __attribute__((weak));
 
 /*
  * The fitted model filtered from day 0 up to origin o with its coefficients,
@@ -22,9 +15,8 @@ int aq_arima_state_reset(struct aq_arima_model *m, struct aq_err *e) __attribute
  * with the conventions of lib/arima.c — expanded phi/theta (R's transPars),
  * differencing polynomial in delta, stationary Q0 for the ARMA block and a
  * diffuse kappa = 1e6 on the differencing block, regression on 1 (mean) or
- * t + 1 (drift, R's 1-based time) removed before filtering. Used until
- * lib/arima offers a state reset; ev_model_selfcheck() compares it with
- * aq_arima_forecast at the training end.
+ * t + 1 (drift, R's 1-based time) removed before filtering.
+ * ev_model_selfcheck() compares it with aq_arima_forecast at the training end.
  */
 #define EV_KAPPA 1e6
 
@@ -269,7 +261,7 @@ int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *
 		rc = refit_at(em, y, origin, h, mean, sd, e);
 		goto out;
 	}
-	if (origin < em->n_train && !aq_arima_state_reset) {
+	if (origin < em->n_train) {
 		rc = filter_from_start(em, y, origin, h, mean, sd, e);
 		em->resets++;
 		goto out;
@@ -278,14 +270,8 @@ int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *
 	aq_arima_model_init(&c);
 	rc = aq_arima_model_copy(&c, &em->m, e);
 	if (rc == 0) {
-		size_t from = em->n_train;
-		if (origin < em->n_train) {
-			rc = aq_arima_state_reset(&c, e);
-			from = 0;
-			em->resets++;
-		}
-		if (rc == 0)
-			rc = aq_arima_update(&c, y + from, origin - from, e);
+		/* later origin: continue the stored state over the days since TrainedUntil */
+		rc = aq_arima_update(&c, y + em->n_train, origin - em->n_train, e);
 		if (rc == 0)
 			rc = aq_arima_forecast(&c, h, mean, sd, e);
 	}
