@@ -34,8 +34,12 @@
  *   the differenced series with the ARMA-only state (the kappa -> infinity
  *   limit of the same likelihood, agreement ~1e-9 relative) plus the
  *   steady-state shortcut: the state shrinks by d + sD and most steps cost
- *   O(r). The final likelihood, residuals and state always come from R's
- *   form on the full series (missing values skipped natively).
+ *   O(r). Up to AO_MAX interior missing days stay on this path as additive
+ *   outliers (Gómez & Maravall 1994): zero-filled, one impulse regressor per
+ *   gap concentrated out by GLS with its log-determinant (kalman.h); this is
+ *   the same likelihood as skipping them (tests/unit/test_kalman.c). The
+ *   final likelihood, residuals and state always come from R's form on the
+ *   full series (missing values skipped natively).
  * - Initial covariance of the ARMA part: exact stationary covariance from
  *   the autocovariances (kalman.h), equal to R's getQ0 (Gardner 1980) where
  *   that is accurate, and accurate near the unit circle as Rossignol (2011).
@@ -70,6 +74,7 @@
  */
 
 #define KAPPA 1e6
+#define AO_MAX 16          /* interior missing days handled as impulse regressors in the fast path */
 #define CSS_ML_RELTOL 1e-5  /* BFGS fallback for the CSS stage of CSS-ML (R: 1.5e-8) */
 #define CSS_ML_LM_RTOL 1e-7 /* LM stop for the CSS stage of CSS-ML: relative decrease of the CSS */
 #define STEADY_TOL 1e-11  /* gain frozen once the covariance moves by <= tol * F per step */
@@ -289,6 +294,8 @@ struct actx {
 	size_t n;
 	size_t first, last;         /* first, last observed index */
 	int nobs_nonmiss, anymiss, interior_miss;
+	int nao;                    /* interior missing days (<= AO_MAX: fast path with regressors) */
+	size_t ao_t[AO_MAX];
 	int n_used, ncond;
 	int trans;                  /* ML objective on transformed AR parameters */
 	int fast;                   /* ML by the differenced path */
@@ -299,6 +306,8 @@ struct actx {
 	double *a, *Pm;          /* state and its covariance */
 	double *q0w, *fw, *ow, *H;
 	double *x, *dy, *dreg, *w, *resid;
+	double *dyf;                /* differenced zero-filled y (fast path with gaps) */
+	double *X;                  /* AO_MAX impulse columns over [first + dd, last] */
 	double *jac;                /* ncoef x n: d resid / d coef (CSS Levenberg–Marquardt) */
 	double *lmw;                /* LM scratch: 6 k^2 + 4 k */
 	double *lagval;             /* nonzero phi, theta values (np + nq) */
@@ -317,7 +326,8 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	size_t n = c->n + 1;
 	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
 		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_optim_work(k) +
-		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8;
+		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + (AO_MAX + 1) * n +
+		      aq_kalman_chandra_reg_work(r, AO_MAX);
 	if (ws->cap < need) {
 		double *nb = realloc(ws->buf, sizeof(double) * need);
 		if (!nb)
@@ -339,7 +349,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->a, rd);
 	TAKE(c->Pm, (size_t)rd * rd);
 	TAKE(c->q0w, aq_kalman_q0_work(c->np, c->nq, r));
-	TAKE(c->fw, aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r));
+	TAKE(c->fw, aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_kalman_chandra_reg_work(r, AO_MAX));
 	TAKE(c->ow, aq_optim_work(k));
 	TAKE(c->x, n);
 	TAKE(c->dy, n);
@@ -347,6 +357,8 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->w, n);
 	TAKE(c->resid, n);
 	TAKE(c->jac, (size_t)k * n);
+	TAKE(c->dyf, n);
+	TAKE(c->X, (size_t)AO_MAX * n);
 	TAKE(c->lmw, 6 * (size_t)k * k + 4 * (size_t)k + 8);
 	TAKE(c->lagval, c->np + c->nq + 2);
 	c->lagidx = (int *)b;
@@ -468,6 +480,31 @@ static void make_diff(struct actx *c)
 		}
 		c->dy[t] = v;
 		c->dreg[t] = r;
+	}
+	if (c->interior_miss && c->nao <= AO_MAX && c->nobs_nonmiss > 0) {
+		/* Gaps as additive outliers: y filled with 0, one impulse column per gap,
+		 * differenced alike: X_j[t] = [t == t_j] - sum_k delta_k [t - 1 - k == t_j]. */
+		size_t t0 = c->first + (size_t)c->dd, len = c->last + 1 > t0 ? c->last + 1 - t0 : 0;
+		for (size_t t = t0; t <= c->last && len; t++) {
+			double v = isnan(c->y[t]) ? 0.0 : c->y[t];
+			for (int k = 0; k < c->dd; k++) {
+				double u = c->y[t - 1 - k];
+				v -= c->delta[k] * (isnan(u) ? 0.0 : u);
+			}
+			c->dyf[t] = v;
+		}
+		memset(c->X, 0, sizeof(double) * (len ? len : 1) * AO_MAX);
+		for (int j = 0; j < c->nao; j++) {
+			size_t tj = c->ao_t[j];
+			double *Xj = c->X + len * j;
+			if (tj >= t0)
+				Xj[tj - t0] += 1.0;
+			for (int k = 0; k < c->dd; k++) {
+				size_t t = tj + 1 + (size_t)k;
+				if (t >= t0 && t <= c->last)
+					Xj[t - t0] -= c->delta[k];
+			}
+		}
 	}
 }
 
@@ -740,10 +777,19 @@ static int like_eval(struct actx *c, const double *par, int fast, double *resid,
 		if (init_state(c, &c->ka))
 			return -1;
 		size_t t0 = c->first + (size_t)c->dd, len = c->last + 1 - t0;
+		if (!c->interior_miss) {
+			for (size_t t = t0; t <= c->last; t++)
+				c->w[t] = c->ncx ? c->dy[t] - beta * c->dreg[t] : c->dy[t];
+			aq_kalman_chandra(&c->ka, c->w + t0, len, c->Pm, STEADY_TOL, st, c->fw);
+			return 0;
+		}
 		for (size_t t = t0; t <= c->last; t++)
-			c->w[t] = c->ncx ? c->dy[t] - beta * c->dreg[t] : c->dy[t];
-		aq_kalman_chandra(&c->ka, c->w + t0, len, c->Pm, STEADY_TOL, st, c->fw);
-	} else {
+			c->w[t] = c->ncx ? c->dyf[t] - beta * c->dreg[t] : c->dyf[t];
+		if (aq_kalman_chandra_reg(&c->ka, c->w + t0, len, c->X, len, c->nao, c->Pm, STEADY_TOL, st, c->fw) == 0)
+			return 0;
+		fast = 0; /* singular regressors (gaps at the very ends): R's form */
+	}
+	if (!fast) {
 		if (init_state(c, &c->km))
 			return -1;
 		for (size_t t = 0; t < c->n; t++)
@@ -794,11 +840,14 @@ static void scan_y(struct actx *c)
 		c->last = t;
 		c->nobs_nonmiss++;
 	}
+	c->nao = 0;
 	if (c->nobs_nonmiss > 0)
 		for (size_t t = c->first; t <= c->last; t++)
 			if (isnan(c->y[t])) {
 				c->interior_miss = 1;
-				break;
+				if (c->nao < AO_MAX)
+					c->ao_t[c->nao] = t;
+				c->nao++;
 			}
 	c->n_used = c->nobs_nonmiss - c->dd;
 }
@@ -1151,7 +1200,7 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		/* Exact ML from init in the transformed space. */
 		c.ncond = 0;
 		c.trans = 1;
-		c.fast = !c.interior_miss;
+		c.fast = !c.interior_miss || c.nao <= AO_MAX;
 		memcpy(c.raw, c.init, sizeof(double) * k);
 		if (c.p > 0)
 			invpartrans(c.p, c.init, c.raw);
@@ -1302,9 +1351,10 @@ int aq_arima_loglik(const double *y, size_t n, const struct aq_arima_spec *spec,
 		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations");
 	if (!ar_ok(c.p, coef) || !ar_ok(c.P, coef + c.p + c.q))
 		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
-	if (!c.interior_miss)
+	int fast = !c.interior_miss || c.nao <= AO_MAX;
+	if (fast)
 		make_diff(&c);
-	if (like_eval(&c, coef, !c.interior_miss, NULL, &st))
+	if (like_eval(&c, coef, fast, NULL, &st))
 		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
 	double f = ml_value(&st), nu = c.n_used;
 	if (f == DBL_MAX)

@@ -403,6 +403,108 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 	st->nu = nu;
 }
 
+size_t aq_kalman_chandra_reg_work(int r, int nreg)
+{
+	return (size_t)(r + 1) * (nreg + 1) + 4 * (size_t)(r + 1) + 3 * (size_t)(nreg + 1) * (nreg + 1) + 8;
+}
+
+int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size_t n, const double *X, size_t ldx,
+			  int nreg, const double *P0, double steady_tol, struct aq_kalman_stats *st, double *work)
+{
+	int r = m->r, q = nreg + 1; /* series 0 is y, 1..nreg the regressors */
+	size_t r1 = (size_t)r + 1;
+	double *restrict A = work;                 /* states, (r+1) x q */
+	double *restrict K = A + r1 * q, *restrict Y = K + r1, *restrict ph = Y + r1;
+	double *restrict G = ph + r1;              /* q x q cross products / F */
+	double *restrict vv = G + (size_t)q * q;   /* innovations of the q series */
+	double prodF = 1.0, sumlog = 0;
+	int steady = 0;
+	size_t nsteady = 0;
+	st->steady_at = -1;
+	for (int i = 0; i <= r; i++)
+		ph[i] = i < m->np ? m->phi[i] : 0.0;
+	memset(A, 0, sizeof(double) * r1 * q);
+	memset(G, 0, sizeof(double) * q * q);
+	double F = P0[0];
+	for (int i = 0; i < r; i++) {
+		K[i] = ph[i] * P0[0] + (i + 1 < r ? P0[i + 1] : 0.0);
+		Y[i] = K[i];
+	}
+	Y[r] = 0.0;
+	double mm = -1.0 / F, iF = 1.0 / F;
+	for (size_t t = 0; t < n; t++) {
+		for (int c = 0; c < q; c++) {
+			double *a = A + r1 * c;
+			double obs = c == 0 ? y[t] : X[ldx * (c - 1) + t];
+			double v = obs - a[0], f = v * iF, a0 = a[0];
+			vv[c] = v;
+			for (int i = 0; i < r; i++)
+				a[i] = ph[i] * a0 + a[i + 1] + K[i] * f;
+		}
+		for (int c = 0; c < q; c++)
+			for (int d = 0; d <= c; d++)
+				G[c * q + d] += vv[c] * vv[d] * iF;
+		if (steady) {
+			nsteady++;
+			continue;
+		}
+		prodF *= F;
+		if (!(prodF < 1e200 && prodF > 1e-200)) {
+			sumlog += log(prodF);
+			prodF = 1.0;
+		}
+		double zy = Y[0], Fn = F + mm * zy * zy, g = mm * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
+		for (int i = 0; i < r; i++) {
+			double ty = ph[i] * zy + Y[i + 1];
+			double k = K[i] + g * ty;
+			double yn = ty - k * h;
+			K[i] = k;
+			Y[i] = yn;
+			double ay = fabs(yn);
+			ymax = ay > ymax ? ay : ymax;
+		}
+		mm = mm + g * g * iF;
+		F = Fn;
+		iF = iFn;
+		if (steady_tol > 0 && fabs(mm) * ymax * ymax <= steady_tol * F) {
+			steady = 1;
+			st->steady_at = (int)t;
+		}
+	}
+	sumlog += log(prodF) + (double)nsteady * log(F);
+	/* Concentrate the regressors out: Cholesky of A = G[1..,1..], b = G[1..,0]. */
+	double ssq = G[0], logdet = 0;
+	double *L = G; /* in place on the lower triangle of the regressor block */
+	for (int j = 1; j < q; j++) {
+		double dsum = L[j * q + j];
+		for (int k = 1; k < j; k++)
+			dsum -= L[j * q + k] * L[j * q + k];
+		if (!(dsum > 1e-12 * (G[j * q + j] > 0 ? 1 : 1)))
+			return -1;
+		double ljj = sqrt(dsum);
+		L[j * q + j] = ljj;
+		logdet += 2 * log(ljj);
+		for (int i = j + 1; i < q; i++) {
+			double v = L[i * q + j];
+			for (int k = 1; k < j; k++)
+				v -= L[i * q + k] * L[j * q + k];
+			L[i * q + j] = v / ljj;
+		}
+	}
+	/* forward solve L z = b, ssq -= z'z */
+	for (int i = 1; i < q; i++) {
+		double v = G[i * q + 0];
+		for (int k = 1; k < i; k++)
+			v -= L[i * q + k] * vv[k];
+		vv[i] = v / L[i * q + i];
+		ssq -= vv[i] * vv[i];
+	}
+	st->ssq = ssq;
+	st->sumlog = sumlog + logdet;
+	st->nu = (int)n - nreg;
+	return 0;
+}
+
 size_t aq_kalman_fore_work(int rd)
 {
 	return 3 * (size_t)rd * rd + 3 * (size_t)rd;

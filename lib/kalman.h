@@ -89,6 +89,20 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 		       double steady_tol, struct aq_kalman_stats *st, double *work);
 
 /*
+ * As aq_kalman_chandra, with nreg regressors X (column-major, n x nreg,
+ * ldx >= n) concentrated out by GLS (diffuse regression effects): the same
+ * gains filter y and each column (O(r) per column and step), then
+ *   ssq = v'F^-1 v - b'A^-1 b,  sumlog = sum log F_t + log det A,  nu = n - nreg,
+ * A = U'F^-1 U, b = U'F^-1 v (u, v the innovations of X, y). With impulse
+ * columns at missing days (y filled with 0) this is the exact likelihood
+ * of the observed values (additive-outlier approach, Gómez & Maravall 1994).
+ * Returns -1 if A is singular. work: aq_kalman_chandra_reg_work(r, nreg).
+ */
+size_t aq_kalman_chandra_reg_work(int r, int nreg);
+int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size_t n, const double *X, size_t ldx,
+			  int nreg, const double *P0, double steady_tol, struct aq_kalman_stats *st, double *work);
+
+/*
  * h-step forecasts from the filtered state (a, P) (R's KalmanForecast):
  * mean[i] = Z a_{n+i}, var[i] = Z P_{n+i} Z' (unit innovation variance).
  * If cov_sum is not NULL, *cov_sum = Var(sum_{i in [from, to)} y_{n+i})
