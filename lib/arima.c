@@ -1567,3 +1567,48 @@ double aq_qnorm(double p)
 	x = x - u / (1 + x * u / 2);
 	return x;
 }
+
+/*
+ * Back to the prior at day 0 with the coefficients kept (issue #5: the
+ * backtest's earlier origins). a = 0, P = Q0 on the ARMA block (stationary
+ * covariance, Gardner et al. 1980) and kappa on the differencing block, as
+ * the fit's own final pass starts. aq_arima_update() predicts before it
+ * filters; T Q0 T' + V = Q0, so the ARMA block of its first prediction is
+ * the fit's prior and the differencing block stays diffuse.
+ */
+int aq_arima_state_reset(struct aq_arima_model *m, struct aq_err *e)
+{
+	struct actx c;
+	struct aq_arima_ws ws;
+	int rc;
+	memset(&ws, 0, sizeof(ws));
+	if ((rc = ctx_init(&c, NULL, 0, &m->spec, &ws, e)))
+		goto out;
+	if (m->ncoef != c.ncoef || !m->coef) {
+		rc = aq_err_set(e, AQ_ESTATE, "arima model inconsistent with its order");
+		goto out;
+	}
+	expand(&c, m->coef);
+	if (init_state(&c, &c.km)) {
+		rc = aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
+		goto out;
+	}
+	int rd = c.km.rd;
+	size_t slen = (size_t)rd + (size_t)rd * rd;
+	if (!m->state.v || m->state.len != (int)slen) {
+		double *sv = realloc(m->state.v, sizeof(double) * slen);
+		if (!sv) {
+			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima state");
+			goto out;
+		}
+		m->state.v = sv;
+		m->state.len = (int)slen;
+	}
+	memcpy(m->state.v, c.a, sizeof(double) * rd);
+	memcpy(m->state.v + rd, c.Pm, sizeof(double) * rd * rd);
+	m->state.t = 0;
+	rc = 0;
+out:
+	free(ws.buf);
+	return rc;
+}

@@ -100,6 +100,13 @@ int aq_arima_css(const double *y, size_t n, const struct aq_arima_spec *spec, co
 int aq_arima_loglik(const double *y, size_t n, const struct aq_arima_spec *spec, const double *coef,
 		    double *loglik, double *sigma2, struct aq_arima_ws *ws, struct aq_err *e);
 
+/*
+ * Put the state back to the prior at day 0, so aq_arima_update() filters from
+ * the series' start with fixed coefficients (state.t = 0; allocates the state
+ * when m has none).
+ */
+int aq_arima_state_reset(struct aq_arima_model *m, struct aq_err *e);
+
 /* Filter k further days (NaN = missing) through m's state; coefficients unchanged. */
 int aq_arima_update(struct aq_arima_model *m, const double *ynew, size_t k, struct aq_err *e);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arima.h"
 #include "evaluate.h"
 #include "test.h"
 
@@ -285,6 +286,52 @@ static void test_gate(void)
 	T_CHECK(!g.promoted);
 }
 
+/* aq_arima_state_reset + update over the whole series gives the fit's own state:
+   the same forecast as the fitted model (the fit's final pass is the oracle). */
+static void test_arima_state_reset(void)
+{
+	enum { N = 200, H = 14 };
+	double y[N];
+	unsigned s = 12345;
+	double prev = 0;
+	for (int t = 0; t < N; t++) {
+		s = s * 1103515245u + 12345u;
+		double u = ((s >> 8) & 0xffff) / 65536.0 - 0.5;
+		prev = 0.6 * prev + u;
+		y[t] = 10 + prev + ((t % 7) >= 5 ? 2.0 : 0.0);
+	}
+	y[50] = NAN;
+	struct aq_arima_spec sp = { .p = 1, .d = 0, .q = 1, .P = 1, .D = 1, .Q = 0, .s = 7, .constant = 1 };
+	struct aq_arima_fit_opts fo = { .method = AQ_ARIMA_CSS_ML, .max_iter = 100, .reltol = 1.5e-8 };
+	struct aq_arima_ws *ws = aq_arima_ws_new();
+	struct aq_arima_model m, c;
+	struct aq_err e = { 0 };
+	aq_arima_model_init(&m);
+	aq_arima_model_init(&c);
+	T_ASSERT(ws);
+	T_OK(aq_arima_fit(y, N, &sp, &fo, &m, ws, &e));
+	T_OK(aq_arima_model_copy(&c, &m, &e));
+	T_OK(aq_arima_state_reset(&c, &e));
+	T_EQ_INT(c.state.t, 0);
+	T_OK(aq_arima_update(&c, y, N, &e));
+	double m1[H], s1[H], m2[H], s2[H];
+	T_OK(aq_arima_forecast(&m, H, m1, s1, &e));
+	T_OK(aq_arima_forecast(&c, H, m2, s2, &e));
+	for (int i = 0; i < H; i++) {
+		T_RNEAR(m2[i], m1[i], 1e-6);
+		T_RNEAR(s2[i], s1[i], 1e-6);
+	}
+	/* a model without a state gets one */
+	free(c.state.v);
+	c.state.v = NULL;
+	c.state.len = 0;
+	T_OK(aq_arima_state_reset(&c, &e));
+	T_CHECK(c.state.v && c.state.len > 0);
+	aq_arima_model_release(&m);
+	aq_arima_model_release(&c);
+	aq_arima_ws_free(ws);
+}
+
 int main(void)
 {
 	T_RUN(test_weekly_pattern_serves_snaive);
@@ -295,5 +342,6 @@ int main(void)
 	T_RUN(test_served_names);
 	T_RUN(test_served_forecast_combo);
 	T_RUN(test_gate);
+	T_RUN(test_arima_state_reset);
 	T_DONE();
 }
