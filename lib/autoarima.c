@@ -567,6 +567,17 @@ static double mean_diff(const double *x, size_t n, size_t lag)
 	return k ? s / (double)k / (double)lag : 0;
 }
 
+/* Was the Q = 0 version of t refitted as itself earlier in the final order? */
+static int tried_before_ml(const struct search *S, const struct tried *t, const int *ord, int upto)
+{
+	for (int j = 0; j < upto; j++) {
+		const struct tried *u = &S->t[ord[j]];
+		if (u->p == t->p && u->q == t->q && u->P == t->P && u->Q == 0 && u->c == t->c && isfinite(u->ic))
+			return 1;
+	}
+	return 0;
+}
+
 int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struct aq_arima_model *m,
 		  struct aq_auto_info *info, struct aq_arima_ws *ws, struct aq_err *e)
 {
@@ -850,17 +861,26 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		 * (Q > 0) are skipped; the others are tried in order as in R.
 		 */
 		int found = 0, tried_ml = 0;
+		unsigned char done[(AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_SORDER + 1) * 2];
+		memset(done, 0, sizeof done);
 		for (int i = 0; i < no && !found; i++) {
 			struct tried *t = &S.t[ord[i]];
 			verify(&S, t, &cur);
 			if (!isfinite(t->ic))
 				continue;
-			if (tried_ml >= o->max_refits && t->Q > 0)
-				continue;
+			int Qr = t->Q;
+			if (tried_ml >= o->max_refits && Qr > 0) {
+				/* the same model without its seasonal MA, once */
+				Qr = 0;
+				int key = ((t->p * (AQ_ARIMA_MAX_ORDER + 1) + t->q) * (AQ_ARIMA_MAX_SORDER + 1) + t->P) * 2 + t->c;
+				if (done[key] || tried_before_ml(&S, t, ord, i))
+					continue;
+				done[key] = 1;
+			}
 			tried_ml++;
 			info->nrefits++;
-			int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, o->warm_start ? t->coef : NULL, &cur,
-					  &ic);
+			int frc = fit_one(&S, t->p, t->q, t->P, Qr, t->c, 0, 1,
+					  o->warm_start && Qr == t->Q ? t->coef : NULL, &cur, &ic);
 			if (!frc && isfinite(ic)) {
 				found = 1;
 				info->ic = ic;

@@ -133,7 +133,7 @@ static int cmd_fit(int argc, char **argv)
 static int cmd_aicc(int argc, char **argv)
 {
 	if (argc < 11)
-		return 2;
+		return 2;   /* aicc FILE SEASON p d q P D Q c */
 	size_t n;
 	double *y = read_series(argv[2], &n);
 	if (!y)
@@ -141,8 +141,8 @@ static int cmd_aicc(int argc, char **argv)
 	size_t i0 = 0;
 	while (i0 < n && !isfinite(y[i0]))
 		i0++;
-	struct aq_arima_spec sp = {atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), atoi(argv[8]), atoi(argv[9]),
-				   atoi(argv[10]), 0, argc > 11 ? atoi(argv[11]) : 0};
+	struct aq_arima_spec sp = {atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), atoi(argv[8]),
+				   atoi(argv[9]), 0, atoi(argv[10])};
 	int s = atoi(argv[3]);
 	sp.s = sp.P + sp.D + sp.Q > 0 ? s : 0;
 	struct aq_arima_fit_opts fo = {0};
@@ -262,7 +262,7 @@ int main(int argc, char **argv)
 		return cmd_clean(argc, argv);
 	if (argc >= 4 && strcmp(argv[1], "fit") == 0)
 		return cmd_fit(argc, argv);
-	if (argc >= 10 && strcmp(argv[1], "aicc") == 0)
+	if (argc >= 11 && strcmp(argv[1], "aicc") == 0)
 		return cmd_aicc(argc, argv);
 	if (argc >= 5 && strcmp(argv[1], "csv2readings") == 0)
 		return cmd_csv2readings(argc, argv);
