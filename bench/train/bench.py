@@ -14,6 +14,7 @@ Readable table, then one JSON line.
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,7 +102,11 @@ def run_ours(path, season):
 
 
 def main():
+    global TOOL
     tmp = tempfile.mkdtemp(prefix="bench-train.")
+    # a private copy: a concurrent `make` relinking the tool must not break the run
+    shutil.copy(TOOL, os.path.join(tmp, "train_tool"))
+    TOOL = os.path.join(tmp, "train_tool")
     daiad = load_csv(DAIAD)
     longest = sorted(daiad, key=lambda a: -np.isfinite(daiad[a]).sum())[:NS]
     series = [("daiad-%d" % a, daiad[a]) for a in longest]
