@@ -9,7 +9,7 @@
 #define Z80 1.2815515655446004
 #define Z95 1.959963984540054
 
-static const char *const fc_names[AQ_FC_N] = {"arima", "snaive7", "mean28", "median28", "combo"};
+static const char *const fc_names[AQ_FC_N] = {"arima", "snaive7", "mean28", "median28", "combo", "ensemble"};
 
 const char *aq_fc_name(int fc)
 {
@@ -40,8 +40,8 @@ int aq_served_parse(const char *s, int *fc, int *combo_ref)
 		*combo_ref = r;
 		return 0;
 	}
-	for (int i = 0; i < AQ_FC_COMBO; i++)
-		if (strcmp(s, fc_names[i]) == 0) {
+	for (int i = 0; i < AQ_FC_N; i++)
+		if (i != AQ_FC_COMBO && strcmp(s, fc_names[i]) == 0) {
 			*fc = i;
 			return 0;
 		}
@@ -51,6 +51,8 @@ int aq_served_parse(const char *s, int *fc, int *combo_ref)
 void aq_eval_opts_default(struct aq_eval_opts *o)
 {
 	o->windows = 4;
+	o->choice = AQ_CHOICE_ROBUST;
+	o->challenge_margin = 0.10;
 	o->horizon = 30;
 	o->max_new_days = 366;
 	o->combo_ref = -1;
@@ -92,16 +94,70 @@ static int ws_reserve(struct aq_eval_ws *ws, size_t need, struct aq_err *e)
 	return 0;
 }
 
-/* Normal interval from mean and sd; lower bounds clipped at 0. NaN sd gives NaN bounds. */
+/*
+ * Normal interval from mean and sd; the point forecast and the lower bounds
+ * clipped at 0 (consumption; the bounds around the unclipped mean). NaN sd
+ * gives NaN bounds. mean may alias p->mean.
+ */
 static void normal_path(const double *mean, const double *sd, int h, const struct aq_path *p)
 {
 	for (int i = 0; i < h; i++) {
-		p->mean[i] = mean[i];
+		double m = mean[i];
 		double s = sd ? sd[i] : NAN;
-		p->lo80[i] = isfinite(s) ? fmax(0.0, mean[i] - Z80 * s) : NAN;
-		p->hi80[i] = isfinite(s) ? mean[i] + Z80 * s : NAN;
-		p->lo95[i] = isfinite(s) ? fmax(0.0, mean[i] - Z95 * s) : NAN;
-		p->hi95[i] = isfinite(s) ? mean[i] + Z95 * s : NAN;
+		p->mean[i] = fmax(0.0, m);
+		p->lo80[i] = isfinite(s) ? fmax(0.0, m - Z80 * s) : NAN;
+		p->hi80[i] = isfinite(s) ? fmax(0.0, m + Z80 * s) : NAN;
+		p->lo95[i] = isfinite(s) ? fmax(0.0, m - Z95 * s) : NAN;
+		p->hi95[i] = isfinite(s) ? fmax(0.0, m + Z95 * s) : NAN;
+	}
+}
+
+/* Median of the finite values among v[0..k) (k <= 4), NaN if none. */
+static double median_finite(const double *v, int k)
+{
+	double x[4];
+	int m = 0;
+	for (int i = 0; i < k; i++)
+		if (isfinite(v[i])) {
+			int j = m++;
+			while (j > 0 && x[j - 1] > v[i]) {
+				x[j] = x[j - 1];
+				j--;
+			}
+			x[j] = v[i];
+		}
+	if (!m)
+		return NAN;
+	return (m & 1) ? x[m / 2] : 0.5 * (x[m / 2 - 1] + x[m / 2]);
+}
+
+/*
+ * Ensemble: day by day, the median of the members' point forecasts and of
+ * each of their bounds (members without a forecast that day are left out;
+ * a member's missing bound counts as missing). Medians of ordered bounds
+ * stay ordered; the point is forced inside [lo80, hi80] when both exist.
+ */
+static void ensemble_of(const struct aq_path *mem, int k, int h, const struct aq_path *out)
+{
+	for (int i = 0; i < h; i++) {
+		double v[4], l80[4], h80[4], l95[4], h95[4];
+		for (int j = 0; j < k; j++) {
+			int ok = isfinite(mem[j].mean[i]);
+			v[j] = ok ? mem[j].mean[i] : NAN;
+			l80[j] = ok ? mem[j].lo80[i] : NAN;
+			h80[j] = ok ? mem[j].hi80[i] : NAN;
+			l95[j] = ok ? mem[j].lo95[i] : NAN;
+			h95[j] = ok ? mem[j].hi95[i] : NAN;
+		}
+		double m = fmax(0.0, median_finite(v, k));
+		double a = median_finite(l80, k), b = median_finite(h80, k);
+		if (isfinite(m) && isfinite(a) && isfinite(b))
+			m = fmin(fmax(m, a), b);
+		out->mean[i] = m;
+		out->lo80[i] = a;
+		out->hi80[i] = b;
+		out->lo95[i] = median_finite(l95, k);
+		out->hi95[i] = median_finite(h95, k);
 	}
 }
 
@@ -110,6 +166,31 @@ int aq_served_forecast(int fc, int combo_ref, const double *y, size_t n, int h, 
 {
 	if (fc < 0 || fc >= AQ_FC_N)
 		return aq_err_set(e, AQ_EINVAL, "unknown forecaster %d", fc);
+	if (fc == AQ_FC_ENSEMBLE) {
+		double *tmp = malloc((size_t)(h > 0 ? h : 1) * 5 * 4 * sizeof(*tmp));
+		if (!tmp)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate a forecast path of %d days", h);
+		struct aq_path mem[4];
+		for (int j = 0; j < 4; j++) {
+			double *b = tmp + (size_t)j * 5 * (size_t)h;
+			mem[j] = (struct aq_path){b, b + h, b + 2 * h, b + 3 * h, b + 4 * h};
+		}
+		if (arima_mean)
+			normal_path(arima_mean, arima_sd, h, &mem[0]);
+		else
+			for (int i = 0; i < h; i++)
+				mem[0].mean[i] = NAN;
+		int nref = 0;
+		for (int r = 0; r < AQ_REF_N; r++)
+			nref += aq_ref_forecast(r, y, n, h, &mem[1 + r], NULL) == 0;
+		if (!arima_mean && !nref) {
+			free(tmp);
+			return aq_err_set(e, AQ_ENOTFOUND, "no member of the ensemble has a forecast");
+		}
+		ensemble_of(mem, 4, h, out);
+		free(tmp);
+		return 0;
+	}
 	if (fc == AQ_FC_ARIMA || fc == AQ_FC_COMBO) {
 		if (!arima_mean)
 			return aq_err_set(e, AQ_EINVAL, "served forecaster '%s' needs the arima forecast", fc_names[fc]);
@@ -160,11 +241,16 @@ static int forecast_all(const double *y, size_t o, int h, const struct aq_eval_m
 	return rc;
 }
 
+/* The combination with reference ref, and the ensemble, from the members already in base. */
 static void combo_path(double *base, int ref, int h)
 {
 	struct aq_path pa = path_at(base, AQ_FC_ARIMA, h), pr = path_at(base, AQ_FC_SNAIVE7 + ref, h),
 		       pc = path_at(base, AQ_FC_COMBO, h);
 	aq_path_average(&pa, &pr, h, &pc);
+	struct aq_path mem[4] = {pa, path_at(base, AQ_FC_SNAIVE7, h), path_at(base, AQ_FC_MEAN28, h),
+				 path_at(base, AQ_FC_MEDIAN28, h)};
+	struct aq_path pe = path_at(base, AQ_FC_ENSEMBLE, h);
+	ensemble_of(mem, 4, h, &pe);
 }
 
 static void score(struct aq_metrics_acc *acc, const double *actual, const double *base, int h, int nscore)
@@ -252,11 +338,19 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 			r->combo_ref = q;
 		}
 	}
+	double wmae[64][AQ_FC_N];   /* per-window MAE, NaN when the window scored nothing */
 	for (int k = 1; k <= nwin; k++)
 		if (used[k - 1]) {
 			double *base = ws->buf + (size_t)(k - 1) * block;
 			combo_path(base, r->combo_ref, h);
-			score(bt, actual + (n - (size_t)k * (size_t)h), base, h, h);
+			struct aq_metrics_acc tmp[AQ_FC_N];
+			for (int f = 0; f < AQ_FC_N; f++)
+				aq_metrics_acc_init(&tmp[f]);
+			score(tmp, actual + (n - (size_t)k * (size_t)h), base, h, h);
+			for (int f = 0; f < AQ_FC_N; f++) {
+				wmae[k - 1][f] = pooled_mae(&tmp[f]);
+				aq_metrics_acc_merge(&bt[f], &tmp[f]);
+			}
 		}
 	for (int f = 0; f < AQ_FC_N; f++)
 		aq_metrics_finish(&bt[f], r->scale, &r->backtest[f]);
@@ -274,11 +368,33 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 			second = f;
 		}
 	}
+	double dm = pooled_mae(&bt[AQ_FC_ENSEMBLE]);
 	if (win < 0) {
-		win = AQ_FC_MEDIAN28;
+		/* no evidence: the ensemble (its median28 member alone if arima cannot forecast) */
+		win = AQ_FC_ENSEMBLE;
 		struct aq_path tp = path_at(ws->buf + (size_t)K * block, AQ_FC_MEDIAN28, 1);
 		if (aq_ref_forecast(AQ_REF_MEDIAN28, y, n_train, 1, &tp, NULL))
 			win = AQ_FC_ARIMA;
+		if (o->choice == AQ_CHOICE_LOWEST && win == AQ_FC_ENSEMBLE)
+			win = AQ_FC_MEDIAN28;
+	} else if (o->choice == AQ_CHOICE_ROBUST && isfinite(dm)) {
+		/* default + hysteresis: the challenger must win by the margin pooled AND in most windows */
+		int wins = 0, scored = 0;
+		for (int k = 1; k <= nwin; k++) {
+			if (!used[k - 1] || !isfinite(wmae[k - 1][win]) || !isfinite(wmae[k - 1][AQ_FC_ENSEMBLE]))
+				continue;
+			scored++;
+			wins += wmae[k - 1][win] < wmae[k - 1][AQ_FC_ENSEMBLE];
+		}
+		int other = win != AQ_FC_ENSEMBLE ? win : second;
+		double cm = other >= 0 ? pooled_mae(&bt[other]) : NAN;
+		int take = win != AQ_FC_ENSEMBLE && cm <= dm * (1.0 - o->challenge_margin) && 2 * wins > scored;
+		if (take)
+			r->served_margin = dm > 0 ? (dm - cm) / dm : 0.0;
+		else {
+			r->served_margin = isfinite(cm) && dm > 0 ? (cm - dm) / dm : NAN;
+			win = AQ_FC_ENSEMBLE;
+		}
 	} else if (second >= 0) {
 		double a = pooled_mae(&bt[win]), b = pooled_mae(&bt[second]);
 		r->served_margin = b > 0 ? (b - a) / b : 0.0;

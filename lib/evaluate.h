@@ -15,15 +15,28 @@
  *    each with at least AQ_REF_WINDOW days before it); the ARIMA model
  *    filters up to each origin with its fitted coefficients (or, on
  *    request, is refitted there: the callback decides) and forecasts h.
- *  - forecasters: arima, snaive7, mean28, median28 (lib/reference.h) and
+ *  - forecasters: arima, snaive7, mean28, median28 (lib/reference.h),
  *    combo = the day-by-day average of arima and the best reference (the
- *    reference with the lowest pooled backtest MAE).
- *  - choice: the forecaster with the lowest MAE pooled over the backtest
- *    windows (ties: the earlier in enum order, arima first); margin =
- *    (MAE of the runner-up - MAE of the winner) / MAE of the runner-up.
- *    Without any scored backtest day: median28 if it has a forecast, else
- *    arima (margin NaN). MASE is MAE over the same per-account scale, so
- *    choosing by MAE is choosing by MASE.
+ *    reference with the lowest pooled backtest MAE), and ensemble = the
+ *    day-by-day median of the point forecasts of arima, snaive7, mean28 and
+ *    median28 (those available; bounds: the median of their bounds). MASE
+ *    is an absolute-error metric: its optimal point forecast is the
+ *    conditional median, and the median of several forecasters is robust to
+ *    any one of them being off (docs/accuracy.md). Point forecasts of arima
+ *    (and so combo, ensemble) are clipped at 0: consumption is never
+ *    negative, and clipping never increases an absolute error.
+ *  - choice (AQ_CHOICE_ROBUST, default): serve the ensemble unless the
+ *    forecaster with the lowest pooled backtest MAE beats it by at least
+ *    challenge_margin (relative, default 0.10) AND has the lower MAE in
+ *    more than half of the scored windows (hysteresis: a single lucky window
+ *    does not move an account); margin = (MAE of the ensemble - MAE of the
+ *    challenger served) / MAE of the ensemble, or when the ensemble is
+ *    served (MAE of the best other - MAE of the ensemble) / MAE of the
+ *    ensemble (negative: a challenger was better, not by enough). AQ_CHOICE_LOWEST: the
+ *    lowest pooled MAE (ties: earlier in enum order), margin to the
+ *    runner-up. Without any scored backtest day: the ensemble if it has a
+ *    forecast, else median28, else arima (margin NaN). MASE is MAE over the
+ *    same per-account scale, so choosing by MAE is choosing by MASE.
  *  - MASE scale: mean |y_t - y_{t-7}| of actual[0..n_train) (pairs present).
  */
 
@@ -35,14 +48,14 @@
 #include "metrics.h"
 #include "reference.h"
 
-enum aq_fc { AQ_FC_ARIMA = 0, AQ_FC_SNAIVE7, AQ_FC_MEAN28, AQ_FC_MEDIAN28, AQ_FC_COMBO, AQ_FC_N };
+enum aq_fc { AQ_FC_ARIMA = 0, AQ_FC_SNAIVE7, AQ_FC_MEAN28, AQ_FC_MEDIAN28, AQ_FC_COMBO, AQ_FC_ENSEMBLE, AQ_FC_N };
 
-/* "arima", "snaive7", "mean28", "median28", "combo" */
+/* "arima", "snaive7", "mean28", "median28", "combo", "ensemble" */
 const char *aq_fc_name(int fc);
 
 /*
  * The served forecaster as recorded in the model set's Served column:
- * "arima", "snaive7", "mean28", "median28", or "arima+<ref>" for the
+ * "arima", "snaive7", "mean28", "median28", "ensemble", or "arima+<ref>" for the
  * combination. aq_served_parse returns 0 and fc (and ref for combo), or
  * AQ_EINVAL for an unknown name.
  */
@@ -60,8 +73,12 @@ struct aq_eval_model {
 	void *ctx;
 };
 
+enum aq_choice { AQ_CHOICE_ROBUST = 0, AQ_CHOICE_LOWEST };
+
 struct aq_eval_opts {
 	int windows;                    /* K, default 4 */
+	int choice;                     /* enum aq_choice, default AQ_CHOICE_ROBUST */
+	double challenge_margin;        /* robust choice: relative MAE margin, default 0.10 */
 	int horizon;                    /* h, default 30 */
 	int max_new_days;               /* cap of the new-data horizon, default 366 */
 	int combo_ref;                  /* reference of the combination: -1 (default) the best on the

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "../../cmd/evaluate/adapter.h"
+#include "evalmodel.h"
 #include "autoarima.h"
 #include "date.h"
 #include "evaluate.h"
@@ -109,12 +109,12 @@ static void run_one(void *vc, size_t i, int tid)
 	double t0 = aq_now();
 	int have = aq_auto_arima(y, nt, &ao, &m, NULL, ws, &e) == 0;
 	a->fit_s = aq_now() - t0;
-	struct ev_model em;
+	struct aq_evmodel em;
 	struct aq_eval_model model = {NULL, NULL};
-	if (have && ev_model_from_arima(&em, &m, nt, 0, ws, &e) == 0) {
-		model.forecast = ev_model_forecast;
+	if (have && aq_evmodel_from_arima(&em, &m, nt, 0, ws, &e) == 0) {
+		model.forecast = aq_evmodel_forecast;
 		model.ctx = &em;
-		if (ev_model_selfcheck(&em, y, &a->selfcheck, &e))
+		if (aq_evmodel_selfcheck(&em, y, &a->selfcheck, &e))
 			aq_warn("account %lld: origin filter self-check: %s", (long long)a->id, e.msg);
 	} else {
 		have = 0;
@@ -135,7 +135,7 @@ static void run_one(void *vc, size_t i, int tid)
 	a->mase[AQ_FC_N] = held.newdata[choice.served].mase;
 	(void)mase_of;
 	if (have)
-		ev_model_release(&em);
+		aq_evmodel_release(&em);
 	aq_eval_ws_release(&ews);
 	aq_arima_model_release(&m);
 	aq_arima_ws_free(ws);
@@ -210,6 +210,11 @@ int main(int argc, char **argv)
 	aq_eval_opts_default(&c.eo);
 	if (getenv("AQ_BENCH_WINDOWS"))
 		c.eo.windows = atoi(getenv("AQ_BENCH_WINDOWS"));
+	/* experiments only (docs/accuracy.md): the old lowest-MAE choice, another challenge margin */
+	if (getenv("AQ_BENCH_CHOICE") && strcmp(getenv("AQ_BENCH_CHOICE"), "lowest") == 0)
+		c.eo.choice = AQ_CHOICE_LOWEST;
+	if (getenv("AQ_BENCH_MARGIN"))
+		c.eo.challenge_margin = atof(getenv("AQ_BENCH_MARGIN"));
 	long used = 0;
 	for (size_t i = 0; i < na; i++)
 		used += a[i].used;
@@ -268,7 +273,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-accuracy: no R forecasts in '%s'\n", argv[2]);
 	}
 	/* table: mean over the accounts where every method has a finite MASE (same set for all) */
-	const char *names[AQ_FC_N + 2] = {"arima", "snaive7", "mean28", "median28", "combo", "served", "r_auto_arima"};
+	const char *names[AQ_FC_N + 2];
+	for (int f = 0; f < AQ_FC_N; f++)
+		names[f] = aq_fc_name(f);
+	names[AQ_FC_N] = "served";
+	names[AQ_FC_N + 1] = "r_auto_arima";
 	long served_n[AQ_FC_N] = {0};
 	double *col = malloc((na + 1) * sizeof(double));
 	size_t common = 0;
@@ -301,9 +310,11 @@ int main(int argc, char **argv)
 	json_t *sv = json_object();
 	for (int f = 0; f < AQ_FC_N; f++)
 		json_object_set_new(sv, aq_fc_name(f), json_integer(served_n[f]));
-	printf("served: arima %ld, snaive7 %ld, mean28 %ld, median28 %ld, combo %ld; accounts %zu, scored by all %zu, "
-	       "aquacast %.2f s\n",
-	       served_n[0], served_n[1], served_n[2], served_n[3], served_n[4], na, common, secs);
+	printf("served:");
+	for (int f = 0; f < AQ_FC_N; f++)
+		printf(" %s %ld%s", aq_fc_name(f), served_n[f], f + 1 < AQ_FC_N ? "," : ";");
+	printf(" choice %s, margin %.2f; accounts %zu, scored by all %zu, aquacast %.2f s\n",
+	       c.eo.choice == AQ_CHOICE_LOWEST ? "lowest" : "robust", c.eo.challenge_margin, na, common, secs);
 	json_object_set_new(json_object_get(out, "served"), "choice", sv);
 	json_object_set_new(out, "series", json_integer((json_int_t)common));
 	json_object_set_new(out, "aquacast_seconds", json_real(secs));

@@ -3,21 +3,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <jansson.h>
 
-#include "adapter.h"
-#include "date.h"
-#include "evaluate.h"
-#include "fs.h"
+#include "evalset.h"
 #include "log.h"
-#include "model.h"
-#include "pool.h"
-#include "series.h"
-#include "shard.h"
-
-#define EXIT_NOT_PROMOTED 3
 
 static void usage(FILE *f)
 {
@@ -26,7 +16,7 @@ static void usage(FILE *f)
 	      "Scores every account's model on the days that arrived after its TrainedUntil (new data) and on\n"
 	      "a rolling-origin backtest of the last K windows of H days, next to three references\n"
 	      "(snaive7, mean28, median28) and the combination of ARIMA with the best reference; chooses\n"
-	      "the served forecaster per account (lowest backtest MAE) and writes:\n"
+	      "the served forecaster per account (docs/accuracy.md) and writes:\n"
 	      "  DIR/metrics/    Parquet dataset \"aquacast.metrics\" (one row per account, scope, forecaster)\n"
 	      "  DIR/models/     the model set with Served/ServedMargin set (a new copy)\n"
 	      "  DIR/summary.json, DIR/decision.json (champion/challenger gate, read by register)\n"
@@ -54,430 +44,6 @@ static void usage(FILE *f)
 	      "      1 failure, 2 usage\n",
 	      f);
 }
-
-struct acct {
-	int64_t account;
-	int status;
-	int no_overlap;
-	struct aq_eval_result r;
-	char served[24];
-	int gate_compared, replace, worse;   /* replace: -1 when no champion row */
-	double champion_mae, challenger_mae, champion_mase, challenger_mase;
-	int32_t anomaly_since;
-};
-
-struct part_out {
-	size_t n, cap;
-	struct acct *a;
-	long refits, resets, arima_failures;
-	double refit_seconds;
-	int failed;
-	struct aq_err err;
-};
-
-struct job {
-	struct aq_dataset mds, rds, cds, eds, ods;
-	int have_champion;
-	struct aq_eval_opts eo;
-	struct aq_gate_opts go;
-	int refit;
-	long warmup;
-	uint64_t key;
-	struct part_out *parts;
-	struct aq_progress prog;
-};
-
-/* Grow-only string column builder. */
-struct strcol {
-	size_t n, len, cap, ncap;
-	uint8_t *data;
-	uint64_t *off;
-};
-
-static int strcol_push(struct strcol *c, const char *s)
-{
-	size_t l = strlen(s);
-	if (c->n + 2 > c->ncap) {
-		size_t nc = c->ncap ? 2 * c->ncap : 64;
-		uint64_t *o = realloc(c->off, nc * sizeof(*o));
-		if (!o)
-			return -1;
-		c->off = o;
-		c->ncap = nc;
-		if (c->n == 0)
-			c->off[0] = 0;
-	}
-	if (c->len + l > c->cap) {
-		size_t nc = c->cap ? 2 * c->cap : 256;
-		while (nc < c->len + l)
-			nc *= 2;
-		uint8_t *d = realloc(c->data, nc);
-		if (!d)
-			return -1;
-		c->data = d;
-		c->cap = nc;
-	}
-	memcpy(c->data + c->len, s, l);
-	c->len += l;
-	c->off[++c->n] = c->len;
-	return 0;
-}
-
-static void strcol_free(struct strcol *c)
-{
-	free(c->data);
-	free(c->off);
-	memset(c, 0, sizeof(*c));
-}
-
-static const struct aq_pq_column metrics_cols[] = {
-	{"AccountOID", AQ_PQ_INT64, AQ_PQ_NONE},  {"Scope", AQ_PQ_BYTES, AQ_PQ_STRING},
-	{"Forecaster", AQ_PQ_BYTES, AQ_PQ_STRING}, {"Status", AQ_PQ_BYTES, AQ_PQ_STRING},
-	{"N", AQ_PQ_INT32, AQ_PQ_NONE},            {"MAE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
-	{"RMSE", AQ_PQ_DOUBLE, AQ_PQ_NONE},        {"MASE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
-	{"WAPE", AQ_PQ_DOUBLE, AQ_PQ_NONE},        {"Bias", AQ_PQ_DOUBLE, AQ_PQ_NONE},
-	{"Cov80", AQ_PQ_DOUBLE, AQ_PQ_NONE},       {"Cov95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
-	{"Scale", AQ_PQ_DOUBLE, AQ_PQ_NONE},       {"Served", AQ_PQ_BYTES, AQ_PQ_STRING},
-	{"ServedMargin", AQ_PQ_DOUBLE, AQ_PQ_NONE}, {"Replace", AQ_PQ_INT32, AQ_PQ_NONE},
-	{"Anomaly", AQ_PQ_BYTES, AQ_PQ_STRING},
-};
-#define METRICS_NCOLS ((int)(sizeof(metrics_cols) / sizeof(metrics_cols[0])))
-static const struct aq_pq_schema metrics_schema = {"aquacast.metrics", 1, METRICS_NCOLS, metrics_cols};
-
-static int write_metrics(const struct aq_dataset *ds, int part, uint64_t key, const struct part_out *po,
-			 struct aq_err *e)
-{
-	size_t cap = po->n * 2 * AQ_FC_N + 1;
-	int64_t *acc = malloc(cap * sizeof(*acc));
-	int32_t *nn = malloc(cap * sizeof(*nn)), *rep = malloc(cap * sizeof(*rep));
-	double *d[9];
-	for (int j = 0; j < 9; j++)
-		d[j] = malloc(cap * sizeof(double));
-	struct strcol scope = {0}, fc = {0}, st = {0}, sv = {0}, an = {0};
-	int rc = 0;
-	size_t k = 0;
-	for (int j = 0; j < 9; j++)
-		if (!d[j])
-			rc = -1;
-	if (!acc || !nn || !rep || rc) {
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate the metrics of part %d", part);
-		goto out;
-	}
-	for (size_t i = 0; i < po->n; i++) {
-		const struct acct *a = &po->a[i];
-		int evaluated = a->status == AQ_EVAL_OK || a->status == AQ_EVAL_NO_NEW_DATA;
-		for (int s = 0; s < 2; s++)
-			for (int f = 0; f < AQ_FC_N; f++) {
-				if (!evaluated && (s || f))
-					continue;
-				const struct aq_metrics *m = s ? &a->r.backtest[f] : &a->r.newdata[f];
-				acc[k] = a->account;
-				nn[k] = evaluated ? (int32_t)m->n : 0;
-				double v[9] = {m->mae, m->rmse, m->mase, m->wape, m->bias, m->cov80, m->cov95, a->r.scale,
-					       a->r.served_margin};
-				for (int j = 0; j < 9; j++)
-					d[j][k] = evaluated ? v[j] : NAN;
-				rep[k] = a->replace;
-				char fname[24];
-				if (f == AQ_FC_COMBO)
-					aq_served_str(AQ_FC_COMBO, a->r.combo_ref, fname, sizeof(fname));
-				else
-					snprintf(fname, sizeof(fname), "%s", aq_fc_name(f));
-				if (strcol_push(&scope, evaluated ? (s ? "backtest" : "new") : "none") ||
-				    strcol_push(&fc, evaluated ? fname : "") ||
-				    strcol_push(&st, aq_eval_status_name(a->status)) || strcol_push(&sv, a->served) ||
-				    strcol_push(&an, aq_anomaly_kind_name(a->r.anomaly.kind))) {
-					rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate the metrics strings of part %d", part);
-					goto out;
-				}
-				k++;
-			}
-	}
-	if (k == 0)
-		goto out;
-	struct aq_pq_bytes b_scope = {scope.data, scope.off}, b_fc = {fc.data, fc.off}, b_st = {st.data, st.off},
-			   b_sv = {sv.data, sv.off}, b_an = {an.data, an.off};
-	const void *cols[METRICS_NCOLS] = {acc,  &b_scope, &b_fc, &b_st, nn,   d[0], d[1],   d[2], d[3],
-					   d[4], d[5],     d[6],  d[7],  &b_sv, d[8], rep, &b_an};
-	char *path = aq_dataset_batch_path(ds, part, key, "evaluate");
-	char *dir = aq_dataset_part_dir(ds, part);
-	if (!path || !dir) {
-		free(path);
-		free(dir);
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate a path");
-		goto out;
-	}
-	struct aq_pq_writer w;
-	if (!(rc = aq_fs_mkdir_p(dir, e)) && !(rc = aq_pq_writer_open(&w, path, &metrics_schema, NULL, e))) {
-		if ((rc = aq_pq_writer_write(&w, k, cols, e)))
-			aq_pq_writer_abort(&w);
-		else
-			rc = aq_pq_writer_close(&w, e);
-	}
-	free(path);
-	free(dir);
-out:
-	free(acc);
-	free(nn);
-	free(rep);
-	for (int j = 0; j < 9; j++)
-		free(d[j]);
-	strcol_free(&scope);
-	strcol_free(&fc);
-	strcol_free(&st);
-	strcol_free(&sv);
-	strcol_free(&an);
-	return rc;
-}
-
-/*
- * An account's series on the calendar of a model: day 0 = first, n days.
- * y: cleaned (lib/series.h), act: the readings as they arrived (negative or
- * non-finite = NaN). n = max(n_train, last reading - first + 1).
- */
-static int align(const struct aq_series *s, const int32_t *date, const double *value, size_t k, int32_t first,
-		 size_t n_train, double **py, double **pa, size_t *pn, int *no_overlap)
-{
-	int32_t last = k ? date[k - 1] : first - 1;
-	size_t n = n_train;
-	if (last >= first && (size_t)(last - first + 1) > n)
-		n = (size_t)(last - first + 1);
-	*no_overlap = k == 0 || last < first;
-	double *y = malloc((n ? n : 1) * sizeof(*y)), *a = malloc((n ? n : 1) * sizeof(*a));
-	if (!y || !a) {
-		free(y);
-		free(a);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		y[i] = a[i] = NAN;
-	for (size_t i = 0; i < s->n; i++) {
-		long idx = (long)s->first + (long)i - first;
-		if (idx >= 0 && (size_t)idx < n)
-			y[idx] = s->y[i];
-	}
-	for (size_t i = 0; i < k; i++) {
-		long idx = (long)date[i] - first;
-		if (idx >= 0 && (size_t)idx < n)
-			a[idx] = (isfinite(value[i]) && value[i] >= 0) ? value[i] : NAN;
-	}
-	*py = y;
-	*pa = a;
-	*pn = n;
-	return 0;
-}
-
-static int po_push(struct part_out *po, struct acct **out)
-{
-	if (po->n == po->cap) {
-		size_t nc = po->cap ? 2 * po->cap : 256;
-		struct acct *a = realloc(po->a, nc * sizeof(*a));
-		if (!a)
-			return -1;
-		po->a = a;
-		po->cap = nc;
-	}
-	*out = &po->a[po->n++];
-	memset(*out, 0, sizeof(**out));
-	(*out)->replace = -1;
-	(*out)->champion_mae = (*out)->challenger_mae = (*out)->champion_mase = (*out)->challenger_mase = NAN;
-	(*out)->r.served_margin = NAN;
-	return 0;
-}
-
-/* Score one model row on y/act at origin index `origin` (windows as given): the served path's MAE. */
-static int gate_score(const struct aq_model_row *row, const struct aq_series *s, const int32_t *date,
-		      const double *value, size_t k, int32_t origin_date, const char *served, int combo_ref_hint,
-		      const struct aq_eval_opts *eo, struct aq_eval_ws *ws, double *mae, struct aq_err *e)
-{
-	*mae = NAN;
-	if (origin_date < row->trained_until || row->first_date > row->trained_until)
-		return 0;
-	size_t n_train = (size_t)(row->trained_until - row->first_date + 1);
-	size_t origin = (size_t)(origin_date - row->first_date + 1);
-	double *y, *a;
-	size_t n;
-	int nov;
-	if (align(s, date, value, k, row->first_date, n_train, &y, &a, &n, &nov))
-		return aq_err_set(e, AQ_ENOMEM, "cannot allocate a series");
-	if (origin > n)
-		origin = n;
-	struct ev_model em;
-	ev_model_from_row(&em, row, n_train, 0, NULL, e);
-	struct aq_eval_model m = {ev_model_forecast, &em};
-	struct aq_eval_opts o = *eo;
-	o.windows = 0;
-	struct aq_eval_result r = {.account = row->account};
-	int fc = AQ_FC_ARIMA, ref;
-	if (aq_served_parse(served, &fc, &ref))
-		fc = AQ_FC_ARIMA;
-	(void)combo_ref_hint;
-	o.combo_ref = fc == AQ_FC_COMBO ? ref : -1;
-	int rc = aq_eval_account(y, y, n, origin, &m, &o, ws, &r, e);
-	if (rc == 0 && r.status == AQ_EVAL_OK)
-		*mae = r.newdata[fc].mae;
-	ev_model_release(&em);
-	free(y);
-	free(a);
-	return rc;
-}
-
-static void eval_part(void *ctx, size_t part, int tid)
-{
-	struct job *j = ctx;
-	struct part_out *po = &j->parts[part];
-	struct aq_readings rd;
-	struct aq_model_part mp, cp, np;
-	struct aq_series s;
-	struct aq_eval_ws ws;
-	struct aq_arima_ws *aws = j->refit ? aq_arima_ws_new() : NULL;
-	struct aq_series_opts so;
-	aq_series_opts_default(&so);
-	aq_readings_init(&rd);
-	aq_model_part_init(&mp);
-	aq_model_part_init(&cp);
-	aq_model_part_init(&np);
-	aq_series_init(&s);
-	aq_eval_ws_init(&ws);
-	struct aq_err *e = &po->err;
-	int rc;
-	(void)tid;
-	if ((rc = aq_dataset_read_part(&j->rds, (int)part, &rd, e)) ||
-	    (rc = aq_model_read_part(&j->mds, (int)part, &mp, e)) ||
-	    (j->have_champion && (rc = aq_model_read_part(&j->cds, (int)part, &cp, e))))
-		goto out;
-	size_t ri = 0, mi = 0;
-	while (ri < rd.n || mi < mp.n) {
-		int64_t racc = ri < rd.n ? rd.account[ri] : INT64_MAX;
-		int64_t macc = mi < mp.n ? mp.rows[mi].account : INT64_MAX;
-		int64_t account = racc < macc ? racc : macc;
-		size_t r0 = ri;
-		while (ri < rd.n && rd.account[ri] == account)
-			ri++;
-		size_t k = ri - r0;
-		struct aq_model_row *row = macc == account ? &mp.rows[mi++] : NULL;
-		struct acct *a;
-		if (po_push(po, &a)) {
-			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate account results");
-			goto out;
-		}
-		a->account = account;
-		a->r.account = account;
-		if (!row) {
-			a->status = AQ_EVAL_NO_MODEL;
-			continue;
-		}
-		snprintf(a->served, sizeof(a->served), "%s", row->served ? row->served : "arima");
-		if (k == 0) {
-			a->status = AQ_EVAL_NO_READINGS;
-			a->no_overlap = 1;
-		} else {
-			if ((rc = aq_series_build(&s, rd.date + r0, rd.value + r0, k, &so, e)))
-				goto out;
-			if (row->trained_until < row->first_date) {
-				rc = aq_err_set(e, AQ_EFORMAT, "account %lld: TrainedUntil before FirstDate",
-						(long long)account);
-				goto out;
-			}
-			size_t n_train = (size_t)(row->trained_until - row->first_date + 1), n;
-			double *y, *act;
-			if (align(&s, rd.date + r0, rd.value + r0, k, row->first_date, n_train, &y, &act, &n,
-				  &a->no_overlap)) {
-				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate a series");
-				goto out;
-			}
-			struct ev_model em;
-			ev_model_from_row(&em, row, n_train, j->refit, aws, e);
-			em.warmup = (size_t)j->warmup;
-			struct aq_eval_model m = {ev_model_forecast, &em};
-			/* scored against the cleaned readings: invalid values and gross spikes
-			   (meter faults, lib/series.h rule) are missing, not scored */
-			rc = aq_eval_account(y, y, n, n_train, &m, &j->eo, &ws, &a->r, e);
-			po->refits += em.refits;
-			po->resets += em.resets;
-			po->refit_seconds += em.refit_seconds;
-			po->arima_failures += a->r.arima_failures;
-			ev_model_release(&em);
-			free(y);
-			free(act);
-			if (rc)
-				goto out;
-			a->status = a->r.status;
-			a->anomaly_since = row->first_date + a->r.anomaly_origin;
-			aq_served_str(a->r.served, a->r.combo_ref, a->served, sizeof(a->served));
-			/* champion/challenger on the same new days: both from the later TrainedUntil */
-			struct aq_model_row *crow = j->have_champion ? aq_model_part_find(&cp, account) : NULL;
-			if (crow) {
-				int32_t od = row->trained_until > crow->trained_until ? row->trained_until
-										       : crow->trained_until;
-				double cm, gm;
-				if ((rc = gate_score(crow, &s, rd.date + r0, rd.value + r0, k, od, crow->served, -1,
-						     &j->eo, &ws, &cm, e)) ||
-				    (rc = gate_score(row, &s, rd.date + r0, rd.value + r0, k, od, a->served, -1, &j->eo,
-						     &ws, &gm, e)))
-					goto out;
-				struct aq_gate_account ga;
-				aq_gate_account_decide(cm, gm, &j->go, &ga);
-				a->gate_compared = ga.compared;
-				a->replace = ga.compared ? ga.replace : -1;
-				a->worse = ga.worse;
-				a->champion_mae = cm;
-				a->challenger_mae = gm;
-				a->champion_mase = cm / a->r.scale;
-				a->challenger_mase = gm / a->r.scale;
-			}
-		}
-		/* the new model set: the row with Served/ServedMargin */
-		struct aq_model_row nr;
-		aq_model_row_init(&nr);
-		if ((rc = aq_model_row_copy(&nr, row, e)) || (rc = aq_model_row_set_str(&nr.served, a->served, e))) {
-			aq_model_row_release(&nr);
-			goto out;
-		}
-		nr.served_margin = a->r.served_margin;
-		if ((rc = aq_model_part_push(&np, &nr, e)))
-			goto out;
-		aq_progress_add(&j->prog, 1);
-	}
-	if ((rc = write_metrics(&j->eds, (int)part, j->key, po, e)))
-		goto out;
-	if (np.n && (rc = aq_model_write_part(&j->ods, (int)part, j->key, "evaluate", np.rows, np.n, NULL, e)))
-		goto out;
-out:
-	if (rc) {
-		po->failed = 1;
-		aq_err_prefix(e, "part %zu", part);
-	}
-	aq_readings_release(&rd);
-	aq_model_part_release(&mp);
-	aq_model_part_release(&cp);
-	aq_model_part_release(&np);
-	aq_series_release(&s);
-	aq_eval_ws_release(&ws);
-	if (aws)
-		aq_arima_ws_free(aws);
-}
-
-static json_t *agg_json(const double *v, const double *w, size_t n)
-{
-	struct aq_agg g;
-	if (aq_agg_compute(v, w, n, &g, NULL))
-		return json_null();
-	json_t *q = json_object();
-	for (int i = 0; i < AQ_AGG_NQ; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "p%02d", (int)lround(aq_agg_probs[i] * 100));
-		json_object_set_new(q, k, isfinite(g.q[i]) ? json_real(g.q[i]) : json_null());
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "n", json_integer(g.n));
-	json_object_set_new(o, "mean", isfinite(g.mean) ? json_real(g.mean) : json_null());
-	json_object_set_new(o, "median", isfinite(g.median) ? json_real(g.median) : json_null());
-	json_object_set_new(o, "weighted", isfinite(g.weighted) ? json_real(g.weighted) : json_null());
-	json_object_set_new(o, "quantiles", q);
-	return o;
-}
-
 static double num(const char *s, const char *opt, int *bad)
 {
 	char *end;
@@ -492,14 +58,10 @@ static double num(const char *s, const char *opt, int *bad)
 int main(int argc, char **argv)
 {
 	aq_log_set_prog("aquacast-evaluate");
-	const char *models = NULL, *readings = NULL, *champion = NULL, *out = NULL;
-	struct job j;
-	memset(&j, 0, sizeof(j));
-	aq_eval_opts_default(&j.eo);
-	aq_gate_opts_default(&j.go);
-	int threads = 0, bad = 0;
+	struct aq_evalset_opts j;
+	aq_evalset_opts_default(&j);
+	int bad = 0;
 	enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU };
-	j.warmup = EV_WARMUP_DEFAULT;
 	static const struct option lo[] = {
 		{"models", required_argument, 0, 'm'},     {"readings", required_argument, 0, 'r'},
 		{"champion", required_argument, 0, 'c'},   {"out", required_argument, 0, 'o'},
@@ -512,10 +74,10 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "m:r:c:o:h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'm': models = optarg; break;
-		case 'r': readings = optarg; break;
-		case 'c': champion = optarg; break;
-		case 'o': out = optarg; break;
+		case 'm': j.models = optarg; break;
+		case 'r': j.readings = optarg; break;
+		case 'c': j.champion = optarg; break;
+		case 'o': j.out = optarg; break;
 		case O_WIN: j.eo.windows = (int)num(optarg, "--windows", &bad); break;
 		case O_H: j.eo.horizon = (int)num(optarg, "--horizon", &bad); break;
 		case O_REFIT: j.refit = 1; break;
@@ -525,7 +87,7 @@ int main(int argc, char **argv)
 		case O_MW: j.go.max_worse_share = num(optarg, "--max-worse-share", &bad); break;
 		case O_AD: j.eo.anomaly.days = j.eo.anomaly.flat_days = (int)num(optarg, "--anomaly-days", &bad); break;
 		case O_AS: j.eo.anomaly.share = num(optarg, "--anomaly-share", &bad); break;
-		case O_TH: threads = (int)num(optarg, "--threads", &bad); break;
+		case O_TH: j.threads = (int)num(optarg, "--threads", &bad); break;
 		case O_WU: j.warmup = (long)num(optarg, "--filter-warmup", &bad); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -533,7 +95,7 @@ int main(int argc, char **argv)
 	}
 	if (bad)
 		return 2;
-	if (optind < argc || !models || !readings || !out) {
+	if (optind < argc || !j.models || !j.readings || !j.out) {
 		fprintf(stderr, "aquacast-evaluate: --models, --readings and --out are required\n");
 		usage(stderr);
 		return 2;
@@ -546,283 +108,19 @@ int main(int argc, char **argv)
 	}
 	double t0 = aq_now();
 	struct aq_err e = {0};
-	int rc = 0, exit_code = 1;
 	json_t *sum = NULL;
-	char *mdir = NULL, *odir = NULL;
-	int opened = 0;
-	if ((rc = aq_dataset_open(&j.mds, models, &e)))
-		goto fail;
-	opened |= 1;
-	if ((rc = aq_dataset_open(&j.rds, readings, &e)))
-		goto fail;
-	opened |= 2;
-	if (strcmp(j.mds.kind, "models") != 0) {
-		rc = aq_err_set(&e, AQ_EFORMAT, "'%s' is a '%s' dataset, not a model set", models, j.mds.kind);
-		goto fail;
-	}
-	if (strcmp(j.rds.kind, "readings") != 0) {
-		rc = aq_err_set(&e, AQ_EFORMAT, "'%s' is a '%s' dataset, not readings", readings, j.rds.kind);
-		goto fail;
-	}
-	if (j.mds.parts != j.rds.parts) {
-		rc = aq_err_set(&e, AQ_EFORMAT, "model set '%s' has %d parts but readings '%s' have %d: not trained on them",
-				models, j.mds.parts, readings, j.rds.parts);
-		goto fail;
-	}
-	if (champion) {
-		if ((rc = aq_dataset_open(&j.cds, champion, &e)))
-			goto fail;
-		opened |= 4;
-		j.have_champion = 1;
-		if (strcmp(j.cds.kind, "models") != 0 || j.cds.parts != j.mds.parts) {
-			rc = aq_err_set(&e, AQ_EFORMAT, "champion '%s' is not a model set with %d parts", champion,
-					j.mds.parts);
-			goto fail;
-		}
-	}
-	mdir = aq_path_join(out, "metrics");
-	odir = aq_path_join(out, "models");
-	if (!mdir || !odir) {
-		rc = aq_err_set(&e, AQ_ENOMEM, "cannot allocate a path");
-		goto fail;
-	}
-	if ((rc = aq_fs_mkdir_p(out, &e)) || (rc = aq_dataset_create(&j.eds, mdir, "metrics", j.mds.parts, &e)))
-		goto fail;
-	opened |= 8;
-	if ((rc = aq_dataset_create(&j.ods, odir, "models", j.mds.parts, &e)))
-		goto fail;
-	opened |= 16;
-	j.key = aq_dataset_next_key(&j.eds);
-	j.parts = calloc((size_t)j.mds.parts, sizeof(*j.parts));
-	if (!j.parts) {
-		rc = aq_err_set(&e, AQ_ENOMEM, "cannot allocate %d parts", j.mds.parts);
-		goto fail;
-	}
-	aq_progress_init(&j.prog, "evaluate", "accounts", 0);
-	if ((rc = aq_parallel_for(threads, (size_t)j.mds.parts, eval_part, &j, &e)))
-		goto fail;
-	aq_progress_finish(&j.prog);
-	for (int p = 0; p < j.mds.parts; p++)
-		if (j.parts[p].failed) {
-			e = j.parts[p].err;
-			rc = e.code ? e.code : AQ_EIO;
-			goto fail;
-		}
-
-	/* ---- aggregates ---- */
-	size_t na = 0;
-	for (int p = 0; p < j.mds.parts; p++)
-		na += j.parts[p].n;
-	double *v = malloc((na + 1) * (AQ_FC_N + 1) * 2 * sizeof(double) + (na + 1) * 4 * sizeof(double));
-	struct aq_gate_account *ga = malloc((na + 1) * sizeof(*ga));
-	if (!v || !ga) {
-		free(v);
-		free(ga);
-		rc = aq_err_set(&e, AQ_ENOMEM, "cannot allocate aggregates");
-		goto fail;
-	}
-	double *nd = v, *bt = v + (na + 1) * (AQ_FC_N + 1), *w = v + (na + 1) * (AQ_FC_N + 1) * 2, *chm = w + (na + 1),
-	       *clm = chm + (na + 1);
-	long cnt[8] = {0}, served_n[AQ_FC_N] = {0}, better[AQ_FC_N] = {0}, abetter[AQ_FC_N] = {0}, both[AQ_FC_N] = {0};
-	long anom_kind[4] = {0}, no_overlap = 0, refits = 0, resets = 0, afail = 0, nga = 0;
-	double refit_s = 0;
-	json_t *alist = json_array();
-	size_t i = 0;
-	for (int p = 0; p < j.mds.parts; p++) {
-		struct part_out *po = &j.parts[p];
-		refits += po->refits;
-		resets += po->resets;
-		afail += po->arima_failures;
-		refit_s += po->refit_seconds;
-		for (size_t q = 0; q < po->n; q++, i++) {
-			struct acct *a = &po->a[q];
-			cnt[a->status]++;
-			no_overlap += a->no_overlap && a->status != AQ_EVAL_NO_MODEL;
-			int ok = a->status == AQ_EVAL_OK;
-			int evald = ok || a->status == AQ_EVAL_NO_NEW_DATA;
-			w[i] = ok ? a->r.newdata[AQ_FC_MEDIAN28].sum_y : NAN;
-			for (int f = 0; f < AQ_FC_N; f++) {
-				nd[f * (na + 1) + i] = ok ? a->r.newdata[f].mase : NAN;
-				bt[f * (na + 1) + i] = evald ? a->r.backtest[f].mase : NAN;
-			}
-			nd[AQ_FC_N * (na + 1) + i] = ok ? a->r.newdata[a->r.served].mase : NAN;
-			bt[AQ_FC_N * (na + 1) + i] = evald ? a->r.backtest[a->r.served].mase : NAN;
-			if (evald)
-				served_n[a->r.served]++;
-			if (ok)
-				for (int f = 1; f < AQ_FC_N; f++) {
-					double s = a->r.newdata[a->r.served].mae, ar = a->r.newdata[AQ_FC_ARIMA].mae,
-					       rf = a->r.newdata[f].mae;
-					if (isfinite(s) && isfinite(rf)) {
-						both[f]++;
-						better[f] += s < rf;
-						abetter[f] += isfinite(ar) && ar < rf;
-					}
-				}
-			chm[i] = a->champion_mase;
-			clm[i] = a->challenger_mase;
-			ga[i].compared = a->gate_compared;
-			ga[i].replace = a->replace == 1;
-			ga[i].worse = a->worse;
-			nga += a->gate_compared;
-			if (evald && a->r.anomaly.kind != AQ_ANOM_NONE) {
-				anom_kind[a->r.anomaly.kind]++;
-				char since[AQ_DATE_STRLEN];
-				json_array_append_new(
-					alist, json_pack("{s:I,s:s,s:s,s:i,s:i,s:o,s:o}", "account", (json_int_t)a->account,
-							 "kind", aq_anomaly_kind_name(a->r.anomaly.kind), "since",
-							 aq_date_format(a->anomaly_since, since), "days",
-							 a->r.anomaly.examined, "outside", a->r.anomaly.outside, "magnitude",
-							 isfinite(a->r.anomaly.magnitude) ? json_real(a->r.anomaly.magnitude)
-											  : json_null(),
-							 "relative",
-							 isfinite(a->r.anomaly.relative) ? json_real(a->r.anomaly.relative)
-											 : json_null()));
-			}
-		}
-	}
-	struct aq_gate g;
-	aq_gate_decide(chm, clm, ga, na, &j.go, &g);
-	int promoted = champion ? g.promoted : 1;
-	json_t *reasons = json_array();
-	if (!champion)
-		json_array_append_new(reasons, json_string("no champion given: the first model set is promoted"));
-	else {
-		char buf[256];
-		if (g.compared == 0)
-			json_array_append_new(reasons, json_string("no account scored by both on common new days"));
-		snprintf(buf, sizeof(buf), "mean MASE challenger %.4f vs champion %.4f (tolerance %.3f): %s",
-			 g.challenger_mase_mean, g.champion_mase_mean, j.go.agg_tolerance, g.agg_ok ? "ok" : "worse");
-		json_array_append_new(reasons, json_string(buf));
-		snprintf(buf, sizeof(buf), "%ld of %ld accounts worse by > %.0f%% (share %.3f, max %.3f): %s", g.worse,
-			 g.compared, 100 * j.go.worse_margin, g.worse_share, j.go.max_worse_share,
-			 g.share_ok ? "ok" : "too many");
-		json_array_append_new(reasons, json_string(buf));
-	}
-	double secs = aq_now() - t0;
-	json_t *mase = json_object(), *btm = json_object(), *bthan = json_object(), *athan = json_object(),
-	       *srv = json_object();
-	for (int f = 0; f <= AQ_FC_N; f++) {
-		const char *nm = f == AQ_FC_N ? "served" : aq_fc_name(f);
-		json_object_set_new(mase, nm, agg_json(nd + (size_t)f * (na + 1), w, na));
-		json_object_set_new(btm, nm, agg_json(bt + (size_t)f * (na + 1), NULL, na));
-		if (f >= 1 && f < AQ_FC_N) {
-			json_object_set_new(bthan, nm, both[f] ? json_real((double)better[f] / both[f]) : json_null());
-			json_object_set_new(athan, nm, both[f] ? json_real((double)abetter[f] / both[f]) : json_null());
-		}
-		if (f < AQ_FC_N)
-			json_object_set_new(srv, nm, json_integer(served_n[f]));
-	}
-	json_t *anom = json_pack("{s:I,s:I,s:I,s:I}", "count", (json_int_t)json_array_size(alist), "flat",
-				 (json_int_t)anom_kind[AQ_ANOM_FLAT], "level_up", (json_int_t)anom_kind[AQ_ANOM_LEVEL_UP],
-				 "level_down", (json_int_t)anom_kind[AQ_ANOM_LEVEL_DOWN]);
-	sum = json_object();
-	json_object_set_new(sum, "accounts", json_integer((json_int_t)na));
-	json_object_set_new(sum, "scored", json_integer(cnt[AQ_EVAL_OK]));
-	json_object_set_new(sum, "no_new_data", json_integer(cnt[AQ_EVAL_NO_NEW_DATA]));
-	json_object_set_new(sum, "no_model", json_integer(cnt[AQ_EVAL_NO_MODEL]));
-	json_object_set_new(sum, "no_readings", json_integer(cnt[AQ_EVAL_NO_READINGS]));
-	json_object_set_new(sum, "no_overlap", json_integer(no_overlap));
-	json_t *mm = json_object();
-	for (int f = 0; f <= AQ_FC_N; f++) {
-		const char *nm = f == AQ_FC_N ? "served" : aq_fc_name(f);
-		json_t *o = json_object_get(mase, nm);
-		json_object_set_new(mm, nm, json_pack("{s:O,s:O}", "mean", json_object_get(o, "mean"), "median",
-						      json_object_get(o, "median")));
-	}
-	json_object_set_new(sum, "mase", mm);
-	json_object_set_new(sum, "served_better_than", bthan);
-	json_object_set_new(sum, "arima_better_than", json_deep_copy(athan));
-	json_object_set_new(sum, "served", json_deep_copy(srv));
-	json_object_set_new(sum, "promoted", json_boolean(promoted));
-	json_object_set_new(sum, "anomalies", json_deep_copy(anom));
-	json_object_set_new(sum, "backtest", json_pack("{s:i,s:i,s:b,s:I,s:I,s:f,s:I}", "windows", j.eo.windows,
-							  "horizon", j.eo.horizon, "refit", j.refit, "refits",
-							  (json_int_t)refits, "resets", (json_int_t)resets,
-							  "refit_seconds", refit_s, "arima_failures", (json_int_t)afail));
-	json_object_set_new(sum, "seconds", json_real(secs));
-	json_object_set_new(sum, "out", json_string(out));
-
-	/* full summary and decision files */
-	json_t *full = json_deep_copy(sum);
-	json_object_set_new(full, "mase_new_data", mase);
-	json_object_set_new(full, "mase_backtest", btm);
-	json_object_set_new(full, "anomaly_list", alist);
-	json_t *dec = json_object();
-	json_object_set_new(dec, "format", json_string("aquacast.decision"));
-	json_object_set_new(dec, "version", json_integer(1));
-	json_object_set_new(dec, "promoted", json_boolean(promoted));
-	json_object_set_new(dec, "exit_code", json_integer(promoted ? 0 : EXIT_NOT_PROMOTED));
-	json_object_set_new(dec, "challenger", json_string(models));
-	json_object_set_new(dec, "challenger_served", json_string(odir));
-	json_object_set_new(dec, "champion", champion ? json_string(champion) : json_null());
-	json_object_set_new(dec, "reasons", reasons);
-	json_object_set_new(dec, "accounts", json_pack("{s:I,s:I,s:I,s:o}", "compared", (json_int_t)g.compared,
-							 "replace", (json_int_t)g.replace, "worse", (json_int_t)g.worse,
-							 "worse_share", isfinite(g.worse_share) ? json_real(g.worse_share)
-												  : json_null()));
-	json_object_set_new(dec, "aggregate",
-			    json_pack("{s:o,s:o}", "champion_mase_mean",
-				      isfinite(g.champion_mase_mean) ? json_real(g.champion_mase_mean) : json_null(),
-				      "challenger_mase_mean",
-				      isfinite(g.challenger_mase_mean) ? json_real(g.challenger_mase_mean) : json_null()));
-	json_object_set_new(dec, "options", json_pack("{s:f,s:f,s:f,s:f}", "replace_margin", j.go.replace_margin,
-						       "worse_margin", j.go.worse_margin, "agg_tolerance",
-						       j.go.agg_tolerance, "max_worse_share", j.go.max_worse_share));
-	(void)nga;
-	char *fs = json_dumps(full, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
-	char *ds = json_dumps(dec, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
-	char *p1 = aq_path_join(out, "summary.json"), *p2 = aq_path_join(out, "decision.json");
-	if (!fs || !ds || !p1 || !p2)
-		rc = aq_err_set(&e, AQ_ENOMEM, "cannot format the summary");
-	else if (!(rc = aq_fs_write_atomic(p1, fs, strlen(fs), &e)))
-		rc = aq_fs_write_atomic(p2, ds, strlen(ds), &e);
-	free(fs);
-	free(ds);
-	free(p1);
-	free(p2);
-	json_decref(full);
-	json_decref(dec);
-	json_decref(srv);
-	json_decref(athan);
-	json_decref(anom);
-	free(v);
-	free(ga);
-	if (rc)
-		goto fail;
-	aq_info("%zu accounts, %ld scored, %ld without new data, promoted %s, %.2f s", na, cnt[AQ_EVAL_OK],
-		cnt[AQ_EVAL_NO_NEW_DATA], promoted ? "yes" : "no", secs);
-	exit_code = promoted ? 0 : EXIT_NOT_PROMOTED;
-	goto done;
-fail:
-	aq_error("%s", e.msg[0] ? e.msg : aq_err_name(rc));
-	if (!sum)
+	int promoted = 0;
+	int rc = aq_evalset_run(&j, &sum, &promoted, &e);
+	if (rc) {
+		aq_error("%s", e.msg[0] ? e.msg : aq_err_name(rc));
 		sum = json_object();
-	json_object_set_new(sum, "error", json_string(e.msg));
-	json_object_set_new(sum, "seconds", json_real(aq_now() - t0));
-	exit_code = 1;
-done:;
+		json_object_set_new(sum, "error", json_string(e.msg));
+		json_object_set_new(sum, "seconds", json_real(aq_now() - t0));
+	}
 	char *line = json_dumps(sum, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	if (line)
 		puts(line);
 	free(line);
 	json_decref(sum);
-	if (j.parts) {
-		for (int p = 0; p < j.mds.parts; p++)
-			free(j.parts[p].a);
-		free(j.parts);
-	}
-	free(mdir);
-	free(odir);
-	if (opened & 1)
-		aq_dataset_release(&j.mds);
-	if (opened & 2)
-		aq_dataset_release(&j.rds);
-	if (opened & 4)
-		aq_dataset_release(&j.cds);
-	if (opened & 8)
-		aq_dataset_release(&j.eds);
-	if (opened & 16)
-		aq_dataset_release(&j.ods);
-	return exit_code;
+	return rc ? 1 : promoted ? 0 : AQ_EVALSET_NOT_PROMOTED;
 }

@@ -127,7 +127,7 @@ static void test_failing_model_and_short_history(void)
 	struct aq_eval_result r = {0};
 	T_OK(aq_eval_account(y, y, n, 35, &broken, NULL, &ws, &r, NULL));
 	T_EQ_INT(r.windows, 0);
-	T_EQ_INT(r.served, AQ_FC_MEDIAN28);     /* no evidence: the robust default */
+	T_EQ_INT(r.served, AQ_FC_ENSEMBLE);     /* no evidence: the robust default */
 	T_CHECK(isnan(r.served_margin));
 	T_CHECK(r.arima_failures >= 1);
 	T_EQ_INT(r.newdata[AQ_FC_ARIMA].n, 0);

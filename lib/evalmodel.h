@@ -1,6 +1,6 @@
-/* adapter.h — a model-set row (or a fitted ARIMA) as the forecaster lib/evaluate.h scores. */
-#ifndef AQ_EVAL_ADAPTER_H
-#define AQ_EVAL_ADAPTER_H
+/* evalmodel.h — a model-set row (or a fitted ARIMA) as the forecaster lib/evaluate.h scores. */
+#ifndef AQ_EVALMODEL_H
+#define AQ_EVALMODEL_H
 
 #include <stddef.h>
 
@@ -20,8 +20,8 @@
  *                 (warm start from the coefficients; its time is counted).
  * Mean-fallback rows forecast their mean (white noise) from any origin.
  */
-/* The day-0 filter of the model, continued from origin to origin (adapter.c). */
-struct ev_filter {
+/* The day-0 filter of the model, continued from origin to origin (evalmodel.c). */
+struct aq_evmodel_filter {
 	int ready, fresh, ncx, drift;
 	double beta;
 	struct aq_kalman_arima km;
@@ -31,7 +31,7 @@ struct ev_filter {
 	size_t t;                    /* y[0..t) filtered */
 };
 
-struct ev_model {
+struct aq_evmodel {
 	const struct aq_model_row *row;  /* may be NULL when arima is given */
 	struct aq_arima_model m;
 	int arima;                       /* m holds a usable model */
@@ -40,23 +40,23 @@ struct ev_model {
 	double refit_seconds;
 	long refits, resets, failures;
 	struct aq_arima_ws *ws;          /* for refits */
-	struct ev_filter fs;
+	struct aq_evmodel_filter fs;
 	size_t warmup;                   /* days filtered before the first earlier origin; 0 = from day 0 */
 };
 
 /* Default warm-up: max relative forecast difference to the full filter ~5e-6 on DAIAD (non-seasonal). */
-#define EV_WARMUP_DEFAULT 180
+#define AQ_EVMODEL_WARMUP 180
 
 /* From a model-set row; ws may be NULL without refit. */
-int ev_model_from_row(struct ev_model *em, const struct aq_model_row *row, size_t n_train, int refit,
+int aq_evmodel_from_row(struct aq_evmodel *em, const struct aq_model_row *row, size_t n_train, int refit,
 		      struct aq_arima_ws *ws, struct aq_err *e);
 /* From a fitted model (copied). */
-int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, size_t n_train, int refit,
+int aq_evmodel_from_arima(struct aq_evmodel *em, const struct aq_arima_model *m, size_t n_train, int refit,
 			struct aq_arima_ws *ws, struct aq_err *e);
-void ev_model_release(struct ev_model *em);
+void aq_evmodel_release(struct aq_evmodel *em);
 /* Relative max difference of the 14-day forecast (mean, sd) from day-0 filtering vs the stored state. */
-int ev_model_selfcheck(struct ev_model *em, const double *y, double *maxdiff, struct aq_err *e);
-int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+int aq_evmodel_selfcheck(struct aq_evmodel *em, const double *y, double *maxdiff, struct aq_err *e);
+int aq_evmodel_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
 		      struct aq_err *e);
 
 #endif

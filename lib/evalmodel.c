@@ -1,5 +1,5 @@
-/* adapter.c — a model-set row (or a fitted ARIMA) as the forecaster lib/evaluate.h scores. */
-#include "adapter.h"
+/* evalmodel.c — a model-set row (or a fitted ARIMA) as the forecaster lib/evaluate.h scores. */
+#include "evalmodel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,14 +16,14 @@
  * differencing polynomial in delta, stationary Q0 for the ARMA block and a
  * diffuse kappa = 1e6 on the differencing block, regression on 1 (mean) or
  * t + 1 (drift, R's 1-based time) removed before filtering.
- * ev_model_selfcheck() compares it with aq_arima_forecast at the training end.
+ * aq_evmodel_selfcheck() compares it with aq_arima_forecast at the training end.
  */
 #define EV_KAPPA 1e6
 
 /* Build the state space and the start state (a = 0, P = Q0 + kappa) of em->m into em->fs. */
-static int fs_setup(struct ev_model *em, struct aq_err *e)
+static int fs_setup(struct aq_evmodel *em, struct aq_err *e)
 {
-	struct ev_filter *f = &em->fs;
+	struct aq_evmodel_filter *f = &em->fs;
 	const struct aq_arima_model *m = &em->m;
 	const struct aq_arima_spec *s = &m->spec;
 	int seas = s->P || s->D || s->Q;
@@ -105,10 +105,10 @@ static int fs_setup(struct ev_model *em, struct aq_err *e)
  * state is kept (em->fs) and continued when the next origin lies later, as
  * the backtest's origins do; an earlier origin restarts from day 0.
  */
-static int filter_from_start(struct ev_model *em, const double *y, size_t o, int h, double *mean, double *sd,
+static int filter_from_start(struct aq_evmodel *em, const double *y, size_t o, int h, double *mean, double *sd,
 			     struct aq_err *e)
 {
-	struct ev_filter *f = &em->fs;
+	struct aq_evmodel_filter *f = &em->fs;
 	int rc;
 	if (!f->ready || o < f->t) {
 		if ((rc = fs_setup(em, e)))
@@ -154,7 +154,7 @@ static int filter_from_start(struct ev_model *em, const double *y, size_t o, int
 	return 0;
 }
 
-int ev_model_selfcheck(struct ev_model *em, const double *y, double *maxdiff, struct aq_err *e)
+int aq_evmodel_selfcheck(struct aq_evmodel *em, const double *y, double *maxdiff, struct aq_err *e)
 {
 	double a[14], b[14], sa[14], sb[14];
 	*maxdiff = NAN;
@@ -172,17 +172,17 @@ int ev_model_selfcheck(struct ev_model *em, const double *y, double *maxdiff, st
 	return 0;
 }
 
-static void em_zero(struct ev_model *em)
+static void em_zero(struct aq_evmodel *em)
 {
 	memset(em, 0, sizeof(*em));
 	aq_arima_model_init(&em->m);
 }
 
-int ev_model_from_row(struct ev_model *em, const struct aq_model_row *row, size_t n_train, int refit,
+int aq_evmodel_from_row(struct aq_evmodel *em, const struct aq_model_row *row, size_t n_train, int refit,
 		      struct aq_arima_ws *ws, struct aq_err *e)
 {
 	em_zero(em);
-	em->warmup = EV_WARMUP_DEFAULT;
+	em->warmup = AQ_EVMODEL_WARMUP;
 	em->row = row;
 	em->n_train = n_train;
 	em->refit = refit;
@@ -198,11 +198,11 @@ int ev_model_from_row(struct ev_model *em, const struct aq_model_row *row, size_
 	return 0;
 }
 
-int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, size_t n_train, int refit,
+int aq_evmodel_from_arima(struct aq_evmodel *em, const struct aq_arima_model *m, size_t n_train, int refit,
 			struct aq_arima_ws *ws, struct aq_err *e)
 {
 	em_zero(em);
-	em->warmup = EV_WARMUP_DEFAULT;
+	em->warmup = AQ_EVMODEL_WARMUP;
 	em->n_train = n_train;
 	em->refit = refit;
 	em->ws = ws;
@@ -213,7 +213,7 @@ int ev_model_from_arima(struct ev_model *em, const struct aq_arima_model *m, siz
 	return 0;
 }
 
-void ev_model_release(struct ev_model *em)
+void aq_evmodel_release(struct aq_evmodel *em)
 {
 	aq_arima_model_release(&em->m);
 	free(em->fs.buf);
@@ -222,7 +222,7 @@ void ev_model_release(struct ev_model *em)
 	em_zero(em);
 }
 
-static int refit_at(struct ev_model *em, const double *y, size_t origin, int h, double *mean, double *sd,
+static int refit_at(struct aq_evmodel *em, const double *y, size_t origin, int h, double *mean, double *sd,
 		    struct aq_err *e)
 {
 	double t0 = aq_now();
@@ -242,10 +242,10 @@ static int refit_at(struct ev_model *em, const double *y, size_t origin, int h, 
 	return rc;
 }
 
-int ev_model_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+int aq_evmodel_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
 		      struct aq_err *e)
 {
-	struct ev_model *em = ctx;
+	struct aq_evmodel *em = ctx;
 	int rc;
 	if (!em->arima) {
 		if (!em->row)

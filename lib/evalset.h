@@ -1,0 +1,38 @@
+/* evalset.h — evaluate a model set on a readings dataset: metrics dataset, served choice, summary and champion/challenger decision files. */
+#ifndef AQ_EVALSET_H
+#define AQ_EVALSET_H
+
+/*
+ * aq_evalset_run reads the model set and the readings (same parts), and for
+ * every part in parallel (threads) every account (merge of the two sorted
+ * streams): lib/series cleaning, lib/evaluate.h on the model's calendar
+ * (scored against the cleaned readings), the champion's and the
+ * challenger's served forecasts on the same new days. It writes
+ *   out/metrics/      dataset "metrics" (docs/formats.md)
+ *   out/models/       the model set with Served/ServedMargin
+ *   out/summary.json, out/decision.json
+ * and returns the one-line summary (caller frees; the binary prints it) and
+ * whether the set is promoted (always without a champion).
+ */
+
+#include <jansson.h>
+
+#include "err.h"
+#include "evaluate.h"
+
+#define AQ_EVALSET_NOT_PROMOTED 3   /* exit code of a set that is evaluated but not promoted */
+
+struct aq_evalset_opts {
+	const char *models, *readings, *champion, *out;   /* champion may be NULL */
+	struct aq_eval_opts eo;
+	struct aq_gate_opts go;
+	int refit;        /* re-estimate at every backtest origin */
+	long warmup;      /* origin filter warm-up days (lib/evalmodel.h), 0 = from day 0 */
+	int threads;      /* 0 = all cores */
+};
+
+void aq_evalset_opts_default(struct aq_evalset_opts *o);
+
+int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promoted, struct aq_err *e);
+
+#endif
