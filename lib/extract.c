@@ -114,11 +114,12 @@ static int state_write(const char *path, const struct state *s, struct aq_err *e
 	return r;
 }
 
-/* ---- a set of account ids (distinct count in RowId order) ---- */
+/* ---- a set of (account, date) keys: distinct accounts and duplicates in RowId order ---- */
 
-struct idset {
-	int64_t *v;
-	size_t n, cap; /* cap a power of two; slot value INT64_MIN = empty */
+struct keyset {
+	int64_t *a;
+	int32_t *d;
+	size_t n, cap; /* cap a power of two; a == INT64_MIN marks an empty slot */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -131,38 +132,66 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static int idset_add(struct idset *s, int64_t id)
+static size_t key_hash(int64_t a, int32_t d, size_t mask)
+{
+	return (size_t)mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL + (uint32_t)d) & mask;
+}
+
+/* Linear probing, load <= 1/2. Returns 1 if (a, d) was new, 0 if present, AQ_ENOMEM. */
+static int keyset_add(struct keyset *s, int64_t a, int32_t d)
 {
 	if (2 * (s->n + 1) > s->cap) {
 		size_t nc = s->cap ? 2 * s->cap : 1024;
-		int64_t *nv = malloc(nc * sizeof(*nv));
+		int64_t *na = malloc(nc * sizeof(*na));
+		int32_t *nd = malloc(nc * sizeof(*nd));
 
-		if (!nv)
+		if (!na || !nd) {
+			free(na);
+			free(nd);
 			return AQ_ENOMEM;
-		for (size_t i = 0; i < nc; i++)
-			nv[i] = INT64_MIN;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (s->v[i] == INT64_MIN)
-				continue;
-			size_t h = mix64((uint64_t)s->v[i]) & (nc - 1);
-			while (nv[h] != INT64_MIN)
-				h = (h + 1) & (nc - 1);
-			nv[h] = s->v[i];
 		}
-		free(s->v);
-		s->v = nv;
+		for (size_t i = 0; i < nc; i++)
+			na[i] = INT64_MIN;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (s->a[i] == INT64_MIN)
+				continue;
+			size_t h = key_hash(s->a[i], s->d[i], nc - 1);
+			while (na[h] != INT64_MIN)
+				h = (h + 1) & (nc - 1);
+			na[h] = s->a[i];
+			nd[h] = s->d[i];
+		}
+		free(s->a);
+		free(s->d);
+		s->a = na;
+		s->d = nd;
 		s->cap = nc;
 	}
-	size_t h = mix64((uint64_t)id) & (s->cap - 1);
-	while (s->v[h] != INT64_MIN) {
-		if (s->v[h] == id)
+	size_t h = key_hash(a, d, s->cap - 1);
+	while (s->a[h] != INT64_MIN) {
+		if (s->a[h] == a && s->d[h] == d)
 			return 0;
 		h = (h + 1) & (s->cap - 1);
 	}
-	s->v[h] = id;
+	s->a[h] = a;
+	s->d[h] = d;
 	s->n++;
-	return 0;
+	return 1;
 }
+
+static void keyset_free(struct keyset *s)
+{
+	free(s->a);
+	free(s->d);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * In RowId order duplicates are counted with a set of the slice's keys, up
+ * to this many per reader (32 MiB); past it they are no longer counted (the
+ * writer still keeps the latest) and the summary says "duplicate": null.
+ */
+#define DUP_KEYS_MAX ((size_t)1 << 20)
 
 /* ---- one slice, K workers ---- */
 
@@ -172,8 +201,11 @@ struct slice {
 	int64_t lo, hi;
 	uint64_t key;
 	int k;
+	int64_t amin, amax;         /* AccountOID range (RANGE split) */
+	enum aq_extract_split split;/* resolved: RANGE falls back to MODULO without a usable range */
+	enum aq_extract_order order;/* resolved: AUTO is KEY for a slice from RowId 0, else ROWID */
+	const char *qtable;
 	enum aq_extract_bind bind;  /* resolved */
-	char *sql;
 	/* shared writer mode */
 	pthread_mutex_t lock;
 	struct aq_readings_writer *shared;
@@ -190,6 +222,7 @@ struct worker {
 	int rc;
 	uint64_t rows_read, rows, accounts;
 	uint64_t rejected[AQ_REJ_KINDS];
+	int dups_uncounted;         /* RowId order and more keys than DUP_KEYS_MAX */
 	/* pending output (shared writer mode) */
 	size_t on, ocap;
 	int32_t *od;
@@ -329,6 +362,54 @@ static int parse_date_text(const char *s, size_t n, int32_t *out)
 	return aq_date_parse(s, 10, out, NULL) ? -1 : 0;
 }
 
+/*
+ * The query of worker i: RowId in (lo, hi], plus its share of the accounts.
+ * RANGE: bounds b_j = amin + span * j / k; worker 0 reads AccountOID < b_1
+ * (and NULL ids, so that they are counted as in a serial run), the last
+ * AccountOID >= b_{k-1} (and, in SQLite, text ids, which sort after
+ * numbers), the others [b_i, b_{i+1}). MODULO: ABS(AccountOID) % k = i.
+ */
+static int worker_sql(const struct slice *sl, int i, int64_t params[4], int *nparams, char **sql, struct aq_err *e)
+{
+	const char *share = "";
+	int k = sl->k;
+
+	*nparams = 2;
+	if (k > 1 && sl->split == AQ_SPLIT_MODULO) {
+		share = i == 0 ? " AND (ABS(AccountOID) % ? = ? OR AccountOID IS NULL)" : " AND ABS(AccountOID) % ? = ?";
+		params[2] = k;
+		params[3] = i;
+		*nparams = 4;
+	} else if (k > 1) {
+		double span = (double)sl->amax - (double)sl->amin + 1;
+		int64_t b0 = sl->amin + (int64_t)(span * i / k), b1 = sl->amin + (int64_t)(span * (i + 1) / k);
+
+		if (i == 0) {
+			share = " AND (AccountOID < ? OR AccountOID IS NULL)";
+			params[2] = b1;
+			*nparams = 3;
+		} else if (i == k - 1) {
+			share = " AND AccountOID >= ?";
+			params[2] = b0;
+			*nparams = 3;
+		} else {
+			share = " AND AccountOID >= ? AND AccountOID < ?";
+			params[2] = b0;
+			params[3] = b1;
+			*nparams = 4;
+		}
+	}
+	if (asprintf(sql,
+		     "SELECT RowId, AccountOID, ConsumptionDate, Consumption FROM %s WHERE RowId > ? AND RowId <= ?%s "
+		     "ORDER BY %s",
+		     sl->qtable, share,
+		     sl->order == AQ_ORDER_KEY ? "AccountOID, ConsumptionDate, RowId" : "RowId") < 0) {
+		*sql = NULL;
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -347,15 +428,24 @@ static void *worker_main(void *arg)
 	double *vals = NULL;
 	char *tacct = NULL, *tdate = NULL, *tval = NULL;
 	SQLLEN *ind_r = NULL, *ind_a = NULL, *ind_d = NULL, *ind_v = NULL;
-	int text = sl->bind == AQ_BIND_TEXT, have_prev = 0, key_order = o->order == AQ_ORDER_KEY, r = 0;
-	int64_t params[4] = { sl->lo, sl->hi, sl->k, wk->i };
+	int text = sl->bind == AQ_BIND_TEXT, have_prev = 0, key_order = sl->order == AQ_ORDER_KEY, r = 0;
+	int64_t params[4] = { sl->lo, sl->hi, 0, 0 };
+	int nparams = 2;
+	char *sql = NULL;
 	int64_t prev_acct = 0, last_acct = INT64_MIN;
 	int32_t prev_date = 0;
 	double prev_val = 0;
-	struct idset ids = { 0 };
+	struct keyset ids = { 0 }, keys = { 0 };
+	int count_dups = 1;
 	struct cols cols;
 
+	if ((r = worker_sql(sl, wk->i, params, &nparams, &sql, e))) {
+		wk->rc = r;
+		atomic_store(&sl->failed, 1);
+		return NULL;
+	}
 	if ((r = aq_odbc_connect(&c, o->conn, &co, e))) {
+		free(sql);
 		wk->rc = r;
 		atomic_store(&sl->failed, 1);
 		return NULL;
@@ -401,7 +491,7 @@ static void *worker_main(void *arg)
 	}
 	SQLSetStmtAttr(st, SQL_ATTR_ROW_STATUS_PTR, status, 0);
 	SQLSetStmtAttr(st, SQL_ATTR_ROWS_FETCHED_PTR, &fetched, 0);
-	for (int p = 0; p < (sl->k > 1 ? 4 : 2); p++) {
+	for (int p = 0; p < nparams; p++) {
 		rc = SQLBindParameter(st, (SQLUSMALLINT)(p + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
 				      &params[p], 0, NULL);
 		if (!OK(rc)) {
@@ -423,7 +513,8 @@ static void *worker_main(void *arg)
 		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the result columns");
 		goto out;
 	}
-	rc = SQLExecDirect(st, (SQLCHAR *)sl->sql, SQL_NTS);
+	aq_debug("worker %d: %s", wk->i, sql);
+	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
 	if (!OK(rc)) {
 		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read '%s'", o->table);
 		goto out;
@@ -516,9 +607,20 @@ static void *worker_main(void *arg)
 				prev_val = v;
 				have_prev = 1;
 			} else {
-				if (idset_add(&ids, a)) {
+				/* RowId order: the writer keeps the last arrival, i.e. the larger RowId. */
+				if (keyset_add(&ids, a, 0) < 0) {
 					r = aq_err_set(e, AQ_ENOMEM, "out of memory");
 					goto out;
+				}
+				if (count_dups) {
+					int added = keys.n < DUP_KEYS_MAX ? keyset_add(&keys, a, d) : -1;
+
+					if (added == 0) {
+						sample(wk, AQ_REJ_DUPLICATE, rid, &cols, i);
+					} else if (added < 0) {
+						count_dups = 0;
+						keyset_free(&keys);
+					}
 				}
 				if ((r = emit(wk, d, a, v, e)))
 					goto out;
@@ -533,11 +635,14 @@ static void *worker_main(void *arg)
 		goto out;
 	if (!key_order)
 		wk->accounts = ids.n;
+	wk->dups_uncounted = !count_dups;
 out:
 	if (st)
 		SQLFreeHandle(SQL_HANDLE_STMT, st);
 	aq_odbc_release(&c);
-	free(ids.v);
+	free(sql);
+	keyset_free(&ids);
+	keyset_free(&keys);
 	free(status);
 	free(rowid);
 	free(ind_r);
@@ -604,7 +709,7 @@ static int delete_batch(const struct aq_dataset *ds, uint64_t key, int del, uint
 	return 0;
 }
 
-static int run_slice(const struct aq_extract_opts *o, const struct aq_dataset *ds, const char *qtable,
+static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const struct aq_dataset *ds, const char *qtable,
 		     enum aq_extract_bind bind, int64_t lo, int64_t hi, uint64_t key, struct aq_extract_stats *st,
 		     struct aq_err *e)
 {
@@ -618,16 +723,32 @@ static int run_slice(const struct aq_extract_opts *o, const struct aq_dataset *d
 	char label[64];
 
 	pthread_mutex_init(&sl.lock, NULL);
-	if (asprintf(&sl.sql,
-		     "SELECT RowId, AccountOID, ConsumptionDate, Consumption FROM %s WHERE RowId > ? AND RowId <= ?%s "
-		     "ORDER BY %s",
-		     qtable, k > 1 ? " AND AccountOID % ? = ?" : "",
-		     o->order == AQ_ORDER_KEY ? "AccountOID, ConsumptionDate, RowId" : "RowId") < 0) {
-		sl.sql = NULL;
-		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	sl.qtable = qtable;
+	sl.split = o->split;
+	/*
+	 * AUTO: a slice from the start is read in key order (the writer then
+	 * streams without sorting); a later slice by RowId, a range seek on the
+	 * primary key, where key order would scan the whole account index.
+	 */
+	sl.order = o->order != AQ_ORDER_AUTO ? o->order : lo == 0 ? AQ_ORDER_KEY : AQ_ORDER_ROWID;
+	if (k > 1 && sl.split == AQ_SPLIT_RANGE) {
+		/* Both ends are index lookups on (AccountOID, ...): cheap whatever the table size. */
+		char q[400];
+		int n1 = 1, n2 = 1;
+		struct aq_err e2;
+
+		snprintf(q, sizeof(q), "SELECT MIN(AccountOID) FROM %s", qtable);
+		if (!aq_odbc_query_int64(c0, q, NULL, 0, &sl.amin, &n1, &e2)) {
+			snprintf(q, sizeof(q), "SELECT MAX(AccountOID) FROM %s", qtable);
+			if (aq_odbc_query_int64(c0, q, NULL, 0, &sl.amax, &n2, &e2))
+				n2 = 1;
+		}
+		if (n1 || n2 || sl.amax < sl.amin) {
+			aq_warn("no usable AccountOID range in '%s': splitting by AccountOID %% %d instead", o->table, k);
+			sl.split = AQ_SPLIT_MODULO;
+		}
 	}
-	/* AccountOID % K = i only works on non-negative ids as written; ids are positive OIDs. */
-	aq_debug("slice (%lld, %lld], key %llu: %s", (long long)lo, (long long)hi, (unsigned long long)key, sl.sql);
+	aq_debug("slice (%lld, %lld], key %llu, %d reader(s)", (long long)lo, (long long)hi, (unsigned long long)key, k);
 	wks = calloc((size_t)k, sizeof(*wks));
 	th = calloc((size_t)k, sizeof(*th));
 	if (!wks || !th) {
@@ -703,6 +824,8 @@ static int run_slice(const struct aq_extract_opts *o, const struct aq_dataset *d
 		st->accounts += wks[i].accounts;
 		for (int j = 0; j < AQ_REJ_KINDS; j++)
 			st->rejected[j] += wks[i].rejected[j];
+		if (wks[i].dups_uncounted)
+			st->dup_counted = 0;
 	}
 	st->slices++;
 	{
@@ -720,7 +843,6 @@ abort:
 		aq_readings_writer_abort(&shared);
 out:
 	pthread_mutex_destroy(&sl.lock);
-	free(sl.sql);
 	free(wks);
 	free(th);
 	return r;
@@ -738,7 +860,7 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 	int64_t hi;
 
 	memset(st, 0, sizeof(*st));
-	st->dup_counted = o->order == AQ_ORDER_KEY;
+	st->dup_counted = 1;
 	if (!o->conn || !o->table || !o->out)
 		return aq_err_set(e, AQ_EINVAL, "extract needs a connection, a table and an output dataset");
 	if ((r = aq_odbc_check_ident(o->table, e)))
@@ -810,7 +932,7 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 			goto out;
 		if (del)
 			aq_info("removed %llu file(s) of the interrupted batch", (unsigned long long)del);
-		if ((r = run_slice(o, &ds, qtable, bind, s.lo, s.hi, s.key, st, e)))
+		if ((r = run_slice(o, &c, &ds, qtable, bind, s.lo, s.hi, s.key, st, e)))
 			goto out;
 		st->resumed = 1;
 		s.pending = 0;
@@ -843,7 +965,7 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 			if ((r = state_write(spath, &s, e)))
 				goto out;
 			failpoint("pending", 0);
-			if ((r = run_slice(o, &ds, qtable, bind, lo, hi, s.key, st, e)))
+			if ((r = run_slice(o, &c, &ds, qtable, bind, lo, hi, s.key, st, e)))
 				goto out;
 			failpoint("closed", 0);
 			s.pending = 0;

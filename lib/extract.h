@@ -21,10 +21,13 @@
  * the same rows, as an uninterrupted run. Then it goes on normally.
  *
  * Within a slice the row with the larger RowId wins a duplicate
- * (AccountOID, ConsumptionDate): in key order (default) the query sorts by
+ * (AccountOID, ConsumptionDate): in key order the query sorts by
  * (AccountOID, ConsumptionDate, RowId) and duplicates are dropped here, and
  * counted; in RowId order the shard writer keeps the last arrival, which is
- * the larger RowId (duplicates are then not counted).
+ * the larger RowId, and duplicates are counted with a set of the keys (up
+ * to 1M keys per reader, else reported as not counted). By default a full
+ * slice is read in key order and an incremental one in RowId order (see
+ * enum aq_extract_order).
  *
  * Row rules (counted per kind in aq_extract_stats.rejected, a few samples
  * logged with account, date and RowId):
@@ -49,8 +52,17 @@
 #include "log.h"
 
 enum aq_extract_mode { AQ_EXTRACT_FULL = 0, AQ_EXTRACT_INCREMENTAL };
-enum aq_extract_order { AQ_ORDER_KEY = 0, AQ_ORDER_ROWID };
+/* AUTO: KEY for a slice that starts at RowId 0 (a full read), ROWID for a later (incremental) slice. */
+enum aq_extract_order { AQ_ORDER_AUTO = 0, AQ_ORDER_KEY, AQ_ORDER_ROWID };
 enum aq_extract_bind { AQ_BIND_AUTO = 0, AQ_BIND_TYPED, AQ_BIND_TEXT };
+/*
+ * How K connections share the accounts: RANGE splits [MIN, MAX] of
+ * AccountOID into K equal id ranges (AccountOID >= ? AND AccountOID < ?: an
+ * index range on every database); MODULO reads AccountOID % K = i (even
+ * shares whatever the ids, but no index helps and PostgreSQL misestimates
+ * it into a sort).
+ */
+enum aq_extract_split { AQ_SPLIT_RANGE = 0, AQ_SPLIT_MODULO };
 
 enum {
 	AQ_REJ_NULL = 0,
@@ -75,7 +87,8 @@ struct aq_extract_opts {
 	enum aq_extract_order order;
 	/* AQ_BIND_AUTO: typed (SQL_C_TYPE_DATE, SQL_C_DOUBLE) except for SQLite, read as text and parsed here. */
 	enum aq_extract_bind bind;
-	int parallel;                /* K connections, thread i reads AccountOID % K = i; 0 = 1 */
+	int parallel;                /* K connections, each reading a disjoint AccountOID share; 0 = 1 */
+	enum aq_extract_split split; /* how they share (K > 1) */
 	int shared_writer;           /* K > 1: one writer behind a lock instead of one per thread */
 	size_t fetch_rows;           /* SQL_ATTR_ROW_ARRAY_SIZE (and psqlODBC Fetch=); 0 = 10000 */
 	size_t max_buffer_bytes;     /* shard writer budget, split over the writers; 0 = 96 MiB */
@@ -89,7 +102,7 @@ struct aq_extract_stats {
 	uint64_t rows;               /* rows handed to the shard writer(s) */
 	uint64_t accounts;           /* distinct AccountOID written (summed over slices) */
 	uint64_t rejected[AQ_REJ_KINDS];
-	int dup_counted;             /* 0 in RowId order: duplicates not counted */
+	int dup_counted;             /* 0: duplicates not counted (RowId order past 1M keys) */
 	int64_t watermark_from;      /* watermark before the run */
 	int64_t watermark;           /* after the run */
 	int slices;                  /* slices done (2 when a crashed run was finished first) */

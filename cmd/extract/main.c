@@ -38,9 +38,11 @@ static void usage(FILE *f)
 	      "  --parts P             partitions when creating the dataset (default 32)\n"
 	      "  --mode full|incremental  full: every row; incremental (default): RowId above\n"
 	      "                        the watermark in DATASET/_state/extract.json\n"
-	      "  --parallel K          K connections, thread i reads AccountOID % K = i (default 1)\n"
+	      "  --parallel K          K connections over disjoint AccountOID shares (default 1)\n"
+	      "  --split range|modulo  shares: K equal id ranges of [MIN, MAX] (default), or AccountOID % K = i\n"
 	      "  --shared-writer       with K > 1: one shard writer behind a lock (default: one per thread)\n"
-	      "  --order key|rowid     ORDER BY (AccountOID, ConsumptionDate, RowId) (default) or RowId\n"
+	      "  --order auto|key|rowid  ORDER BY (AccountOID, ConsumptionDate, RowId) or RowId;\n"
+	      "                        auto (default): key for a full read, rowid for an incremental one\n"
 	      "  --bind auto|typed|text  typed = SQL_C_TYPE_DATE/SQL_C_DOUBLE; text = parse strings here\n"
 	      "                        (auto: text for SQLite, typed otherwise)\n"
 	      "  --fetch-rows N        rows per SQLFetch (row array size; psqlODBC Fetch=) (default 10000)\n"
@@ -120,7 +122,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 int main(int argc, char **argv)
 {
-	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES };
+	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES, O_SPLIT };
 	static const struct option lo[] = {
 		{ "odbc", required_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
@@ -129,6 +131,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "parallel", required_argument, NULL, O_PAR },
 		{ "shared-writer", no_argument, NULL, O_SHARED },
+		{ "split", required_argument, NULL, O_SPLIT },
 		{ "order", required_argument, NULL, O_ORDER },
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "fetch-rows", required_argument, NULL, O_FETCH },
@@ -172,8 +175,18 @@ int main(int argc, char **argv)
 			o.parallel = (int)v;
 			break;
 		case O_SHARED: o.shared_writer = 1; break;
+		case O_SPLIT:
+			if (!strcmp(optarg, "range"))
+				o.split = AQ_SPLIT_RANGE;
+			else if (!strcmp(optarg, "modulo"))
+				o.split = AQ_SPLIT_MODULO;
+			else
+				goto bad;
+			break;
 		case O_ORDER:
-			if (!strcmp(optarg, "key"))
+			if (!strcmp(optarg, "auto"))
+				o.order = AQ_ORDER_AUTO;
+			else if (!strcmp(optarg, "key"))
 				o.order = AQ_ORDER_KEY;
 			else if (!strcmp(optarg, "rowid"))
 				o.order = AQ_ORDER_ROWID;

@@ -99,8 +99,8 @@ ls "$T/ds/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/refe
 extract "$T/par.json" --out "$T/ds_par" --parts 8 --mode full --parallel 2
 check "parallel 2: matches the source" same_as_source "$T/ds_par"
 check "parallel 2: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_par' >'$T/verify.out' 2>&1"
-extract "$T/parsh.json" --out "$T/ds_parsh" --parts 8 --mode full --parallel 2 --shared-writer
-check "parallel 2, shared writer: matches the source" same_as_source "$T/ds_parsh"
+extract "$T/parsh.json" --out "$T/ds_parsh" --parts 8 --mode full --parallel 2 --shared-writer --split modulo
+check "parallel 2, shared writer, modulo split: matches the source" same_as_source "$T/ds_parsh"
 extract "$T/rowid.json" --out "$T/ds_rowid" --parts 8 --mode full --order rowid --fetch-rows 1000
 check "RowId order, fetch 1000: matches the source" same_as_source "$T/ds_rowid"
 check "RowId order: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_rowid' >'$T/verify.out' 2>&1"

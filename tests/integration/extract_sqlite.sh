@@ -94,7 +94,8 @@ sqlite3 "$DB" "INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption)
     SELECT AccountOID, ConsumptionDate, 111.0 FROM $TABLE WHERE ConsumptionDate = '2022-04-02' AND AccountOID < 3100100;
     INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption) VALUES (3100035, '2022-04-02', 5.0), (3100035, '2022-04-02', 6.0);"
 new_rows=$(sqlite3 "$DB" "SELECT COUNT(*) FROM $TABLE WHERE RowId > $(js "$T/full.json" watermark)")
-extract "$T/inc.json" --out "$T/ds" --mode incremental
+AQUACAST_LOG=debug extract "$T/inc.json" --out "$T/ds" --mode incremental
+cp "$T/inc.json.err" "$T/incdbg.err"
 check "incremental: exit 0" [ $? -eq 0 ]
 check "incremental: read only the new rows ($new_rows)" [ "$(js "$T/inc.json" rows_read)" = "$new_rows" ]
 check "incremental: matches the source (late corrections win)" same_as_source "$T/ds"
@@ -106,14 +107,15 @@ ls "$T/ds/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/refe
 
 # ---- parallel, shared writer, RowId order, typed binding: same dataset ----
 extract "$T/par.json" --out "$T/ds_par" --parts 8 --mode full --parallel 2
-check "parallel 2 (writer per thread): matches the source" same_as_source "$T/ds_par"
+check "parallel 2 (writer per thread, range split): matches the source" same_as_source "$T/ds_par"
 check "parallel 2: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_par' >'$T/verify.out' 2>&1"
-extract "$T/parsh.json" --out "$T/ds_parsh" --parts 4 --mode full --parallel 3 --shared-writer
-check "parallel 3 (shared writer): matches the source" same_as_source "$T/ds_parsh"
+extract "$T/parsh.json" --out "$T/ds_parsh" --parts 4 --mode full --parallel 3 --shared-writer --split modulo
+check "parallel 3 (shared writer, modulo split): matches the source" same_as_source "$T/ds_parsh"
 extract "$T/rowid.json" --out "$T/ds_rowid" --parts 8 --mode full --order rowid --fetch-rows 777
 check "order by RowId, odd fetch size: matches the source" same_as_source "$T/ds_rowid"
 check "order by RowId: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_rowid' >'$T/verify.out' 2>&1"
-check "order by RowId: duplicates reported as not counted" [ "$(js "$T/rowid.json" rejected.duplicate)" = "null" ]
+check "order by RowId: duplicates counted all the same" [ "$(js "$T/rowid.json" rejected.duplicate)" = "$(python3 -c "import json;print(json.load(open('$T/counts.json'))['duplicate'])")" ]
+check "incremental slices read in RowId order (auto)" grep -q "ORDER BY RowId" "$T/incdbg.err"
 check "parallel: same accounts as serial" [ "$(js "$T/par.json" accounts)" = "$(js "$T/parsh.json" accounts)" ]
 
 # typed binding (SQL_C_TYPE_DATE / SQL_C_DOUBLE) on a copy without the dynamic-typing rows
@@ -165,6 +167,9 @@ check "unknown driver: exit 1" [ $? -eq 1 ]
 check "password never in logs, summaries or state" no_secret
 AQUACAST_ODBC=$CONN aquacast-extract --out "$T/ds_env" --mode full >"$T/env.json" 2>"$T/env.json.err"
 check "connection string from \$AQUACAST_ODBC" [ $? -eq 0 -a "$(js "$T/env.json" rows)" = "$(js "$T/par.json" rows)" ]
+printf '[aq_extract_test]\nDriver = SQLite3\nDatabase = %s\n' "$DB" >"$T/odbc.ini"
+ODBCINI=$T/odbc.ini aquacast-extract --odbc aq_extract_test --out "$T/ds_dsn" --mode full >"$T/dsn.json" 2>"$T/dsn.json.err"
+check "a DSN name (no '=') connects through odbc.ini" [ $? -eq 0 -a "$(js "$T/dsn.json" rows)" = "$(js "$T/par.json" rows)" ]
 aquacast-extract --out "$T/x" >/dev/null 2>&1
 check "no source: usage exit 2" [ $? -eq 2 ]
 check "--help exits 0" bash -c "aquacast-extract --help >/dev/null"
