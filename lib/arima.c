@@ -38,6 +38,11 @@
  *   outliers (Gómez & Maravall 1994): zero-filled, one impulse regressor per
  *   gap concentrated out by GLS with its log-determinant (kalman.h); this is
  *   the same likelihood as skipping them (tests/unit/test_kalman.c). The
+ *   impulse columns are generated on the fly and filtered only from their
+ *   gap on (aq_kalman_chandra_ao: O(r k + k^2) per step for k gaps so far).
+ *   Exception: a gap within the first d + sD + 1 days after the first
+ *   observation uses R's form (R conditions on the first d + sD observed
+ *   values, a different constant: see ao_ok()). The
  *   final likelihood, residuals and state always come from R's form on the
  *   full series (missing values skipped natively).
  * - Initial covariance of the ARMA part: exact stationary covariance from
@@ -74,7 +79,7 @@
  */
 
 #define KAPPA 1e6
-#define AO_MAX 16          /* interior missing days handled as impulse regressors in the fast path */
+#define AO_MAX 256         /* interior missing days handled as impulse regressors in the fast path */
 #define CSS_ML_RELTOL 1e-5  /* BFGS fallback for the CSS stage of CSS-ML (R: 1.5e-8) */
 #define CSS_ML_LM_RTOL 1e-7 /* LM stop for the CSS stage of CSS-ML: relative decrease of the CSS */
 #define STEADY_TOL 1e-11  /* gain frozen once the covariance moves by <= tol * F per step */
@@ -295,7 +300,9 @@ struct actx {
 	size_t first, last;         /* first, last observed index */
 	int nobs_nonmiss, anymiss, interior_miss;
 	int nao;                    /* interior missing days (<= AO_MAX: fast path with regressors) */
-	size_t ao_t[AO_MAX];
+	int nao_cap;                /* room in ao_t: min(interior missing days, AO_MAX) */
+	ptrdiff_t *ao_t;            /* their indices, ascending; relative to first + dd after make_diff */
+	int ao_rel;                 /* ao_t already made relative to first + dd */
 	int n_used, ncond;
 	int trans;                  /* ML objective on transformed AR parameters */
 	int fast;                   /* ML by the differenced path */
@@ -307,7 +314,7 @@ struct actx {
 	double *q0w, *fw, *ow, *H;
 	double *x, *dy, *dreg, *w, *resid;
 	double *dyf;                /* differenced zero-filled y (fast path with gaps) */
-	double *X;                  /* AO_MAX impulse columns over [first + dd, last] */
+	double *aopat;              /* impulse pattern of a gap in the differenced series: 1, -delta */
 	double *jac;                /* ncoef x n: d resid / d coef (CSS Levenberg–Marquardt) */
 	double *lmw;                /* LM scratch: 6 k^2 + 4 k */
 	double *lagval;             /* nonzero phi, theta values (np + nq) */
@@ -319,6 +326,20 @@ static double reg_at(const struct actx *c, size_t i)
 	return c->drift ? (double)(i + 1) : 1.0;
 }
 
+/* Interior missing days (between the first and last observed), capped at AO_MAX. */
+static int count_gaps(const double *y, size_t n)
+{
+	size_t first = 0, last = n;
+	while (first < n && isnan(y[first]))
+		first++;
+	while (last > first && isnan(y[last - 1]))
+		last--;
+	int k = 0;
+	for (size_t t = first; t < last && k < AO_MAX; t++)
+		k += isnan(y[t]) ? 1 : 0;
+	return k;
+}
+
 /* Carve the workspace; grows it once to the largest model seen. */
 static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 {
@@ -326,8 +347,8 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	size_t n = c->n + 1;
 	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
 		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_optim_work(k) +
-		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + (AO_MAX + 1) * n +
-		      aq_kalman_chandra_reg_work(r, AO_MAX);
+		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + n +
+		      aq_kalman_chandra_reg_work(r, c->nao_cap) + (size_t)c->nao_cap + (size_t)c->dd + 2;
 	if (ws->cap < need) {
 		double *nb = realloc(ws->buf, sizeof(double) * need);
 		if (!nb)
@@ -349,7 +370,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->a, rd);
 	TAKE(c->Pm, (size_t)rd * rd);
 	TAKE(c->q0w, aq_kalman_q0_work(c->np, c->nq, r));
-	TAKE(c->fw, aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_kalman_chandra_reg_work(r, AO_MAX));
+	TAKE(c->fw, aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_kalman_chandra_reg_work(r, c->nao_cap));
 	TAKE(c->ow, aq_optim_work(k));
 	TAKE(c->x, n);
 	TAKE(c->dy, n);
@@ -358,7 +379,10 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->resid, n);
 	TAKE(c->jac, (size_t)k * n);
 	TAKE(c->dyf, n);
-	TAKE(c->X, (size_t)AO_MAX * n);
+	TAKE(c->aopat, (size_t)c->dd + 2);
+	_Static_assert(sizeof(ptrdiff_t) <= sizeof(double), "ptrdiff_t carved from doubles");
+	c->ao_t = (ptrdiff_t *)b;
+	b += c->nao_cap + 1;
 	TAKE(c->lmw, 6 * (size_t)k * k + 4 * (size_t)k + 8);
 	TAKE(c->lagval, c->np + c->nq + 2);
 	c->lagidx = (int *)b;
@@ -408,6 +432,7 @@ static int ctx_init(struct actx *c, const double *y, size_t n, const struct aq_a
 	c->ka.dd = 0;
 	aq_kalman_arima_dims(&c->km);
 	aq_kalman_arima_dims(&c->ka);
+	c->nao_cap = count_gaps(y, n);
 	if ((rc = ctx_alloc(c, ws, e)))
 		return rc;
 	c->km.phi = c->ka.phi = c->phi;
@@ -493,18 +518,13 @@ static void make_diff(struct actx *c)
 			}
 			c->dyf[t] = v;
 		}
-		memset(c->X, 0, sizeof(double) * (len ? len : 1) * AO_MAX);
-		for (int j = 0; j < c->nao; j++) {
-			size_t tj = c->ao_t[j];
-			double *Xj = c->X + len * j;
-			if (tj >= t0)
-				Xj[tj - t0] += 1.0;
-			for (int k = 0; k < c->dd; k++) {
-				size_t t = tj + 1 + (size_t)k;
-				if (t >= t0 && t <= c->last)
-					Xj[t - t0] -= c->delta[k];
-			}
-		}
+		(void)len;
+		c->aopat[0] = 1.0;
+		for (int k = 0; k < c->dd; k++)
+			c->aopat[k + 1] = -c->delta[k];
+		for (int j = 0; j < c->nao && !c->ao_rel; j++)
+			c->ao_t[j] -= (ptrdiff_t)t0;
+		c->ao_rel = 1;
 	}
 }
 
@@ -785,7 +805,8 @@ static int like_eval(struct actx *c, const double *par, int fast, double *resid,
 		}
 		for (size_t t = t0; t <= c->last; t++)
 			c->w[t] = c->ncx ? c->dyf[t] - beta * c->dreg[t] : c->dyf[t];
-		if (aq_kalman_chandra_reg(&c->ka, c->w + t0, len, c->X, len, c->nao, c->Pm, STEADY_TOL, st, c->fw) == 0)
+		if (aq_kalman_chandra_ao(&c->ka, c->w + t0, len, c->ao_t, c->nao, c->aopat, c->dd + 1, c->Pm, STEADY_TOL,
+					 st, c->fw) == 0)
 			return 0;
 		fast = 0; /* singular regressors (gaps at the very ends): R's form */
 	}
@@ -845,11 +866,31 @@ static void scan_y(struct actx *c)
 		for (size_t t = c->first; t <= c->last; t++)
 			if (isnan(c->y[t])) {
 				c->interior_miss = 1;
-				if (c->nao < AO_MAX)
-					c->ao_t[c->nao] = t;
+				if (c->nao < c->nao_cap)
+					c->ao_t[c->nao] = (ptrdiff_t)t;
 				c->nao++;
 			}
 	c->n_used = c->nobs_nonmiss - c->dd;
+}
+
+/*
+ * Differenced path usable? Without interior gaps always. With gaps (additive
+ * outliers, at most AO_MAX), only when the first dd + 1 days from the first
+ * observation are observed: R's diffuse start conditions on the first dd
+ * OBSERVED values, the differenced series on y[first .. first + dd); with a
+ * gap among them the two likelihoods differ by a data-dependent constant
+ * (seen on DAIAD account 55: 0.7 in loglik), so R's form is used.
+ */
+static int ao_ok(const struct actx *c)
+{
+	if (!c->interior_miss)
+		return 1;
+	if (c->nao > AO_MAX || c->nobs_nonmiss <= c->dd + 1)
+		return 0;
+	for (size_t t = c->first; t <= c->first + (size_t)c->dd && t <= c->last; t++)
+		if (isnan(c->y[t]))
+			return 0;
+	return 1;
 }
 
 /*
@@ -1200,7 +1241,7 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		/* Exact ML from init in the transformed space. */
 		c.ncond = 0;
 		c.trans = 1;
-		c.fast = !c.interior_miss || c.nao <= AO_MAX;
+		c.fast = ao_ok(&c);
 		memcpy(c.raw, c.init, sizeof(double) * k);
 		if (c.p > 0)
 			invpartrans(c.p, c.init, c.raw);
@@ -1351,7 +1392,7 @@ int aq_arima_loglik(const double *y, size_t n, const struct aq_arima_spec *spec,
 		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations");
 	if (!ar_ok(c.p, coef) || !ar_ok(c.P, coef + c.p + c.q))
 		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part");
-	int fast = !c.interior_miss || c.nao <= AO_MAX;
+	int fast = ao_ok(&c);
 	if (fast)
 		make_diff(&c);
 	if (like_eval(&c, coef, fast, NULL, &st))

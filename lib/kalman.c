@@ -403,6 +403,47 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 	st->nu = nu;
 }
 
+/*
+ * GLS concentration of nreg = q - 1 diffuse regression effects from the
+ * accumulated cross products G (q x q, row-major, lower triangle; index 0 is
+ * y): Cholesky A = L L' of the regressor block, z = L^-1 b,
+ * ssq = G00 - z'z, sumlog += log det A, nu = n - nreg. G is overwritten.
+ * Returns -1 if A is (numerically) singular.
+ */
+static int concentrate(double *G, int q, double *vv, double sumlog, size_t n, int nreg, struct aq_kalman_stats *st)
+{
+	double ssq = G[0], logdet = 0;
+	double *L = G; /* in place on the lower triangle of the regressor block */
+	for (int j = 1; j < q; j++) {
+		double dsum = L[j * q + j];
+		for (int k = 1; k < j; k++)
+			dsum -= L[j * q + k] * L[j * q + k];
+		if (!(dsum > 1e-12))
+			return -1;
+		double ljj = sqrt(dsum);
+		L[j * q + j] = ljj;
+		logdet += 2 * log(ljj);
+		for (int i = j + 1; i < q; i++) {
+			double v = L[i * q + j];
+			for (int k = 1; k < j; k++)
+				v -= L[i * q + k] * L[j * q + k];
+			L[i * q + j] = v / ljj;
+		}
+	}
+	/* forward solve L z = b, ssq -= z'z */
+	for (int i = 1; i < q; i++) {
+		double v = G[i * q + 0];
+		for (int k = 1; k < i; k++)
+			v -= L[i * q + k] * vv[k];
+		vv[i] = v / L[i * q + i];
+		ssq -= vv[i] * vv[i];
+	}
+	st->ssq = ssq;
+	st->sumlog = sumlog + logdet;
+	st->nu = (int)n - nreg;
+	return 0;
+}
+
 size_t aq_kalman_chandra_reg_work(int r, int nreg)
 {
 	return (size_t)(r + 1) * (nreg + 1) + 4 * (size_t)(r + 1) + 3 * (size_t)(nreg + 1) * (nreg + 1) + 8;
@@ -472,37 +513,105 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
 		}
 	}
 	sumlog += log(prodF) + (double)nsteady * log(F);
-	/* Concentrate the regressors out: Cholesky of A = G[1..,1..], b = G[1..,0]. */
-	double ssq = G[0], logdet = 0;
-	double *L = G; /* in place on the lower triangle of the regressor block */
-	for (int j = 1; j < q; j++) {
-		double dsum = L[j * q + j];
-		for (int k = 1; k < j; k++)
-			dsum -= L[j * q + k] * L[j * q + k];
-		if (!(dsum > 1e-12 * (G[j * q + j] > 0 ? 1 : 1)))
+	return concentrate(G, q, vv, sumlog, n, nreg, st);
+}
+
+/*
+ * Impulse regressors generated on the fly (see kalman.h): column j is
+ * x_j[t] = pat[t - pos_j] for 0 <= t - pos_j < npat, else 0. Before its
+ * first non-zero value a column's filtered state and innovations are exactly
+ * zero (zero initial state, zero input, linear recursions), so it is
+ * skipped until then: with pos sorted, the first na columns are "active" and
+ * a step costs O(r na + na^2) instead of O(r nreg + nreg^2). The algebra is
+ * that of aq_kalman_chandra_reg (same gains, same GLS concentration).
+ */
+int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_t n, const ptrdiff_t *pos,
+			 int nreg, const double *pat, int npat, const double *P0, double steady_tol,
+			 struct aq_kalman_stats *st, double *work)
+{
+	int r = m->r, q = nreg + 1;
+	size_t r1 = (size_t)r + 1, qq = (size_t)q;
+	/* States row-major by series, A[i q + c] = a_c[i] (c = 0 is y), so each
+	 * step's updates run contiguously across the active series. Row r is 0. */
+	double *restrict A = work;
+	double *restrict K = A + r1 * qq, *restrict Y = K + r1, *restrict ph = Y + r1;
+	double *restrict G = ph + r1;              /* q x q cross products / F, lower triangle */
+	double *restrict vv = G + qq * qq;         /* innovations of the q series */
+	double *restrict a0 = vv + qq, *restrict fv = a0 + qq;
+	double prodF = 1.0, sumlog = 0;
+	int steady = 0, na = 0;                    /* active regressor columns: 1..na */
+	size_t nsteady = 0;
+	st->steady_at = -1;
+	for (int j = 1; j < nreg; j++)
+		if (pos[j] < pos[j - 1])
 			return -1;
-		double ljj = sqrt(dsum);
-		L[j * q + j] = ljj;
-		logdet += 2 * log(ljj);
-		for (int i = j + 1; i < q; i++) {
-			double v = L[i * q + j];
-			for (int k = 1; k < j; k++)
-				v -= L[i * q + k] * L[j * q + k];
-			L[i * q + j] = v / ljj;
+	for (int i = 0; i <= r; i++)
+		ph[i] = i < m->np ? m->phi[i] : 0.0;
+	memset(A, 0, sizeof(double) * r1 * qq);
+	memset(G, 0, sizeof(double) * qq * qq);
+	double F = P0[0];
+	for (int i = 0; i < r; i++) {
+		K[i] = ph[i] * P0[0] + (i + 1 < r ? P0[i + 1] : 0.0);
+		Y[i] = K[i];
+	}
+	Y[r] = 0.0;
+	double mm = -1.0 / F, iF = 1.0 / F;
+	for (size_t t = 0; t < n; t++) {
+		while (na < nreg && pos[na] <= (ptrdiff_t)t)
+			na++;
+		int nc = na + 1;
+		vv[0] = y[t];
+		for (int c = 1; c < nc; c++) {
+			ptrdiff_t u = (ptrdiff_t)t - pos[c - 1];
+			vv[c] = u >= 0 && u < npat ? pat[u] : 0.0;
+		}
+		for (int c = 0; c < nc; c++) {
+			a0[c] = A[c];
+			vv[c] -= a0[c];
+			fv[c] = vv[c] * iF;
+		}
+		/* a_{t+1} = T a_t + K_t v_t / F_t for every active series */
+		for (int i = 0; i < r; i++) {
+			double *restrict Ai = A + qq * i;
+			const double *restrict An = A + qq * (i + 1);
+			double p = ph[i], k = K[i];
+			for (int c = 0; c < nc; c++)
+				Ai[c] = p * a0[c] + An[c] + k * fv[c];
+		}
+		for (int c = 0; c < nc; c++) {
+			double sc = fv[c], *restrict Gc = G + (size_t)c * qq;
+			for (int d = 0; d <= c; d++)
+				Gc[d] += sc * vv[d];
+		}
+		if (steady) {
+			nsteady++;
+			continue;
+		}
+		prodF *= F;
+		if (!(prodF < 1e200 && prodF > 1e-200)) {
+			sumlog += log(prodF);
+			prodF = 1.0;
+		}
+		double zy = Y[0], Fn = F + mm * zy * zy, g = mm * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
+		for (int i = 0; i < r; i++) {
+			double ty = ph[i] * zy + Y[i + 1];
+			double k = K[i] + g * ty;
+			double yn = ty - k * h;
+			K[i] = k;
+			Y[i] = yn;
+			double ay = fabs(yn);
+			ymax = ay > ymax ? ay : ymax;
+		}
+		mm = mm + g * g * iF;
+		F = Fn;
+		iF = iFn;
+		if (steady_tol > 0 && fabs(mm) * ymax * ymax <= steady_tol * F) {
+			steady = 1;
+			st->steady_at = (int)t;
 		}
 	}
-	/* forward solve L z = b, ssq -= z'z */
-	for (int i = 1; i < q; i++) {
-		double v = G[i * q + 0];
-		for (int k = 1; k < i; k++)
-			v -= L[i * q + k] * vv[k];
-		vv[i] = v / L[i * q + i];
-		ssq -= vv[i] * vv[i];
-	}
-	st->ssq = ssq;
-	st->sumlog = sumlog + logdet;
-	st->nu = (int)n - nreg;
-	return 0;
+	sumlog += log(prodF) + (double)nsteady * log(F);
+	return concentrate(G, q, vv, sumlog, n, nreg, st);
 }
 
 size_t aq_kalman_fore_work(int rd)

@@ -103,6 +103,21 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
 			  int nreg, const double *P0, double steady_tol, struct aq_kalman_stats *st, double *work);
 
 /*
+ * aq_kalman_chandra_reg with impulse-pattern regressors that are never
+ * stored: column j is x_j[t] = pat[t - pos[j]] for 0 <= t - pos[j] < npat,
+ * else 0 (pos sorted ascending, may be negative). For a gap at y_t of a
+ * differenced series pat = (1, -delta_0, ..., -delta_{dd-1}). Columns are
+ * filtered only from their first non-zero value on (before it their state
+ * is exactly 0): O(r na + na^2) per step for na gaps so far. Same results
+ * as aq_kalman_chandra_reg on the dense columns. Returns -1 if the
+ * regressor cross-product matrix is singular or pos is unsorted.
+ * work: aq_kalman_chandra_reg_work(r, nreg).
+ */
+int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_t n, const ptrdiff_t *pos,
+			 int nreg, const double *pat, int npat, const double *P0, double steady_tol,
+			 struct aq_kalman_stats *st, double *work);
+
+/*
  * h-step forecasts from the filtered state (a, P) (R's KalmanForecast):
  * mean[i] = Z a_{n+i}, var[i] = Z P_{n+i} Z' (unit innovation variance).
  * If cov_sum is not NULL, *cov_sum = Var(sum_{i in [from, to)} y_{n+i})

@@ -292,6 +292,72 @@ static void test_missing_as_regressors(void)
 	}
 }
 
+/*
+ * Many scattered gaps (12%, as real meter data): the sparse impulse filter
+ * (aq_kalman_chandra_ao) against R's form (full covariance filter skipping
+ * missing days, an independent computation) and the dense regressor filter.
+ */
+static void test_many_gaps_sparse_regressors(void)
+{
+	double phi[8] = {0.5, 0, 0, 0, 0, 0, 0.3, -0.15}, theta[8] = {0.4, 0, 0, 0, 0, 0, -0.6, -0.24};
+	double delta[8] = {1, 0, 0, 0, 0, 0, 1, -1}; /* (1 - B)(1 - B^7) */
+	int np = 8, nq = 8, dd = 8, n = 730;
+	struct aq_kalman_arima km = {.np = np, .nq = nq, .dd = dd, .phi = phi, .theta = theta, .delta = delta};
+	struct aq_kalman_arima ka = km;
+	ka.dd = 0;
+	aq_kalman_arima_dims(&km);
+	aq_kalman_arima_dims(&ka);
+	int rd = km.rd, r = km.r;
+	double *y = series(n, np, phi, nq, theta, 0);
+	for (int t = 1; t < n; t++) /* integrate: y_t += y_{t-1} + y_{t-7} - y_{t-8} */
+		y[t] += y[t - 1] + (t >= 7 ? y[t - 7] : 0.0) - (t >= 8 ? y[t - 8] : 0.0);
+	ptrdiff_t pos[128];
+	int nreg = 0;
+	unsigned s = 12345;
+	for (int t = dd + 1; t < n - 1; t++) {
+		s = s * 1103515245u + 12345u;
+		if ((s >> 16) % 100 < 12 && nreg < 128) {
+			y[t] = NAN;
+			pos[nreg++] = t - dd;
+		}
+	}
+	T_ASSERT(nreg > 60);
+	double *P = calloc((size_t)rd * rd, sizeof(double)), *a = calloc(rd, sizeof(double));
+	double *qw = calloc(aq_kalman_q0_work(np, nq, r), sizeof(double));
+	double *fw = calloc(aq_kalman_filter_work(rd) + aq_kalman_chandra_reg_work(r, nreg), sizeof(double));
+	double *P0 = calloc((size_t)r * r, sizeof(double));
+	T_OK(aq_kalman_q0(np, phi, nq, theta, r, P, rd, qw));
+	T_OK(aq_kalman_q0(np, phi, nq, theta, r, P0, r, qw));
+	for (int k = 0; k < dd; k++) P[(r + k) * (rd + 1)] = 1e6;
+	struct aq_kalman_stats s1, s2, s3;
+	aq_kalman_filter(&km, y, n, a, P, 1, 0.0, NULL, &s1, fw);
+	int len = n - dd;
+	double *w = calloc(len, sizeof(double)), *X = calloc((size_t)len * nreg, sizeof(double));
+	double pat[9] = {1.0};
+	for (int k = 0; k < dd; k++) pat[k + 1] = -delta[k];
+	for (int t = dd; t < n; t++) {
+		double v = isnan(y[t]) ? 0 : y[t];
+		for (int k = 0; k < dd; k++)
+			v -= delta[k] * (isnan(y[t - 1 - k]) ? 0 : y[t - 1 - k]);
+		w[t - dd] = v;
+	}
+	for (int j = 0; j < nreg; j++)
+		for (int u = 0; u <= dd; u++)
+			if (pos[j] + u < len) X[(size_t)len * j + pos[j] + u] = pat[u];
+	T_OK(aq_kalman_chandra_ao(&ka, w, len, pos, nreg, pat, dd + 1, P0, 1e-11, &s2, fw));
+	T_OK(aq_kalman_chandra_reg(&ka, w, len, X, len, nreg, P0, 1e-11, &s3, fw));
+	T_EQ_INT(s2.nu, s1.nu);
+	T_EQ_INT(s3.nu, s1.nu);
+	double f1 = 0.5 * (log(s1.ssq / s1.nu) + s1.sumlog / s1.nu), f2 = 0.5 * (log(s2.ssq / s2.nu) + s2.sumlog / s2.nu);
+	double f3 = 0.5 * (log(s3.ssq / s3.nu) + s3.sumlog / s3.nu);
+	T_NEAR(f2, f1, 1e-7);
+	T_NEAR(f2, f3, 1e-9);
+	/* unsorted positions are refused */
+	ptrdiff_t tmp = pos[0]; pos[0] = pos[1]; pos[1] = tmp;
+	T_ASSERT(aq_kalman_chandra_ao(&ka, w, len, pos, nreg, pat, dd + 1, P0, 1e-11, &s2, fw) == -1);
+	free(y); free(P); free(a); free(qw); free(fw); free(P0); free(w); free(X);
+}
+
 int main(void)
 {
 	T_RUN(test_q0_vs_lyapunov);
@@ -299,5 +365,6 @@ int main(void)
 	T_RUN(test_steady_with_missing_and_differencing);
 	T_RUN(test_forecast_sum_vs_psi);
 	T_RUN(test_missing_as_regressors);
+	T_RUN(test_many_gaps_sparse_regressors);
 	T_DONE();
 }
