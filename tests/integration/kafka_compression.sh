@@ -7,6 +7,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 PATH=$top/bin:$PATH
 tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/kafka-comp.XXXXXX")
 export AQ_KAFKA_DIR=$tmp/kafka
+# snapshot the binaries: in a shared checkout another build may relink bin/ mid-test
+mkdir -p "$tmp/bin"
+for b in aquacast-extract aquacast-stream-replay aquacast-synth; do
+    for i in 1 2 3 4 5; do cp "$top/bin/$b" "$tmp/bin/$b.part" 2>/dev/null && mv "$tmp/bin/$b.part" "$tmp/bin/$b" && break; sleep 1; done
+done
+PATH=$tmp/bin:$PATH
 ks=$top/tests/services/kafka.sh
 fails=0
 ok() { echo "ok - $1"; }

@@ -8,6 +8,12 @@ PATH=$top/bin:$PATH
 ingest=${AQ_INGEST_BIN:-aquacast-extract}
 tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/stream-rel.XXXXXX")
 export AQ_KAFKA_DIR=$tmp/kafka
+# snapshot the binaries: in a shared checkout another build may relink bin/ mid-test
+mkdir -p "$tmp/bin"
+for b in aquacast-extract aquacast-stream-replay aquacast-synth; do
+    for i in 1 2 3 4 5; do cp "$top/bin/$b" "$tmp/bin/$b.part" 2>/dev/null && mv "$tmp/bin/$b.part" "$tmp/bin/$b" && break; sleep 1; done
+done
+PATH=$tmp/bin:$PATH
 fails=0
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; fails=$((fails + 1)); }
