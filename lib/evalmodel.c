@@ -154,6 +154,215 @@ static int filter_from_start(struct aq_evmodel *em, const double *y, size_t o, i
 	return 0;
 }
 
+/* Expanded A(B) = phi(B) Phi(B^s) Delta(B) and theta(B) of em->m into em->in. */
+static int innov_setup(struct aq_evmodel *em, struct aq_err *e)
+{
+	struct aq_evmodel_innov *in = &em->in;
+	const struct aq_arima_model *m = &em->m;
+	const struct aq_arima_spec *s = &m->spec;
+	int seas = s->P || s->D || s->Q;
+	int p = s->p, q = s->q, d = s->d, P = seas ? s->P : 0, Q = seas ? s->Q : 0, D = seas ? s->D : 0,
+	    S = seas ? s->s : 0;
+	int np = p + S * P, nq = q + S * Q, dd = d + S * D, narma = p + q + P + Q;
+	in->ncx = (s->constant && d + D <= 1) ? 1 : 0;
+	in->drift = in->ncx && d + D == 1;
+	if (m->ncoef != narma + in->ncx || !m->coef)
+		return aq_err_set(e, AQ_ESTATE, "arima model inconsistent with its order");
+	in->beta = in->ncx ? m->coef[narma] : 0.0;
+	in->na = np + dd;
+	in->nq = nq;
+	free(in->a);
+	in->a = calloc((size_t)(in->na + nq + np + dd + 3), sizeof(double));
+	if (!in->a)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate an innovations filter");
+	in->th = in->a + in->na;
+	double *phi = in->th + nq + 1, *pl = phi + np;   /* pl: dd + 1 */
+	const double *ar = m->coef, *ma = ar + p, *sar = ma + q, *sma = sar + P;
+	/* R's transPars: phi(B) Phi(B^S) and theta(B) Theta(B^S) expanded */
+	for (int i = 0; i < p; i++)
+		phi[i] = ar[i];
+	for (int i = 0; i < q; i++)
+		in->th[i] = ma[i];
+	for (int j = 0; j < P; j++) {
+		phi[(j + 1) * S - 1] += sar[j];
+		for (int i = 0; i < p; i++)
+			phi[(j + 1) * S + i] -= ar[i] * sar[j];
+	}
+	for (int j = 0; j < Q; j++) {
+		in->th[(j + 1) * S - 1] += sma[j];
+		for (int i = 0; i < q; i++)
+			in->th[(j + 1) * S + i] += ma[i] * sma[j];
+	}
+	/* Delta(B) = (1-B)^d (1-B^S)^D as coefficients pl[0..dd], pl[0] = 1 */
+	pl[0] = 1.0;
+	int deg = 0;
+	for (int i = 0; i < d; i++, deg++)
+		for (int j = deg + 1; j >= 1; j--)
+			pl[j] -= pl[j - 1];
+	for (int i = 0; i < D; i++) {
+		for (int j = deg + S; j >= S; j--)
+			pl[j] -= pl[j - S];
+		deg += S;
+	}
+	/* A(B) = (1 - sum phi_i B^i) Delta(B) = 1 - sum a_k B^k */
+	for (int k = 1; k <= in->na; k++) {
+		double c = k <= dd ? pl[k] : 0.0;
+		for (int i = 1; i <= np && i <= k; i++)
+			if (k - i <= dd)
+				c -= phi[i - 1] * pl[k - i];
+		in->a[k - 1] = -c;
+	}
+	in->t = 0;
+	in->hcap = 0;
+	in->ready = 1;
+	return 0;
+}
+
+static int innov_reserve(struct aq_evmodel_innov *in, size_t n, int h, struct aq_err *e)
+{
+	if (n > in->cap) {
+		size_t nc = n + 64;
+		double *x = realloc(in->x, 2 * nc * sizeof(double));
+		if (!x)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu filter values", nc);
+		/* e lives after x: move the residuals already computed */
+		memmove(x + nc, x + in->cap, in->t * sizeof(double));
+		in->x = x;
+		in->e = x + nc;
+		in->cap = nc;
+	}
+	if (h > in->hcap) {
+		double *b = realloc(in->psi2, ((size_t)h * 3 + (size_t)in->na + 1) * sizeof(double));
+		if (!b)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d forecast days", h);
+		in->psi2 = b;
+		in->fx = b + h;
+		double *psi = in->fx + h + in->na + 1;   /* h */
+		double acc = 0;
+		for (int j = 0; j < h; j++) {
+			double v = j == 0 ? 1.0 : (j <= in->nq ? in->th[j - 1] : 0.0);
+			for (int k = 1; k <= j && k <= in->na; k++)
+				v += in->a[k - 1] * psi[j - k];
+			psi[j] = v;
+			acc += v * v;
+			in->psi2[j] = acc;
+		}
+		in->hcap = h;
+	}
+	return 0;
+}
+
+/* The innovations recursion over y[t..o) (see evalmodel.h), then h forecasts from o. */
+static int innov_forecast(struct aq_evmodel *em, const double *y, size_t o, int h, double *mean, double *sd,
+			  struct aq_err *e)
+{
+	struct aq_evmodel_innov *in = &em->in;
+	int rc;
+	if (!in->ready && (rc = innov_setup(em, e)))
+		return rc;
+	if (o < in->t)
+		in->t = 0;   /* an origin before the last one: the recursion again from day 0 */
+	if ((rc = innov_reserve(in, o, h, e)))
+		return rc;
+	int na = in->na, nq = in->nq;
+	double *x = in->x, *ee = in->e;
+	for (size_t t = in->t; t < o; t++) {
+		double c = in->ncx ? in->beta * (in->drift ? (double)(t + 1) : 1.0) : 0.0;
+		double v = y[t] - c;
+		if (t < (size_t)na) {
+			/* start: no prediction yet; a missing day repeats the last value (0 at first) */
+			x[t] = isfinite(v) ? v : (t ? x[t - 1] : 0.0);
+			ee[t] = 0.0;
+			continue;
+		}
+		double f = 0;
+		for (int k = 1; k <= na; k++)
+			f += in->a[k - 1] * x[t - (size_t)k];
+		for (int j = 1; j <= nq && (size_t)j <= t; j++)
+			f += in->th[j - 1] * ee[t - (size_t)j];
+		if (isfinite(v)) {
+			x[t] = v;
+			ee[t] = v - f;
+		} else {
+			x[t] = f;
+			ee[t] = 0.0;
+		}
+	}
+	in->t = o;
+	/* forecast: fx[0..na) = x[o-na..o), then the recursion with future e = 0 */
+	double *fx = in->fx;
+	for (int k = 0; k < na; k++) {
+		long t = (long)o - na + k;
+		fx[k] = t >= 0 ? x[t] : 0.0;
+	}
+	for (int i = 0; i < h; i++) {
+		double f = 0;
+		for (int k = 1; k <= na; k++)
+			f += in->a[k - 1] * fx[na + i - k];
+		for (int j = i + 1; j <= nq; j++) {
+			long t = (long)o + i - j;
+			if (t >= 0)
+				f += in->th[j - 1] * ee[t];
+		}
+		fx[na + i] = f;
+		double c = in->ncx ? in->beta * (in->drift ? (double)(o + (size_t)i + 1) : 1.0) : 0.0;
+		mean[i] = f + c;
+		sd[i] = sqrt(in->psi2[i] * em->m.sigma2);
+		if (!isfinite(mean[i]) || !isfinite(sd[i]))
+			return aq_err_set(e, AQ_ENUMERIC, "non-finite forecast after filtering");
+	}
+	return 0;
+}
+
+/* Has the MA transient theta(B) eta_t = 0 (eta = 1 before day 0) decayed below the tolerance by day o? */
+static int innov_transient_ok(const struct aq_evmodel_innov *in, size_t o)
+{
+	int nq = in->nq;
+	if (nq == 0)
+		return 1;
+	double ring[64 * 8];
+	if (nq > (int)(sizeof(ring) / sizeof(ring[0])))
+		return 0;
+	for (int j = 0; j < nq; j++)
+		ring[j] = 1.0;   /* ring[(t + j) % nq] = eta_{t - nq + j}: the last nq values */
+	double mx = 1.0;
+	for (size_t t = 0; t < o; t++) {
+		double v = 0;
+		for (int j = 1; j <= nq; j++)
+			v -= in->th[j - 1] * ring[(t + (size_t)(nq - j)) % (size_t)nq];
+		ring[t % (size_t)nq] = v;
+		if (!isfinite(v))
+			return 0;
+		if (t + (size_t)nq >= o) {
+			mx = 0;
+			for (int j = 0; j < nq; j++)
+				mx = fmax(mx, fabs(ring[j]));
+			break;
+		}
+	}
+	return mx < AQ_EVMODEL_INNOV_TOL;
+}
+
+/* Earlier origins: the innovations path where its transient has decayed, else (or on request) the Kalman filter. */
+static int origin_forecast(struct aq_evmodel *em, const double *y, size_t o, int h, double *mean, double *sd,
+			   struct aq_err *e)
+{
+	struct aq_evmodel_innov *in = &em->in;
+	int rc;
+	if (!em->kalman) {
+		if (!in->ready && (rc = innov_setup(em, e)))
+			return rc;
+		if (!(in->ok_from && o >= in->ok_from) && innov_transient_ok(in, o))
+			in->ok_from = o ? o : 1;
+		if (in->ok_from && o >= in->ok_from) {
+			in->used++;
+			return innov_forecast(em, y, o, h, mean, sd, e);
+		}
+	}
+	in->fallbacks++;
+	return filter_from_start(em, y, o, h, mean, sd, e);
+}
+
 int aq_evmodel_selfcheck(struct aq_evmodel *em, const double *y, double *maxdiff, struct aq_err *e)
 {
 	double a[14], b[14], sa[14], sb[14];
@@ -162,7 +371,7 @@ int aq_evmodel_selfcheck(struct aq_evmodel *em, const double *y, double *maxdiff
 		return 0;
 	int rc = aq_arima_forecast(&em->m, 14, a, sa, e);
 	if (!rc)
-		rc = filter_from_start(em, y, em->n_train, 14, b, sb, e);
+		rc = origin_forecast(em, y, em->n_train, 14, b, sb, e);
 	if (rc)
 		return rc;
 	double md = 0;
@@ -219,6 +428,9 @@ void aq_evmodel_release(struct aq_evmodel *em)
 	free(em->fs.buf);
 	free(em->fs.x);
 	free(em->fs.var);
+	free(em->in.a);
+	free(em->in.x);
+	free(em->in.psi2);
 	em_zero(em);
 }
 
@@ -262,7 +474,7 @@ int aq_evmodel_forecast(void *ctx, const double *y, size_t origin, int h, double
 		goto out;
 	}
 	if (origin < em->n_train) {
-		rc = filter_from_start(em, y, origin, h, mean, sd, e);
+		rc = origin_forecast(em, y, origin, h, mean, sd, e);
 		em->resets++;
 		goto out;
 	}

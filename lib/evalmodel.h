@@ -31,6 +31,37 @@ struct aq_evmodel_filter {
 	size_t t;                    /* y[0..t) filtered */
 };
 
+/*
+ * Innovations path for earlier origins (default): with the coefficients
+ * fixed, the Kalman filter of an invertible ARIMA converges to the
+ * innovations (Box–Jenkins) recursion on x_t = y_t - c(t):
+ *   A(B) = phi(B) Phi(B^s) (1-B)^d (1-B^s)^D = 1 - sum a_k B^k,
+ *   xhat_t = sum a_k x_{t-k} + sum theta_j e_{t-j},  e_t = x_t - xhat_t,
+ * a missing x_t is replaced by xhat_t (e_t = 0). One pass from day 0 serves
+ * every origin; the h-step forecast continues the recursion with future
+ * e = 0 and its variance is sigma2 * sum_{j<h} psi_j^2 (psi: A(B)^-1 theta(B)),
+ * the steady-state Kalman variance (Brockwell & Davis 2002, 5.3, 6.4).
+ * O(n (np + dd + nq)) per account instead of O(n rd^3). The unknown
+ * pre-sample e_t (and the filled missing days) leave a transient that
+ * decays as the solution of theta(B) eta_t = 0: it is run from eta = 1 over
+ * the origin's length, and unless it fell below AQ_EVMODEL_INNOV_TOL (a near
+ * non-invertible MA, e.g. an over-differenced weekly pattern with a seasonal
+ * MA at -1) the origin is served by the exact Kalman filter instead.
+ */
+#define AQ_EVMODEL_INNOV_TOL 1e-5
+struct aq_evmodel_innov {
+	int ready, na, nq, ncx, drift;
+	double beta;
+	double *a, *th;              /* na AR coefficients of A(B), nq MA coefficients */
+	double *x, *e;               /* filled x_t and e_t for t < t */
+	double *psi2;                /* cumulative sum psi_j^2, j < hcap */
+	double *fx;                  /* forecast scratch: na + hcap */
+	size_t t, cap;
+	int hcap;
+	size_t ok_from;              /* origins >= ok_from passed the transient check (0: none yet) */
+	long used, fallbacks;        /* origins served by the recursion, by the Kalman filter */
+};
+
 struct aq_evmodel {
 	const struct aq_model_row *row;  /* may be NULL when arima is given */
 	struct aq_arima_model m;
@@ -41,7 +72,9 @@ struct aq_evmodel {
 	long refits, resets, failures;
 	struct aq_arima_ws *ws;          /* for refits */
 	struct aq_evmodel_filter fs;
-	size_t warmup;                   /* days filtered before the first earlier origin; 0 = from day 0 */
+	size_t warmup;                   /* Kalman path: days filtered before the first earlier origin; 0 = day 0 */
+	int kalman;                      /* earlier origins by the exact Kalman filter (else innovations) */
+	struct aq_evmodel_innov in;
 };
 
 /* Default warm-up: max relative forecast difference to the full filter ~5e-6 on DAIAD (non-seasonal). */

@@ -38,7 +38,7 @@ struct acct {
 struct part_out {
 	size_t n, cap;
 	struct acct *a;
-	long refits, resets, arima_failures;
+	long refits, resets, arima_failures, innov, kalman;
 	double refit_seconds;
 	int failed;
 	struct aq_err err;
@@ -364,6 +364,8 @@ static void eval_part(void *ctx, size_t part, int tid)
 			rc = aq_eval_account(y, y, n, n_train, &m, &j->eo, &ws, &a->r, e);
 			po->refits += em.refits;
 			po->resets += em.resets;
+			po->innov += em.in.used;
+			po->kalman += em.in.fallbacks;
 			po->refit_seconds += em.refit_seconds;
 			po->arima_failures += a->r.arima_failures;
 			aq_evmodel_release(&em);
@@ -539,7 +541,7 @@ int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promo
 	double *nd = v, *bt = v + (na + 1) * (AQ_FC_N + 1), *w = v + (na + 1) * (AQ_FC_N + 1) * 2, *chm = w + (na + 1),
 	       *clm = chm + (na + 1);
 	long cnt[8] = {0}, served_n[AQ_FC_N] = {0}, better[AQ_FC_N] = {0}, abetter[AQ_FC_N] = {0}, both[AQ_FC_N] = {0};
-	long anom_kind[4] = {0}, no_overlap = 0, refits = 0, resets = 0, afail = 0, nga = 0;
+	long anom_kind[4] = {0}, no_overlap = 0, refits = 0, resets = 0, afail = 0, nga = 0, innov = 0, kalman = 0;
 	double refit_s = 0;
 	json_t *alist = json_array();
 	size_t i = 0;
@@ -547,6 +549,8 @@ int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promo
 		struct part_out *po = &j.parts[p];
 		refits += po->refits;
 		resets += po->resets;
+		innov += po->innov;
+		kalman += po->kalman;
 		afail += po->arima_failures;
 		refit_s += po->refit_seconds;
 		for (size_t q = 0; q < po->n; q++, i++) {
@@ -651,9 +655,10 @@ int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promo
 	json_object_set_new(sum, "served", json_deep_copy(srv));
 	json_object_set_new(sum, "promoted", json_boolean(promoted));
 	json_object_set_new(sum, "anomalies", json_deep_copy(anom));
-	json_object_set_new(sum, "backtest", json_pack("{s:i,s:i,s:b,s:I,s:I,s:f,s:I}", "windows", j.eo.windows,
+	json_object_set_new(sum, "backtest", json_pack("{s:i,s:i,s:b,s:I,s:I,s:I,s:I,s:f,s:I}", "windows", j.eo.windows,
 							  "horizon", j.eo.horizon, "refit", j.refit, "refits",
-							  (json_int_t)refits, "resets", (json_int_t)resets,
+							  (json_int_t)refits, "resets", (json_int_t)resets, "innovations_origins",
+							  (json_int_t)innov, "kalman_origins", (json_int_t)kalman,
 							  "refit_seconds", refit_s, "arima_failures", (json_int_t)afail));
 	json_object_set_new(sum, "seconds", json_real(secs));
 	json_object_set_new(sum, "out", json_string(out));

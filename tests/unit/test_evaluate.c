@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arima.h"
+#include "evalmodel.h"
 #include "evaluate.h"
 #include "test.h"
 
@@ -332,6 +333,78 @@ static void test_arima_state_reset(void)
 	aq_arima_ws_free(ws);
 }
 
+/* The innovations path (default) against the exact Kalman filter from day 0 at earlier origins,
+   and both against the fit's stored state at the training end (aq_arima_forecast). */
+static void innovations_vs_kalman(int k_innov)
+{
+	enum { N = 320, H = 30 };
+	double y[N];
+	unsigned s = 777;
+	double prev = 0;
+	for (int t = 0; t < N; t++) {
+		s = s * 1103515245u + 12345u;
+		double u = ((s >> 8) & 0xffff) / 65536.0 - 0.5;
+		prev = 0.5 * prev + u;
+		y[t] = 5 + 0.01 * t + prev + ((t % 7) >= 5 ? 1.5 : 0.0);
+		/* stochastic weekly pattern (a seasonal random walk): seasonal MA well inside the unit circle */
+		if (k_innov)
+			y[t] = (t >= 7 ? y[t - 7] - 5 : 0.0) * 0.98 + 5 + u + 0.3 * prev;
+	}
+	y[40] = y[41] = y[200] = NAN;
+	struct aq_arima_spec specs[3] = {
+		{.p = 1, .d = 0, .q = 1, .P = 1, .D = 1, .Q = 1, .s = 7, .constant = 1},
+		{.p = 1, .d = 1, .q = 1, .P = 0, .D = 0, .Q = 1, .s = 7, .constant = 1},
+		{.p = 2, .d = 0, .q = 0, .P = 1, .D = 0, .Q = 0, .s = 7, .constant = 1},
+	};
+	struct aq_arima_ws *ws = aq_arima_ws_new();
+	T_ASSERT(ws);
+	for (int k = 0; k < 3; k++) {
+		struct aq_arima_fit_opts fo = { .method = AQ_ARIMA_CSS_ML, .max_iter = 100, .reltol = 1.5e-8 };
+		struct aq_arima_model m;
+		struct aq_err e = { 0 };
+		aq_arima_model_init(&m);
+		T_OK(aq_arima_fit(y, N, &specs[k], &fo, &m, ws, &e));
+		struct aq_evmodel fast, ex;
+		T_OK(aq_evmodel_from_arima(&fast, &m, N, 0, NULL, &e));
+		T_OK(aq_evmodel_from_arima(&ex, &m, N, 0, NULL, &e));
+		ex.kalman = 1;   /* same warm-up as the fallback */
+		size_t origins[4] = {200, 230, 260, 290};
+		double worst = 0;
+		for (int i = 0; i < 4; i++) {
+			double m1[H], s1[H], m2[H], s2[H];
+			T_OK(aq_evmodel_forecast(&fast, y, origins[i], H, m1, s1, &e));
+			T_OK(aq_evmodel_forecast(&ex, y, origins[i], H, m2, s2, &e));
+			for (int j = 0; j < H; j++)
+				worst = fmax(worst, fmax(fabs(m1[j] - m2[j]), fabs(s1[j] - s2[j])) / s2[j]);
+		}
+		if (!(worst < 1e-3))
+			T_FAIL("model %d: innovations vs kalman differ by %.3g forecast sd", k, worst);
+		double d1 = NAN;
+		T_OK(aq_evmodel_selfcheck(&fast, y, &d1, &e));
+		/* pure AR: the recursion, exact; an MA root at -1 (a deterministic weekly pattern
+		   seasonally differenced): the Kalman fallback for the backtest origins */
+		int unit_ma = 0;
+		for (int c = specs[k].p; c < specs[k].p + specs[k].q; c++)
+			unit_ma |= m.coef[c] < -0.999;
+		for (int c = specs[k].p + specs[k].q + specs[k].P; c < m.ncoef - 1; c++)
+			unit_ma |= m.coef[c] < -0.999;
+		if (k == 2)
+			T_EQ_INT(fast.in.used, 5);
+		if (unit_ma)
+			T_CHECK(fast.in.fallbacks >= 4);
+		aq_evmodel_release(&fast);
+		aq_evmodel_release(&ex);
+		aq_arima_model_release(&m);
+	}
+	aq_arima_ws_free(ws);
+}
+
+static void test_innovations_vs_kalman(void)
+{
+	innovations_vs_kalman(0);
+	innovations_vs_kalman(1);
+}
+
 int main(void)
 {
 	T_RUN(test_weekly_pattern_serves_snaive);
@@ -343,5 +416,6 @@ int main(void)
 	T_RUN(test_served_forecast_combo);
 	T_RUN(test_gate);
 	T_RUN(test_arima_state_reset);
+	T_RUN(test_innovations_vs_kalman);
 	T_DONE();
 }
