@@ -415,7 +415,8 @@ static void fixed_stats(enum aq_pq_type t, const void *vals, size_t n, struct wc
 
 static int bytes_cmp(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
 {
-	int r = memcmp(a, b, la < lb ? la : lb);
+	size_t l = la < lb ? la : lb;
+	int r = l ? memcmp(a, b, l) : 0; /* data may be NULL when every value is empty */
 
 	return r ? r : (la > lb) - (la < lb);
 }
@@ -444,8 +445,10 @@ static int bytes_stats(const struct aq_pq_bytes *b, size_t n, struct wchunk *c)
 	c->bmax = malloc(c->bmaxlen + 1);
 	if (!c->bmin || !c->bmax)
 		return -1;
-	memcpy(c->bmin, b->data + b->off[imin], c->bminlen);
-	memcpy(c->bmax, b->data + b->off[imax], c->bmaxlen);
+	if (c->bminlen)
+		memcpy(c->bmin, b->data + b->off[imin], c->bminlen);
+	if (c->bmaxlen)
+		memcpy(c->bmax, b->data + b->off[imax], c->bmaxlen);
 	c->has_minmax = 1;
 	return 0;
 }
