@@ -11,7 +11,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 state=$top/.stack
 mkdir -p "$state"
-export AQ_KAFKA_DIR=$state/kafka AQ_PG_DIR=$state/postgres AQ_STACK_DIR=$state
+# postgres runs as user "postgres" when we are root: its data stays under /var/tmp (postgres.sh)
+export AQ_KAFKA_DIR=$state/kafka AQ_PG_DIR=${AQ_PG_DIR:-/var/tmp/aquacast-pg-$(id -u)/stack} AQ_STACK_DIR=$state
 
 services=()
 [ -x "$top/tests/services/postgres.sh" ] && services+=(postgres)
@@ -23,6 +24,7 @@ up() {
         out=$("$top/tests/services/$s.sh" start) || { echo "stack: cannot start $s" >&2; exit 1; }
         case $s in
             kafka) echo "KAFKA_BROKERS=$out" >>"$state/env.tmp" ;;
+            postgres) printf 'AQUACAST_ODBC=%q\n' "$(tail -n 1 <<<"$out")" >>"$state/env.tmp" ;;
             *) printf '%s\n' "$out" | grep -E '^[A-Z_][A-Z0-9_]*=' >>"$state/env.tmp" || true ;;
         esac
         echo "stack: $s up" >&2
