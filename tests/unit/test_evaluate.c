@@ -405,6 +405,71 @@ static void test_innovations_vs_kalman(void)
 	innovations_vs_kalman(1);
 }
 
+/* Ensemble by hand: spikes of 9 every 7th day over 1s; arima says 5 (negative arima clipped at 0). */
+static void test_ensemble_by_hand(void)
+{
+	double y[28], am[7], asd[7], m[7], l8[7], h8[7], l9[7], h9[7];
+	for (int i = 0; i < 28; i++)
+		y[i] = i % 7 == 6 ? 9.0 : 1.0;
+	for (int i = 0; i < 7; i++) {
+		am[i] = 5.0;
+		asd[i] = 1.0;
+	}
+	struct aq_path p = {m, l8, h8, l9, h9};
+	T_OK(aq_served_forecast(AQ_FC_ENSEMBLE, 0, y, 28, 7, am, asd, &p, NULL));
+	double mean28 = (24 * 1.0 + 4 * 9.0) / 28;
+	/* day 6 (spike weekday): {5, snaive 9, mean28, median28 1} -> (mean28 + 5) / 2; else {5, 1, mean28, 1} */
+	T_NEAR(m[6], (mean28 + 5) / 2, 1e-12);
+	T_NEAR(m[0], (1 + mean28) / 2, 1e-12);
+	for (int i = 0; i < 7; i++)
+		T_CHECK(l9[i] <= l8[i] && l8[i] <= m[i] && m[i] <= h8[i] && h8[i] <= h9[i]);
+	for (int i = 0; i < 7; i++)
+		am[i] = -50.0;   /* arima far below: clipped to 0, the median still from the references */
+	T_OK(aq_served_forecast(AQ_FC_ARIMA, 0, y, 28, 7, am, asd, &p, NULL));
+	T_NEAR(m[0], 0.0, 0);
+	T_OK(aq_served_forecast(AQ_FC_ENSEMBLE, 0, y, 28, 7, am, asd, &p, NULL));
+	T_NEAR(m[0], 1.0, 1e-12);
+	T_OK(aq_served_forecast(AQ_FC_ENSEMBLE, 0, y, 28, 7, NULL, NULL, &p, NULL));   /* no arima: 3 members */
+	T_NEAR(m[0], 1.0, 1e-12);
+	T_NEAR(m[6], mean28, 1e-12);
+}
+
+/* Robust choice: a tie or a small edge keeps the ensemble; the old rule picks the lowest. */
+static void test_choice_hysteresis(void)
+{
+	enum { N = 200 };
+	double y[N];
+	for (int t = 0; t < N; t++)
+		y[t] = 1.0;
+	struct fake f = {0, 1.05};
+	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_result r = {0};
+	struct aq_eval_opts o;
+	aq_eval_opts_default(&o);
+	T_OK(aq_eval_account(y, y, N, N - 30, &m, &o, &ws, &r, NULL));
+	/* references and ensemble exact (MAE 0), arima off by 0.05: no challenger beats the ensemble */
+	T_EQ_INT(r.served, AQ_FC_ENSEMBLE);
+	T_NEAR(r.backtest[AQ_FC_ENSEMBLE].mae, 0.0, 1e-15);
+	T_NEAR(r.backtest[AQ_FC_ARIMA].mae, 0.05, 1e-12);
+	o.choice = AQ_CHOICE_LOWEST;
+	T_OK(aq_eval_account(y, y, N, N - 30, &m, &o, &ws, &r, NULL));
+	T_EQ_INT(r.served, AQ_FC_SNAIVE7);   /* the earliest of the tied references */
+	/* the weekly pattern: snaive7 exact in every window, the ensemble not: the challenger wins */
+	for (int t = 0; t < N; t++)
+		y[t] = weekly((size_t)t);
+	o.choice = AQ_CHOICE_ROBUST;
+	T_OK(aq_eval_account(y, y, N, N - 30, &m, &o, &ws, &r, NULL));
+	T_EQ_INT(r.served, AQ_FC_SNAIVE7);
+	T_NEAR(r.served_margin, 1.0, 1e-12);
+	o.challenge_margin = 1.01;   /* an impossible margin keeps the default */
+	T_OK(aq_eval_account(y, y, N, N - 30, &m, &o, &ws, &r, NULL));
+	T_EQ_INT(r.served, AQ_FC_ENSEMBLE);
+	T_CHECK(r.served_margin < 0);
+	aq_eval_ws_release(&ws);
+}
+
 int main(void)
 {
 	T_RUN(test_weekly_pattern_serves_snaive);
@@ -417,5 +482,7 @@ int main(void)
 	T_RUN(test_gate);
 	T_RUN(test_arima_state_reset);
 	T_RUN(test_innovations_vs_kalman);
+	T_RUN(test_ensemble_by_hand);
+	T_RUN(test_choice_hysteresis);
 	T_DONE();
 }
