@@ -29,19 +29,51 @@ void aq_series_release(struct aq_series *s)
 	aq_series_init(s);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* v[k] becomes the k-th smallest, v[0..k) <= v[k] <= v[k+1..n) (Hoare's selection, median-of-3 pivot). */
+static void select_kth(double *v, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	size_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		size_t mid = lo + (hi - lo) / 2;
+		double a = v[lo], b = v[mid], c = v[hi];
+		double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < piv)
+				i++;
+			while (v[j] > piv)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
 }
 
-/* Median of v[0..n) (sorted in place); NaN when n == 0. */
+/* Median of v[0..n) (v reordered in place; O(n) selection, was a full sort); NaN when n == 0. */
 static double median_sort(double *v, size_t n)
 {
 	if (n == 0)
 		return NAN;
-	qsort(v, n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+	select_kth(v, n, n / 2);
+	if (n % 2)
+		return v[n / 2];
+	double lo = v[0];
+	for (size_t i = 1; i < n / 2; i++)
+		lo = v[i] > lo ? v[i] : lo;
+	return 0.5 * (lo + v[n / 2]);
 }
 
 /* Median and MAD (unscaled) of the finite values of x[0..n), using buf (n doubles). */
