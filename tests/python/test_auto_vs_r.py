@@ -1,7 +1,7 @@
 """test_auto_vs_r.py — our stepwise order search against R's forecast::auto.arima on the same series.
 
 20 series: 10 simulated (AR, MA, ARMA, weekly seasonal, random walk with drift, with gaps)
-and 10 DAIAD water accounts (calendar days, missing days as NA, no cleaning). For each
+and 10 DAIAD water accounts (their last 300 calendar days, missing days as NA, no cleaning). For each
 series and season (7, and 0 for the first 5) R's auto.arima (Debian r-cran-forecast,
 run here with Rscript) and our search (build/dev/tools/train_tool) choose an order.
 Pass: most orders equal on the series without missing days (share >= 0.6; on series
@@ -27,7 +27,7 @@ DAIAD = pathlib.Path("/work/shared/data/daiad/daily.csv")
 
 def simulated(rng):
     out = []
-    n = 420
+    n = 300
 
     def arma(ar, ma, n, mean=0.0):
         e = rng.standard_normal(n + 100)
@@ -71,7 +71,7 @@ def daiad(k=10):
         for (x, v), dd in zip(rows, d):
             if v not in ("", "NA"):
                 y[int((dd - d[0]).astype(int))] = float(v)
-        series.append(y)
+        series.append(y[-300:])   # the last 300 days: keeps R's share of the run short
         if len(series) == k:
             break
     return series
@@ -116,7 +116,7 @@ def results(tmp_path_factory):
     (tmp / "jobs").write_text("".join(f"{p} {m}\n" for p, m in jobs))
     (tmp / "r.R").write_text(R_SCRIPT)
     r = subprocess.run(["Rscript", str(tmp / "r.R"), str(tmp / "jobs")], capture_output=True, text=True,
-                       timeout=900)
+                       timeout=1100)
     assert r.returncode == 0, r.stderr[-2000:]
     rres = {}
     for line in r.stdout.splitlines():
