@@ -367,7 +367,8 @@ static void innovations_vs_kalman(int k_innov)
 		struct aq_evmodel fast, ex;
 		T_OK(aq_evmodel_from_arima(&fast, &m, N, 0, NULL, &e));
 		T_OK(aq_evmodel_from_arima(&ex, &m, N, 0, NULL, &e));
-		ex.kalman = 1;   /* same warm-up as the fallback */
+		ex.kalman = 1;   /* exact: from day 0, as the fallback here */
+		ex.warmup = fast.warmup = 0;
 		size_t origins[4] = {200, 230, 260, 290};
 		double worst = 0;
 		for (int i = 0; i < 4; i++) {
@@ -377,7 +378,10 @@ static void innovations_vs_kalman(int k_innov)
 			for (int j = 0; j < H; j++)
 				worst = fmax(worst, fmax(fabs(m1[j] - m2[j]), fabs(s1[j] - s2[j])) / s2[j]);
 		}
-		if (!(worst < 1e-3))
+		/* where used, the start transient is below AQ_EVMODEL_INNOV_TOL innovation sds; a missing day
+		   filled by its prediction (steady-state gain, not the Kalman's larger one after the gap)
+		   leaves a transient of its own: 0.056 sd here, 30 days after a gap, MA roots ~0.97 */
+		if (!(worst < 0.1))
 			T_FAIL("model %d: innovations vs kalman differ by %.3g forecast sd", k, worst);
 		double d1 = NAN;
 		T_OK(aq_evmodel_selfcheck(&fast, y, &d1, &e));
@@ -388,8 +392,10 @@ static void innovations_vs_kalman(int k_innov)
 			unit_ma |= m.coef[c] < -0.999;
 		for (int c = specs[k].p + specs[k].q + specs[k].P; c < m.ncoef - 1; c++)
 			unit_ma |= m.coef[c] < -0.999;
-		if (k == 2)
+		if (k == 2) {
 			T_EQ_INT(fast.in.used, 5);
+			T_CHECK(worst < 1e-10);   /* pure AR: the recursion is the Kalman filter */
+		}
 		if (unit_ma)
 			T_CHECK(fast.in.fallbacks >= 4);
 		aq_evmodel_release(&fast);
