@@ -525,6 +525,31 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
  * a step costs O(r na + na^2) instead of O(r nreg + nreg^2). The algebra is
  * that of aq_kalman_chandra_reg (same gains, same GLS concentration).
  */
+#define AO_BLOCK 8
+
+/* G[c][d] += sum_b W[c][b] W[d][b] (d <= c < nc), then W's first nc rows zeroed. */
+static void ao_flush(double *restrict G, size_t q, double *restrict W, int nc)
+{
+	for (int c = 0; c < nc; c++) {
+		const double *Wc = W + (size_t)c * AO_BLOCK;
+		double *Gc = G + (size_t)c * q;
+		for (int d = 0; d <= c; d++) {
+			const double *Wd = W + (size_t)d * AO_BLOCK;
+			double sum = 0;
+			for (int b = 0; b < AO_BLOCK; b++)
+				sum += Wc[b] * Wd[b];
+			Gc[d] += sum;
+		}
+	}
+	memset(W, 0, sizeof(double) * (size_t)nc * AO_BLOCK);
+}
+
+size_t aq_kalman_chandra_ao_work(int r, int nreg)
+{
+	size_t q = (size_t)nreg + 1;
+	return (size_t)(r + 1) * q + 4 * (size_t)(r + 1) + q * q + (3 + AO_BLOCK) * q + 8;
+}
+
 int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_t n, const ptrdiff_t *pos,
 			 int nreg, const double *pat, int npat, const double *P0, double steady_tol,
 			 struct aq_kalman_stats *st, double *work)
@@ -538,6 +563,7 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 	double *restrict G = ph + r1;              /* q x q cross products / F, lower triangle */
 	double *restrict vv = G + qq * qq;         /* innovations of the q series */
 	double *restrict a0 = vv + qq, *restrict fv = a0 + qq;
+	double *restrict W = fv + qq;              /* AO_BLOCK scaled innovations per series, W[c B + b] */
 	double prodF = 1.0, sumlog = 0;
 	int steady = 0, na = 0;                    /* active regressor columns: 1..na */
 	size_t nsteady = 0;
@@ -549,6 +575,8 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 		ph[i] = i < m->np ? m->phi[i] : 0.0;
 	memset(A, 0, sizeof(double) * r1 * qq);
 	memset(G, 0, sizeof(double) * qq * qq);
+	memset(W, 0, sizeof(double) * qq * AO_BLOCK);
+	int nb = 0;                                /* steps held in W */
 	double F = P0[0];
 	for (int i = 0; i < r; i++) {
 		K[i] = ph[i] * P0[0] + (i + 1 < r ? P0[i + 1] : 0.0);
@@ -578,10 +606,13 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 			for (int c = 0; c < nc; c++)
 				Ai[c] = p * a0[c] + An[c] + k * fv[c];
 		}
-		for (int c = 0; c < nc; c++) {
-			double sc = fv[c], *restrict Gc = G + (size_t)c * qq;
-			for (int d = 0; d <= c; d++)
-				Gc[d] += sc * vv[d];
+		/* G += w w' with w = v / sqrt(F), AO_BLOCK steps at a time */
+		double sq = sqrt(iF);
+		for (int c = 0; c < nc; c++)
+			W[(size_t)c * AO_BLOCK + nb] = vv[c] * sq;
+		if (++nb == AO_BLOCK || t + 1 == n) {
+			ao_flush(G, qq, W, nc);
+			nb = 0;
 		}
 		if (steady) {
 			nsteady++;

@@ -111,8 +111,9 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
  * is exactly 0): O(r na + na^2) per step for na gaps so far. Same results
  * as aq_kalman_chandra_reg on the dense columns. Returns -1 if the
  * regressor cross-product matrix is singular or pos is unsorted.
- * work: aq_kalman_chandra_reg_work(r, nreg).
+ * work: aq_kalman_chandra_ao_work(r, nreg).
  */
+size_t aq_kalman_chandra_ao_work(int r, int nreg);
 int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_t n, const ptrdiff_t *pos,
 			 int nreg, const double *pat, int npat, const double *P0, double steady_tol,
 			 struct aq_kalman_stats *st, double *work);

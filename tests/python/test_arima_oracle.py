@@ -102,6 +102,9 @@ def simulated_cases():
         cases.append(dict(id=name, y=y, order=order, seasonal=seas, s=s, constant=const))
         cases.append(dict(id=name + "_miss5", y=with_missing(rng, y), order=order, seasonal=seas, s=s,
                           constant=const))
+        if s:  # seasonal: 12% missing (as DAIAD), i.e. ~90 gaps on the sparse-regressor fast path
+            cases.append(dict(id=name + "_miss12", y=with_missing(rng, y, 0.12), order=order, seasonal=seas, s=s,
+                              constant=const))
     return cases
 
 
@@ -237,16 +240,26 @@ def test_css_method_matches_r(tmp_path):
 
 
 def test_daiad_sweep_agrees_with_r(tmp_path):
-    """Every 6th DAIAD account x 3 orders (calendar gaps = missing days): the likelihood at R's
+    """Every 6th DAIAD account and 8 gappy ones x 3 orders (calendar gaps = missing days): the likelihood at R's
     estimates always within LL_AT_TOL; our fit at R's optimum (LL_FIT_TOL, both directions) in at
     least 90% of fits (multi-modal likelihoods may legitimately differ), never an error where R fits."""
     df = pd.read_csv(DAIAD, parse_dates=["ConsumptionDate"])
     cases = []
+    series, every6 = {}, set()
     for i, (acc, g) in enumerate(df.groupby("AccountOID")):
         g = g.set_index("ConsumptionDate")["Consumption"].sort_index()
-        if i % 6 or len(g) < 100:
+        if len(g) >= 100:
+            series[acc] = g.reindex(pd.date_range(g.index.min(), g.index.max(), freq="D")).to_numpy(dtype=float)
+            if i % 6 == 0:
+                every6.add(acc)
+    # besides every 6th account: the 4 gappiest (share of missing days; > 256 gaps take R's form) and
+    # the 4 gappiest with at most 25% missing (many gaps on the sparse-regressor fast path)
+    by_gaps = sorted(series, key=lambda a: -np.isnan(series[a]).mean())
+    gappy = set(by_gaps[:4]) | set([a for a in by_gaps if np.isnan(series[a]).mean() <= 0.25][:4])
+    for acc in series:
+        if acc not in every6 and acc not in gappy:
             continue
-        y = g.reindex(pd.date_range(g.index.min(), g.index.max(), freq="D")).to_numpy(dtype=float)
+        y = series[acc]
         for order, seas, s, const in [((1, 0, 1), (0, 0, 0), 0, 1), ((0, 1, 1), (0, 1, 1), 7, 0),
                                       ((1, 1, 2), (0, 0, 0), 0, 1)]:
             cases.append(dict(id=f"{acc}_{order}{seas}", y=y, order=order, seasonal=seas, s=s, constant=const))
