@@ -224,7 +224,9 @@ int main(int argc, char **argv)
 	aq_progress_finish(&c.prog);
 	double secs = aq_now() - t0;
 	FILE *rf = fopen(argv[2], "r");
+	int have_r = 0;
 	if (rf && fgets(line, sizeof(line), rf)) {
+		have_r = 1;
 		size_t ai = 0;
 		double *fc = malloc((size_t)hold * sizeof(double));
 		int64_t cur = -1;
@@ -287,8 +289,8 @@ int main(int argc, char **argv)
 			worst = fmax(worst, a[i].selfcheck);
 	for (size_t i = 0; i < na; i++) {
 		int all = a[i].used;
-		for (int q = 0; q < AQ_FC_N + 2 && all; q++)
-			all = isfinite(a[i].mase[q]);
+		for (int q = 0; q < AQ_FC_N + 1 + have_r && all; q++)
+			all = isfinite(a[i].mase[q]);   /* without R's file (argv[2] = /dev/null): aquacast only */
 		a[i].used = all;
 		common += all;
 		if (all)
