@@ -32,9 +32,10 @@
  *    at most nmodels (94) fits;
  *  - final: with approximation, the tried models are refitted by CSS-ML in
  *    increasing order of approximate AICc until one is accepted; deviation
- *    from R: after max_refits rejected refits, candidates with a seasonal
- *    MA part are skipped (the others are still tried in order) — R's cascade
- *    of rejected seasonal-MA ML fits is its slowest path.
+ *    from R: after max_refits rejected refits, a candidate with a seasonal
+ *    MA part is refitted without it, after 3 x max_refits only pure AR
+ *    candidates are tried — R's cascade of rejected MA-at-the-unit-circle
+ *    ML fits is its slowest path.
  * Deviation from R (documented): candidates are warm-started from the
  * current best model's estimates (opts.warm_start), which only changes the
  * optimiser's starting point.
