@@ -863,7 +863,10 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 		 * sends every MA model's root to the unit circle: R refits them
 		 * all, 24 ML fits and 6 s for one synthetic account).
 		 */
-		int found = 0, tried_ml = 0;
+		int found = 0, tried_ml = 0, stop_at = -1;
+		double best_ic = INFINITY;
+		struct aq_arima_model bestm;
+		aq_arima_model_init(&bestm);
 		unsigned char done[(AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_SORDER + 1) * 2];
 		memset(done, 0, sizeof done);
 		for (int i = 0; i < no && !found; i++) {
@@ -888,11 +891,33 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 			int frc = fit_one(&S, t->p, t->q, t->P, Qr, t->c, 0, 1,
 					  o->warm_start && Qr == t->Q ? t->coef : NULL, &cur, &ic);
 			if (!frc && isfinite(ic)) {
-				found = 1;
-				info->ic = ic;
+				if (tried_ml <= o->max_refits) {
+					found = 1;   /* R's answer: the first accepted in order */
+					info->ic = ic;
+				} else if (ic < best_ic) {
+					/*
+					 * Past the cap the order is no longer R's: keep the
+					 * best accepted (ML AICc) over max_refits more refits.
+					 */
+					if (aq_arima_model_copy(&bestm, &cur, NULL) == 0) {
+						best_ic = ic;
+						if (stop_at < 0)
+							stop_at = tried_ml + o->max_refits;
+					}
+				}
 			}
+			if (!found && stop_at >= 0 && tried_ml >= stop_at)
+				break;
 		}
 		free(ord);
+		if (!found && isfinite(best_ic)) {
+			aq_arima_model_release(&cur);
+			cur = bestm;
+			aq_arima_model_init(&bestm);
+			found = 1;
+			info->ic = best_ic;
+		}
+		aq_arima_model_release(&bestm);
 		if (!found) {
 			rc = aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S.nt);
 			goto out;
