@@ -1,64 +1,78 @@
 #!/usr/bin/env bash
-# demo.sh — the main job end to end on the embedded default (SQLite over unixODBC), in stages with timings.
+# demo.sh — the main job end to end on the embedded default (SQLite over unixODBC), in stages
+# with timings, ending with the three timings the assignment cares about.
 #
-#   make demo                         (builds first, installs missing Debian packages)
-#   DEMO_ACCOUNTS=200 scripts/demo.sh (a smaller run)
+#   make demo                          (builds first, installs missing Debian packages)
+#   DEMO_ACCOUNTS=60 scripts/demo.sh   (a smaller run; DEMO_ACCOUNTS=27000 is the utility's scale)
 #
-# Stages: synth (the utility's full feed as CSV + planted truth) → db (SQLite from
+# Stages: synth (the utility's whole feed as CSV + planted truth) → db (SQLite from
 # sql/sqlite/) → load (the first DEMO_HISTORY_PCT% of the calendar into
-# PORTAL.ConsumptionDaily over ODBC, as the utility's "original data") → extract
-# (SQL → Parquet shards: the FETCH timing) → shard stats → train (the RETRAIN
-# timing) → evaluate (the EVALUATE timing) → summary. A stage whose binary is not
-# built yet prints a visible notice and is skipped. Everything lives under demo/
-# (gitignored); each stage rebuilds its own outputs, so re-runs are idempotent.
-# The script ends with the block of the three timings the assignment asks for.
+# PORTAL.ConsumptionDaily over ODBC: the "original data") → extract full → train full
+# (weekly season) → append (the next DEMO_NEW_DAYS days into the table: the monthly
+# feed) → extract incremental (the FETCH timing) → train auto with --prev (the RETRAIN
+# timing) → evaluate the new set against the old one as champion (the EVALUATE timing;
+# "not promoted" is a valid outcome) → forecast (one account, 30 days, 80/95%
+# intervals, period total) → summary and the timings block. Everything lives under
+# demo/ (gitignored); each run starts clean, so re-runs are idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 BIN=${AQ_BIN:-$top/bin}
 DEMO=${DEMO_DIR:-$top/demo}
-ACCOUNTS=${DEMO_ACCOUNTS:-2000}
+ACCOUNTS=${DEMO_ACCOUNTS:-400}
 DAYS=${DEMO_DAYS:-730}
 SEED=${DEMO_SEED:-1}
 PARTS=${DEMO_PARTS:-16}
 HISTORY_PCT=${DEMO_HISTORY_PCT:-20}
+NEW_DAYS=${DEMO_NEW_DAYS:-30}
+RETRAIN_MODE=${DEMO_RETRAIN_MODE:-auto}
+# The retrain stops HOLDOUT days before the end of the month, so that evaluate can gate the
+# new set against the old one on days neither has seen (0: retrain on everything, then the
+# gate has no common new days and only the backtest is computed).
+HOLDOUT=${DEMO_HOLDOUT_DAYS:-14}
 THREADS=${DEMO_THREADS:-$(nproc)}
 TABLE=PORTAL.ConsumptionDaily
 DB=$DEMO/portal.db
 CONN="DRIVER=SQLite3;Database=$DB"
 HIST_DAYS=$((DAYS * HISTORY_PCT / 100))
+END_DAY=$((HIST_DAYS + NEW_DAYS))
+[ "$END_DAY" -le "$DAYS" ] || { echo "demo: history + $NEW_DAYS new days exceed DEMO_DAYS=$DAYS" >&2; exit 2; }
 
-mkdir -p "$DEMO/logs" "$DEMO/synth"
-declare -A T=() NOTE=()
+declare -A T=()
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "-" }'; }
 # The value of a key in a one-line JSON object (the binaries' last stdout line).
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=d.get(sys.argv[2], ""); print(v)' "$1" "$2" 2>/dev/null || true; }
-have() { [ -x "$BIN/aquacast-$1" ]; }
+need() { [ -x "$BIN/aquacast-$1" ] || { echo "demo: $BIN/aquacast-$1 is missing (run make)" >&2; exit 1; }; }
 stage() { echo; echo "== [$1] $2"; }
-notice() { echo "   NOTICE: $*"; }
+sq() { sqlite3 "$DB" "$1"; }
 
 # run NAME CMD...: stdout to demo/logs/NAME.out, stderr to demo/logs/NAME.log;
-# sets LAST (the last stdout line) and T[NAME] (wall seconds). A failure shows the log and stops.
+# sets LAST (the last stdout line) and T[NAME] (wall seconds). A failure shows the log and
+# stops; exit 3 counts as success for NAME=evaluate* (evaluated, not promoted) and sets RC.
 run() {
-    local name=$1 t0 t1
+    local name=$1 t0 rc=0
     shift
     t0=$(now)
-    if ! "$@" >"$DEMO/logs/$name.out" 2>"$DEMO/logs/$name.log"; then
-        echo "   FAILED: $*" >&2
+    "$@" >"$DEMO/logs/$name.out" 2>"$DEMO/logs/$name.log" || rc=$?
+    T[$name]=$(secs "$t0" "$(now)")
+    RC=$rc
+    if [ $rc -ne 0 ] && ! { [ $rc -eq 3 ] && [[ $name == evaluate* ]]; }; then
+        echo "   FAILED (exit $rc): $*" >&2
         tail -n 20 "$DEMO/logs/$name.log" | sed 's/^/   | /' >&2
         exit 1
     fi
-    t1=$(now)
-    T[$name]=$(secs "$t0" "$t1")
     LAST=$(tail -n 1 "$DEMO/logs/$name.out")
     echo "   done in ${T[$name]} s: $LAST"
 }
 
-echo "aquacast demo: $ACCOUNTS accounts × $DAYS days (seed $SEED), the first $HISTORY_PCT% ($HIST_DAYS days) in SQLite, $PARTS parts, under ${DEMO#$top/}/"
-have synth || { echo "demo: $BIN/aquacast-synth is missing (run make)" >&2; exit 1; }
+for b in synth extract shard train evaluate; do need "$b"; done
 command -v sqlite3 >/dev/null || { echo "demo: sqlite3 is missing (scripts/install-deps.sh)" >&2; exit 1; }
+rm -rf "$DEMO/logs" "$DEMO/synth" "$DEMO/readings" "$DEMO/models" "$DEMO/eval"
+mkdir -p "$DEMO/logs" "$DEMO/synth" "$DEMO/models"
+echo "aquacast demo: $ACCOUNTS accounts × $DAYS days (seed $SEED); the first $HISTORY_PCT% ($HIST_DAYS days) is the original data, then a monthly feed of $NEW_DAYS days; $PARTS parts, $THREADS threads, under ${DEMO#"$top"/}/"
 
 stage 1 "synth: the utility's whole feed ($ACCOUNTS accounts from 2022-04-01) as CSV, with the planted truth"
 run synth "$BIN/aquacast-synth" --accounts "$ACCOUNTS" --days "$DAYS" --seed "$SEED" \
@@ -67,95 +81,84 @@ SYNTH_ROWS=$(jget "$LAST" rows)
 
 stage 2 "db: a fresh SQLite database from sql/sqlite/"
 rm -f "$DB" "$DB-journal" "$DB-wal"
-t0=$(now)
 for f in sql/sqlite/*.sql; do sqlite3 "$DB" <"$f"; done
-T[db]=$(secs "$t0" "$(now)")
-echo "   $(sqlite3 "$DB" "SELECT 'table ' || name FROM sqlite_master WHERE type = 'table' AND name LIKE 'PORTAL%'") in ${DB#$top/}"
+echo "   $(sq "SELECT 'table ' || name FROM sqlite_master WHERE type = 'table' AND name LIKE 'PORTAL%'") in ${DB#"$top"/}"
 
-stage 3 "load: days 0..$((HIST_DAYS - 1)) into $TABLE over unixODBC (the original ${HISTORY_PCT}%; the rest is the stream)"
+stage 3 "load: days 0..$((HIST_DAYS - 1)) into $TABLE over unixODBC (the original data)"
 run load "$BIN/aquacast-synth" --accounts "$ACCOUNTS" --days "$DAYS" --seed "$SEED" --to-day "$HIST_DAYS" \
     --odbc "$CONN" --table "$TABLE" --batch 20000 --threads "$THREADS"
-DB_ROWS=$(sqlite3 "$DB" "SELECT COUNT(*) FROM PORTAL_ConsumptionDaily")
-echo "   $DB_ROWS rows in PORTAL_ConsumptionDaily, $(sqlite3 "$DB" "SELECT MIN(ConsumptionDate) || ' .. ' || MAX(ConsumptionDate) || ', ' || COUNT(DISTINCT AccountOID) || ' accounts' FROM PORTAL_ConsumptionDaily")"
+DB_ROWS1=$(sq "SELECT COUNT(*) FROM PORTAL_ConsumptionDaily")
+echo "   $DB_ROWS1 rows, $(sq "SELECT MIN(ConsumptionDate) || ' .. ' || MAX(ConsumptionDate) || ', ' || COUNT(DISTINCT AccountOID) || ' accounts' FROM PORTAL_ConsumptionDaily")"
+HIST_END=$(sq "SELECT MAX(ConsumptionDate) FROM PORTAL_ConsumptionDaily")
 
-stage 4 "extract: $TABLE → Parquet shards (demo/readings) — the FETCH timing"
-EXTRACT_ROWS= TRAIN_ACCOUNTS=
-if have extract; then
-    rm -rf "$DEMO/readings"
-    run extract "$BIN/aquacast-extract" --odbc "$CONN" --table "$TABLE" --out "$DEMO/readings" \
-        --parts "$PARTS" --mode full
-    EXTRACT_ROWS=$(jget "$LAST" rows)
-else
-    notice "aquacast-extract is not built yet: skipping the fetch"
-    NOTE[extract]="not yet built"
-fi
+stage 4 "extract full: $TABLE → Parquet shards (demo/readings)"
+run extract_full "$BIN/aquacast-extract" --odbc "$CONN" --table "$TABLE" --out "$DEMO/readings" \
+    --parts "$PARTS" --mode full
+FULL_ROWS=$(jget "$LAST" rows)
+[ "$FULL_ROWS" = "$DB_ROWS1" ] || { echo "demo: extract read $FULL_ROWS rows but the table holds $DB_ROWS1" >&2; exit 1; }
 
-stage 5 "shard stats: what landed in demo/readings"
-if ! [ -d "$DEMO/readings" ]; then
-    notice "no dataset (extract skipped)"
-elif have shard; then
-    run shard "$BIN/aquacast-shard" stats "$DEMO/readings"
-    head -n -1 "$DEMO/logs/shard.out" | sed 's/^/   /' | head -n 40
-    run verify "$BIN/aquacast-shard" verify "$DEMO/readings"
-else
-    notice "aquacast-shard is not built yet; files on disk:"
-    echo "   $(find "$DEMO/readings" -name '*.parquet' | wc -l) parquet files, $(du -sh "$DEMO/readings" | cut -f1)"
-fi
+stage 5 "train full: one ARIMA per account on the original data (weekly season)"
+run train_full "$BIN/aquacast-train" --readings "$DEMO/readings" --out "$DEMO/models/run-1" \
+    --mode full --season 7 --threads "$THREADS"
+FULL_ACCOUNTS=$(jget "$LAST" accounts)
 
-stage 6 "train: one ARIMA per account on the history — the RETRAIN timing"
-if ! [ -d "$DEMO/readings" ]; then
-    notice "no dataset (extract skipped): skipping training"
-    NOTE[train]="skipped (no dataset)"
-elif have train && [ "${DEMO_TRAIN:-0}" = 1 ]; then
-    rm -rf "$DEMO/models"
-    mkdir -p "$DEMO/models"
-    run train "$BIN/aquacast-train" --readings "$DEMO/readings" --out "$DEMO/models/run-1" --threads "$THREADS"
-    TRAIN_ACCOUNTS=$(jget "$LAST" accounts)
-elif have train; then
-    # Measured on 2 busy cores: ~2 s per account with the weekly seasonal search, too slow
-    # for a default demo run yet; the train developer wires it in when it is faster.
-    notice "aquacast-train exists but is off by default (DEMO_TRAIN=1 runs it; slow so far)"
-    NOTE[train]="not run (DEMO_TRAIN=1 to run it)"
-else
-    notice "aquacast-train is not built yet: skipping training"
-    NOTE[train]="not yet built"
-fi
+stage 6 "append: days $HIST_DAYS..$((END_DAY - 1)) into $TABLE (the monthly feed of $NEW_DAYS new days)"
+run append "$BIN/aquacast-synth" --accounts "$ACCOUNTS" --days "$DAYS" --seed "$SEED" \
+    --from-day "$HIST_DAYS" --to-day "$END_DAY" --odbc "$CONN" --table "$TABLE" --batch 20000 --threads "$THREADS"
+DB_ROWS=$(sq "SELECT COUNT(*) FROM PORTAL_ConsumptionDaily")
+echo "   $DB_ROWS rows now, up to $(sq "SELECT MAX(ConsumptionDate) FROM PORTAL_ConsumptionDaily")"
 
-stage 7 "evaluate: score the models on the streamed new days — the EVALUATE timing"
-if have evaluate && [ -d "$DEMO/models/run-1" ]; then
-    rm -rf "$DEMO/eval"
-    # exit 3 = evaluated but not promoted by the gate: still a successful evaluation
-    run evaluate bash -c '"$@"; rc=$?; [ $rc -eq 3 ] && exit 0; exit $rc' evaluate \
-        "$BIN/aquacast-evaluate" --models "$DEMO/models/run-1" --readings "$DEMO/readings" \
-        --out "$DEMO/eval/run-1" --threads "$THREADS"
-elif have evaluate; then
-    notice "no model set (training skipped): skipping evaluation"
-    NOTE[evaluate]="skipped (no models; DEMO_TRAIN=1)"
-else
-    notice "aquacast-evaluate is not built yet: skipping evaluation"
-    NOTE[evaluate]="not yet built"
-fi
-
-stage 8 "summary"
-printf '   %-34s %s\n' "accounts (synthetic)" "$ACCOUNTS" \
-    "rows in the whole feed (CSV)" "$SYNTH_ROWS" \
-    "rows loaded into SQLite" "$DB_ROWS" \
-    "rows extracted into shards" "${EXTRACT_ROWS:-—}" \
-    "planted events (truth.csv)" "$(($(wc -l <"$DEMO/synth/truth.csv") - 1))"
-if [ -n "$EXTRACT_ROWS" ] && [ "$EXTRACT_ROWS" != "$DB_ROWS" ]; then
-    echo "demo: extract read $EXTRACT_ROWS rows but the table holds $DB_ROWS" >&2
+stage 7 "extract incremental: the new rows (RowId above the watermark) into demo/readings — the FETCH timing"
+run extract_incr "$BIN/aquacast-extract" --odbc "$CONN" --table "$TABLE" --out "$DEMO/readings" --mode incremental
+INCR_ROWS=$(jget "$LAST" rows)
+run shard "$BIN/aquacast-shard" stats "$DEMO/readings"
+head -n -1 "$DEMO/logs/shard.out" | sed 's/^/   /' | head -n 12
+SHARD_ROWS=$(jget "$LAST" rows)
+run verify "$BIN/aquacast-shard" verify "$DEMO/readings"
+if [ -n "$SHARD_ROWS" ] && [ "$SHARD_ROWS" != "$DB_ROWS" ]; then
+    echo "demo: the dataset holds $SHARD_ROWS rows but the table $DB_ROWS" >&2
     exit 1
 fi
 
-timing() { # label, stage, detail
-    if [ -n "${T[$2]:-}" ]; then
-        printf '%-12s %10s s   %s\n' "$1" "${T[$2]}" "$3"
-    else
-        printf '%-12s %10s     %s\n' "$1" "--" "${NOTE[$2]:-not yet built}"
-    fi
+UNTIL=$(date -u -d "$(sq "SELECT MAX(ConsumptionDate) FROM PORTAL_ConsumptionDaily") - $HOLDOUT days" +%F)
+stage 8 "retrain ($RETRAIN_MODE, --prev run-1, --until $UNTIL: the last $HOLDOUT days held out for the gate) — the RETRAIN timing"
+run train_month "$BIN/aquacast-train" --readings "$DEMO/readings" --out "$DEMO/models/run-2" \
+    --prev "$DEMO/models/run-1" --mode "$RETRAIN_MODE" --season 7 --until "$UNTIL" --threads "$THREADS"
+MONTH_ACCOUNTS=$(jget "$LAST" accounts)
+
+stage 9 "evaluate: run-2 against run-1 as champion, on the $HOLDOUT held-out days and a backtest — the EVALUATE timing"
+run evaluate "$BIN/aquacast-evaluate" --models "$DEMO/models/run-2" --readings "$DEMO/readings" \
+    --champion "$DEMO/models/run-1" --out "$DEMO/eval/run-2" --threads "$THREADS"
+EVAL_RC=$RC
+EVAL_ACCOUNTS=$(jget "$LAST" accounts)
+EVAL_SCORED=$(jget "$LAST" scored)
+if [ "$EVAL_RC" -eq 0 ]; then DECISION="promoted"; else DECISION="not promoted (exit 3)"; fi
+echo "   decision: $DECISION; $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join("%s=%s" % (k, d[k]) for k in list(d)[:6]))' "$DEMO/eval/run-2/decision.json" 2>/dev/null || true)"
+
+ACCOUNT=$(sq "SELECT MIN(AccountOID) FROM PORTAL_ConsumptionDaily")
+FSET=$DEMO/eval/run-2/models
+[ -d "$FSET" ] || FSET=$DEMO/models/run-2
+stage 10 "forecast: account $ACCOUNT, the next 30 days with 80/95% intervals and the period total"
+run forecast "$BIN/aquacast-train" --forecast "$FSET" --account "$ACCOUNT" --days 30
+head -n -1 "$DEMO/logs/forecast.out" | sed 's/^/   /'
+
+stage 11 "summary"
+printf '   %-36s %s\n' "accounts (synthetic)" "$ACCOUNTS" \
+    "rows in the whole feed (CSV)" "$SYNTH_ROWS" \
+    "original data (SQLite, days)" "$DB_ROWS1 rows ($HIST_DAYS days, to $HIST_END)" \
+    "after the monthly feed (SQLite)" "$DB_ROWS rows (+$NEW_DAYS days)" \
+    "rows in the shards" "${SHARD_ROWS:-?}" \
+    "model sets" "run-1 (full, $FULL_ACCOUNTS accounts), run-2 ($RETRAIN_MODE, $MONTH_ACCOUNTS accounts)" \
+    "evaluation" "$DECISION (${DEMO#"$top"/}/eval/run-2/decision.json)" \
+    "planted events (truth.csv)" "$(($(wc -l <"$DEMO/synth/truth.csv") - 1))"
+
+line() { # label, stage, count, unit, detail
+    printf '%-12s %10s s %12s %-10s %s\n' "$1" "${T[$2]}" "$(rate "$3" "${T[$2]}")" "$4/s" "$5"
 }
 echo
-echo "== timings (the assignment's three concerns) =="
-timing fetching extract "aquacast-extract: $TABLE (SQLite/ODBC) → $PARTS shard parts, ${EXTRACT_ROWS:-0} rows"
-timing retraining train "aquacast-train: one ARIMA per account, ${TRAIN_ACCOUNTS:-0} accounts"
-timing evaluating evaluate "aquacast-evaluate: rolling-origin backtest + new days (none streamed in the demo yet)"
+echo "== timings (the assignment's three concerns; $ACCOUNTS accounts, $THREADS threads) =="
+line fetching extract_incr "$INCR_ROWS" rows "incremental: $INCR_ROWS new rows ($NEW_DAYS days) SQLite/ODBC → shards"
+line "  (full)" extract_full "$FULL_ROWS" rows "full: $FULL_ROWS rows ($HIST_DAYS days of original data)"
+line retraining train_month "$MONTH_ACCOUNTS" accounts "monthly: --mode $RETRAIN_MODE --prev run-1, $MONTH_ACCOUNTS accounts"
+line "  (full)" train_full "$FULL_ACCOUNTS" accounts "full: order search (season 7), $FULL_ACCOUNTS accounts"
+line evaluating evaluate "${EVAL_ACCOUNTS:-$MONTH_ACCOUNTS}" accounts "run-2 vs champion run-1 ($EVAL_SCORED scored on $HOLDOUT new days + backtest): $DECISION"
