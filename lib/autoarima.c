@@ -578,12 +578,9 @@ static int tried_before_ml(const struct search *S, const struct tried *t, const 
 	return 0;
 }
 
-int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struct aq_arima_model *m,
-		  struct aq_auto_info *info, struct aq_arima_ws *ws, struct aq_err *e)
+static int auto_search(const double *y, size_t n, const struct aq_auto_opts *o, struct aq_arima_model *m,
+		       struct aq_auto_info *info, struct aq_arima_ws *ws, struct aq_err *e)
 {
-	struct aq_auto_info dummy;
-	if (!info)
-		info = &dummy;
 	memset(info, 0, sizeof *info);
 	info->kpss_stat = info->seas_strength = info->ic = NAN;
 	/* start at the first non-missing value; trailing NaNs stay (the state ends at y[n-1]) */
@@ -943,4 +940,115 @@ out:
 	aq_arima_model_release(&cur);
 	free(S.t);
 	return rc;
+}
+
+/* ------------------------------------------------------------ gaps */
+
+/*
+ * Imputation for estimation (docs/formats.md, train): the same weekday in
+ * the neighbouring weeks (mean of y[i-s] and y[i+s] when both are real,
+ * else the real one), else linear interpolation between the nearest real
+ * days. Only the ORIGINAL values are used as donors, so the result does not
+ * depend on the fill order.
+ */
+size_t aq_fill_interior(const double *y, size_t n, int s, double *out)
+{
+	memcpy(out, y, n * sizeof *out);
+	size_t i0 = 0, i1 = n;
+	while (i0 < n && !isfinite(y[i0]))
+		i0++;
+	while (i1 > i0 && !isfinite(y[i1 - 1]))
+		i1--;
+	size_t nf = 0, prev = i0;
+	for (size_t i = i0; i < i1; i++) {
+		if (isfinite(y[i])) {
+			prev = i;
+			continue;
+		}
+		double v = NAN;
+		if (s > 1) {
+			size_t us = (size_t)s;
+			double a = i >= i0 + us && isfinite(y[i - us]) ? y[i - us] : NAN;
+			double b = i + us < i1 && isfinite(y[i + us]) ? y[i + us] : NAN;
+			if (isfinite(a) && isfinite(b))
+				v = 0.5 * (a + b);
+			else if (isfinite(a))
+				v = a;
+			else if (isfinite(b))
+				v = b;
+		}
+		if (!isfinite(v)) {
+			size_t nx = i + 1;
+			while (nx < i1 && !isfinite(y[nx]))
+				nx++;
+			/* prev < i < nx, both real (i0 and i1 - 1 are real) */
+			double w = (double)(i - prev) / (double)(nx - prev);
+			v = y[prev] + w * (y[nx] - y[prev]);
+		}
+		out[i] = v;
+		nf++;
+	}
+	return nf;
+}
+
+int aq_auto_requalify(struct aq_arima_model *m, const double *y, size_t n, struct aq_arima_ws *ws,
+		      struct aq_err *e)
+{
+	double ll, s2;
+	int rc = aq_arima_loglik(y, n, &m->spec, m->coef, &ll, &s2, ws, e);
+	if (rc)
+		return rc;
+	int nonmiss = 0;
+	for (size_t i = 0; i < n; i++)
+		nonmiss += isfinite(y[i]) != 0;
+	int dd = m->spec.d + (m->spec.P + m->spec.D + m->spec.Q > 0 ? m->spec.s * m->spec.D : 0);
+	double nu = nonmiss - dd, npar = m->ncoef + 1;
+	double aic = -2 * ll + 2 * npar;
+	double aicc = aic + 2 * npar * (npar + 1) / (nu - npar - 1);
+	double bic = aic + npar * (log(nu) - 2);
+	if (!isfinite(ll) || !(s2 > 0) || !isfinite(aicc) || !isfinite(bic))
+		return aq_err_set(e, AQ_ENUMERIC, "non-finite likelihood on the series with gaps");
+	if ((rc = aq_arima_state_reset(m, e)) || (rc = aq_arima_update(m, y, n, e)))
+		return rc;
+	m->loglik = ll;
+	m->sigma2 = s2;
+	m->aic = aic;
+	m->aicc = aicc;
+	m->bic = bic;
+	m->nobs = (int)nu;
+	m->n = (int)n;
+	return 0;
+}
+
+int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struct aq_arima_model *m,
+		  struct aq_auto_info *info, struct aq_arima_ws *ws, struct aq_err *e)
+{
+	struct aq_auto_info dummy;
+	if (!info)
+		info = &dummy;
+	while (n > 0 && !isfinite(y[0])) {
+		y++;
+		n--;
+	}
+	size_t last = n;
+	while (last > 0 && !isfinite(y[last - 1]))
+		last--;
+	int gaps = 0;
+	for (size_t i = 0; i < last && !gaps; i++)
+		gaps = !isfinite(y[i]);
+	if (o->exact_missing || !gaps)
+		return auto_search(y, n, o, m, info, ws, e);
+	double *yf = malloc(last * sizeof *yf);
+	if (!yf)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate imputed series");
+	aq_fill_interior(y, last, o->season, yf);
+	int rc = auto_search(yf, last, o, m, info, ws, e);
+	free(yf);
+	if (rc)
+		return rc;
+	if ((rc = aq_auto_requalify(m, y, n, ws, e)))
+		return rc;
+	int nst = m->nobs;
+	info->ic = aq_auto_aicc(m->aic, m->ncoef, nst);
+	return 0;
 }

@@ -60,6 +60,7 @@ struct aq_auto_opts {
 	int warm_start;             /* start neighbours from the best model's estimates */
 	double min_root;            /* 1.01 */
 	int max_refits;             /* rejected final refits after which Q > 0 candidates are skipped (4) */
+	int exact_missing;          /* 1: estimate with the exact likelihood over gaps (slow); 0: impute for estimation */
 };
 
 void aq_auto_opts_default(struct aq_auto_opts *o);
@@ -83,6 +84,29 @@ struct aq_auto_info {
  */
 int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struct aq_arima_model *m,
 		  struct aq_auto_info *info, struct aq_arima_ws *ws, struct aq_err *e);
+
+/*
+ * Estimation on gappy series (deviation from R unless opts.exact_missing):
+ * interior missing days are imputed for ESTIMATION only
+ * (aq_fill_interior), so the complete-series fast likelihood is used; the
+ * chosen model's loglik/sigma2/AIC/AICc/BIC/nobs and its filter state are
+ * then recomputed on the real series with its gaps (aq_auto_requalify:
+ * exact Kalman filter skipping missing days), so forecasts condition on
+ * real observations only.
+ *
+ * aq_fill_interior: out[0..n) = y with every NaN between the first and the
+ * last finite value replaced by the mean of the same weekday one season
+ * before and after (s > 1, both finite), else by the one of them that is
+ * finite, else by linear interpolation between the nearest finite
+ * neighbours. Leading/trailing NaNs stay. Returns the number filled.
+ */
+size_t aq_fill_interior(const double *y, size_t n, int s, double *out);
+/*
+ * Re-evaluate m's likelihood statistics at its fixed coefficients on y[0..n)
+ * (NaN = missing) and put its state at the end of y (state reset + update).
+ */
+int aq_auto_requalify(struct aq_arima_model *m, const double *y, size_t n, struct aq_arima_ws *ws,
+		       struct aq_err *e);
 
 /* Information criterion R's way (k = ncoef + 1, nstar = non-missing - d - sD); +Inf if undefined. */
 double aq_auto_aicc(double aic, int ncoef, int nstar);

@@ -144,7 +144,22 @@ static int refit(const struct aq_series *s, const struct aq_model_row *prev, con
 	fo.max_iter = 100;
 	fo.reltol = 1.5e-8;
 	struct aq_err e = {0};
-	int rc = aq_arima_fit(s->y, s->n, &prev->spec, &fo, &m, ws, &e);
+	int rc;
+	/* interior gaps imputed for estimation, statistics and state on the real days (autoarima.h) */
+	double *yf = o->search.exact_missing ? NULL : malloc((s->n ? s->n : 1) * sizeof *yf);
+	size_t i0 = 0, last = s->n;
+	while (i0 < s->n && !isfinite(s->y[i0]))
+		i0++;
+	while (last > i0 && !isfinite(s->y[last - 1]))
+		last--;
+	if (yf && i0 < last && aq_fill_interior(s->y, last, o->search.season, yf) > 0) {
+		rc = aq_arima_fit(yf, last, &prev->spec, &fo, &m, ws, &e);
+		if (!rc)
+			rc = aq_auto_requalify(&m, s->y, s->n, ws, &e);
+	} else {
+		rc = aq_arima_fit(s->y, s->n, &prev->spec, &fo, &m, ws, &e);
+	}
+	free(yf);
 	if (!rc && (!aq_arima_roots_ok(&m, o->search.min_root) || !forecast_ok(&m))) {
 		rc = AQ_ENUMERIC;
 		snprintf(e.msg, sizeof e.msg, "refitted model is not stationary/invertible or forecasts non-finite");

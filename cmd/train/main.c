@@ -44,6 +44,8 @@ static void usage(FILE *f)
 	      "  --auto-z2 X           auto-mode threshold (default 2.0)\n"
 	      "  --max-p/--max-q/--max-P/--max-Q N  search bounds (default 5/5/2/2)\n"
 	      "  --no-warm-start       start every candidate from zeros (as R)\n"
+	      "  --exact-missing       estimate with the exact likelihood over missing days (slow, as R);\n"
+	      "                        default: interior gaps imputed for estimation only\n"
 	      "  --hampel-t X          outlier threshold in robust sd (default 5)\n"
 	      "  --forecast MODELSET   print a forecast of --account for --days days (80/95% intervals,\n"
 	      "                        clipped at 0) and the period total\n"
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
 	int days = 30, have_account = 0;
 	int64_t *accounts = NULL;
 	enum { O_MODE = 256, O_SEASON, O_ACCOUNTS, O_UNTIL, O_WINDOW, O_MINOBS, O_AUTOZ2, O_MAXP, O_MAXQ,
-	       O_MAXSP, O_MAXSQ, O_NOWARM, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS, O_UNIT };
+	       O_MAXSP, O_MAXSQ, O_NOWARM, O_EXACTMISS, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS, O_UNIT };
 	static const struct option lo[] = {
 		{"readings", required_argument, 0, 'r'}, {"out", required_argument, 0, 'o'},
 		{"prev", required_argument, 0, 'p'}, {"mode", required_argument, 0, O_MODE},
@@ -194,6 +196,7 @@ int main(int argc, char **argv)
 		{"auto-z2", required_argument, 0, O_AUTOZ2}, {"max-p", required_argument, 0, O_MAXP},
 		{"max-q", required_argument, 0, O_MAXQ}, {"max-P", required_argument, 0, O_MAXSP},
 		{"max-Q", required_argument, 0, O_MAXSQ}, {"no-warm-start", no_argument, 0, O_NOWARM},
+		{"exact-missing", no_argument, 0, O_EXACTMISS},
 		{"hampel-t", required_argument, 0, O_HAMPEL}, {"forecast", required_argument, 0, O_FORECAST},
 		{"account", required_argument, 0, O_ACCOUNT}, {"days", required_argument, 0, O_DAYS},
 		{"unit", required_argument, 0, O_UNIT},
@@ -240,6 +243,7 @@ int main(int argc, char **argv)
 		case O_MAXSP: o.search.max_P = atoi(optarg); break;
 		case O_MAXSQ: o.search.max_Q = atoi(optarg); break;
 		case O_NOWARM: o.search.warm_start = 0; break;
+		case O_EXACTMISS: o.search.exact_missing = 1; break;
 		case O_HAMPEL: o.series.t = strtod(optarg, &end); break;
 		case O_FORECAST: fc = optarg; break;
 		case O_ACCOUNT: account = strtoll(optarg, &end, 10); have_account = 1; break;
