@@ -31,7 +31,7 @@ BINS      := $(CMDS:%=$(BINDIR)/aquacast-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lib bins unit install test demo asan clean deps venv stack-up stack-down bench
+.PHONY: all lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench
 all: $(LIBA) $(BINS) $(UNIT_BINS)
 lib: $(LIBA)
 bins: $(BINS)
@@ -87,6 +87,10 @@ asan: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
+
+demo-stream: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo-stream.sh
 
 stack-up:
 	@scripts/stack.sh up

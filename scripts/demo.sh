@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 top=$PWD
 BIN=${AQ_BIN:-$top/bin}
 DEMO=${DEMO_DIR:-$top/demo}
-ACCOUNTS=${DEMO_ACCOUNTS:-400}
+ACCOUNTS=${DEMO_ACCOUNTS:-2000}
 DAYS=${DEMO_DAYS:-730}
 SEED=${DEMO_SEED:-1}
 PARTS=${DEMO_PARTS:-16}
