@@ -34,7 +34,7 @@ void aq_auto_opts_default(struct aq_auto_opts *o)
 	o->check_vcov = 1;
 	o->warm_start = 1;
 	o->min_root = 1.01;
-	o->max_refits = 4;
+	o->max_refits = 8;
 }
 
 /* ------------------------------------------------------------------ tests */

@@ -59,7 +59,7 @@ struct aq_auto_opts {
 	int check_vcov;             /* reject models with invalid coefficient variances (R) */
 	int warm_start;             /* start neighbours from the best model's estimates */
 	double min_root;            /* 1.01 */
-	int max_refits;             /* rejected final refits after which Q > 0 candidates are skipped (4) */
+	int max_refits;             /* rejected final refits after which Q > 0 candidates are skipped (8) */
 	int exact_missing;          /* 1: estimate with the exact likelihood over gaps (slow); 0: impute for estimation */
 };
 
