@@ -81,6 +81,8 @@ static int cmd_fit(int argc, char **argv)
 	o.season = atoi(argv[3]);
 	if (argc > 4)
 		o.warm_start = atoi(argv[4]);
+	/* AQ_EXACT_MISSING=1: exact likelihood over gaps instead of imputation for estimation (autoarima.h) */
+	o.exact_missing = getenv("AQ_EXACT_MISSING") && atoi(getenv("AQ_EXACT_MISSING"));
 	int reps = argc > 5 ? atoi(argv[5]) : 1;
 	int h = argc > 6 ? atoi(argv[6]) : 0;
 	if (reps < 1)
