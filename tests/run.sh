@@ -22,6 +22,13 @@ pass=0 fail=0 skip=0
 failed_names=()
 logdir=$(mktemp -d /tmp/aquacast-tests.XXXXXX)
 export AQ_TEST_TMP=$logdir PATH="$top/bin:$PATH"
+# Real meter data (read-only): CI lays shared/ beside the clone; sessions have /work/shared.
+if [ -z "${AQ_DAIAD:-}" ]; then
+    for c in "$top/../shared/data/daiad/daily.csv" /work/shared/data/daiad/daily.csv; do
+        [ -f "$c" ] && { AQ_DAIAD=$(cd "$(dirname "$c")" && pwd)/daily.csv; break; }
+    done
+fi
+export AQ_DAIAD=${AQ_DAIAD:-/work/shared/data/daiad/daily.csv}
 
 count() { # name, log file, exit code
     local name=$1 log=$2 rc=$3 p f s

@@ -76,7 +76,7 @@ assert set(tr.Event) >= {"join", "leak", "vacation", "spike", "negative", "nan_v
 PYEOF
 
 # DAIAD's real daily.csv through the strict reader into shards; DuckDB compares.
-daiad=/work/shared/data/daiad/daily.csv
+daiad=${AQ_DAIAD:-/work/shared/data/daiad/daily.csv}
 if [ -r "$daiad" ]; then
     $S --from-csv "$daiad" --out "$tmp/daiad" --parts 4 >"$tmp/d.json" 2>"$tmp/d.log"
     check "DAIAD csv imports (0 bad rows, 91 accounts)" \
@@ -90,7 +90,7 @@ b = con.execute(f"SELECT ConsumptionDate, AccountOID, Consumption FROM read_parq
 assert a == b, (len(a), len(b))
 PYEOF
 else
-    echo "skip - DAIAD csv not present at $daiad"
+    nok "DAIAD csv not present at $daiad (set AQ_DAIAD)"
 fi
 # A damaged copy: a bad row is reported with its line number, never loaded silently.
 { head -n 100 "$daiad"; echo "2016-03-31,5,0.1O5"; tail -n +101 "$daiad" | head -n 50; } >"$tmp/bad.csv" 2>/dev/null

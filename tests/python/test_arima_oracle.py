@@ -27,7 +27,7 @@ import pytest
 TOP = Path(__file__).resolve().parents[2]
 TOOL = TOP / "build" / "dev" / "tools" / "arima_tool"
 ORACLE = TOP / "tests" / "oracle" / "arima_oracle.R"
-DAIAD = Path("/work/shared/data/daiad/daily.csv")
+DAIAD = Path(os.environ.get("AQ_DAIAD", "/work/shared/data/daiad/daily.csv"))
 
 COEF_TOL = 1e-3
 LL_AT_TOL = 1e-6
