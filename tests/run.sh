@@ -62,7 +62,9 @@ if [ $unit_only -eq 0 ]; then
         log=$logdir/$(basename "$t" .sh).log
         timeout 1200 bash "$t" >"$log" 2>&1; count "$name" "$log" $?
     done
-    if ls tests/python/test_*.py >/dev/null 2>&1 && want python; then
+    py_wanted=0
+    for t in tests/python/test_*.py; do [ -f "$t" ] && want "python/$(basename "$t" .py)" && py_wanted=1; done
+    if [ $py_wanted -eq 1 ]; then
         venv=$(scripts/venv.sh requirements/test.txt)
         if [ -z "$venv" ]; then
             echo "not ok - python venv could not be made" >"$logdir/venv.log"; count python/venv "$logdir/venv.log" 1
