@@ -75,7 +75,7 @@ if [ $unit_only -eq 0 ]; then
                 # -rA prints one PASSED/FAILED line per test; turn them into TAP lines.
                 timeout 1200 "$venv/bin/python" -m pytest -q -rA -p no:cacheprovider "$t" >"$log.raw" 2>&1
                 rc=$?
-                sed -nE 's/^PASSED (.*)$/ok - \1/p; s/^(FAILED|ERROR) (.*)$/not ok - \2/p; s/^SKIPPED (.*)$/skip - \1/p' "$log.raw" >"$log"
+                sed -nE 's/^PASSED (.*)$/ok - \1/p; s/^(FAILED|ERROR) (.*)$/not ok - \2/p; s/^SKIPPED (.*)$/skip - \1/p; s/^XFAIL (.*)$/skip - \1 (known failure, xfail)/p' "$log.raw" >"$log"
                 cat "$log.raw" >>"$log"
                 [ $rc -eq 5 ] && rc=0 # no test collected is caught by count()
                 count "$name" "$log" $rc
