@@ -440,44 +440,62 @@ static int ctx_init(struct actx *c, const double *y, size_t n, const struct aq_a
 	c->km.phi = c->ka.phi = c->phi;
 	c->km.theta = c->ka.theta = c->theta;
 	c->km.delta = c->delta;
-	/* delta: (1-B)^d (1-B^s)^D = 1 - sum delta_k B^{k+1}. Build the product in tmp. */
-	double *poly = c->w; /* n >= ... not guaranteed: use a small stack array */
-	double pl[1 + 3 + 2 * 401];
-	(void)poly;
-	memset(pl, 0, sizeof(double) * (size_t)(c->dd + 1));
-	pl[0] = 1.0;
-	int deg = 0;
-	for (int i = 0; i < c->d; i++, deg++)
-		for (int j = deg + 1; j >= 1; j--)
-			pl[j] -= pl[j - 1];
-	for (int i = 0; i < c->D; i++) {
-		for (int j = deg + c->s; j >= c->s; j--)
-			pl[j] -= pl[j - c->s];
-		deg += c->s;
-	}
-	for (int k = 0; k < c->dd; k++)
-		c->delta[k] = -pl[k + 1];
+	aq_arima_delta(c->d, c->D, c->s, c->delta);
 	return 0;
 }
 
-/* Natural coefficients -> expanded phi (np), theta (nq) (R's transPars). */
+void aq_arima_expand(int p, int q, int P, int Q, int s, const double *coef, double *phi, double *theta)
+{
+	const double *ar = coef, *ma = coef + p, *sar = ma + q, *sma = sar + P;
+	int np = p + s * P, nq = q + s * Q;
+
+	for (int i = 0; i < np; i++)
+		phi[i] = i < p ? ar[i] : 0.0;
+	for (int i = 0; i < nq; i++)
+		theta[i] = i < q ? ma[i] : 0.0;
+	for (int j = 0; j < P; j++) {
+		phi[(j + 1) * s - 1] += sar[j];
+		for (int i = 0; i < p; i++)
+			phi[(j + 1) * s + i] -= ar[i] * sar[j];
+	}
+	for (int j = 0; j < Q; j++) {
+		theta[(j + 1) * s - 1] += sma[j];
+		for (int i = 0; i < q; i++)
+			theta[(j + 1) * s + i] += ma[i] * sma[j];
+	}
+}
+
+void aq_arima_diff_poly(int d, int D, int s, double *pl)
+{
+	int dd = d + s * D, deg = 0;
+
+	pl[0] = 1.0;
+	for (int k = 1; k <= dd; k++)
+		pl[k] = 0.0;
+	for (int i = 0; i < d; i++, deg++)
+		for (int j = deg + 1; j >= 1; j--)
+			pl[j] -= pl[j - 1];
+	for (int i = 0; i < D; i++) {
+		for (int j = deg + s; j >= s; j--)
+			pl[j] -= pl[j - s];
+		deg += s;
+	}
+}
+
+void aq_arima_delta(int d, int D, int s, double *delta)
+{
+	int dd = d + s * D;
+
+	aq_arima_diff_poly(d, D, s, delta);
+	for (int k = 0; k < dd; k++)
+		delta[k] = -delta[k + 1];
+	delta[dd] = 0.0;
+}
+
+/* Natural coefficients -> expanded phi (np), theta (nq). */
 static void expand(struct actx *c, const double *par)
 {
-	const double *ar = par, *ma = par + c->p, *sar = ma + c->q, *sma = sar + c->P;
-	for (int i = 0; i < c->np; i++)
-		c->phi[i] = i < c->p ? ar[i] : 0.0;
-	for (int i = 0; i < c->nq; i++)
-		c->theta[i] = i < c->q ? ma[i] : 0.0;
-	for (int j = 0; j < c->P; j++) {
-		c->phi[(j + 1) * c->s - 1] += sar[j];
-		for (int i = 0; i < c->p; i++)
-			c->phi[(j + 1) * c->s + i] -= ar[i] * sar[j];
-	}
-	for (int j = 0; j < c->Q; j++) {
-		c->theta[(j + 1) * c->s - 1] += sma[j];
-		for (int i = 0; i < c->q; i++)
-			c->theta[(j + 1) * c->s + i] += ma[i] * sma[j];
-	}
+	aq_arima_expand(c->p, c->q, c->P, c->Q, c->s, par, c->phi, c->theta);
 }
 
 /* raw (optimiser space) -> natural coefficients in out (partrans on AR blocks). */
@@ -988,6 +1006,36 @@ static int inv_small(int n, double *A, double *W)
  * optimiser space at raw, var = A' (H n_used)^-1 A with A the Jacobian of
  * partrans (forward differences, eps 1e-3, R's ARIMA_Gradtrans).
  */
+/*
+ * A[i*k + j] = d natural_j / d raw_i on the AR and seasonal-AR blocks: forward
+ * differences of partrans with step 1e-3 (as R's arima for its Hessian);
+ * entries outside those blocks are left as the caller set them (identity).
+ * Block orders are at most AQ_ARIMA_MAX_ORDER, well inside the 64 slots.
+ */
+static void partrans_jacobian(const struct actx *c, const double *raw, double *A, int k)
+{
+	const double eps = 1e-3;
+	int blocks[2][2] = {{0, c->p}, {c->p + c->q, c->P}};
+
+	for (int b = 0; b < 2; b++) {
+		int off = blocks[b][0], m = blocks[b][1];
+		double w1[64], w2[64], w3[64];
+
+		if (m == 0)
+			continue;
+		for (int i = 0; i < m; i++)
+			w1[i] = raw[off + i];
+		partrans(m, w1, w2);
+		for (int i = 0; i < m; i++) {
+			w1[i] += eps;
+			partrans(m, w1, w3);
+			for (int j = 0; j < m; j++)
+				A[(off + i) * k + off + j] = (w3[j] - w2[j]) / eps;
+			w1[i] -= eps;
+		}
+	}
+}
+
 static int make_vcov(struct actx *c, const double *raw, const struct aq_optim_opts *oo, double *vcov,
 		     struct aq_err *e)
 {
@@ -1012,26 +1060,8 @@ static int make_vcov(struct actx *c, const double *raw, const struct aq_optim_op
 	for (int i = 0; i < k; i++)
 		for (int j = 0; j < k; j++)
 			A[i * k + j] = i == j;
-	if (c->trans) {
-		const double eps = 1e-3;
-		double w1[64], w2[64], w3[64];
-		int blocks[2][2] = {{0, c->p}, {c->p + c->q, c->P}};
-		for (int b = 0; b < 2; b++) {
-			int off = blocks[b][0], m = blocks[b][1];
-			if (m == 0)
-				continue;
-			for (int i = 0; i < m; i++)
-				w1[i] = raw[off + i];
-			partrans(m, w1, w2);
-			for (int i = 0; i < m; i++) {
-				w1[i] += eps;
-				partrans(m, w1, w3);
-				for (int j = 0; j < m; j++)
-					A[(off + i) * k + off + j] = (w3[j] - w2[j]) / eps;
-				w1[i] -= eps;
-			}
-		}
-	}
+	if (c->trans)
+		partrans_jacobian(c, raw, A, k);
 	for (int i = 0; i < k; i++)
 		for (int j = 0; j < k; j++) {
 			double v = 0;
@@ -1085,24 +1115,7 @@ static const double *ml_start_hessian(struct actx *c, const double *nat, const d
 		}
 	for (int i = 0; i < k * k; i++)
 		A[i] = (i / k) == (i % k);
-	const double eps = 1e-3;
-	int blocks[2][2] = {{0, c->p}, {c->p + c->q, c->P}};
-	for (int b = 0; b < 2; b++) {
-		int off = blocks[b][0], m = blocks[b][1];
-		double w1[64], w2[64], w3[64];
-		if (m == 0)
-			continue;
-		for (int i = 0; i < m; i++)
-			w1[i] = raw[off + i];
-		partrans(m, w1, w2);
-		for (int i = 0; i < m; i++) {
-			w1[i] += eps;
-			partrans(m, w1, w3);
-			for (int j = 0; j < m; j++)
-				A[(off + i) * k + off + j] = (w3[j] - w2[j]) / eps;
-			w1[i] -= eps;
-		}
-	}
+	partrans_jacobian(c, raw, A, k);
 	/* B0 <- H_x = diag(ps) A H A' diag(ps), then inverted in place */
 	for (int i = 0; i < k; i++)
 		for (int l = 0; l < k; l++) {

@@ -127,6 +127,19 @@ int aq_arima_forecast_total(const struct aq_arima_model *m, int from, int to, do
 /* Roots of AR/MA polynomials outside the unit circle by margin (1.01 as R)? 1 = ok. */
 int aq_arima_roots_ok(const struct aq_arima_model *m, double min_modulus);
 
+/*
+ * The polynomials of the state-space form, shared by every filter of the
+ * project so their conventions live in one place (R's transPars/makeARIMA):
+ * aq_arima_expand: phi(B)Phi(B^s) -> phi[0..p+sP), theta(B)Theta(B^s) ->
+ * theta[0..q+sQ), from coef in the layout above (phi(B) = 1 - sum phi_i B^i).
+ * aq_arima_diff_poly: (1-B)^d (1-B^s)^D = sum_{k=0..dd} pl[k] B^k, pl[0] = 1,
+ * dd = d + sD. aq_arima_delta: the same as 1 - sum_k delta[k] B^{k+1},
+ * delta[0..dd) (dd + 1 slots: built in place, delta[dd] = 0).
+ */
+void aq_arima_expand(int p, int q, int P, int Q, int s, const double *coef, double *phi, double *theta);
+void aq_arima_diff_poly(int d, int D, int s, double *pl);
+void aq_arima_delta(int d, int D, int s, double *delta);
+
 /* Gaussian quantile helper for intervals: z such that P(Z < z) = p. */
 double aq_qnorm(double p);
 

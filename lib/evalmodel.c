@@ -56,36 +56,8 @@ static int fs_setup(struct aq_evmodel *em, struct aq_err *e)
 	f->a = delta + dd + 1;
 	f->P = f->a + rd;
 	f->w = f->P + (size_t)rd * rd;
-	const double *ar = m->coef, *ma = ar + p, *sar = ma + q, *sma = sar + P;
-	for (int i = 0; i < p; i++)
-		phi[i] = ar[i];
-	for (int i = 0; i < q; i++)
-		theta[i] = ma[i];
-	for (int j = 0; j < P; j++) {
-		phi[(j + 1) * S - 1] += sar[j];
-		for (int i = 0; i < p; i++)
-			phi[(j + 1) * S + i] -= ar[i] * sar[j];
-	}
-	for (int j = 0; j < Q; j++) {
-		theta[(j + 1) * S - 1] += sma[j];
-		for (int i = 0; i < q; i++)
-			theta[(j + 1) * S + i] += ma[i] * sma[j];
-	}
-	/* (1-B)^d (1-B^S)^D = 1 - sum delta_k B^{k+1}; built in delta[] shifted by one, in place */
-	double *pl = delta;  /* dd + 1 slots */
-	pl[0] = 1.0;
-	int deg = 0;
-	for (int i = 0; i < d; i++, deg++)
-		for (int j = deg + 1; j >= 1; j--)
-			pl[j] -= pl[j - 1];
-	for (int i = 0; i < D; i++) {
-		for (int j = deg + S; j >= S; j--)
-			pl[j] -= pl[j - S];
-		deg += S;
-	}
-	for (int k = 0; k < dd; k++)
-		delta[k] = -pl[k + 1];
-	delta[dd] = 0.0;
+	aq_arima_expand(p, q, P, Q, S, m->coef, phi, theta);
+	aq_arima_delta(d, D, S, delta);
 	f->km.phi = phi;
 	f->km.theta = theta;
 	f->km.delta = delta;
@@ -177,33 +149,8 @@ static int innov_setup(struct aq_evmodel *em, struct aq_err *e)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate an innovations filter");
 	in->th = in->a + in->na;
 	double *phi = in->th + nq + 1, *pl = phi + np;   /* pl: dd + 1 */
-	const double *ar = m->coef, *ma = ar + p, *sar = ma + q, *sma = sar + P;
-	/* R's transPars: phi(B) Phi(B^S) and theta(B) Theta(B^S) expanded */
-	for (int i = 0; i < p; i++)
-		phi[i] = ar[i];
-	for (int i = 0; i < q; i++)
-		in->th[i] = ma[i];
-	for (int j = 0; j < P; j++) {
-		phi[(j + 1) * S - 1] += sar[j];
-		for (int i = 0; i < p; i++)
-			phi[(j + 1) * S + i] -= ar[i] * sar[j];
-	}
-	for (int j = 0; j < Q; j++) {
-		in->th[(j + 1) * S - 1] += sma[j];
-		for (int i = 0; i < q; i++)
-			in->th[(j + 1) * S + i] += ma[i] * sma[j];
-	}
-	/* Delta(B) = (1-B)^d (1-B^S)^D as coefficients pl[0..dd], pl[0] = 1 */
-	pl[0] = 1.0;
-	int deg = 0;
-	for (int i = 0; i < d; i++, deg++)
-		for (int j = deg + 1; j >= 1; j--)
-			pl[j] -= pl[j - 1];
-	for (int i = 0; i < D; i++) {
-		for (int j = deg + S; j >= S; j--)
-			pl[j] -= pl[j - S];
-		deg += S;
-	}
+	aq_arima_expand(p, q, P, Q, S, m->coef, phi, in->th);
+	aq_arima_diff_poly(d, D, S, pl);
 	/* A(B) = (1 - sum phi_i B^i) Delta(B) = 1 - sum a_k B^k */
 	for (int k = 1; k <= in->na; k++) {
 		double c = k <= dd ? pl[k] : 0.0;
