@@ -332,6 +332,35 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 	st->nu = nu;
 }
 
+/*
+ * One fused Chandrasekhar step (Morf, Sidhu & Kailath 1974) for the scalar
+ * observation y_t = a_t[0] of the ARMA block, in place:
+ *   K += m (ZY) T Y,  Y = T Y - K_{t+1} (ZY) / F_{t+1},
+ *   F_{t+1} = F + m (ZY)^2,  m += (m ZY)^2 / F.
+ * Returns 1 when the covariance increment m |Y|^2 falls below steady_tol * F:
+ * the gain has converged and callers freeze it.
+ */
+static inline int chandra_step(int r, const double *restrict ph, double *restrict K, double *restrict Y,
+			       double *mm, double *F, double *iF, double steady_tol)
+{
+	double zy = Y[0], m = *mm, Fn = *F + m * zy * zy, g = m * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
+
+	for (int i = 0; i < r; i++) {
+		double ty = ph[i] * zy + Y[i + 1];
+		double k = K[i] + g * ty;
+		double yn = ty - k * h;
+		double ay = fabs(yn);
+
+		K[i] = k;
+		Y[i] = yn;
+		ymax = ay > ymax ? ay : ymax;
+	}
+	*mm = m + g * g * *iF;
+	*F = Fn;
+	*iF = iFn;
+	return steady_tol > 0 && fabs(*mm) * ymax * ymax <= steady_tol * Fn;
+}
+
 size_t aq_kalman_chandra_work(int r)
 {
 	return 5 * (size_t)r + 8;
@@ -379,21 +408,7 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 			a[i] = ph[i] * a0 + a[i + 1] + K[i] * f;
 		if (steady)
 			continue;
-		/* K += m (ZY) T Y; Y = T Y - K_{t+1} (ZY) / F_{t+1}; fused, in place */
-		double zy = Y[0], Fn = F + mm * zy * zy, g = mm * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
-		for (int i = 0; i < r; i++) {
-			double ty = ph[i] * zy + Y[i + 1];
-			double k = K[i] + g * ty;
-			double yn = ty - k * h;
-			K[i] = k;
-			Y[i] = yn;
-			double ay = fabs(yn);
-			ymax = ay > ymax ? ay : ymax;
-		}
-		mm = mm + g * g * iF;
-		F = Fn;
-		iF = iFn;
-		if (steady_tol > 0 && fabs(mm) * ymax * ymax <= steady_tol * F) {
+		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
 			steady = 1;
 			st->steady_at = (int)t;
 		}
@@ -494,20 +509,7 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
 			sumlog += log(prodF);
 			prodF = 1.0;
 		}
-		double zy = Y[0], Fn = F + mm * zy * zy, g = mm * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
-		for (int i = 0; i < r; i++) {
-			double ty = ph[i] * zy + Y[i + 1];
-			double k = K[i] + g * ty;
-			double yn = ty - k * h;
-			K[i] = k;
-			Y[i] = yn;
-			double ay = fabs(yn);
-			ymax = ay > ymax ? ay : ymax;
-		}
-		mm = mm + g * g * iF;
-		F = Fn;
-		iF = iFn;
-		if (steady_tol > 0 && fabs(mm) * ymax * ymax <= steady_tol * F) {
+		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
 			steady = 1;
 			st->steady_at = (int)t;
 		}
@@ -623,20 +625,7 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 			sumlog += log(prodF);
 			prodF = 1.0;
 		}
-		double zy = Y[0], Fn = F + mm * zy * zy, g = mm * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
-		for (int i = 0; i < r; i++) {
-			double ty = ph[i] * zy + Y[i + 1];
-			double k = K[i] + g * ty;
-			double yn = ty - k * h;
-			K[i] = k;
-			Y[i] = yn;
-			double ay = fabs(yn);
-			ymax = ay > ymax ? ay : ymax;
-		}
-		mm = mm + g * g * iF;
-		F = Fn;
-		iF = iFn;
-		if (steady_tol > 0 && fabs(mm) * ymax * ymax <= steady_tol * F) {
+		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
 			steady = 1;
 			st->steady_at = (int)t;
 		}
