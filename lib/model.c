@@ -570,6 +570,12 @@ static int bytes_doubles(const struct aq_pq_bytes *b, size_t i, double **out, in
 	return 0;
 }
 
+/* Value j of an INT32 column decoded by the reader. */
+static inline int32_t i32_at(void *const *col, int c, size_t j)
+{
+	return ((const int32_t *)col[c])[j];
+}
+
 int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_err *e)
 {
 	struct aq_pq_reader r;
@@ -602,7 +608,6 @@ int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_er
 		for (size_t j = 0; j < m && !rc; j++) {
 			struct aq_model_row row;
 			aq_model_row_init(&row);
-			const int32_t *i32;
 			row.account = ((const int64_t *)col[C_ACCOUNT])[j];
 			char *status = bytes_str(&pb[C_STATUS], j);
 			row.reason = bytes_str(&pb[C_REASON], j);
@@ -613,30 +618,18 @@ int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_er
 			if (!bad && aq_model_status_parse(status, &row.status))
 				rc = aq_err_set(e, AQ_EFORMAT, "bad status '%s' in '%s'", status, path);
 			free(status);
-			i32 = col[C_P];
-			row.spec.p = i32[j];
-			i32 = col[C_D];
-			row.spec.d = i32[j];
-			i32 = col[C_Q];
-			row.spec.q = i32[j];
-			i32 = col[C_SP];
-			row.spec.P = i32[j];
-			i32 = col[C_SD];
-			row.spec.D = i32[j];
-			i32 = col[C_SQ];
-			row.spec.Q = i32[j];
-			i32 = col[C_S];
-			row.spec.s = i32[j];
-			i32 = col[C_CONST];
-			row.spec.constant = i32[j];
-			i32 = col[C_FIRST];
-			row.first_date = i32[j];
-			i32 = col[C_UNTIL];
-			row.trained_until = i32[j];
-			i32 = col[C_NOBS];
-			row.nobs = i32[j];
-			i32 = col[C_N];
-			row.n = i32[j];
+			row.spec.p = i32_at(col, C_P, j);
+			row.spec.d = i32_at(col, C_D, j);
+			row.spec.q = i32_at(col, C_Q, j);
+			row.spec.P = i32_at(col, C_SP, j);
+			row.spec.D = i32_at(col, C_SD, j);
+			row.spec.Q = i32_at(col, C_SQ, j);
+			row.spec.s = i32_at(col, C_S, j);
+			row.spec.constant = i32_at(col, C_CONST, j);
+			row.first_date = i32_at(col, C_FIRST, j);
+			row.trained_until = i32_at(col, C_UNTIL, j);
+			row.nobs = i32_at(col, C_NOBS, j);
+			row.n = i32_at(col, C_N, j);
 			row.sigma2 = ((const double *)col[C_SIGMA2])[j];
 			row.loglik = ((const double *)col[C_LOGLIK])[j];
 			row.aicc = ((const double *)col[C_AICC])[j];
