@@ -31,29 +31,9 @@ KAFKA=$top/tests/services/kafka.sh
 export AQ_KAFKA_DIR=$DEMO/kafka
 
 declare -A T=()
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "-" }'; }
-jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=d.get(sys.argv[2], ""); print(v)' "$1" "$2" 2>/dev/null || true; }
-need() { [ -x "$BIN/aquacast-$1" ] || { echo "demo-stream: $BIN/aquacast-$1 is missing (run make)" >&2; exit 1; }; }
-stage() { echo; echo "== [$1] $2"; }
-
-# run NAME CMD...: as in demo.sh (exit 3 is success for evaluate*, RC holds the exit code).
-run() {
-    local name=$1 t0 rc=0
-    shift
-    t0=$(now)
-    "$@" >"$DEMO/logs/$name.out" 2>"$DEMO/logs/$name.log" || rc=$?
-    T[$name]=$(secs "$t0" "$(now)")
-    RC=$rc
-    if [ $rc -ne 0 ] && ! { [ $rc -eq 3 ] && [[ $name == evaluate* ]]; }; then
-        echo "   FAILED (exit $rc): $*" >&2
-        tail -n 20 "$DEMO/logs/$name.log" | sed 's/^/   | /' >&2
-        exit 1
-    fi
-    LAST=$(tail -n 1 "$DEMO/logs/$name.out")
-    echo "   done in ${T[$name]} s: $LAST"
-}
+DEMO_PROG=demo-stream
+# shellcheck source=scripts/demo-lib.sh
+. "$top/scripts/demo-lib.sh"
 
 for b in synth extract shard train evaluate stream-replay; do need "$b"; done
 command -v sqlite3 >/dev/null || { echo "demo-stream: sqlite3 is missing (scripts/install-deps.sh)" >&2; exit 1; }
