@@ -1,7 +1,6 @@
 /* tool.c — aquacast-shard subcommands: verify, stats, head / to-csv, compact. */
 #include "tool.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -12,6 +11,7 @@
 
 #include "date.h"
 #include "fs.h"
+#include "inspect.h"
 #include "log.h"
 #include "parquet.h"
 #include "shard.h"
@@ -55,9 +55,9 @@ static int classify(const char *path, struct aq_dataset *ds)
 	return 1;
 }
 
-static int is_readings(const struct aq_pq_reader *r)
+static int is_readings(struct aq_pq_reader *r)
 {
-	return aq_pq_reader_expect((struct aq_pq_reader *)r, &aq_readings_schema, NULL) == 0;
+	return aq_pq_reader_expect(r, &aq_readings_schema, NULL) == 0;
 }
 
 /* ---------------------------------------------------------------- verify */
@@ -66,123 +66,22 @@ struct vsum {
 	uint64_t files, bad, rows, pages, pages_crc, tmp;
 };
 
-static void bad_file(struct vsum *s, const char *path, const char *why)
+static void verify_one(const char *path, const struct aq_dataset *ds, int part, struct vsum *s)
 {
-	s->bad++;
-	printf("BAD %s: %s\n", path, why);
-}
-
-static int check_readings(const char *path, const struct aq_dataset *ds, int part, char *why, size_t wl)
-{
-	struct aq_readings rd;
+	struct aq_verify_info in;
 	struct aq_err e = { 0 };
-	int rc = 0;
-
-	aq_readings_init(&rd);
-	if (aq_readings_read_file(path, &rd, &e)) {
-		snprintf(why, wl, "%s", e.msg);
-		rc = 1;
-	}
-	for (size_t i = 0; !rc && i < rd.n; i++) {
-		if (i && !(rd.account[i - 1] < rd.account[i] ||
-			   (rd.account[i - 1] == rd.account[i] && rd.date[i - 1] < rd.date[i]))) {
-			snprintf(why, wl, "row %zu: (%" PRId64 ", %d) does not follow (%" PRId64 ", %d): not sorted by "
-				 "(AccountOID, ConsumptionDate) or a duplicate", i, rd.account[i], rd.date[i],
-				 rd.account[i - 1], rd.date[i - 1]);
-			rc = 1;
-		} else if (ds && (i == 0 || rd.account[i] != rd.account[i - 1]) &&
-			   aq_part_of(rd.account[i], ds->parts) != part) {
-			snprintf(why, wl, "AccountOID %" PRId64 " belongs to part %d, found in part %d", rd.account[i],
-				 aq_part_of(rd.account[i], ds->parts), part);
-			rc = 1;
-		}
-	}
-	aq_readings_release(&rd);
-	return rc;
-}
-
-/* Generic files of a dataset: an INT64 AccountOID column must respect the partitioning. */
-static int check_partition(struct aq_pq_reader *r, const struct aq_dataset *ds, int part, char *why, size_t wl)
-{
-	int col = aq_pq_reader_col(r, "AccountOID");
-	struct aq_err e = { 0 };
-	int rc = 0;
-
-	if (col < 0 || r->cols[col].type != AQ_PQ_INT64)
-		return 0;
-	for (int g = 0; g < r->nrow_groups && !rc; g++) {
-		size_t n = (size_t)aq_pq_reader_rg_rows(r, g);
-		int64_t *a = malloc(n * sizeof(*a) + 1);
-
-		if (!a || aq_pq_reader_read(r, g, col, a, &e)) {
-			snprintf(why, wl, "%s", a ? e.msg : "out of memory");
-			rc = 1;
-		}
-		for (size_t i = 0; !rc && i < n; i++)
-			if (aq_part_of(a[i], ds->parts) != part) {
-				snprintf(why, wl, "AccountOID %" PRId64 " belongs to part %d, found in part %d", a[i],
-					 aq_part_of(a[i], ds->parts), part);
-				rc = 1;
-			}
-		free(a);
-	}
-	return rc;
-}
-
-static void verify_file(const char *path, const struct aq_dataset *ds, int part, struct vsum *s)
-{
-	struct aq_pq_reader r;
-	struct aq_err e = { 0 };
-	char why[AQ_ERR_MSG + 64];
-	int readings;
 
 	s->files++;
-	if (aq_pq_reader_open(&r, path, &e)) {
-		bad_file(s, path, e.msg);
+	if (aq_verify_file(path, ds, part, &in, &e)) {
+		s->bad++;
+		printf("BAD %s: %s\n", path, e.msg);
 		return;
 	}
-	if (aq_pq_reader_verify(&r, &e)) {
-		bad_file(s, path, e.msg);
-		goto out;
-	}
-	s->pages += r.pages;
-	s->pages_crc += r.pages_crc;
-	if (r.created_by && !strncmp(r.created_by, "aquacast", 8) && r.pages_crc < r.pages) {
-		snprintf(why, sizeof(why), "%" PRIu64 " of %" PRIu64 " pages without a CRC (aquacast writes one on every page)",
-			 r.pages - r.pages_crc, r.pages);
-		bad_file(s, path, why);
-		goto out;
-	}
-	readings = is_readings(&r);
-	if (ds && !strcmp(ds->kind, "readings") && !readings) {
-		aq_pq_reader_expect(&r, &aq_readings_schema, &e);
-		bad_file(s, path, e.msg);
-		goto out;
-	}
-	if (readings ? check_readings(path, ds, part, why, sizeof(why))
-		     : ds ? check_partition(&r, ds, part, why, sizeof(why)) : 0) {
-		bad_file(s, path, why);
-		goto out;
-	}
-	s->rows += r.nrows;
-	printf("ok %s: %" PRIu64 " rows, %d row groups, %" PRIu64 " pages (%" PRIu64 " with CRC)%s\n", path, r.nrows,
-	       r.nrow_groups, r.pages, r.pages_crc, readings ? ", readings sorted" : "");
-out:
-	aq_pq_reader_release(&r);
-}
-
-static void count_tmp(const struct aq_dataset *ds, int part, struct vsum *s)
-{
-	char *dir = aq_dataset_part_dir(ds, part);
-	DIR *d = dir ? opendir(dir) : NULL;
-	struct dirent *de;
-
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp."))
-			s->tmp++;
-	if (d)
-		closedir(d);
-	free(dir);
+	s->rows += in.rows;
+	s->pages += in.pages;
+	s->pages_crc += in.pages_crc;
+	printf("ok %s: %" PRIu64 " rows, %d row groups, %" PRIu64 " pages (%" PRIu64 " with CRC)%s\n", path, in.rows,
+	       in.row_groups, in.pages, in.pages_crc, in.readings ? ", readings sorted" : "");
 }
 
 int tool_verify(char **paths, int n)
@@ -196,12 +95,13 @@ int tool_verify(char **paths, int n)
 		int k = classify(paths[i], &ds);
 
 		if (k < 0) {
-			bad_file(&s, paths[i], "not a parquet file nor a dataset");
 			s.files++;
+			s.bad++;
+			printf("BAD %s: not a parquet file nor a dataset\n", paths[i]);
 			continue;
 		}
 		if (k == 0) {
-			verify_file(paths[i], NULL, -1, &s);
+			verify_one(paths[i], NULL, -1, &s);
 			continue;
 		}
 		for (int p = 0; p < ds.parts; p++) {
@@ -210,13 +110,14 @@ int tool_verify(char **paths, int n)
 			int nf;
 
 			if (aq_dataset_list_part(&ds, p, &files, &nf, &e)) {
-				bad_file(&s, paths[i], e.msg);
+				s.bad++;
+				printf("BAD %s: %s\n", paths[i], e.msg);
 				continue;
 			}
 			for (int f = 0; f < nf; f++)
-				verify_file(files[f], &ds, p, &s);
+				verify_one(files[f], &ds, p, &s);
 			aq_paths_free(files, nf);
-			count_tmp(&ds, p, &s);
+			s.tmp += (uint64_t)aq_dataset_count_tmp(&ds, p);
 		}
 		aq_dataset_release(&ds);
 	}
@@ -231,43 +132,18 @@ int tool_verify(char **paths, int n)
 
 /* ---------------------------------------------------------------- stats */
 
-struct rstats {
-	uint64_t rows, accounts, nan;
-	int32_t dmin, dmax;
-};
-
-/* rows sorted by account (any order of dates) or not: count distinct accounts either way */
-static void readings_stats(struct aq_readings *rd, struct rstats *s, int sorted)
-{
-	if (!sorted)
-		aq_readings_sort(rd);
-	for (size_t i = 0; i < rd->n; i++) {
-		if (!i || rd->account[i] != rd->account[i - 1])
-			s->accounts++;
-		if (rd->value[i] != rd->value[i])
-			s->nan++;
-		if (!s->rows && !i) {
-			s->dmin = s->dmax = rd->date[i];
-		} else {
-			s->dmin = rd->date[i] < s->dmin ? rd->date[i] : s->dmin;
-			s->dmax = rd->date[i] > s->dmax ? rd->date[i] : s->dmax;
-		}
-	}
-	s->rows += rd->n;
-}
-
-static json_t *rstats_json(const struct rstats *s, json_t *j)
+static json_t *rstats_json(const struct aq_readings_stats *s, json_t *j)
 {
 	char a[AQ_DATE_STRLEN], b[AQ_DATE_STRLEN];
 
 	json_object_set_new(j, "rows", json_integer((json_int_t)s->rows));
 	json_object_set_new(j, "accounts", json_integer((json_int_t)s->accounts));
-	json_object_set_new(j, "date_min", s->rows ? json_string(aq_date_format(s->dmin, a)) : json_null());
-	json_object_set_new(j, "date_max", s->rows ? json_string(aq_date_format(s->dmax, b)) : json_null());
+	json_object_set_new(j, "date_min", s->rows ? json_string(aq_date_format(s->date_min, a)) : json_null());
+	json_object_set_new(j, "date_max", s->rows ? json_string(aq_date_format(s->date_max, b)) : json_null());
 	json_object_set_new(j, "nan", json_integer((json_int_t)s->nan));
 	printf("rows      %" PRIu64 "\naccounts  %" PRIu64 "\ndates     %s .. %s\nNaN       %" PRIu64 "\n", s->rows,
-	       s->accounts, s->rows ? aq_date_format(s->dmin, a) : "-", s->rows ? aq_date_format(s->dmax, b) : "-",
-	       s->nan);
+	       s->accounts, s->rows ? aq_date_format(s->date_min, a) : "-",
+	       s->rows ? aq_date_format(s->date_max, b) : "-", s->nan);
 	return j;
 }
 
@@ -287,7 +163,7 @@ static int stats_file(const char *path)
 	json_object_set_new(j, "schema", r.schema_name ? json_string(r.schema_name) : json_null());
 	if (is_readings(&r)) {
 		struct aq_readings rd;
-		struct rstats s = { 0 };
+		struct aq_readings_stats s = { 0 };
 
 		aq_readings_init(&rd);
 		if (aq_readings_read_file(path, &rd, &e)) {
@@ -297,7 +173,7 @@ static int stats_file(const char *path)
 			json_decref(j);
 			return 1;
 		}
-		readings_stats(&rd, &s, 0);
+		aq_readings_stats_add(&s, &rd, 0);
 		aq_readings_release(&rd);
 		rstats_json(&s, j);
 	} else {
@@ -323,99 +199,36 @@ static int stats_file(const char *path)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int stats_dataset(const char *root, const struct aq_dataset *ds)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int stats_dataset(const char *root, struct aq_dataset *ds)
-{
-	struct aq_readings rd;
-	struct rstats s = { 0 };
+	struct aq_dataset_summary sm;
 	struct aq_err e = { 0 };
-	uint64_t files = 0, bytes = 0, rows_files = 0, *keys = NULL, nkeys = 0, capk = 0, batches = 0;
-	int parts_with_data = 0, readings = !strcmp(ds->kind, "readings"), rc = 0;
-	json_t *j = json_object();
+	int readings = !strcmp(ds->kind, "readings");
+	json_t *j;
 
-	aq_readings_init(&rd);
-	for (int p = 0; p < ds->parts && !rc; p++) {
-		char **paths;
-		int n;
-
-		if (aq_dataset_list_part(ds, p, &paths, &n, &e)) {
-			aq_error("%s", e.msg);
-			rc = 1;
-			break;
-		}
-		parts_with_data += n > 0;
-		for (int i = 0; i < n; i++) {
-			const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
-			struct aq_pq_reader r;
-
-			files++;
-			bytes += file_size(paths[i]);
-			if (nkeys == capk) {
-				uint64_t *nk = realloc(keys, (capk = capk ? capk * 2 : 256) * sizeof(*nk));
-
-				if (!nk) {
-					rc = 1;
-					break;
-				}
-				keys = nk;
-			}
-			keys[nkeys++] = strtoull(base, NULL, 10);
-			if (!readings) {
-				if (aq_pq_reader_open(&r, paths[i], &e)) {
-					aq_error("%s", e.msg);
-					rc = 1;
-					break;
-				}
-				rows_files += r.nrows;
-				aq_pq_reader_release(&r);
-			}
-		}
-		aq_paths_free(paths, n);
-		if (!rc && readings && n) {
-			if (aq_dataset_read_part(ds, p, &rd, &e)) {
-				aq_error("%s", e.msg);
-				rc = 1;
-				break;
-			}
-			readings_stats(&rd, &s, 1);
-		}
-	}
-	aq_readings_release(&rd);
-	if (rc) {
-		free(keys);
-		json_decref(j);
+	if (aq_dataset_summarize(ds, &sm, &e)) {
+		aq_error("%s", e.msg);
 		return 1;
 	}
-	if (nkeys) {
-		qsort(keys, nkeys, sizeof(*keys), cmp_u64);
-		for (uint64_t i = 0; i < nkeys; i++)
-			batches += !i || keys[i] != keys[i - 1];
-	}
+	j = json_object();
 	json_object_set_new(j, "path", json_string(root));
 	json_object_set_new(j, "kind", json_string(ds->kind));
 	if (readings) {
-		rstats_json(&s, j);
+		rstats_json(&sm.rs, j);
 	} else {
-		json_object_set_new(j, "rows", json_integer((json_int_t)rows_files));
-		printf("rows      %" PRIu64 " (sum over files, no merge)\n", rows_files);
+		json_object_set_new(j, "rows", json_integer((json_int_t)sm.rows_files));
+		printf("rows      %" PRIu64 " (sum over files, no merge)\n", sm.rows_files);
 	}
 	printf("parts     %d (%d with data)\nfiles     %" PRIu64 "\nbatches   %" PRIu64 "\nbytes     %" PRIu64 "\n",
-	       ds->parts, parts_with_data, files, batches, bytes);
-	if (readings && s.rows)
-		printf("bytes/row %.3f\n", (double)bytes / (double)s.rows);
+	       ds->parts, sm.parts_with_data, sm.files, sm.batches, sm.bytes);
+	if (readings && sm.rs.rows)
+		printf("bytes/row %.3f\n", (double)sm.bytes / (double)sm.rs.rows);
 	json_object_set_new(j, "parts", json_integer(ds->parts));
-	json_object_set_new(j, "parts_with_data", json_integer(parts_with_data));
-	json_object_set_new(j, "files", json_integer((json_int_t)files));
-	json_object_set_new(j, "batches", json_integer((json_int_t)batches));
-	json_object_set_new(j, "bytes", json_integer((json_int_t)bytes));
+	json_object_set_new(j, "parts_with_data", json_integer(sm.parts_with_data));
+	json_object_set_new(j, "files", json_integer((json_int_t)sm.files));
+	json_object_set_new(j, "batches", json_integer((json_int_t)sm.batches));
+	json_object_set_new(j, "bytes", json_integer((json_int_t)sm.bytes));
 	print_json(j);
-	free(keys);
 	return 0;
 }
 
