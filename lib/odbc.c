@@ -649,6 +649,11 @@ int aq_odbc_load_readings(struct aq_odbc *c, const char *table, const struct aq_
 			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the insert parameters");
 			goto out_rb;
 		}
+		/* Some drivers (sqliteodbc) never write the status array: without this
+		 * reset, stale heap bytes could read as SQL_PARAM_ERROR. */
+		for (size_t i = 0; i < m; i++)
+			status[i] = SQL_PARAM_UNUSED;
+		processed = 0;
 		rc = SQLExecute(st);
 		if (!OK(rc)) {
 			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot insert rows %zu..%zu into '%s'", off,

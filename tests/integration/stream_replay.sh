@@ -28,9 +28,10 @@ awk 'BEGIN { print "ConsumptionDate,AccountOID,Consumption";
 rows=$(($(wc -l <"$tmp/src.csv") - 1))
 # split: 2022-04-01 + floor(0.2 × 100) = 2022-04-21
 hist=$(awk -F, 'NR > 1 && $1 < "2022-04-21"' "$tmp/src.csv" | wc -l)
-# a short path: with a database path of ~30+ characters the SQLite bulk insert fails at row 32
-# ("[HY000] no diagnostic record", lib/odbc.c or sqliteodbc; reported, not worked around here)
-dbdir=$(mktemp -d /tmp/aqdb.XXXX)
+# a long database path on purpose: sqliteodbc leaves the parameter status array unwritten, and
+# stale heap bytes once read as errors ("cannot insert row 32", depending on the path length)
+dbdir=$tmp/a-database-directory-with-a-long-name-$(head -c 120 /dev/zero | tr '\0' d)
+mkdir -p "$dbdir"
 db="DRIVER=SQLite3;Database=$dbdir/s.db"
 
 aquacast-stream-replay seed --csv "$tmp/src.csv" --db "$db" --schema "$top/sql" >"$tmp/seed.json" 2>"$tmp/seed.log"
