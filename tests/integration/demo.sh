@@ -4,19 +4,13 @@
 # holding every row of the table after the incremental fetch, both model sets with one row
 # per account, evaluate's decision.json, a 30-day forecast, and the three-timings block.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
+cd "$top"
 tmp=${AQ_TEST_TMP:-/tmp}/demo-it.$$
 mkdir -p "$tmp"
-fail=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fail=1; }
-# check NAME CONDITION: CONDITION is a shell expression (evaluated, so && works inside it).
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 py=$(scripts/venv.sh requirements/test.txt 2>/dev/null)/bin/python
 N=60 D=240
 run_demo() { DEMO_ACCOUNTS=$N DEMO_DAYS=$D DEMO_DIR="$tmp/demo" DEMO_PARTS=8 scripts/demo.sh >"$1" 2>&1; }
-last_json() { tail -n 1 "$1" 2>/dev/null; }
-jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2" 2>/dev/null; }
 
 if run_demo "$tmp/run1.txt"; then ok "demo runs ($N accounts × $D days)"; else nok "demo runs ($N accounts × $D days)"; tail -n 30 "$tmp/run1.txt"; fi
 out=$tmp/run1.txt
@@ -80,4 +74,4 @@ check "re-run is idempotent (same $rows2 rows)" '[ "$db_rows" = "$rows2" ]'
 cmp -s "$tmp/demo/synth/truth.csv" <(bin/aquacast-synth --accounts $N --days $D --truth - 2>/dev/null | head -n -1) \
     && ok "demo truth equals a direct synth run" || nok "demo truth equals a direct synth run"
 rm -rf "$tmp"
-exit $fail
+exit $((fails > 0))

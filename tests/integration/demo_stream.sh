@@ -4,15 +4,10 @@
 # from the CSV), the dataset holds seed + stream, the update and the evaluation ran, the broker
 # was stopped, and the output ends with the three-timings block.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
+cd "$top"
 tmp=${AQ_TEST_TMP:-/tmp}/demo-stream-it.$$
 mkdir -p "$tmp"
-fail=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
-jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2" 2>/dev/null; }
-last_json() { tail -n 1 "$1" 2>/dev/null; }
 N=40 D=240
 d=$tmp/ds
 out=$tmp/run.txt
@@ -53,5 +48,5 @@ tail -n 6 "$out" | awk 'NR==1 && /^== timings/ {h=1} NR==2 && /^fetching +[0-9]+
     NR==4 && /^retraining +[0-9]+\.[0-9]+ s +[0-9]+ accounts\/s/ {r=1} NR==6 && /^evaluating +[0-9]+\.[0-9]+ s +[0-9]+ accounts\/s/ {e=1}
     END {exit !(h && f && r && e)}' \
     && ok "demo-stream ends with the timings block" || { nok "demo-stream ends with the timings block"; tail -n 6 "$out"; }
-[ $fail -eq 0 ] && rm -rf "$tmp"
-exit $fail
+[ $fails -eq 0 ] && rm -rf "$tmp"
+exit $((fails > 0))

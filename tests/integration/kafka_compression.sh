@@ -3,21 +3,11 @@
 # librdkafka 2.0.2 really sends compressed batches to Kafka 4.x: no "does not support compression" notice
 # with debug=feature,protocol, and the broker's own log segments report the codec (DumpLogSegments).
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-PATH=$top/bin:$PATH
-tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/kafka-comp.XXXXXX")
+. "$(dirname "$0")/../lib.sh"
+aq_workspace kafka-comp
 export AQ_KAFKA_DIR=$tmp/kafka
-# snapshot the binaries: in a shared checkout another build may relink bin/ mid-test
-mkdir -p "$tmp/bin"
-for b in aquacast-extract aquacast-stream-replay aquacast-synth; do
-    for i in 1 2 3 4 5; do cp "$top/bin/$b" "$tmp/bin/$b.part" 2>/dev/null && mv "$tmp/bin/$b.part" "$tmp/bin/$b" && break; sleep 1; done
-done
-PATH=$tmp/bin:$PATH
+aq_snapshot_bins aquacast-extract aquacast-stream-replay aquacast-synth
 ks=$top/tests/services/kafka.sh
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 trap '"$ks" stop >/dev/null 2>&1; [ "$fails" -eq 0 ] && [ -z "${AQ_KEEP_TMP:-}" ] && rm -rf "$tmp"' EXIT
 
 B=$("$ks" start) || { echo "not ok - kafka starts"; exit 1; }

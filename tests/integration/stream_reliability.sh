@@ -3,21 +3,11 @@
 # Every reading of the source's stream part must be in the dataset exactly once (latest-wins merge),
 # checked against the source CSV with DuckDB (count, missing, extra, conflicting values).
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-PATH=$top/bin:$PATH
+. "$(dirname "$0")/../lib.sh"
 ingest=${AQ_INGEST_BIN:-aquacast-extract}
-tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/stream-rel.XXXXXX")
+aq_workspace stream-rel
 export AQ_KAFKA_DIR=$tmp/kafka
-# snapshot the binaries: in a shared checkout another build may relink bin/ mid-test
-mkdir -p "$tmp/bin"
-for b in aquacast-extract aquacast-stream-replay aquacast-synth; do
-    for i in 1 2 3 4 5; do cp "$top/bin/$b" "$tmp/bin/$b.part" 2>/dev/null && mv "$tmp/bin/$b.part" "$tmp/bin/$b" && break; sleep 1; done
-done
-PATH=$tmp/bin:$PATH
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+aq_snapshot_bins aquacast-extract aquacast-stream-replay aquacast-synth
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done

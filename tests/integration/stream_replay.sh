@@ -2,20 +2,10 @@
 # stream_replay.sh — aquacast-stream-replay: seed of the first 20% over ODBC (SQLite), --until, a SIGTERM
 # clean stop with its checkpoint and a gapless resume, the --dataset source, and --sink odbc of the ingest.
 set -uo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-PATH=$top/bin:$PATH
-tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/stream-replay.XXXXXX")
+. "$(dirname "$0")/../lib.sh"
+aq_workspace stream-replay
 export AQ_KAFKA_DIR=$tmp/kafka
-# snapshot the binaries: in a shared checkout another build may relink bin/ mid-test
-mkdir -p "$tmp/bin"
-for b in aquacast-extract aquacast-stream-replay aquacast-synth; do
-    for i in 1 2 3 4 5; do cp "$top/bin/$b" "$tmp/bin/$b.part" 2>/dev/null && mv "$tmp/bin/$b.part" "$tmp/bin/$b" && break; sleep 1; done
-done
-PATH=$tmp/bin:$PATH
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+aq_snapshot_bins aquacast-extract aquacast-stream-replay aquacast-synth
 trap '"$top/tests/services/kafka.sh" stop >/dev/null 2>&1; [ "$fails" -eq 0 ] && rm -rf "$tmp" "$dbdir"' EXIT
 
 # 50 accounts × 100 days (2022-04-01 .. 2022-07-09), one missing reading, new accounts joining on 05-01

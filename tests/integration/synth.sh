@@ -3,14 +3,11 @@
 # CSV and shards holding the same rows (read back by DuckDB, an independent Parquet and
 # CSV reader), the strict CSV import of DAIAD's real daily.csv, and the ODBC load.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
+cd "$top"
 S=bin/aquacast-synth
 tmp=${AQ_TEST_TMP:-/tmp}/synth-it.$$
 mkdir -p "$tmp"
-fail=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 PY=$(scripts/venv.sh requirements/test.txt)/bin/python
 
 A=400
@@ -111,4 +108,4 @@ sqlite3 -csv "$db" "SELECT ConsumptionDate, AccountOID, Consumption FROM PORTAL_
 check "database values equal the csv (NULL for NaN)" \
     'cmp -s <(awk -F, "NR > 1 && \$1 < \"2022-06-13\"" "$tmp/a.csv") "$tmp/db.csv"'
 rm -rf "$tmp"
-exit $fail
+exit $((fails > 0))

@@ -1,0 +1,29 @@
+# lib.sh — scaffolding sourced by tests/integration/*.sh: TAP lines, a workspace, private copies of the binaries.
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   aq_workspace NAME          tmp=<fresh dir under $AQ_TEST_TMP or /tmp>, named NAME.XXXXXX
+#   aq_snapshot_bins B...      copy bin/B into $tmp/bin and put it first on PATH: in a shared
+#                              checkout another build may relink bin/ while a test runs
+#   ok / nok NAME, check NAME EXPR (EXPR is eval'ed, so && works inside it); $fails counts nok
+#   last_json FILE, jget JSON KEY
+# The script ends with `[ "$fails" -eq 0 ]` (or `exit $((fails > 0))`).
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PATH=$top/bin:$PATH
+fails=0
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+last_json() { tail -n 1 "$1" 2>/dev/null; }
+jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2" 2>/dev/null; }
+aq_workspace() { tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/$1.XXXXXX"); }
+aq_snapshot_bins() {
+    local b i
+    mkdir -p "$tmp/bin"
+    for b in "$@"; do
+        for i in 1 2 3 4 5; do
+            cp "$top/bin/$b" "$tmp/bin/$b.part" 2>/dev/null && mv "$tmp/bin/$b.part" "$tmp/bin/$b" && break
+            sleep 1
+        done
+    done
+    PATH=$tmp/bin:$PATH
+}
