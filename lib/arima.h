@@ -40,6 +40,11 @@ struct aq_arima_fit_opts {
 	int max_iter;                 /* optimiser iterations, default 100 */
 	double reltol;                /* default 1.5e-8 (R's optim) */
 	int want_vcov;                /* compute coefficient covariance (Hessian) */
+	double css_rtol;              /* CSS stage stop: relative decrease of the CSS per
+				         Levenberg–Marquardt iteration; 0: 1e-12 for method
+				         CSS, 1e-7 for CSS-ML. An order search needs ~1e-8:
+				         AICc moves by n/2 * rtol */
+	int css_max_iter;             /* LM iteration cap of the CSS stage; 0: 4 max_iter */
 };
 
 /* Everything needed to continue the filter and forecast: opaque to callers. */

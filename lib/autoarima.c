@@ -472,6 +472,12 @@ static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, in
 	fo.max_iter = 100;
 	fo.reltol = 1.5e-8;
 	fo.want_vcov = vcov && S->o->check_vcov;
+	/* A candidate's AICc needs ~1e-3 in n* log(ssq): relative CSS decrease 1e-8 per iteration is plenty. */
+	fo.css_rtol = approx ? 1e-8 : 0;
+	/* R's optim stops the CSS fit after maxit = 100 iterations too; the
+	 * fits that reach the cap crawl with an MA root beyond the unit circle
+	 * (rejected whatever the iteration they stop at). */
+	fo.css_max_iter = approx ? 100 : 0;
 	struct aq_err e = {0};
 	aq_arima_model_release(m);
 	aq_arima_model_init(m);
