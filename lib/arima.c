@@ -1332,7 +1332,8 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 
 	/* Final pass in R's form over the whole series: likelihood, state. */
 	struct aq_kalman_stats st;
-	if (like_eval(&c, coef, 0, NULL, &st)) {
+	int want_state = !(method == AQ_ARIMA_CSS && o->no_state);
+	if (want_state && like_eval(&c, coef, 0, NULL, &st)) {
 		rc = aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part for '%s'", sbuf);
 		goto fail;
 	}
@@ -1354,19 +1355,21 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 	double aicc = aic + 2 * npar * (npar + 1) / (nu - npar - 1);
 	double bic = aic + npar * (log(nu) - 2);
 	if (fval == DBL_MAX || !isfinite(sigma2) || !(sigma2 > 0) || !isfinite(loglik) || !isfinite(aicc) ||
-	    !isfinite(bic) || !all_finite(c.a, (size_t)c.km.rd) ||
-	    !all_finite(c.Pm, (size_t)c.km.rd * c.km.rd)) {
+	    !isfinite(bic) || (want_state && (!all_finite(c.a, (size_t)c.km.rd) ||
+					      !all_finite(c.Pm, (size_t)c.km.rd * c.km.rd)))) {
 		rc = aq_err_set(e, AQ_ENUMERIC, "non-finite likelihood or state for '%s'", sbuf);
 		goto fail;
 	}
-	size_t slen = (size_t)c.km.rd + (size_t)c.km.rd * c.km.rd;
-	double *sv = malloc(sizeof(double) * slen);
-	if (!sv) {
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima state");
-		goto fail;
+	size_t slen = want_state ? (size_t)c.km.rd + (size_t)c.km.rd * c.km.rd : 0;
+	double *sv = NULL;
+	if (want_state) {
+		if (!(sv = malloc(sizeof(double) * slen))) {
+			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima state");
+			goto fail;
+		}
+		memcpy(sv, c.a, sizeof(double) * c.km.rd);
+		memcpy(sv + c.km.rd, c.Pm, sizeof(double) * c.km.rd * c.km.rd);
 	}
-	memcpy(sv, c.a, sizeof(double) * c.km.rd);
-	memcpy(sv + c.km.rd, c.Pm, sizeof(double) * c.km.rd * c.km.rd);
 
 	if (aq_log_get_level() >= AQ_LOG_DEBUG)
 		aq_debug("arima fit '%s': %d css (%d lm iterations) + %d ml objective evaluations, loglik %.6f", sbuf,
@@ -1456,14 +1459,14 @@ struct mctx {
 	struct aq_arima_ws ws;
 };
 
-static int model_ctx(const struct aq_arima_model *m, struct mctx *mc, struct aq_err *e)
+static int model_ctx(const struct aq_arima_model *m, struct mctx *mc, int need_state, struct aq_err *e)
 {
 	int rc;
 	memset(&mc->ws, 0, sizeof(mc->ws));
 	if ((rc = ctx_init(&mc->c, NULL, 0, &m->spec, &mc->ws, e)))
 		return rc;
-	if (m->ncoef != mc->c.ncoef || !m->coef || m->state.len != mc->c.km.rd + mc->c.km.rd * mc->c.km.rd ||
-	    !m->state.v) {
+	if (m->ncoef != mc->c.ncoef || !m->coef ||
+	    (need_state && (m->state.len != mc->c.km.rd + mc->c.km.rd * mc->c.km.rd || !m->state.v))) {
 		free(mc->ws.buf);
 		return aq_err_set(e, AQ_ESTATE, "arima model inconsistent with its order");
 	}
@@ -1476,7 +1479,7 @@ int aq_arima_update(struct aq_arima_model *m, const double *ynew, size_t k, stru
 	struct mctx mc;
 	struct aq_kalman_stats st;
 	int rc;
-	if ((rc = model_ctx(m, &mc, e)))
+	if ((rc = model_ctx(m, &mc, 1, e)))
 		return rc;
 	struct actx *c = &mc.c;
 	int rd = c->km.rd;
@@ -1518,7 +1521,7 @@ static int forecast_impl(const struct aq_arima_model *m, int h, double *mean, do
 	int rc;
 	if (h < 0)
 		return aq_err_set(e, AQ_EINVAL, "negative forecast horizon %d", h);
-	if ((rc = model_ctx(m, &mc, e)))
+	if ((rc = model_ctx(m, &mc, 1, e)))
 		return rc;
 	struct actx *c = &mc.c;
 	int rd = c->km.rd;
@@ -1581,7 +1584,7 @@ int aq_arima_roots_ok(const struct aq_arima_model *m, double min_modulus)
 	double complex lam[64 * 2];
 	double neg[64 * 2];
 	int deg, ok = 1;
-	if (model_ctx(m, &mc, NULL))
+	if (model_ctx(m, &mc, 0, NULL))
 		return 0;
 	struct actx *c = &mc.c;
 	if (!all_finite(m->coef, (size_t)m->ncoef))

@@ -45,6 +45,9 @@ struct aq_arima_fit_opts {
 				         CSS, 1e-7 for CSS-ML. An order search needs ~1e-8:
 				         AICc moves by n/2 * rtol */
 	int css_max_iter;             /* LM iteration cap of the CSS stage; 0: 4 max_iter */
+	int no_state;                 /* method CSS only: skip the final Kalman pass, the model
+				         gets no state (cannot update/forecast; roots and AICc
+				         only): order-search candidates */
 };
 
 /* Everything needed to continue the filter and forecast: opaque to callers. */

@@ -478,6 +478,7 @@ static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, in
 	 * fits that reach the cap crawl with an MA root beyond the unit circle
 	 * (rejected whatever the iteration they stop at). */
 	fo.css_max_iter = approx ? 100 : 0;
+	fo.no_state = approx;   /* candidates are scored, never forecast */
 	struct aq_err e = {0};
 	aq_arima_model_release(m);
 	aq_arima_model_init(m);
