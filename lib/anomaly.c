@@ -1,18 +1,26 @@
-/* anomaly.c — persistent level shifts (leaks) and flat readings (stuck meters) against forecast intervals. */
+/* anomaly.c — leaks (persistent level shifts, tested against the account's own history) and flat runs (stuck meters). */
 #include "anomaly.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "err.h"
+
+#define MIN_WEEKS 4       /* weekly means needed for a baseline */
+#define MIN_NULL 28       /* earlier origins needed for the null distribution */
+#define NULL_SPAN 182    /* earlier origins: the last half year (drift of other seasons would only blur the scale) */
+#define RECENT 28        /* the last RECENT earlier origins estimate the current drift */
 
 void aq_anomaly_opts_default(struct aq_anomaly_opts *o)
 {
-	o->days = 14;
+	o->days = 28;
 	o->flat_days = 14;
-	o->share = 0.8;
-	o->min_days = 7;
+	o->base_weeks = 8;
+	o->z = 4.5;
+	o->min_rel = 0.2;
+	o->min_rel_down = 0.5;
+	o->share = 0.7;
 }
 
 const char *aq_anomaly_kind_name(enum aq_anomaly_kind k)
@@ -31,25 +39,112 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median of the (actual - mean) differences on days flagged by sign s (+1 above hi, -1 below lo). */
-static double median_diff(const double *actual, const double *mean, const double *lo, const double *hi, int w,
-			  int s, double *tmp)
+/* Median of v[0..k) in place (k >= 1). */
+static double median_inplace(double *v, size_t k)
 {
-	int k = 0;
-	for (int i = 0; i < w; i++) {
-		if (isnan(actual[i]) || !isfinite(mean[i]))
-			continue;
-		if ((s > 0 && actual[i] > hi[i]) || (s < 0 && actual[i] < lo[i]))
-			tmp[k++] = actual[i] - mean[i];
-	}
-	if (!k)
-		return NAN;
-	qsort(tmp, (size_t)k, sizeof(*tmp), cmp_double);
-	return aq_quantile_sorted(tmp, (size_t)k, 0.5);
+	qsort(v, k, sizeof(*v), cmp_double);
+	return (k & 1) ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
 }
 
-void aq_anomaly_detect(const double *actual, const double *mean, const double *lo95, const double *hi95, int w,
-		       const double *hist, size_t nh, const struct aq_anomaly_opts *o, struct aq_anomaly *out)
+/* Mean of the present days of actual[a..b), NaN when fewer than `need` are present. */
+static double block_mean(const double *x, size_t a, size_t b, size_t need)
+{
+	double s = 0;
+	size_t k = 0;
+	for (size_t i = a; i < b; i++)
+		if (!isnan(x[i])) {
+			s += x[i];
+			k++;
+		}
+	return k >= need && k ? s / (double)k : NAN;
+}
+
+/* The same from prefix sums ps/pc (present values and counts of [0, i)). */
+static double prefix_mean(const double *ps, const double *pc, size_t a, size_t b, size_t need)
+{
+	double k = pc[b] - pc[a];
+	return k >= (double)need && k > 0 ? (ps[b] - ps[a]) / k : NAN;
+}
+
+/*
+ * Baseline: median of the weekly means (>= 4 present days each) of the
+ * K weeks [p - 7(j+1), p - 7j), j < K, that exist; NaN with fewer than
+ * MIN_WEEKS. A week of zeros is a vacation or a stuck meter, not typical
+ * use: left out (else the return from a long one looks like a leak).
+ * With prefix sums when ps is given. w: K scratch.
+ */
+static double baseline_at(const double *x, const double *ps, const double *pc, size_t p, int K, double *w)
+{
+	size_t k = 0;
+	for (int j = 0; j < K && p >= 7 * (size_t)(j + 1); j++) {
+		size_t a = p - 7 * (size_t)(j + 1), b = a + 7;
+		double m = ps ? prefix_mean(ps, pc, a, b, 4) : block_mean(x, a, b, 4);
+		if (!isnan(m) && m != 0)
+			w[k++] = m;
+	}
+	return k >= MIN_WEEKS ? median_inplace(w, k) : NAN;
+}
+
+/* A run of equal present readings covering the last F days (>= F/2 present), after a varied history. */
+static int flat_run(const double *x, size_t n, int F, struct aq_anomaly *out)
+{
+	if (F < 2 || n < (size_t)F)
+		return 0;
+	double v = NAN;
+	int present = 0;
+	for (size_t i = n - (size_t)F; i < n; i++) {
+		if (isnan(x[i]))
+			continue;
+		if (isnan(v))
+			v = x[i];
+		else if (x[i] != v)
+			return 0;
+		present++;
+	}
+	if (2 * present < F)
+		return 0;
+	/* extend back over equal or missing days; the run starts at its first equal reading */
+	size_t start = n - (size_t)F, run = (size_t)present;
+	while (start > 0 && (isnan(x[start - 1]) || x[start - 1] == v)) {
+		start--;
+		run += !isnan(x[start]);
+	}
+	while (isnan(x[start]))
+		start++;
+	/* the 28 days before the run held at least two different readings */
+	size_t from = start > 28 ? start - 28 : 0;
+	double first = NAN;
+	int varied = 0;
+	for (size_t i = from; i < start && !varied; i++) {
+		if (isnan(x[i]))
+			continue;
+		if (isnan(first))
+			first = x[i];
+		else
+			varied = x[i] != first;
+	}
+	if (!varied)
+		return 0;
+	out->kind = AQ_ANOM_FLAT;
+	out->start = (int)start;
+	out->examined = F;
+	out->outside = (int)run;
+	out->magnitude = v;
+	return 1;
+}
+
+/* Robust centre and scale of s[0..k) (sorted in place): median, 1.4826 MAD. */
+/* Median and 1.4826 MAD of s[0..k) (reordered); t: k scratch. */
+static void robust(double *s, size_t k, double *t, double *med, double *sc)
+{
+	*med = median_inplace(s, k);
+	for (size_t i = 0; i < k; i++)
+		t[i] = fabs(s[i] - *med);
+	*sc = 1.4826 * median_inplace(t, k);
+}
+
+int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fmean, const double *lo95,
+		      const double *hi95, const struct aq_anomaly_opts *o, struct aq_anomaly *out)
 {
 	struct aq_anomaly_opts def;
 	if (!o) {
@@ -57,82 +152,134 @@ void aq_anomaly_detect(const double *actual, const double *mean, const double *l
 		o = &def;
 	}
 	memset(out, 0, sizeof(*out));
-	out->magnitude = out->relative = NAN;
-	if (w <= 0)
-		return;
-	/* Flat: the last flat_days all present and equal; the history before was not constant. */
-	if (w >= o->flat_days) {
-		const double *t = actual + (w - o->flat_days);
-		int flat = 1;
-		for (int i = 0; i < o->flat_days && flat; i++)
-			flat = !isnan(t[i]) && t[i] == t[0];
-		if (flat) {
-			size_t from = nh > 28 ? nh - 28 : 0;
-			double first = NAN;
-			int varied = 0;
-			for (size_t i = from; i < nh && !varied; i++) {
-				if (isnan(hist[i]))
+	out->magnitude = out->relative = out->z = out->baseline = NAN;
+	int K = o->base_weeks > 0 ? o->base_weeks : 8;
+	if (origin > n || n == 0)
+		return 0;
+	double wk[64];
+	if (K > 64)
+		K = 64;
+	double B = baseline_at(x, NULL, NULL, origin, K, wk);
+	out->baseline = B;
+	if (flat_run(x, n, o->flat_days, out)) {
+		out->relative = B > 0 ? out->magnitude / B : NAN;
+		return 0;
+	}
+	size_t nw = n - origin;
+	if (isnan(B) || nw < 7)
+		return 0;
+	int nL = o->days / 7;
+	if ((size_t)nL * 7 > nw)
+		nL = (int)(nw / 7);
+	if (nL < 1)
+		return 0;
+	/* cheap checks first: a shift large against typical use, persistent over the last 7 days */
+	double d[8], last7 = block_mean(x, n - 7, n, 4) - B, prev7 = n >= 14 ? block_mean(x, n - 14, n - 7, 4) - B : NAN;
+	int cand = 0;
+	if (nL > 8)
+		nL = 8;
+	for (int l = 0; l < nL; l++) {
+		size_t L = 7 * (size_t)(l + 1);
+		d[l] = block_mean(x, n - L, n, L / 2 + 1) - B;
+		cand |= isfinite(d[l]) && fabs(d[l]) >= o->min_rel * B && fabs(d[l]) > 0 &&
+			last7 * d[l] > 0 && fabs(last7) >= 0.5 * fabs(d[l]);
+	}
+	if (!cand)
+		return 0;
+	/* the null: S_L(p) at earlier origins p whose windows end before origin */
+	if (2 * origin < n + 7 * (size_t)MIN_WEEKS)
+		return 0;
+	size_t pmax = 2 * origin - n, pmin = 7 * (size_t)MIN_WEEKS;
+	if (pmax > NULL_SPAN && pmax - NULL_SPAN > pmin)
+		pmin = pmax - NULL_SPAN;
+	if (pmax < pmin + MIN_NULL)
+		return 0;
+	size_t np = pmax - pmin + 1;
+	double *buf = malloc((2 * (origin + 1) + 3 * np) * sizeof(*buf));
+	if (!buf)
+		return AQ_ENOMEM;
+	double *ps = buf, *pc = ps + origin + 1, *bp = pc + origin + 1, *s = bp + np, *t = s + np;
+	ps[0] = pc[0] = 0;
+	for (size_t i = 0; i < origin; i++) {
+		int ok = !isnan(x[i]);
+		ps[i + 1] = ps[i] + (ok ? x[i] : 0);
+		pc[i + 1] = pc[i] + ok;
+	}
+	for (size_t p = pmin; p <= pmax; p++)
+		bp[p - pmin] = baseline_at(x, ps, pc, p, K, wk);
+	int best = -1;
+	double bestz = 0, maxz = 0;
+	for (int l = 0; l < nL; l++) {
+		if (!isfinite(d[l]) || fabs(d[l]) < o->min_rel * B || fabs(d[l]) == 0)
+			continue;
+		size_t L = 7 * (size_t)(l + 1), g = nw - L, k = 0;
+		for (size_t p = pmin; p <= pmax; p++) {
+			double c = prefix_mean(ps, pc, p + g, p + g + L, L / 2 + 1), b = bp[p - pmin];
+			if (!isnan(c) && !isnan(b))
+				s[k++] = c - b;
+		}
+		if (k < MIN_NULL)
+			continue;
+		/*
+		 * Centre: the current drift, estimated by the median of the RECENT
+		 * latest S_L(p) (seasonal rise or fall); it may explain a shift but
+		 * never strengthens one (opposite sign: 0), and being an estimate of
+		 * a moving drift it widens the scale. Scale: MAD over the span.
+		 */
+		double c, sc, m0;
+		size_t nr = k < RECENT ? k : RECENT;
+		for (size_t i = 0; i < nr; i++)
+			t[i] = s[k - nr + i];
+		c = median_inplace(t, nr);
+		robust(s, k, t, &m0, &sc);
+		if (c * d[l] < 0)
+			c = 0;
+		sc = sqrt(sc * sc + c * c);
+		sc = fmax(sc, fmax(0.01 * B, 1e-3));
+		double z = (d[l] - c) / sc;
+		if (fabs(z) > fabs(maxz))
+			maxz = z;
+		/* a drop is actionable when large (vacancy, a failing meter); smaller ones are weather and habits */
+		if (d[l] < 0 && fabs(d[l]) < o->min_rel_down * B)
+			continue;
+		if (fabs(z) < o->z || z * d[l] <= 0 || last7 * d[l] <= 0 || fabs(last7) < 0.5 * fabs(d[l]))
+			continue;
+		/* nor has it dropped back in the last week (by half the shift) */
+		if (!isnan(prev7) && (last7 - prev7) * (d[l] > 0 ? 1 : -1) < -0.5 * fabs(d[l]))
+			continue;
+		/* one spike cannot make a shift: most days on its side of the served forecast */
+		if (fmean) {
+			int side = 0, m = 0;
+			for (size_t i = n - L; i < n; i++) {
+				if (i < origin || isnan(x[i]) || !isfinite(fmean[i - origin]))
 					continue;
-				if (isnan(first))
-					first = hist[i];
-				else if (hist[i] != first)
-					varied = 1;
+				m++;
+				side += d[l] > 0 ? x[i] > fmean[i - origin] : x[i] < fmean[i - origin];
 			}
-			if (varied) {
-				out->kind = AQ_ANOM_FLAT;
-				out->examined = o->flat_days;
-				out->outside = o->flat_days;
-				out->magnitude = t[0];
-				double lvl = 0;
-				int k = 0;
-				for (int i = 0; i < w; i++)
-					if (isfinite(mean[i])) {
-						lvl += mean[i];
-						k++;
-					}
-				out->relative = k ? t[0] / fmax(lvl / k, 1e-9) : NAN;
-				return;
-			}
+			if (m && side < o->share * m)
+				continue;
+		}
+		if (fabs(z) > fabs(bestz)) {
+			bestz = z;
+			best = l;
 		}
 	}
-	int n = 0, up = 0, down = 0;
-	double lvl = 0;
-	for (int i = 0; i < w; i++) {
-		if (isnan(actual[i]) || !isfinite(mean[i]))
+	free(buf);
+	out->z = maxz != 0 ? maxz : NAN;
+	if (best < 0)
+		return 0;
+	size_t L = 7 * (size_t)(best + 1);
+	out->kind = d[best] > 0 ? AQ_ANOM_LEVEL_UP : AQ_ANOM_LEVEL_DOWN;
+	out->start = (int)(n - L);
+	out->magnitude = d[best];
+	out->relative = B > 0 ? d[best] / B : NAN;
+	out->z = bestz;
+	for (size_t i = n - L; i < n; i++) {
+		if (isnan(x[i]))
 			continue;
-		n++;
-		lvl += mean[i];
-		up += !isnan(hi95[i]) && actual[i] > hi95[i];
-		down += !isnan(lo95[i]) && actual[i] < lo95[i];
+		out->examined++;
+		if (i >= origin && lo95 && hi95)
+			out->outside += d[best] > 0 ? x[i] > hi95[i - origin] : x[i] < lo95[i - origin];
 	}
-	out->examined = n;
-	if (n < o->min_days)
-		return;
-	/* the last 3 scored days must be outside too: the shift has not dropped back */
-	int last_up = 1, last_down = 1, seen = 0;
-	for (int i = w - 1; i >= 0 && seen < 3; i--) {
-		if (isnan(actual[i]) || !isfinite(mean[i]))
-			continue;
-		seen++;
-		last_up &= !isnan(hi95[i]) && actual[i] > hi95[i];
-		last_down &= !isnan(lo95[i]) && actual[i] < lo95[i];
-	}
-	double *tmp = malloc((size_t)w * sizeof(*tmp));
-	if (!tmp)
-		return;
-	lvl /= n;
-	if (up >= o->share * n && last_up) {
-		out->kind = AQ_ANOM_LEVEL_UP;
-		out->outside = up;
-		out->magnitude = median_diff(actual, mean, lo95, hi95, w, +1, tmp);
-	} else if (down >= o->share * n && last_down) {
-		out->kind = AQ_ANOM_LEVEL_DOWN;
-		out->outside = down;
-		out->magnitude = median_diff(actual, mean, lo95, hi95, w, -1, tmp);
-	} else {
-		out->outside = up > down ? up : down;
-	}
-	if (out->kind != AQ_ANOM_NONE)
-		out->relative = out->magnitude / fmax(fabs(lvl), 1e-9);
-	free(tmp);
+	return 0;
 }

@@ -1,25 +1,66 @@
-/* anomaly.h — accounts whose recent readings sit persistently outside their forecast intervals (leaks, stuck meters). */
+/* anomaly.h — accounts whose recent readings shift persistently away from their own history (leaks), or stop (stuck meters, vacancies). */
 #ifndef AQ_ANOMALY_H
 #define AQ_ANOMALY_H
 
 /*
- * Rules, over the last `days` days of an account (W, default 14) compared
- * with a forecast made before them (lib/evaluate.h: from TrainedUntil, or W
- * days before the last reading if that is earlier):
+ * An account's readings actual[0..n) (NaN = missing or invalid) and an
+ * origin o: the days before o are the history the account is judged
+ * against (lib/evaluate.h: TrainedUntil, or `days` before the last reading
+ * if that is earlier); the served forecast of [o, n) is used for the
+ * evidence and a sign check only, so the rules work with any forecaster.
  *
- *   flat       (stuck meter, or a vacant premise): the last `flat_days`
- *              readings (default 14, all present) are equal, while the 28
- *              days before the forecast origin were not constant; value =
- *              the repeated reading (0 for a meter stuck at zero).
- *   level_up   (leak): at least `share` (default 0.8) of the scored days of
- *              the last W lie above the 95% upper bound, and so do the last
- *              3 days (it has not dropped back).
- *   level_down at least `share` below the 95% lower bound, last 3 too.
+ *   flat       (stuck meter, or a vacant premise / vacation: from daily
+ *              totals both are a run of equal readings, nearly always 0,
+ *              so they are one kind): the last `flat_days` days (default
+ *              14) hold at least flat_days/2 present readings, all equal,
+ *              and the 28 days before the run were not constant (an
+ *              account that always read 0 is not flagged). value = the
+ *              repeated reading.
+ *   level_up   (leak) / level_down: a persistent additive shift of the
+ *              last L days, L in 7, 14, ..., `days` (default 28; L <= n - o),
+ *              tested against the account's own history:
+ *                baseline B   median of the weekly means of the base_weeks
+ *                             (default 8) weeks before o (whole weeks: the
+ *                             weekday pattern cancels; the median ignores a
+ *                             vacation week or a spike; weeks of zeros, a
+ *                             vacation or a stuck meter, are left out),
+ *                shift d_L    mean of the last L days - B,
+ *                null         the same statistic at every earlier origin p
+ *                             of the last half year (baseline ending at p,
+ *                             window as far after p as [n-L, n) is after o):
+ *                             S_L(p). Block means of the account's own
+ *                             readings carry its autocorrelation, weekly and
+ *                             seasonal drift and past events, so no model of
+ *                             the forecast errors' correlation is needed.
+ *                z_L = (d_L - c) / sqrt(s^2 + c^2): s = 1.4826 MAD of S_L
+ *                (robust: past leaks and vacations are a minority), c = the
+ *                median of the 28 latest S_L(p), the current seasonal drift,
+ *                taken only when it has the sign of d_L (a drift may explain
+ *                a shift, never strengthen one) and, being an estimate of a
+ *                moving drift, also widening the scale; the scale is floored
+ *                at 1% of B and 1 litre/day.
+ *              The largest |z_L| that passes is taken: |z| >= z (default 4.5:
+ *              four overlapping tests, a scale estimated from the history),
+ *              |d| >= min_rel B (default 0.2: small against typical use is
+ *              not actionable; drops: min_rel_down, default 0.5, smaller
+ *              ones are weather and habits), the last 7 days shifted by at
+ *              least half of d and not back by half of d from the week
+ *              before (a repaired leak is not reported), and at least `share` (default 0.7) of the
+ *              window's days on the shift's side of the served point
+ *              forecast (one spike cannot make a shift).
+ *              Needs >= 4 weekly means in the baseline and >= 28 earlier
+ *              origins (about 13 weeks of history before o with 30 new
+ *              days), and >= L/2 + 1 present days in the window; else not
+ *              judged. Limits: with less than a year of history a seasonal
+ *              turn the history has not shown (the first autumn fall or
+ *              spring rise of a garden) can pass for a shift: the centre
+ *              and min_rel_down contain it (docs/accuracy.md, anomalies).
  *
- * Evidence: days examined, days outside, direction, magnitude = median of
- * (actual - forecast) over the days outside (m³/day) and relative to the
- * forecast level. A series with fewer than min_days (7) scored days is
- * not judged.
+ * Evidence: kind, start (index of the first day of the window or run),
+ * examined (present days in it), outside (of those, beyond the served 95%
+ * bound on the shift's side; flat: present days of the run), magnitude
+ * (d in m³/day; flat: the repeated value), relative (magnitude / B), z,
+ * baseline B.
  */
 
 #include <stddef.h>
@@ -27,28 +68,36 @@
 enum aq_anomaly_kind { AQ_ANOM_NONE = 0, AQ_ANOM_FLAT, AQ_ANOM_LEVEL_UP, AQ_ANOM_LEVEL_DOWN };
 
 struct aq_anomaly_opts {
-	int days;        /* W, default 14 */
-	int flat_days;   /* default 14 */
-	double share;    /* default 0.8 */
-	int min_days;    /* default 7 */
+	int days;          /* longest window L, default 28 (multiples of 7 are tried) */
+	int flat_days;     /* default 14 */
+	int base_weeks;    /* default 8 */
+	double z;          /* default 4.5 */
+	double min_rel;    /* default 0.2 */
+	double min_rel_down;  /* level_down: default 0.5 */
+	double share;      /* default 0.7 */
 };
 
 struct aq_anomaly {
 	enum aq_anomaly_kind kind;
-	int examined;    /* scored days in the window */
-	int outside;     /* above hi95 (level_up), below lo95 (level_down), equal run length (flat) */
-	double magnitude;  /* median(actual - forecast) over outside days; flat: the repeated value */
-	double relative;   /* magnitude / max(mean forecast level, 1e-9) */
+	int start;         /* first day of the judged window or flat run (index into actual) */
+	int examined;      /* present days in it */
+	int outside;       /* beyond the served 95% bound on the shift's side; flat: present days of the run */
+	double magnitude;  /* m³/day: mean shift against the baseline; flat: the repeated reading */
+	double relative;   /* magnitude / baseline */
+	double z;          /* standardized shift against the account's own history (NaN: not computed) */
+	double baseline;   /* typical use B, m³/day (NaN: too little history) */
 };
 
 void aq_anomaly_opts_default(struct aq_anomaly_opts *o);
 const char *aq_anomaly_kind_name(enum aq_anomaly_kind k);   /* "none", "flat", "level_up", "level_down" */
 
 /*
- * Judge the window: actual[0..w) (NaN = missing), forecast mean/lo95/hi95 for
- * the same days, and hist[0..nh) = the history before the forecast origin.
+ * Judge actual[0..n) with history before origin; fmean/lo95/hi95 (may be
+ * NULL) hold the served forecast of days [origin, n). Allocates O(n)
+ * scratch only for accounts whose shift passes the cheap checks (returns
+ * AQ_ENOMEM, leaving kind NONE, if that fails).
  */
-void aq_anomaly_detect(const double *actual, const double *mean, const double *lo95, const double *hi95, int w,
-		       const double *hist, size_t nh, const struct aq_anomaly_opts *o, struct aq_anomaly *out);
+int aq_anomaly_detect(const double *actual, size_t n, size_t origin, const double *fmean, const double *lo95,
+		      const double *hi95, const struct aq_anomaly_opts *o, struct aq_anomaly *out);
 
 #endif

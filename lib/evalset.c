@@ -429,6 +429,12 @@ out:
 		aq_arima_ws_free(aws);
 }
 
+/* A real, or null when not finite (NaN = not computed). */
+static json_t *jnum(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
 static json_t *agg_json(const double *v, const double *w, size_t n)
 {
 	struct aq_agg g;
@@ -587,16 +593,16 @@ int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promo
 			if (evald && a->r.anomaly.kind != AQ_ANOM_NONE) {
 				anom_kind[a->r.anomaly.kind]++;
 				char since[AQ_DATE_STRLEN];
-				json_array_append_new(
-					alist, json_pack("{s:I,s:s,s:s,s:i,s:i,s:o,s:o}", "account", (json_int_t)a->account,
-							 "kind", aq_anomaly_kind_name(a->r.anomaly.kind), "since",
-							 aq_date_format(a->anomaly_since, since), "days",
-							 a->r.anomaly.examined, "outside", a->r.anomaly.outside, "magnitude",
-							 isfinite(a->r.anomaly.magnitude) ? json_real(a->r.anomaly.magnitude)
-											  : json_null(),
-							 "relative",
-							 isfinite(a->r.anomaly.relative) ? json_real(a->r.anomaly.relative)
-											 : json_null()));
+				const struct aq_anomaly *an = &a->r.anomaly;
+				json_t *x = json_pack("{s:I,s:s,s:s,s:i,s:i,s:o,s:o}", "account", (json_int_t)a->account,
+						      "kind", aq_anomaly_kind_name(an->kind), "since",
+						      aq_date_format(a->anomaly_since, since), "days", an->examined, "outside",
+						      an->outside, "magnitude", jnum(an->magnitude), "relative",
+						      jnum(an->relative));
+				/* more evidence: z against the account's own history, typical use (lib/anomaly.h) */
+				json_object_set_new(x, "z", jnum(an->z));
+				json_object_set_new(x, "baseline", jnum(an->baseline));
+				json_array_append_new(alist, x);
 			}
 		}
 	}

@@ -290,7 +290,7 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 	if (hn > o->max_new_days)
 		hn = o->max_new_days;
 	int hmax = h > hn ? h : hn;
-	int W = o->anomaly.days > 0 ? o->anomaly.days : 14;
+	int W = o->anomaly.days > 0 ? o->anomaly.days : 28;
 	if (W > hmax)
 		hmax = W;
 	/* workspace: K backtest path blocks + one for new data/anomaly, + sd */
@@ -416,23 +416,26 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 		aq_metrics_finish(&na[f], r->scale, &r->newdata[f]);
 	r->status = (na[AQ_FC_MEDIAN28].n > 0 || na[AQ_FC_ARIMA].n > 0) ? AQ_EVAL_OK : AQ_EVAL_NO_NEW_DATA;
 
-	/* Anomalies: the last W days against the served forecaster from min(n_train, n - W). */
-	if (n >= (size_t)W + AQ_REF_WINDOW) {
+	/*
+	 * Anomalies (lib/anomaly.h): the last days against the account's own
+	 * history before min(n_train, n - W); the served forecast from there is
+	 * the evidence (the new-data paths when they are the same origin).
+	 */
+	if (hn > 0 && n >= (size_t)W + AQ_REF_WINDOW) {
 		size_t ao = n - (size_t)W < n_train ? n - (size_t)W : n_train;
 		int w = (int)(n - ao);
 		if (w > hmax)
 			w = hmax, ao = n - (size_t)w;
-		if (forecast_all(y, ao, w, model, nb, sd))
-			r->arima_failures++;
-		combo_path(nb, r->combo_ref, w);
+		if (!(ao == n_train && w == hn)) {
+			if (forecast_all(y, ao, w, model, nb, sd))
+				r->arima_failures++;
+			combo_path(nb, r->combo_ref, w);
+		}
 		struct aq_path sp = path_at(nb, r->served, w);
 		if (!isfinite(sp.mean[0]))
 			sp = path_at(nb, AQ_FC_MEDIAN28, w);
-		/* judge the last W days of the window */
-		int off = w - W;
-		aq_anomaly_detect(actual + ao + off, sp.mean + off, sp.lo95 + off, sp.hi95 + off, W, y, ao,
-				  &o->anomaly, &r->anomaly);
-		r->anomaly_origin = (int)(ao + (size_t)off);
+		aq_anomaly_detect(actual, n, ao, sp.mean, sp.lo95, sp.hi95, &o->anomaly, &r->anomaly);
+		r->anomaly_origin = r->anomaly.start;
 	}
 	return 0;
 }

@@ -107,7 +107,7 @@ struct aq_eval_result {
 	int served, combo_ref;
 	double served_margin;
 	struct aq_anomaly anomaly;
-	int anomaly_origin;                 /* index of the first day judged */
+	int anomaly_origin;                 /* first day of the anomaly's window or flat run (= anomaly.start) */
 };
 
 /* Scratch buffers, reused across accounts (one per thread). */

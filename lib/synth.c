@@ -84,6 +84,7 @@ void aq_synth_opts_default(struct aq_synth_opts *o)
 	o->days = 730;
 	o->initial_share = 0.7;
 	o->leave_share = 0.02;
+	o->event_rate = 1.0;
 }
 
 int aq_synth_opts_check(const struct aq_synth_opts *o, struct aq_err *e)
@@ -96,6 +97,8 @@ int aq_synth_opts_check(const struct aq_synth_opts *o, struct aq_err *e)
 		return aq_err_set(e, AQ_EINVAL, "calendar outside 1990-01-01..2100-12-31");
 	if (!(o->initial_share > 0 && o->initial_share <= 1) || !(o->leave_share >= 0 && o->leave_share < 1))
 		return aq_err_set(e, AQ_EINVAL, "bad initial or leave share");
+	if (!(o->event_rate >= 0 && o->event_rate <= 100))
+		return aq_err_set(e, AQ_EINVAL, "bad event rate %g (want 0..100)", o->event_rate);
 	return 0;
 }
 
@@ -269,7 +272,7 @@ int aq_synth_account(const struct aq_synth_opts *o, int64_t i, int32_t *out, str
 		goto out;
 
 	/* Leak: an additive level shift from its start, repaired or not. */
-	if (aq_rng_uniform(&r) < (cls == HOUSEHOLD ? 0.06 : 0.04) && leave - join > 60) {
+	if (aq_rng_uniform(&r) < fmin((cls == HOUSEHOLD ? 0.06 : 0.04) * o->event_rate, 1.0) && leave - join > 60) {
 		leak_s = irange(&r, join + 30, leave);
 		leak = cls == HOUSEHOLD ? unif(&r, 0.1, 1.0) : level * unif(&r, 0.1, 0.5);
 		leak = round(leak * 1000) / 1000;
@@ -296,7 +299,7 @@ int aq_synth_account(const struct aq_synth_opts *o, int64_t i, int32_t *out, str
 		}
 	}
 	/* Stuck meter: 1% of accounts, 20–120 days of zeros. */
-	if (aq_rng_uniform(&r) < 0.01 && leave - join > 30) {
+	if (aq_rng_uniform(&r) < fmin(0.01 * o->event_rate, 1.0) && leave - join > 30) {
 		int32_t s = irange(&r, join, leave - 20), len = irange(&r, 20, 120);
 
 		if (s + len - 1 > leave)

@@ -46,6 +46,9 @@ struct aq_synth_opts {
 	int32_t days;           /* D, default 730 */
 	double initial_share;   /* accounts present on day 0, default 0.7 */
 	double leave_share;     /* accounts leaving before the end, default 0.02 */
+	double event_rate;      /* multiplier of the leak and stuck-meter probabilities (capped
+				   at 1), default 1; > 1 plants more events for detection tests
+				   (a different stream from the default: more draws per account) */
 };
 
 void aq_synth_opts_default(struct aq_synth_opts *o);

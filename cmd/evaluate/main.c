@@ -35,8 +35,13 @@ static void usage(FILE *f)
 	      "  --worse-margin X        an account is worse when its MAE is higher by more than X (0.05)\n"
 	      "  --agg-tolerance X       promote only if mean MASE <= champion's * (1 + X) (default 0)\n"
 	      "  --max-worse-share X     ... and at most this share of compared accounts worse (0.35)\n"
-	      "  --anomaly-days W        recent days judged for anomalies (default 14)\n"
-	      "  --anomaly-share X       share of them outside the 95%% interval (default 0.8)\n"
+	      "  --anomaly-days W        longest recent window tested for a level shift (default 28,\n"
+	      "                          windows of 7, 14, .. W days; lib/anomaly.h)\n"
+	      "  --anomaly-z Z           |z| of the shift against the account's history (default 4.5)\n"
+	      "  --anomaly-min-rel X     and |shift| >= X times typical use (default 0.2)\n"
+	      "  --anomaly-share X       share of the window's days on the shift's side of the\n"
+	      "                          served forecast (default 0.7)\n"
+	      "  --flat-days F           equal readings (stuck meter, vacancy) flagged (default 14)\n"
 	      "  --threads N             worker threads (default: all cores)\n"
 	      "  -h, --help              this help\n"
 	      "\n"
@@ -61,7 +66,7 @@ int main(int argc, char **argv)
 	struct aq_evalset_opts j;
 	aq_evalset_opts_default(&j);
 	int bad = 0;
-	enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU };
+	enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU, O_AZ, O_AR, O_FD };
 	static const struct option lo[] = {
 		{"models", required_argument, 0, 'm'},     {"readings", required_argument, 0, 'r'},
 		{"champion", required_argument, 0, 'c'},   {"out", required_argument, 0, 'o'},
@@ -70,6 +75,8 @@ int main(int argc, char **argv)
 		{"worse-margin", required_argument, 0, O_WM}, {"agg-tolerance", required_argument, 0, O_AT},
 		{"max-worse-share", required_argument, 0, O_MW}, {"anomaly-days", required_argument, 0, O_AD},
 		{"anomaly-share", required_argument, 0, O_AS}, {"threads", required_argument, 0, O_TH}, {"filter-warmup", required_argument, 0, O_WU},
+		{"anomaly-z", required_argument, 0, O_AZ}, {"anomaly-min-rel", required_argument, 0, O_AR},
+		{"flat-days", required_argument, 0, O_FD},
 		{"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:r:c:o:h", lo, NULL)) != -1) {
@@ -85,7 +92,10 @@ int main(int argc, char **argv)
 		case O_WM: j.go.worse_margin = num(optarg, "--worse-margin", &bad); break;
 		case O_AT: j.go.agg_tolerance = num(optarg, "--agg-tolerance", &bad); break;
 		case O_MW: j.go.max_worse_share = num(optarg, "--max-worse-share", &bad); break;
-		case O_AD: j.eo.anomaly.days = j.eo.anomaly.flat_days = (int)num(optarg, "--anomaly-days", &bad); break;
+		case O_AD: j.eo.anomaly.days = (int)num(optarg, "--anomaly-days", &bad); break;
+		case O_AZ: j.eo.anomaly.z = num(optarg, "--anomaly-z", &bad); break;
+		case O_AR: j.eo.anomaly.min_rel = num(optarg, "--anomaly-min-rel", &bad); break;
+		case O_FD: j.eo.anomaly.flat_days = (int)num(optarg, "--flat-days", &bad); break;
 		case O_AS: j.eo.anomaly.share = num(optarg, "--anomaly-share", &bad); break;
 		case O_TH: j.threads = (int)num(optarg, "--threads", &bad); break;
 		case O_WU: j.warmup = (long)num(optarg, "--filter-warmup", &bad); break;
@@ -100,10 +110,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (j.eo.windows < 0 || j.eo.windows > 64 || j.eo.horizon < 1 || j.eo.horizon > 366 || j.eo.anomaly.days < 7 || j.warmup < 0 ||
+	if (j.eo.windows < 0 || j.eo.windows > 64 || j.eo.horizon < 1 || j.eo.horizon > 366 || j.eo.anomaly.days < 7 || j.eo.anomaly.days > 56 ||
+	    j.eo.anomaly.flat_days < 2 || j.eo.anomaly.z <= 0 || j.eo.anomaly.min_rel < 0 || j.warmup < 0 ||
 	    j.eo.anomaly.share <= 0 || j.eo.anomaly.share > 1 || j.go.max_worse_share < 0 || j.go.max_worse_share > 1) {
 		fprintf(stderr, "aquacast-evaluate: option out of range (windows 0..64, horizon 1..366, "
-				"anomaly-days >= 7, shares in (0, 1])\n");
+				"anomaly-days 7..56, flat-days >= 2, anomaly-z > 0, shares in (0, 1])\n");
 		return 2;
 	}
 	double t0 = aq_now();

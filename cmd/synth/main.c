@@ -35,6 +35,7 @@ static void usage(FILE *f)
 		"  --schema DIR        first run DIR/<dialect>/*.sql (e.g. sql) to create the table\n"
 		"  --batch N           rows per ODBC parameter array and transaction (default 5000)\n"
 		"  --truth FILE        write the planted events (leaks, vacations, faults, ...) as CSV\n"
+		"  --event-rate X      leaks and stuck meters X times as often (default 1; detection tests)\n"
 		"  --threads T         generator threads (default: online CPUs)\n"
 		"  --account-range A:B only account indexes A..B-1 of the N (identical to the same\n"
 		"                      accounts of a full run: split a big run over processes)\n"
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, 0, 'B' },    { "truth", required_argument, 0, 'r' },
 		{ "threads", required_argument, 0, 'j' },  { "from-csv", required_argument, 0, 'i' },
 		{ "max-bad", required_argument, 0, 'm' },  { "account-range", required_argument, 0, 'R' },
+		{ "event-rate", required_argument, 0, 'E' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -116,6 +118,7 @@ int main(int argc, char **argv)
 		case 'q': c.schema = optarg; break;
 		case 'B': c.batch = strtoull(optarg, &end, 10); if (*end) goto bad; break;
 		case 'r': c.truth = optarg; break;
+		case 'E': c.so.event_rate = strtod(optarg, &end); if (*end) goto bad; break;
 		case 'j': c.threads = (int)strtol(optarg, &end, 10); if (*end || c.threads < 1) goto bad; break;
 		case 'i': c.from_csv = optarg; break;
 		case 'R':

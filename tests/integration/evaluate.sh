@@ -62,21 +62,30 @@ j = m.merge(ev[["AccountOID", "Served"]].drop_duplicates(), on="AccountOID", suf
 check("model copy and metrics agree on Served", (j.Served == j.Served_m).all())
 d = json.load(open(f"{tmp}/e/decision.json"))
 check("decision file", d["promoted"] is True and d["exit_code"] == 0 and d["champion"] is None)
-# anomalies against the planted truth: events covering the last 14 days that began after TrainedUntil - 7
+# anomalies against the planted truth (the detection bars are in evaluate_anomaly.sh, 2,000 accounts):
+# a level_up must sit on an account whose planted leak is active on the last day, a flat on one with a
+# stuck meter or vacation active over the last 7 days, a level_down on one with any such event since
+# TrainedUntil - 56 days; at least one anomaly is found
 last = datetime.date(2022, 12, 26) + datetime.timedelta(days=30)
 tu = datetime.date(2022, 12, 26)
-truth = {}
+ev = {}
 for r in csv.DictReader(open(f"{tmp}/truth.csv")):
-    st, en = datetime.date.fromisoformat(r["StartDate"]), datetime.date.fromisoformat(r["EndDate"])
-    if (r["Event"] in ("leak", "stuck", "vacation") and en >= last and st <= last - datetime.timedelta(days=13)
-            and st >= tu - datetime.timedelta(days=7)):
-        truth.setdefault(int(r["AccountOID"]), set()).add(r["Event"])
+    if r["Event"] in ("leak", "stuck", "vacation"):
+        ev.setdefault(int(r["AccountOID"]), []).append(
+            (r["Event"], datetime.date.fromisoformat(r["StartDate"]), datetime.date.fromisoformat(r["EndDate"])))
+def correct(a, k):
+    es = ev.get(a, [])
+    if k == "level_up":
+        return any(e[0] == "leak" and e[2] >= last for e in es)
+    if k == "flat":
+        return any(e[0] != "leak" and e[1] <= last - datetime.timedelta(days=6) and e[2] >= last for e in es)
+    return any(e[2] >= tu - datetime.timedelta(days=56) for e in es)
 full = json.load(open(f"{tmp}/e/summary.json"))
 flag = {x["account"]: x["kind"] for x in full["anomaly_list"]}
-tp = [a for a in flag if a in truth]
-print(f"# anomalies: flagged {len(flag)}, planted and visible {len(truth)}, true positives {len(tp)}: {flag} / {truth}")
-check("anomaly list has evidence", all({"days", "outside", "magnitude", "since"} <= set(x) for x in full["anomaly_list"]))
-check("anomalies: few false alarms (precision >= 0.5)", len(flag) == 0 or len(tp) / len(flag) >= 0.5)
+tp = [a for a, k in flag.items() if correct(a, k)]
+print(f"# anomalies: flagged {len(flag)}, correct {len(tp)}: {flag}")
+check("anomaly list has evidence", all({"days", "outside", "magnitude", "since", "z", "baseline"} <= set(x) for x in full["anomaly_list"]))
+check("anomalies found, and most are planted events (precision >= 0.5)", len(flag) >= 1 and len(tp) / len(flag) >= 0.5)
 sys.exit(1 if fails else 0)
 PY
 [ $? -eq 0 ] || fails=$((fails + 1))
