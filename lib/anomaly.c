@@ -33,17 +33,48 @@ const char *aq_anomaly_kind_name(enum aq_anomaly_kind k)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The j-th smallest of v[0..k) (Hoare's selection, v reordered; expected O(k)). */
+static double select_nth(double *v, size_t k, size_t j)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	size_t lo = 0, hi = k - 1;
+	while (lo < hi) {
+		double piv = v[lo + (hi - lo) / 2];
+		size_t i = lo, r = hi;
+		while (i <= r) {
+			while (v[i] < piv)
+				i++;
+			while (v[r] > piv)
+				r--;
+			if (i <= r) {
+				double tmp = v[i];
+				v[i] = v[r];
+				v[r] = tmp;
+				i++;
+				if (r == 0)
+					break;
+				r--;
+			}
+		}
+		if (j <= r)
+			hi = r;
+		else if (j >= i)
+			lo = i;
+		else
+			return v[j];
+	}
+	return v[j];
 }
 
 /* Median of v[0..k) in place (k >= 1). */
 static double median_inplace(double *v, size_t k)
 {
-	qsort(v, k, sizeof(*v), cmp_double);
-	return (k & 1) ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+	double hi = select_nth(v, k, k / 2);
+	if (k & 1)
+		return hi;
+	double lo = v[0];   /* the lower half now holds v[0..k/2): its maximum */
+	for (size_t i = 1; i < k / 2; i++)
+		lo = v[i] > lo ? v[i] : lo;
+	return 0.5 * (lo + hi);
 }
 
 /* Mean of the present days of actual[a..b), NaN when fewer than `need` are present. */
@@ -71,14 +102,17 @@ static double prefix_mean(const double *ps, const double *pc, size_t a, size_t b
  * K weeks [p - 7(j+1), p - 7j), j < K, that exist; NaN with fewer than
  * MIN_WEEKS. A week of zeros is a vacation or a stuck meter, not typical
  * use: left out (else the return from a long one looks like a leak).
- * With prefix sums when ps is given. w: K scratch.
+ * With prefix sums of [h0, ..) when ps is given. w: K scratch.
  */
-static double baseline_at(const double *x, const double *ps, const double *pc, size_t p, int K, double *w)
+static double baseline_at(const double *x, const double *ps, const double *pc, size_t h0, size_t p, int K,
+			  double *w)
 {
 	size_t k = 0;
 	for (int j = 0; j < K && p >= 7 * (size_t)(j + 1); j++) {
 		size_t a = p - 7 * (size_t)(j + 1), b = a + 7;
-		double m = ps ? prefix_mean(ps, pc, a, b, 4) : block_mean(x, a, b, 4);
+		if (ps && a < h0)
+			break;
+		double m = ps ? prefix_mean(ps, pc, a - h0, b - h0, 4) : block_mean(x, a, b, 4);
 		if (!isnan(m) && m != 0)
 			w[k++] = m;
 	}
@@ -159,7 +193,7 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 	double wk[64];
 	if (K > 64)
 		K = 64;
-	double B = baseline_at(x, NULL, NULL, origin, K, wk);
+	double B = baseline_at(x, NULL, NULL, 0, origin, K, wk);
 	out->baseline = B;
 	if (flat_run(x, n, o->flat_days, out)) {
 		out->relative = B > 0 ? out->magnitude / B : NAN;
@@ -173,16 +207,38 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 		nL = (int)(nw / 7);
 	if (nL < 1)
 		return 0;
-	/* cheap checks first: a shift large against typical use, persistent over the last 7 days */
+	/*
+	 * Cheap checks first, per window: a shift large against typical use,
+	 * persistent (the last 7 days shifted by at least half of d, and not back
+	 * by half of d from the week before: a repaired leak is not reported),
+	 * most days on its side of the served point forecast (one spike cannot
+	 * make a shift). The null is computed only for windows that pass.
+	 */
 	double d[8], last7 = block_mean(x, n - 7, n, 4) - B, prev7 = n >= 14 ? block_mean(x, n - 14, n - 7, 4) - B : NAN;
-	int cand = 0;
+	int pass[8] = {0}, cand = 0;
 	if (nL > 8)
 		nL = 8;
 	for (int l = 0; l < nL; l++) {
 		size_t L = 7 * (size_t)(l + 1);
 		d[l] = block_mean(x, n - L, n, L / 2 + 1) - B;
-		cand |= isfinite(d[l]) && fabs(d[l]) >= o->min_rel * B && fabs(d[l]) > 0 &&
-			last7 * d[l] > 0 && fabs(last7) >= 0.5 * fabs(d[l]);
+		double ad = fabs(d[l]), sg = d[l] > 0 ? 1 : -1;
+		if (!isfinite(d[l]) || ad == 0 || ad < (d[l] > 0 ? o->min_rel : o->min_rel_down) * B)
+			continue;
+		if (!(last7 * sg >= 0.5 * ad) || (!isnan(prev7) && (last7 - prev7) * sg < -0.5 * ad))
+			continue;
+		if (fmean) {
+			int side = 0, m = 0;
+			for (size_t i = n - L; i < n; i++) {
+				if (i < origin || isnan(x[i]) || !isfinite(fmean[i - origin]))
+					continue;
+				m++;
+				side += d[l] > 0 ? x[i] > fmean[i - origin] : x[i] < fmean[i - origin];
+			}
+			if (m && side < o->share * m)
+				continue;
+		}
+		pass[l] = 1;
+		cand = 1;
 	}
 	if (!cand)
 		return 0;
@@ -194,27 +250,29 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 		pmin = pmax - NULL_SPAN;
 	if (pmax < pmin + MIN_NULL)
 		return 0;
-	size_t np = pmax - pmin + 1;
-	double *buf = malloc((2 * (origin + 1) + 3 * np) * sizeof(*buf));
+	size_t np = pmax - pmin + 1, h0 = pmin > 7 * (size_t)K ? pmin - 7 * (size_t)K : 0;
+	/* prefix sums over [h0, origin): the earliest baseline week starts at pmin - 7K */
+	size_t nh = origin - h0;
+	double *buf = malloc((2 * (nh + 1) + 3 * np) * sizeof(*buf));
 	if (!buf)
 		return AQ_ENOMEM;
-	double *ps = buf, *pc = ps + origin + 1, *bp = pc + origin + 1, *s = bp + np, *t = s + np;
+	double *ps = buf, *pc = ps + nh + 1, *bp = pc + nh + 1, *s = bp + np, *t = s + np;
 	ps[0] = pc[0] = 0;
-	for (size_t i = 0; i < origin; i++) {
-		int ok = !isnan(x[i]);
-		ps[i + 1] = ps[i] + (ok ? x[i] : 0);
+	for (size_t i = 0; i < nh; i++) {
+		int ok = !isnan(x[h0 + i]);
+		ps[i + 1] = ps[i] + (ok ? x[h0 + i] : 0);
 		pc[i + 1] = pc[i] + ok;
 	}
 	for (size_t p = pmin; p <= pmax; p++)
-		bp[p - pmin] = baseline_at(x, ps, pc, p, K, wk);
+		bp[p - pmin] = baseline_at(x, ps, pc, h0, p, K, wk);
 	int best = -1;
 	double bestz = 0, maxz = 0;
 	for (int l = 0; l < nL; l++) {
-		if (!isfinite(d[l]) || fabs(d[l]) < o->min_rel * B || fabs(d[l]) == 0)
+		if (!pass[l])
 			continue;
 		size_t L = 7 * (size_t)(l + 1), g = nw - L, k = 0;
 		for (size_t p = pmin; p <= pmax; p++) {
-			double c = prefix_mean(ps, pc, p + g, p + g + L, L / 2 + 1), b = bp[p - pmin];
+			double c = prefix_mean(ps, pc, p + g - h0, p + g + L - h0, L / 2 + 1), b = bp[p - pmin];
 			if (!isnan(c) && !isnan(b))
 				s[k++] = c - b;
 		}
@@ -228,38 +286,16 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 		 */
 		double c, sc, m0;
 		size_t nr = k < RECENT ? k : RECENT;
-		for (size_t i = 0; i < nr; i++)
-			t[i] = s[k - nr + i];
+		memcpy(t, s + k - nr, nr * sizeof(*t));
 		c = median_inplace(t, nr);
 		robust(s, k, t, &m0, &sc);
 		if (c * d[l] < 0)
 			c = 0;
-		sc = sqrt(sc * sc + c * c);
-		sc = fmax(sc, fmax(0.01 * B, 1e-3));
+		sc = fmax(sqrt(sc * sc + c * c), fmax(0.01 * B, 1e-3));
 		double z = (d[l] - c) / sc;
 		if (fabs(z) > fabs(maxz))
 			maxz = z;
-		/* a drop is actionable when large (vacancy, a failing meter); smaller ones are weather and habits */
-		if (d[l] < 0 && fabs(d[l]) < o->min_rel_down * B)
-			continue;
-		if (fabs(z) < o->z || z * d[l] <= 0 || last7 * d[l] <= 0 || fabs(last7) < 0.5 * fabs(d[l]))
-			continue;
-		/* nor has it dropped back in the last week (by half the shift) */
-		if (!isnan(prev7) && (last7 - prev7) * (d[l] > 0 ? 1 : -1) < -0.5 * fabs(d[l]))
-			continue;
-		/* one spike cannot make a shift: most days on its side of the served forecast */
-		if (fmean) {
-			int side = 0, m = 0;
-			for (size_t i = n - L; i < n; i++) {
-				if (i < origin || isnan(x[i]) || !isfinite(fmean[i - origin]))
-					continue;
-				m++;
-				side += d[l] > 0 ? x[i] > fmean[i - origin] : x[i] < fmean[i - origin];
-			}
-			if (m && side < o->share * m)
-				continue;
-		}
-		if (fabs(z) > fabs(bestz)) {
+		if (fabs(z) >= o->z && z * d[l] > 0 && fabs(z) > fabs(bestz)) {
 			bestz = z;
 			best = l;
 		}
