@@ -66,7 +66,7 @@ gen_days 0 240 150
 q -c "INSERT INTO PORTAL.ConsumptionDaily (AccountOID, ConsumptionDate, Consumption) VALUES
     (3200013, '2022-04-10', -2.5), (3200026, '1850-01-01', 1.0), (3200026, '2150-01-01', 1.0),
     (3200039, '2022-04-03', 'NaN'), (3200039, '2022-04-04', '-Infinity'), (3200052, '2022-05-01', 1e300),
-    (3999999, '2022-06-01', 2.0)"
+    (3999999, '2022-06-01', 2.0), (3200065, 'infinity', 1.0), (3200065, '-infinity', 1.0)"
 
 # ---- full ----
 AQUACAST_LOG=debug extract "$T/full.json" --out "$T/ds" --parts 8 --mode full
@@ -80,6 +80,12 @@ check "full: rows and accounts" [ "$(js "$T/full.json" rows)" = "$(cnt rows)" -a
 check "full: psqlODBC runs with a server-side cursor (UseDeclareFetch=1;Fetch=N appended)" \
     grep -q "UseDeclareFetch=1;Fetch=10000" "$T/full.json.err"
 check "full: dbms PostgreSQL" [ "$(js "$T/full.json" dbms)" = "PostgreSQL" ]
+check "full: one connection with --parallel 1 (psqlODBC options in the first connect)" \
+    [ "$(grep -c "connected to '" "$T/full.json.err")" = 1 ]
+check "full: typed binding reads the date as integer days, RowId not read" \
+    grep -q "SELECT AccountOID, CASE WHEN isfinite(ConsumptionDate) THEN ConsumptionDate - DATE '1970-01-01' END, Consumption" "$T/full.json.err"
+check "full: bad-row samples name account, date, value and the slice's RowId range" \
+    grep -q "bad row (negative): RowId in (0, [0-9]*\], account '3200013', date '2022-04-10', consumption '-2.5'" "$T/full.json.err"
 cp -a "$T/ds" "$T/ds_before_month"
 
 # ---- a month + late corrections, incremental ----
