@@ -246,6 +246,28 @@ static int ar_ok(int p, const double *ar)
 	return 1;
 }
 
+/* Smallest |log |z|| over the roots z of 1 + ma_1 z + ... + ma_q z^q: distance of the MA part from non-invertibility. */
+static double ma_unit_dist(int q, const double *ma)
+{
+	double c[64], best = INFINITY;
+	double complex lam[64];
+	int m;
+	if (q == 0 || q > 64)
+		return INFINITY;
+	for (int i = 0; i < q; i++) {
+		if (!isfinite(ma[i]))
+			return INFINITY;
+		c[i] = -ma[i];
+	}
+	if (comp_eig(q, c, lam, &m))
+		return INFINITY;
+	for (int i = 0; i < m; i++) {
+		double d = fabs(log(cabs(lam[i])));
+		best = d < best ? d : best;
+	}
+	return best;
+}
+
 /*
  * R's maInvert: roots of 1 + ma_1 z + ... inside the unit circle are
  * replaced by their reciprocals. With lam the reciprocal roots, the
@@ -309,6 +331,8 @@ struct actx {
 	int trans;                  /* ML objective on transformed AR parameters */
 	int fast;                   /* ML by the differenced path */
 	int nevals;
+	int unit_ma_iters;          /* ML monitor: consecutive iterations with an MA root at the unit circle */
+	int unit_ma_stop;           /* stop after that many (0: never) */
 	/* carved from the workspace */
 	double *phi, *theta, *delta;
 	double *par, *raw, *tmp, *parscale, *init;
@@ -602,75 +626,116 @@ static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu
 }
 
 /*
- * Jacobian of the conditional residuals (after css_eval at par): for each
- * coefficient b, D_t = de_t/db follows the residual recursion
+ * Jacobian of the conditional residuals (after css_eval at par) and the
+ * normal equations in one pass over t. For each coefficient b, D_t = de_t/db
+ * follows the residual recursion
  *   D_t = g_t - sum_{j <= t - ncond} theta_j D_{t-j},
  * g_t = -sum_L (dphi_L/db) w_{t-L} - sum_L (dtheta_L/db) e_{t-L} (mean/drift:
  * g_t = -dreg_t + sum_j phi_j dreg_{t-j}); the derivatives of the expanded
  * polynomials are those of (1 - ar(B))(1 - sar(B^s)) and (1 + ma(B))(1 + sma(B^s)).
  * Uncounted (missing) residuals are constants: D_t = 0.
+ * All k series advance together (layout D[t*k + b], c->jac, n x k): the MA
+ * recursion is one vector update per nonzero theta lag, and
+ * JtJ = sum_t D_t D_t' (k x k row-major, both triangles) and Jte = sum_t D_t e_t
+ * are accumulated in the same pass.
  */
-static void css_jacobian(struct actx *c, const double *par)
+#define JAC_MAXT (4 * (AQ_ARIMA_MAX_ORDER + AQ_ARIMA_MAX_SORDER) * (1 + 3 * AQ_ARIMA_MAX_ORDER) + 8)
+static void css_jac_normal(struct actx *c, const double *par, double *JtJ, double *Jte)
 {
 	const double *ar = par, *ma = par + c->p, *sar = ma + c->q, *sma = sar + c->P;
-	int np = c->np, nq = c->nq, s = c->s, ncond = c->ncond;
-	size_t n = c->n;
-	const int *qi = c->lagidx + np;
-	const double *qv = c->lagval + np;
-	int nqz = 0;
-	for (int j = 0; j < nq; j++)
+	int np = c->np, s = c->s, ncond = c->ncond, k = c->ncoef;
+	size_t n = c->n, uk = (size_t)k;
+	/* Nonzero lags of the last evaluation (css_eval's tables). */
+	const int *pi = c->lagidx, *qi = c->lagidx + np;
+	const double *pv = c->lagval, *qv = c->lagval + np;
+	int npz = 0, nqz = 0;
+	for (int j = 0; j < np; j++)
+		npz += c->phi[j] != 0.0;
+	for (int j = 0; j < c->nq; j++)
 		nqz += c->theta[j] != 0.0;
-	for (int b = 0; b < c->ncoef; b++) {
-		double *D = c->jac + (size_t)b * n;
-		/* terms (lag, coefficient, source) of g_t */
-		int lag[16];
-		double cf[16];
-		int src_e = 0, nt = 0, kind; /* kind 0 ar, 1 ma, 2 sar, 3 sma, 4 constant */
-		int idx = b;
-		if (idx < c->p) kind = 0;
-		else if ((idx -= c->p) < c->q) kind = 1;
-		else if ((idx -= c->q) < c->P) kind = 2;
-		else if ((idx -= c->P) < c->Q) kind = 3;
-		else kind = 4;
-		if (kind == 0) {
-			lag[nt] = idx + 1; cf[nt++] = 1.0;
-			for (int j = 0; j < c->P && nt < 16; j++) { lag[nt] = (j + 1) * s + idx + 1; cf[nt++] = -sar[j]; }
-		} else if (kind == 1) {
-			src_e = 1;
-			lag[nt] = idx + 1; cf[nt++] = 1.0;
-			for (int j = 0; j < c->Q && nt < 16; j++) { lag[nt] = (j + 1) * s + idx + 1; cf[nt++] = sma[j]; }
-		} else if (kind == 2) {
-			lag[nt] = (idx + 1) * s; cf[nt++] = 1.0;
-			for (int i = 0; i < c->p && nt < 16; i++) { lag[nt] = (idx + 1) * s + i + 1; cf[nt++] = -ar[i]; }
-		} else if (kind == 3) {
-			src_e = 1;
-			lag[nt] = (idx + 1) * s; cf[nt++] = 1.0;
-			for (int i = 0; i < c->q && nt < 16; i++) { lag[nt] = (idx + 1) * s + i + 1; cf[nt++] = ma[i]; }
+	/* Terms of g: coefficient index, lag, factor, source (0 w, 1 e). */
+	int tb[JAC_MAXT], tl[JAC_MAXT], ts[JAC_MAXT], nt = 0, cb = -1, maxl = 0;
+	double tf[JAC_MAXT];
+#define TERM(b_, l_, f_, s_) do { if (nt < JAC_MAXT) { tb[nt] = (b_); tl[nt] = (l_); tf[nt] = (f_); ts[nt] = (s_); nt++; } } while (0)
+	int b = 0;
+	for (int i = 0; i < c->p; i++, b++) {
+		TERM(b, i + 1, 1.0, 0);
+		for (int j = 0; j < c->P; j++)
+			TERM(b, (j + 1) * s + i + 1, -sar[j], 0);
+	}
+	for (int i = 0; i < c->q; i++, b++) {
+		TERM(b, i + 1, 1.0, 1);
+		for (int j = 0; j < c->Q; j++)
+			TERM(b, (j + 1) * s + i + 1, sma[j], 1);
+	}
+	for (int j = 0; j < c->P; j++, b++) {
+		TERM(b, (j + 1) * s, 1.0, 0);
+		for (int i = 0; i < c->p; i++)
+			TERM(b, (j + 1) * s + i + 1, -ar[i], 0);
+	}
+	for (int j = 0; j < c->Q; j++, b++) {
+		TERM(b, (j + 1) * s, 1.0, 1);
+		for (int i = 0; i < c->q; i++)
+			TERM(b, (j + 1) * s + i + 1, ma[i], 1);
+	}
+	if (c->ncx)
+		cb = b;
+#undef TERM
+	/* terms grouped by coefficient (built in order of b): ts0[b] .. ts0[b+1]; k <= nt + 1 */
+	int ts0[JAC_MAXT + 2];
+	const double *tp[JAC_MAXT];
+	for (int a = 0, m = 0; a <= k; a++) {
+		while (m < nt && tb[m] < a)
+			m++;
+		ts0[a] = m;
+	}
+	for (int m = 0; m < nt; m++) {
+		maxl = tl[m] > maxl ? tl[m] : maxl;
+		tp[m] = ts[m] ? c->resid : c->w;
+	}
+	const double *e = c->resid, *dreg = c->dreg;
+	double *D = c->jac;
+	memset(JtJ, 0, sizeof(double) * uk * uk);
+	memset(Jte, 0, sizeof(double) * uk);
+	memset(D, 0, sizeof(double) * uk * ((size_t)ncond < n ? (size_t)ncond : n));
+	for (size_t t = (size_t)ncond; t < n; t++) {
+		double *restrict Dt = D + t * uk;
+		if (c->x[t] == 0.0) {
+			memset(Dt, 0, sizeof(double) * uk);
+			continue;
 		}
-		const double *src = src_e ? c->resid : c->w;
-		for (size_t t = 0; t < (size_t)ncond && t < n; t++)
-			D[t] = 0.0;
-		for (size_t t = (size_t)ncond; t < n; t++) {
-			if (c->x[t] == 0.0) {
-				D[t] = 0.0;
-				continue;
+		size_t lim = t - (size_t)ncond;
+		int full = lim >= (size_t)maxl, nqa = 0;
+		while (nqa < nqz && (size_t)qi[nqa] <= lim)
+			nqa++;
+		/* g_t, then the MA recursion, each D_t[a] in a register */
+		for (int a = 0; a < k; a++) {
+			double v = 0.0;
+			for (int m = ts0[a]; m < ts0[a + 1]; m++)
+				if (full || !ts[m] || (size_t)tl[m] <= lim)
+					v -= tf[m] * tp[m][t - (size_t)tl[m]];
+			if (a == cb) {
+				v = -dreg[t];
+				for (int j = 0; j < npz; j++)
+					v += pv[j] * dreg[t - (size_t)pi[j]];
 			}
-			size_t lim = t - (size_t)ncond;
-			double g = 0.0;
-			if (kind == 4) {
-				g = -c->dreg[t];
-				for (int j = 0; j < np; j++)
-					g += c->phi[j] * c->dreg[t - 1 - j];
-			} else {
-				for (int m = 0; m < nt; m++)
-					if (!src_e || (size_t)lag[m] <= lim)
-						g -= cf[m] * src[t - lag[m]];
-			}
-			for (int j = 0; j < nqz && (size_t)qi[j] <= lim; j++)
-				g -= qv[j] * D[t - qi[j]];
-			D[t] = g;
+			const double *Da = Dt + a;
+			for (int j = 0; j < nqa; j++)
+				v -= qv[j] * Da[-(ptrdiff_t)((size_t)qi[j] * uk)];
+			Dt[a] = v;
+		}
+		double et = e[t];
+		for (int a = 0; a < k; a++) {
+			double da = Dt[a];
+			double *restrict row = JtJ + (size_t)a * uk;
+			Jte[a] += da * et;
+			for (int bb = 0; bb <= a; bb++)
+				row[bb] += da * Dt[bb];
 		}
 	}
+	for (int a = 0; a < k; a++)
+		for (int bb = 0; bb < a; bb++)
+			JtJ[(size_t)bb * uk + a] = JtJ[(size_t)a * uk + bb];
 }
 
 /* Solve A x = b (k x k row-major, destroyed) by Gaussian elimination with partial pivoting. */
@@ -725,7 +790,6 @@ static int solve_small(int k, double *A, double *b)
 static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *iters)
 {
 	int k = c->ncoef;
-	size_t n = c->n;
 	double *JtJ = c->lmw, *A = JtJ + (size_t)k * k, *g = A + (size_t)k * k, *dl = g + k, *trial = dl + k;
 	double ssq, ssq1, lambda = 1e-3;
 	int nu, nu1, it;
@@ -734,21 +798,7 @@ static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *i
 		return -1;
 	for (it = 0; it < max_iter; it++) {
 		/* c->resid, c->w, c->x hold the residuals at par (the last evaluation) */
-		css_jacobian(c, par);
-		for (int a = 0; a < k; a++) {
-			const double *Da = c->jac + (size_t)a * n;
-			double v = 0;
-			for (size_t t = (size_t)c->ncond; t < n; t++)
-				v += Da[t] * c->resid[t];
-			g[a] = v;
-			for (int b = 0; b <= a; b++) {
-				const double *Db = c->jac + (size_t)b * n;
-				double w = 0;
-				for (size_t t = (size_t)c->ncond; t < n; t++)
-					w += Da[t] * Db[t];
-				JtJ[a * k + b] = JtJ[b * k + a] = w;
-			}
-		}
+		css_jac_normal(c, par, JtJ, g);
 		if (!all_finite(JtJ, (size_t)k * k) || !all_finite(g, (size_t)k))
 			return -1;
 		/* Gauss–Newton predicted decrease g' (J'J)^-1 g */
@@ -1113,7 +1163,6 @@ static const double *ml_start_hessian(struct actx *c, const double *nat, const d
 				      const double *ps, double *B0)
 {
 	int k = c->ncoef;
-	size_t n = c->n;
 	double ssq, *H = c->lmw, *A = H + (size_t)k * k, *W = A + (size_t)k * k; /* W: 2 k^2 */
 	int nu;
 	if (k == 0 || c->ncond < 0)
@@ -1121,18 +1170,12 @@ static const double *ml_start_hessian(struct actx *c, const double *nat, const d
 	int saved_ncond = c->ncond;
 	c->ncond = c->dd + c->p + c->s * c->P;
 	css_eval(c, nat, &ssq, &nu);
-	css_jacobian(c, nat);
+	css_jac_normal(c, nat, H, W);
 	c->ncond = saved_ncond;
 	if (!(ssq > 0) || nu == 0)
 		return NULL;
-	for (int a = 0; a < k; a++)
-		for (int b = 0; b <= a; b++) {
-			const double *Da = c->jac + (size_t)a * n, *Db = c->jac + (size_t)b * n;
-			double w = 0;
-			for (size_t t = 0; t < n; t++)
-				w += Da[t] * Db[t];
-			H[a * k + b] = H[b * k + a] = w / ssq;
-		}
+	for (int i = 0; i < k * k; i++)
+		H[i] /= ssq;
 	for (int i = 0; i < k * k; i++)
 		A[i] = (i / k) == (i % k);
 	partrans_jacobian(c, raw, A, k);
@@ -1151,6 +1194,27 @@ static const double *ml_start_hessian(struct actx *c, const double *nat, const d
 		if (!(B0[i * k + i] > 0))
 			return NULL;
 	return all_finite(B0, (size_t)k * k) ? B0 : NULL;
+}
+
+/*
+ * BFGS monitor of the ML stage: count consecutive iterations whose expanded
+ * MA polynomial theta(B)Theta(B^s) has a root within a factor 1.005 of the
+ * unit circle (a root z of Theta gives roots of modulus |z|^(1/s)). The
+ * exact likelihood is symmetric under flipping an MA root through the unit
+ * circle, so the circle is a critical line: fits that enter the band there
+ * pile up on it (R's non-invertible MA optimum) and crawl for up to 100
+ * iterations before the order search rejects them at 1.01.
+ */
+#define UNIT_MA_BAND 1.005
+static int ml_monitor(int k, const double *x, void *ctx)
+{
+	struct actx *c = ctx;
+	(void)k;
+	double d = ma_unit_dist(c->q, x + c->p);
+	if (c->Q > 0 && c->s > 0)
+		d = fmin(d, ma_unit_dist(c->Q, x + c->p + c->q + c->P) / c->s);
+	c->unit_ma_iters = d < log(UNIT_MA_BAND) ? c->unit_ma_iters + 1 : 0;
+	return c->unit_ma_stop > 0 && c->unit_ma_iters >= c->unit_ma_stop;
 }
 
 int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
@@ -1298,6 +1362,10 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		}
 		if (k > 0) {
 			struct aq_optim_opts om = oo;
+			if (c.q + c.Q > 0 && o->ml_unit_ma_stop > 0) {
+				om.monitor = ml_monitor;
+				c.unit_ma_stop = o->ml_unit_ma_stop;
+			}
 			if (method == AQ_ARIMA_CSS_ML)
 			{
 				untrans(&c, c.raw, c.tmp);
@@ -1306,6 +1374,11 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 			rc = aq_optim_bfgs(k, c.raw, ml_fn, &c, &om, c.ow, &res, e);
 			if (rc) {
 				aq_err_prefix(e, "ml fit of '%s'", sbuf);
+				goto fail;
+			}
+			if (res.fail == 2) {
+				rc = aq_err_set(e, AQ_ENUMERIC, "MA root of '%s' stays on the unit circle (%d iterations)", sbuf,
+						c.unit_ma_iters);
 				goto fail;
 			}
 			converged = res.fail == 0;

@@ -45,6 +45,10 @@ struct aq_arima_fit_opts {
 				         CSS, 1e-7 for CSS-ML. An order search needs ~1e-8:
 				         AICc moves by n/2 * rtol */
 	int css_max_iter;             /* LM iteration cap of the CSS stage; 0: 4 max_iter */
+	int ml_unit_ma_stop;          /* > 0: the ML stage fails (AQ_ENUMERIC) once a root of the
+				         expanded MA polynomial has stayed within a factor 1.005 of
+				         the unit circle for that many BFGS iterations (an order
+				         search rejects roots < 1.01) */
 	int no_state;                 /* method CSS only: skip the final Kalman pass, the model
 				         gets no state (cannot update/forecast; roots and AICc
 				         only): order-search candidates */

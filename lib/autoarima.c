@@ -479,6 +479,7 @@ static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, in
 	 * (rejected whatever the iteration they stop at). */
 	fo.css_max_iter = approx ? 100 : 0;
 	fo.no_state = approx;   /* candidates are scored, never forecast */
+	fo.ml_unit_ma_stop = approx ? 0 : 4;
 	struct aq_err e = {0};
 	aq_arima_model_release(m);
 	aq_arima_model_init(m);

@@ -13,6 +13,7 @@ void aq_optim_opts_default(struct aq_optim_opts *o)
 	o->ndeps = 1e-3;
 	o->parscale = NULL;
 	o->B0 = NULL;
+	o->monitor = NULL;
 }
 
 size_t aq_optim_work(int n)
@@ -58,7 +59,7 @@ int aq_optim_bfgs(int n, double *x, aq_optim_fn fn, void *ctx, const struct aq_o
 {
 	const double stepredn = 0.2, acctol = 0.0001, reltest = 10.0;
 	double *B = work, *g = B + (size_t)n * n, *t = g + n, *X = t + n, *c = X + n, *b = c + n, *xr = b + n;
-	int count, funcount, gradcount, iter = 0, ilast, accpoint;
+	int count, funcount, gradcount, iter = 0, ilast, accpoint, stopped = 0;
 	double f, fmin, gradproj, steplength, D1, D2;
 
 	memset(res, 0, sizeof(*res));
@@ -160,6 +161,14 @@ int aq_optim_bfgs(int n, double *x, aq_optim_fn fn, void *ctx, const struct aq_o
 				} else {
 					ilast = gradcount; /* reset to steepest descent */
 				}
+				if (o->monitor) {
+					for (int i = 0; i < n; i++)
+						xr[i] = b[i] * pscale(o, i);
+					if (o->monitor(n, xr, ctx)) {
+						stopped = 1;
+						break;
+					}
+				}
 			} else {
 				/* No progress: restart once from steepest descent. */
 				if (ilast < gradcount) {
@@ -188,7 +197,7 @@ int aq_optim_bfgs(int n, double *x, aq_optim_fn fn, void *ctx, const struct aq_o
 	res->fncount = funcount;
 	res->grcount = gradcount;
 	res->iter = iter;
-	res->fail = iter < o->max_iter ? 0 : 1;
+	res->fail = stopped ? 2 : iter < o->max_iter ? 0 : 1;
 	return 0;
 }
 

@@ -17,12 +17,15 @@ struct aq_optim_opts {
 	const double *parscale;   /* n scales or NULL (all 1): R's control$parscale */
 	const double *B0;         /* n x n initial inverse Hessian in the scaled space, or NULL
 				     (identity, as R); later restarts use the identity */
+	/* Called with the (unscaled) accepted point after every iteration that
+	 * moved; a nonzero return stops the search there (res->fail = 2). NULL: none. */
+	int (*monitor)(int n, const double *x, void *ctx);
 };
 
 struct aq_optim_result {
 	double fmin;
 	int fncount, grcount, iter;
-	int fail;                 /* 0 converged, 1 iteration limit (R's convergence code) */
+	int fail;                 /* 0 converged, 1 iteration limit (R's convergence code), 2 stopped by monitor */
 };
 
 void aq_optim_opts_default(struct aq_optim_opts *o);
