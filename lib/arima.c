@@ -695,7 +695,8 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 	}
 	const double *e = c->resid, *dreg = c->dreg;
 	double *D = c->jac;
-	memset(JtJ, 0, sizeof(double) * uk * uk);
+	if (JtJ)
+		memset(JtJ, 0, sizeof(double) * uk * uk);
 	memset(Jte, 0, sizeof(double) * uk);
 	memset(D, 0, sizeof(double) * uk * ((size_t)ncond < n ? (size_t)ncond : n));
 	for (size_t t = (size_t)ncond; t < n; t++) {
@@ -725,17 +726,59 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 			Dt[a] = v;
 		}
 		double et = e[t];
+		for (int a = 0; a < k; a++)
+			Jte[a] += Dt[a] * et;
+		if (!JtJ)
+			continue;
 		for (int a = 0; a < k; a++) {
 			double da = Dt[a];
 			double *restrict row = JtJ + (size_t)a * uk;
-			Jte[a] += da * et;
 			for (int bb = 0; bb <= a; bb++)
 				row[bb] += da * Dt[bb];
 		}
 	}
-	for (int a = 0; a < k; a++)
+	for (int a = 0; JtJ && a < k; a++)
 		for (int bb = 0; bb < a; bb++)
 			JtJ[(size_t)bb * uk + a] = JtJ[(size_t)a * uk + bb];
+}
+
+/*
+ * Hessian of the CSS objective f = 0.5 log(ssq / nu) at par (k x k
+ * row-major) as R's optimhess (x-step ndeps = 1e-3 for every coefficient,
+ * whatever its parscale: H_ij = (g_j(x + h e_i) - g_j(x - h e_i)) / 2h,
+ * symmetrised), but from the analytic gradient g = J'e / ssq instead of
+ * central differences: 2k CSS passes with a Jacobian instead of 4k^2
+ * plain ones (R's numerical gradient agrees with it to O(h^2)).
+ * Returns -1 if a gradient is not finite or the residual count changes
+ * (missing values), so the caller can fall back to the numerical Hessian.
+ */
+static int css_hessian(struct actx *c, const double *par, double h, double *H)
+{
+	int k = c->ncoef, nu0 = -1;
+	double *x = c->tmp, *g1 = c->lmw, *g2 = g1 + k;
+	for (int i = 0; i < k; i++) {
+		for (int side = 0; side < 2; side++) {
+			double ssq, *g = side ? g2 : g1;
+			int nu;
+			memcpy(x, par, sizeof(double) * k);
+			x[i] += side ? -h : h;
+			css_eval(c, x, &ssq, &nu);
+			if (nu == 0 || !(ssq > 0) || !isfinite(ssq) || (nu0 >= 0 && nu != nu0))
+				return -1;
+			nu0 = nu;
+			css_jac_normal(c, x, NULL, g);
+			for (int j = 0; j < k; j++)
+				g[j] /= ssq;
+			if (!all_finite(g, (size_t)k))
+				return -1;
+		}
+		for (int j = 0; j < k; j++)
+			H[i * k + j] = (g1[j] - g2[j]) / (2 * h);
+	}
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < i; j++)
+			H[i * k + j] = H[j * k + i] = 0.5 * (H[i * k + j] + H[j * k + i]);
+	return 0;
 }
 
 /* Solve A x = b (k x k row-major, destroyed) by Gaussian elimination with partial pivoting. */
@@ -1335,7 +1378,8 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
 				goto fail;
 			}
-			rc = aq_optim_hessian(k, coef, css_fn, &c, &oo, vcov, c.ow, e);
+			if (css_hessian(&c, coef, oo.ndeps, vcov))
+				rc = aq_optim_hessian(k, coef, css_fn, &c, &oo, vcov, c.ow, e);
 			for (int i = 0; !rc && i < k * k; i++)
 				vcov[i] *= c.n_used;
 			if (!rc && inv_small(k, vcov, W))
