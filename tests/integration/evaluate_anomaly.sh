@@ -46,10 +46,16 @@ for spec in 11:300 29:300 5:200; do
         >/dev/null 2>"$d/train.log" &&
     aquacast-evaluate --models "$d/m" --readings "$d/r" --out "$d/e" --threads 2 >"$d/out.txt" 2>"$d/err.txt"
     rc=$?
-    if [ $rc -eq 0 ]; then ok "seed $seed ($days days, TrainedUntil $tu): synth, train, evaluate"; else nok "seed $seed: synth, train, evaluate (rc $rc)"; fi
-    runs="$runs $d:$tu"
+    if [ $rc -eq 0 ]; then
+        ok "seed $seed ($days days, TrainedUntil $tu): synth, train, evaluate"
+        runs="$runs $d:$tu"
+    else
+        nok "seed $seed: synth, train, evaluate (rc $rc)"
+        tail -n 3 "$d"/*.log "$d/err.txt" 2>/dev/null | sed 's/^/# /'
+    fi
 done
 
+[ -n "$runs" ] || exit 1
 "$py" - $runs <<'PY'
 import csv, datetime as dt, json, sys
 import pyarrow.dataset as ds
