@@ -116,10 +116,15 @@ static int state_write(const char *path, const struct state *s, struct aq_err *e
 
 /* ---- a set of (account, date) keys: distinct accounts and duplicates in RowId order ---- */
 
+/* One slot per key (one cache line touched per probe, not one per column). */
+struct kslot {
+	int64_t a;   /* INT64_MIN marks an empty slot */
+	int32_t d;
+};
+
 struct keyset {
-	int64_t *a;
-	int32_t *d;
-	size_t n, cap; /* cap a power of two; a == INT64_MIN marks an empty slot */
+	struct kslot *s;
+	size_t n, cap; /* cap a power of two */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -137,52 +142,54 @@ static size_t key_hash(int64_t a, int32_t d, size_t mask)
 	return (size_t)mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL + (uint32_t)d) & mask;
 }
 
+/* Room for n keys at load <= 1/2 (rehashing what is there). 0 or AQ_ENOMEM. */
+static int keyset_reserve(struct keyset *s, size_t n)
+{
+	size_t nc = s->cap ? s->cap : 1024;
+	struct kslot *ns;
+
+	while (nc < 2 * n)
+		nc *= 2;
+	if (nc == s->cap)
+		return 0;
+	if (!(ns = malloc(nc * sizeof(*ns))))
+		return AQ_ENOMEM;
+	for (size_t i = 0; i < nc; i++)
+		ns[i].a = INT64_MIN;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (s->s[i].a == INT64_MIN)
+			continue;
+		size_t h = key_hash(s->s[i].a, s->s[i].d, nc - 1);
+		while (ns[h].a != INT64_MIN)
+			h = (h + 1) & (nc - 1);
+		ns[h] = s->s[i];
+	}
+	free(s->s);
+	s->s = ns;
+	s->cap = nc;
+	return 0;
+}
+
 /* Linear probing, load <= 1/2. Returns 1 if (a, d) was new, 0 if present, AQ_ENOMEM. */
 static int keyset_add(struct keyset *s, int64_t a, int32_t d)
 {
-	if (2 * (s->n + 1) > s->cap) {
-		size_t nc = s->cap ? 2 * s->cap : 1024;
-		int64_t *na = malloc(nc * sizeof(*na));
-		int32_t *nd = malloc(nc * sizeof(*nd));
-
-		if (!na || !nd) {
-			free(na);
-			free(nd);
-			return AQ_ENOMEM;
-		}
-		for (size_t i = 0; i < nc; i++)
-			na[i] = INT64_MIN;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (s->a[i] == INT64_MIN)
-				continue;
-			size_t h = key_hash(s->a[i], s->d[i], nc - 1);
-			while (na[h] != INT64_MIN)
-				h = (h + 1) & (nc - 1);
-			na[h] = s->a[i];
-			nd[h] = s->d[i];
-		}
-		free(s->a);
-		free(s->d);
-		s->a = na;
-		s->d = nd;
-		s->cap = nc;
-	}
+	if (2 * (s->n + 1) > s->cap && keyset_reserve(s, s->n + 1))
+		return AQ_ENOMEM;
 	size_t h = key_hash(a, d, s->cap - 1);
-	while (s->a[h] != INT64_MIN) {
-		if (s->a[h] == a && s->d[h] == d)
+	while (s->s[h].a != INT64_MIN) {
+		if (s->s[h].a == a && s->s[h].d == d)
 			return 0;
 		h = (h + 1) & (s->cap - 1);
 	}
-	s->a[h] = a;
-	s->d[h] = d;
+	s->s[h].a = a;
+	s->s[h].d = d;
 	s->n++;
 	return 1;
 }
 
 static void keyset_free(struct keyset *s)
 {
-	free(s->a);
-	free(s->d);
+	free(s->s);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -915,6 +922,8 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 		return aq_err_set(e, AQ_EINVAL, "extract needs a connection, a table and an output dataset");
 	if ((r = aq_odbc_check_ident(o->table, e)))
 		return r;
+	if (o->overlap < 0)
+		return aq_err_set(e, AQ_EINVAL, "bad overlap %lld (0 or more RowIds)", (long long)o->overlap);
 	if (o->parallel < 0 || o->parallel > 64)
 		return aq_err_set(e, AQ_EINVAL, "bad parallelism %d (1..64)", o->parallel);
 	/* Dataset: open it if it exists (it keeps its P), else create with P. */
@@ -1001,13 +1010,22 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 	{
 		int64_t lo = o->mode == AQ_EXTRACT_FULL ? 0 : s.watermark;
 
+		if (o->mode != AQ_EXTRACT_FULL && o->overlap > 0)
+			lo = o->overlap < lo ? lo - o->overlap : 0;
+		st->read_from = lo;
+
 		/* A resumed full slice already covered (0, hi]. */
 		if (st->resumed && o->mode == AQ_EXTRACT_FULL && s.lo == 0 && s.hi >= hi)
 			lo = hi;
 		if (hi < s.watermark)
 			aq_warn("MAX(RowId) %lld is below the watermark %lld: rows deleted or table recreated?",
 				(long long)hi, (long long)s.watermark);
-		if (hi > lo) {
+		/*
+		 * Only rows above the watermark start a slice: an overlap alone
+		 * re-reads nothing (no batch per idle run, and a rerun after a
+		 * crash ends with the same batches as an uninterrupted run).
+		 */
+		if (hi > lo && hi > (o->mode == AQ_EXTRACT_FULL ? lo : s.watermark)) {
 			s.pending = 1;
 			s.lo = lo;
 			s.hi = hi;

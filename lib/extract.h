@@ -9,7 +9,12 @@
  *
  * A run reads one or two "slices" RowId in (lo, hi]: hi = MAX(RowId) read
  * at the start, lo = 0 (full) or the watermark of the previous run
- * (incremental). Each slice becomes one batch of the dataset with key K
+ * (incremental), minus the overlap when one is asked for: a RowId is taken
+ * at insert and becomes visible at commit, so a transaction that commits
+ * after a run read larger RowIds leaves rows below the watermark; re-reading
+ * the last N RowIds each run picks them up, and re-read rows are harmless
+ * (the slice's batch is newer, and within it any later correction of a
+ * re-read row has a larger RowId, so it is in the slice too and wins). Each slice becomes one batch of the dataset with key K
  * (aq_dataset_next_key, so it wins over every older batch) and label
  * "odbc-<lo>-<hi>". Protocol, in DATASET/_state/extract.json (atomic):
  *   1. {"watermark": W, "pending": {"lo", "hi", "key"}}   before any file
@@ -19,6 +24,10 @@
  * every file of that key and redoes the same slice with the same key and
  * label, so a crash at any point plus a rerun leaves the same files, with
  * the same rows, as an uninterrupted run. Then it goes on normally.
+ *
+ * Text binding reads RowId too (samples name it); typed binding leaves it
+ * out of the SELECT list (it only orders; one column less of driver work)
+ * and samples name the slice instead.
  *
  * Within a slice the row with the larger RowId wins a duplicate
  * (AccountOID, ConsumptionDate): in key order the query sorts by
@@ -93,6 +102,7 @@ struct aq_extract_opts {
 	size_t fetch_rows;           /* SQL_ATTR_ROW_ARRAY_SIZE (and psqlODBC Fetch=); 0 = 10000 */
 	size_t max_buffer_bytes;     /* shard writer budget, split over the writers; 0 = 96 MiB */
 	int samples;                 /* bad-row samples logged per kind; 0 = 3, < 0 = none */
+	int64_t overlap;             /* incremental: also re-read RowId in (watermark - overlap, watermark] */
 	const volatile int *stop;    /* set (by a signal handler) to stop cleanly with AQ_EINTR */
 	struct aq_progress *progress;/* may be NULL */
 };
@@ -105,6 +115,7 @@ struct aq_extract_stats {
 	int dup_counted;             /* 0: duplicates not counted (RowId order past 1M keys) */
 	int64_t watermark_from;      /* watermark before the run */
 	int64_t watermark;           /* after the run */
+	int64_t read_from;           /* lo of the last slice read: watermark_from - overlap (incremental) */
 	int slices;                  /* slices done (2 when a crashed run was finished first) */
 	int resumed;                 /* a pending slice of a crashed run was redone */
 	uint64_t files;              /* batch files written */

@@ -1,5 +1,6 @@
 /* aquacast-extract — fetch readings from an ODBC source (SQL Server, PostgreSQL, SQLite) into a sharded dataset. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ static void usage(FILE *f)
 	      "  --parts P             partitions when creating the dataset (default 32)\n"
 	      "  --mode full|incremental  full: every row; incremental (default): RowId above\n"
 	      "                        the watermark in DATASET/_state/extract.json\n"
+	      "  --overlap N           incremental: re-read the N RowIds below the watermark too, for\n"
+	      "                        rows whose transaction committed late (default 0; docs/sqlserver.md)\n"
 	      "  --parallel K          K connections over disjoint AccountOID shares (default 1)\n"
 	      "  --split range|modulo  shares: K equal id ranges of [MIN, MAX] (default), or AccountOID % K = i\n"
 	      "  --shared-writer       with K > 1: one shard writer behind a lock (default: one per thread)\n"
@@ -94,6 +97,7 @@ static void print_summary(const struct aq_extract_opts *o, const struct aq_extra
 	json_object_set_new(j, "rejected", rej);
 	json_object_set_new(j, "rows_read", json_integer((json_int_t)st->rows_read));
 	json_object_set_new(j, "watermark_from", json_integer(st->watermark_from));
+	json_object_set_new(j, "read_from", json_integer(st->read_from));
 	json_object_set_new(j, "files", json_integer((json_int_t)st->files));
 	json_object_set_new(j, "slices", json_integer(st->slices));
 	json_object_set_new(j, "resumed", json_boolean(st->resumed));
@@ -122,7 +126,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 int main(int argc, char **argv)
 {
-	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES, O_SPLIT };
+	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES, O_SPLIT, O_OVERLAP };
 	static const struct option lo[] = {
 		{ "odbc", required_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
 		{ "order", required_argument, NULL, O_ORDER },
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "fetch-rows", required_argument, NULL, O_FETCH },
+		{ "overlap", required_argument, NULL, O_OVERLAP },
 		{ "buffer-mb", required_argument, NULL, O_BUF },
 		{ "samples", required_argument, NULL, O_SAMPLES },
 		{ "help", no_argument, NULL, 'h' },
@@ -212,6 +217,11 @@ int main(int argc, char **argv)
 			if (parse_int(optarg, 8, 1 << 20, &v))
 				goto bad;
 			o.max_buffer_bytes = (size_t)v << 20;
+			break;
+		case O_OVERLAP:
+			if (parse_int(optarg, 0, LONG_MAX, &v))
+				goto bad;
+			o.overlap = (int64_t)v;
 			break;
 		case O_SAMPLES:
 			if (parse_int(optarg, 0, 1000000, &v))
