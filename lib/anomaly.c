@@ -8,9 +8,10 @@
 #include "err.h"
 
 #define MIN_WEEKS 4       /* weekly means needed for a baseline */
-#define MIN_NULL 28       /* earlier origins needed for the null distribution */
+#define NULL_STEP 2      /* earlier origins every other day: neighbours overlap in all but 2 days */
+#define MIN_NULL 20       /* earlier origins needed for the null distribution (40 days) */
 #define NULL_SPAN 182    /* earlier origins: the last half year (drift of other seasons would only blur the scale) */
-#define RECENT 28        /* the last RECENT earlier origins estimate the current drift */
+#define RECENT 14        /* the last RECENT earlier origins (28 days) estimate the current drift */
 
 void aq_anomaly_opts_default(struct aq_anomaly_opts *o)
 {
@@ -99,16 +100,17 @@ static double prefix_mean(const double *ps, const double *pc, size_t a, size_t b
 
 /*
  * Baseline: median of the weekly means (>= 4 present days each) of the
- * K weeks [p - 7(j+1), p - 7j), j < K, that exist; NaN with fewer than
- * MIN_WEEKS. A week of zeros is a vacation or a stuck meter, not typical
- * use: left out (else the return from a long one looks like a leak).
- * With prefix sums of [h0, ..) when ps is given. w: K scratch.
+ * latest K weeks [p - 7(j+1), p - 7j) before p. A week of zeros is a
+ * vacation or a stuck meter, not typical use: skipped, looking back at most
+ * 3K weeks (else the return from a long one would look like a leak). NaN
+ * with fewer than MIN_WEEKS. With prefix sums of [h0, ..) when ps is given.
+ * w: K scratch.
  */
 static double baseline_at(const double *x, const double *ps, const double *pc, size_t h0, size_t p, int K,
 			  double *w)
 {
 	size_t k = 0;
-	for (int j = 0; j < K && p >= 7 * (size_t)(j + 1); j++) {
+	for (int j = 0; j < 3 * K && (int)k < K && p >= 7 * (size_t)(j + 1); j++) {
 		size_t a = p - 7 * (size_t)(j + 1), b = a + 7;
 		if (ps && a < h0)
 			break;
@@ -200,31 +202,33 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 		return 0;
 	}
 	size_t nw = n - origin;
-	if (isnan(B) || nw < 7)
+	if (nw < 7)
 		return 0;
 	int nL = o->days / 7;
 	if ((size_t)nL * 7 > nw)
 		nL = (int)(nw / 7);
+	if (nL > 8)
+		nL = 8;
 	if (nL < 1)
 		return 0;
 	/*
-	 * Cheap checks first, per window: a shift large against typical use,
-	 * persistent (the last 7 days shifted by at least half of d, and not back
-	 * by half of d from the week before: a repaired leak is not reported),
-	 * most days on its side of the served point forecast (one spike cannot
-	 * make a shift). The null is computed only for windows that pass.
+	 * Cheap checks first, per window [n-L, n) against the baseline just
+	 * before it, B_L: a shift large against typical use, persistent (the
+	 * last 7 days shifted by at least half of d, and not back by half of d
+	 * from the week before: a repaired leak is not reported), most days on
+	 * its side of the served point forecast (one spike cannot make a
+	 * shift). The null is computed only for windows that pass.
 	 */
-	double d[8], last7 = block_mean(x, n - 7, n, 4) - B, prev7 = n >= 14 ? block_mean(x, n - 14, n - 7, 4) - B : NAN;
+	double d[8], bl[8], last7 = block_mean(x, n - 7, n, 4), prev7 = n >= 14 ? block_mean(x, n - 14, n - 7, 4) : NAN;
 	int pass[8] = {0}, cand = 0;
-	if (nL > 8)
-		nL = 8;
 	for (int l = 0; l < nL; l++) {
 		size_t L = 7 * (size_t)(l + 1);
-		d[l] = block_mean(x, n - L, n, L / 2 + 1) - B;
+		bl[l] = baseline_at(x, NULL, NULL, 0, n - L, K, wk);
+		d[l] = block_mean(x, n - L, n, L / 2 + 1) - bl[l];
 		double ad = fabs(d[l]), sg = d[l] > 0 ? 1 : -1;
-		if (!isfinite(d[l]) || ad == 0 || ad < (d[l] > 0 ? o->min_rel : o->min_rel_down) * B)
+		if (!isfinite(d[l]) || ad == 0 || ad < (d[l] > 0 ? o->min_rel : o->min_rel_down) * bl[l])
 			continue;
-		if (!(last7 * sg >= 0.5 * ad) || (!isnan(prev7) && (last7 - prev7) * sg < -0.5 * ad))
+		if (!((last7 - bl[l]) * sg >= 0.5 * ad) || (!isnan(prev7) && (last7 - prev7) * sg < -0.5 * ad))
 			continue;
 		if (fmean) {
 			int side = 0, m = 0;
@@ -242,16 +246,13 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 	}
 	if (!cand)
 		return 0;
-	/* the null: S_L(p) at earlier origins p whose windows end before origin */
-	if (2 * origin < n + 7 * (size_t)MIN_WEEKS)
+	/* the null: S_L(p) = mean[p, p+L) - B(p) at earlier origins p whose windows end by origin */
+	size_t pmin0 = 7 * (size_t)MIN_WEEKS;
+	if (origin < pmin0 + 7 + NULL_STEP * MIN_NULL)
 		return 0;
-	size_t pmax = 2 * origin - n, pmin = 7 * (size_t)MIN_WEEKS;
-	if (pmax > NULL_SPAN && pmax - NULL_SPAN > pmin)
-		pmin = pmax - NULL_SPAN;
-	if (pmax < pmin + MIN_NULL)
-		return 0;
-	size_t np = pmax - pmin + 1, h0 = pmin > 7 * (size_t)K ? pmin - 7 * (size_t)K : 0;
-	/* prefix sums over [h0, origin): the earliest baseline week starts at pmin - 7K */
+	size_t pmax = origin - 7, pmin = pmax > NULL_SPAN + 21 + pmin0 ? pmax - NULL_SPAN - 21 : pmin0;
+	size_t np = pmax - pmin + 1, h0 = pmin > 21 * (size_t)K ? pmin - 21 * (size_t)K : 0;
+	/* prefix sums over [h0, origin): the earliest baseline week starts 3K weeks before pmin */
 	size_t nh = origin - h0;
 	double *buf = malloc((2 * (nh + 1) + 3 * np) * sizeof(*buf));
 	if (!buf)
@@ -264,15 +265,17 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 		pc[i + 1] = pc[i] + ok;
 	}
 	for (size_t p = pmin; p <= pmax; p++)
-		bp[p - pmin] = baseline_at(x, ps, pc, h0, p, K, wk);
+		bp[p - pmin] = -INFINITY;   /* computed when first needed */
 	int best = -1;
 	double bestz = 0, maxz = 0;
 	for (int l = 0; l < nL; l++) {
 		if (!pass[l])
 			continue;
-		size_t L = 7 * (size_t)(l + 1), g = nw - L, k = 0;
-		for (size_t p = pmin; p <= pmax; p++) {
-			double c = prefix_mean(ps, pc, p + g - h0, p + g + L - h0, L / 2 + 1), b = bp[p - pmin];
+		size_t L = 7 * (size_t)(l + 1), k = 0, hi = origin - L, lo = hi > NULL_SPAN + pmin ? hi - NULL_SPAN : pmin;
+		for (size_t p = lo + (hi - lo) % NULL_STEP; p <= hi; p += NULL_STEP) {
+			if (bp[p - pmin] == -INFINITY)
+				bp[p - pmin] = baseline_at(x, ps, pc, h0, p, K, wk);
+			double c = prefix_mean(ps, pc, p - h0, p + L - h0, L / 2 + 1), b = bp[p - pmin];
 			if (!isnan(c) && !isnan(b))
 				s[k++] = c - b;
 		}
@@ -291,7 +294,7 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 		robust(s, k, t, &m0, &sc);
 		if (c * d[l] < 0)
 			c = 0;
-		sc = fmax(sqrt(sc * sc + c * c), fmax(0.01 * B, 1e-3));
+		sc = fmax(sqrt(sc * sc + c * c), fmax(0.01 * bl[l], 1e-3));
 		double z = (d[l] - c) / sc;
 		if (fabs(z) > fabs(maxz))
 			maxz = z;
@@ -308,7 +311,8 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 	out->kind = d[best] > 0 ? AQ_ANOM_LEVEL_UP : AQ_ANOM_LEVEL_DOWN;
 	out->start = (int)(n - L);
 	out->magnitude = d[best];
-	out->relative = B > 0 ? d[best] / B : NAN;
+	out->baseline = bl[best];
+	out->relative = bl[best] > 0 ? d[best] / bl[best] : NAN;
 	out->z = bestz;
 	for (size_t i = n - L; i < n; i++) {
 		if (isnan(x[i]))

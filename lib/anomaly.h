@@ -19,48 +19,53 @@
  *   level_up   (leak) / level_down: a persistent additive shift of the
  *              last L days, L in 7, 14, ..., `days` (default 28; L <= n - o),
  *              tested against the account's own history:
- *                baseline B   median of the weekly means of the base_weeks
- *                             (default 8) weeks before o (whole weeks: the
- *                             weekday pattern cancels; the median ignores a
- *                             vacation week or a spike; weeks of zeros, a
- *                             vacation or a stuck meter, are left out),
- *                shift d_L    mean of the last L days - B,
- *                null         the same statistic at every earlier origin p
- *                             of the last half year (baseline ending at p,
- *                             window as far after p as [n-L, n) is after o):
- *                             S_L(p). Block means of the account's own
- *                             readings carry its autocorrelation, weekly and
- *                             seasonal drift and past events, so no model of
- *                             the forecast errors' correlation is needed.
+ *                baseline B_L median of the weekly means of the base_weeks
+ *                             (default 8) latest weeks before the window
+ *                             [n-L, n) (whole weeks: the weekday pattern
+ *                             cancels; the median ignores a vacation week or
+ *                             a spike; weeks of zeros, a vacation or a stuck
+ *                             meter, are skipped, looking back at most 3x
+ *                             base_weeks weeks); just before the window, so
+ *                             that the seasonal drift between the two is
+ *                             small,
+ *                shift d_L    mean of the last L days - B_L,
+ *                null         the same statistic S_L(p) = mean of [p, p+L) -
+ *                             B(p) at earlier origins p, every other day, of
+ *                             the last half year, whose window ends by o. Block means of the
+ *                             account's own readings carry its
+ *                             autocorrelation, weekly and seasonal drift and
+ *                             past events, so no model of the forecast
+ *                             errors' correlation is needed.
  *                z_L = (d_L - c) / sqrt(s^2 + c^2): s = 1.4826 MAD of S_L
  *                (robust: past leaks and vacations are a minority), c = the
- *                median of the 28 latest S_L(p), the current seasonal drift,
- *                taken only when it has the sign of d_L (a drift may explain
- *                a shift, never strengthen one) and, being an estimate of a
- *                moving drift, also widening the scale; the scale is floored
- *                at 1% of B and 1 litre/day.
+ *                median of S_L(p) over the last 28 days of p, the current
+ *                seasonal drift, taken only when it has the sign of d_L (a
+ *                drift may explain a shift, never strengthen one) and, being
+ *                an estimate of a moving drift, also widening the scale; the
+ *                scale is floored at 1% of B_L and 1 litre/day.
  *              The largest |z_L| that passes is taken: |z| >= z (default 4.5:
  *              four overlapping tests, a scale estimated from the history),
  *              |d| >= min_rel B (default 0.2: small against typical use is
  *              not actionable; drops: min_rel_down, default 0.5, smaller
  *              ones are weather and habits), the last 7 days shifted by at
  *              least half of d and not back by half of d from the week
- *              before (a repaired leak is not reported), and at least `share` (default 0.7) of the
- *              window's days on the shift's side of the served point
- *              forecast (one spike cannot make a shift).
- *              Needs >= 4 weekly means in the baseline and >= 28 earlier
- *              origins (about 13 weeks of history before o with 30 new
- *              days), and >= L/2 + 1 present days in the window; else not
- *              judged. Limits: with less than a year of history a seasonal
- *              turn the history has not shown (the first autumn fall or
- *              spring rise of a garden) can pass for a shift: the centre
- *              and min_rel_down contain it (docs/accuracy.md, anomalies).
+ *              before (a repaired leak is not reported), and at least
+ *              `share` (default 0.7) of the window's days on the shift's
+ *              side of the served point forecast (one spike cannot make a
+ *              shift).
+ *              Needs >= 4 weekly means in the baseline, >= 20 earlier
+ *              origins (about 11 weeks of history before o) and >= L/2 + 1
+ *              present days in the window; else not judged.
+ *              Limits: with less than a year of history a seasonal turn
+ *              the history has not shown (the first autumn fall or spring
+ *              rise of a garden) can pass for a shift: the centre and
+ *              min_rel_down contain it (docs/accuracy.md, anomalies).
  *
  * Evidence: kind, start (index of the first day of the window or run),
  * examined (present days in it), outside (of those, beyond the served 95%
  * bound on the shift's side; flat: present days of the run), magnitude
  * (d in m³/day; flat: the repeated value), relative (magnitude / B), z,
- * baseline B.
+ * baseline B (B_L of the window; otherwise B at the origin).
  */
 
 #include <stddef.h>

@@ -20,7 +20,7 @@
 #             leak/vacation/stuck event in the 56 days before TrainedUntil or after it.
 #   clean     judged accounts without any leak/vacation/stuck event from TrainedUntil - 56 days on;
 #             a flag on one of them is a false alarm.
-# Bars (pooled): leak recall >= 0.75 for leaks >= 1x typical use and >= 0.6 for >= 0.5x;
+# Bars (pooled): leak recall >= 0.8 for leaks >= 1x typical use and >= 0.7 for >= 0.5x;
 # level_up precision >= 0.8; flat recall >= 0.9 and precision >= 0.9; level_down precision >= 0.7;
 # false alarms <= 1% of clean accounts.
 set -uo pipefail
@@ -138,8 +138,8 @@ print("# pooled: " + json.dumps({"leak_recall_rel>=0.5": tot["leak05"], "leak_re
 check("anomaly list carries the evidence (days, outside, magnitude, relative, since, z, baseline)", keys_ok)
 check(f"enough planted events to judge (leaks >= 0.5x: {tot['leak05'][1]}, flat: {tot['flat'][1]}, clean: {tot['fa'][1]})",
       tot["leak05"][1] >= 100 and tot["flat"][1] >= 50 and tot["fa"][1] >= 1000)
-check(f"leak recall >= 0.75 for leaks >= 1x typical use ({r(tot['leak10']):.3f})", r(tot["leak10"]) >= 0.75)
-check(f"leak recall >= 0.6 for leaks >= 0.5x typical use ({r(tot['leak05']):.3f})", r(tot["leak05"]) >= 0.6)
+check(f"leak recall >= 0.8 for leaks >= 1x typical use ({r(tot['leak10']):.3f})", r(tot["leak10"]) >= 0.8)
+check(f"leak recall >= 0.7 for leaks >= 0.5x typical use ({r(tot['leak05']):.3f})", r(tot["leak05"]) >= 0.7)
 check(f"level_up precision >= 0.8 ({r(prec['level_up']):.3f} of {prec['level_up'][1]})", r(prec["level_up"]) >= 0.8)
 check(f"flat recall >= 0.9 ({r(tot['flat']):.3f})", r(tot["flat"]) >= 0.9)
 check(f"flat precision >= 0.9 ({r(prec['flat']):.3f} of {prec['flat'][1]})", r(prec["flat"]) >= 0.9)
