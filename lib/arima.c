@@ -341,7 +341,8 @@ struct actx {
 	double *x, *dy, *dreg, *w, *resid;
 	double *dyf;                /* differenced zero-filled y (fast path with gaps) */
 	double *aopat;              /* impulse pattern of a gap in the differenced series: 1, -delta */
-	double *jac;                /* ncoef x n: d resid / d coef (CSS Levenberg–Marquardt) */
+	double *jac;                /* n x ncoef: d resid / d coef (CSS Levenberg–Marquardt), D[t*k + b] */
+	double *jac2;               /* n x ncoef: the same through the seasonal MA filter only */
 	double *lmw;                /* LM scratch: 6 k^2 + 4 k */
 	double *lagval;             /* nonzero phi, theta values (np + nq) */
 	int *lagidx;                /* and their lags */
@@ -373,7 +374,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	size_t n = c->n + 1;
 	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
 		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_optim_work(k) +
-		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + n +
+		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + 2 * (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + n +
 		      aq_kalman_chandra_ao_work(r, c->nao_cap) + (size_t)c->nao_cap + (size_t)c->dd + 2;
 	if (ws->cap < need) {
 		double *nb = realloc(ws->buf, sizeof(double) * need);
@@ -404,6 +405,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->w, n);
 	TAKE(c->resid, n);
 	TAKE(c->jac, (size_t)k * n);
+	TAKE(c->jac2, (size_t)k * n);
 	TAKE(c->dyf, n);
 	TAKE(c->aopat, (size_t)c->dd + 2);
 	_Static_assert(sizeof(ptrdiff_t) <= sizeof(double), "ptrdiff_t carved from doubles");
@@ -654,7 +656,7 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 	for (int j = 0; j < c->nq; j++)
 		nqz += c->theta[j] != 0.0;
 	/* Terms of g: coefficient index, lag, factor, source (0 w, 1 e). */
-	int tb[JAC_MAXT], tl[JAC_MAXT], ts[JAC_MAXT], nt = 0, cb = -1, maxl = 0;
+	int tb[JAC_MAXT], tl[JAC_MAXT], ts[JAC_MAXT], nt = 0, cb = -1;
 	double tf[JAC_MAXT];
 #define TERM(b_, l_, f_, s_) do { if (nt < JAC_MAXT) { tb[nt] = (b_); tl[nt] = (l_); tf[nt] = (f_); ts[nt] = (s_); nt++; } } while (0)
 	int b = 0;
@@ -681,24 +683,39 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 	if (c->ncx)
 		cb = b;
 #undef TERM
-	/* terms grouped by coefficient (built in order of b): ts0[b] .. ts0[b+1]; k <= nt + 1 */
-	int ts0[JAC_MAXT + 2];
 	const double *tp[JAC_MAXT];
-	for (int a = 0, m = 0; a <= k; a++) {
-		while (m < nt && tb[m] < a)
-			m++;
-		ts0[a] = m;
-	}
-	for (int m = 0; m < nt; m++) {
-		maxl = tl[m] > maxl ? tl[m] : maxl;
+	for (int m = 0; m < nt; m++)
 		tp[m] = ts[m] ? c->resid : c->w;
-	}
 	const double *e = c->resid, *dreg = c->dreg;
-	double *D = c->jac;
+	double *D = c->jac, *F = c->jac2;
+	/* Without missing values D is 1/(theta(B) Theta(B^s)) applied to g (zero
+	 * before ncond: the expanded recursion's truncation at j <= t - ncond
+	 * only skips those zeros), so the filter factorises: F = g / Theta(B^s),
+	 * D = F / theta(B): q + Q multiply-adds per series and step instead of
+	 * the q + Q + qQ nonzero lags of the expanded polynomial. */
+	int cascade = !c->anymiss && c->q > 0 && c->Q > 0 && s > 0;
+	if (cascade)
+		memset(F, 0, sizeof(double) * uk * ((size_t)ncond < n ? (size_t)ncond : n));
 	if (JtJ)
 		memset(JtJ, 0, sizeof(double) * uk * uk);
 	memset(Jte, 0, sizeof(double) * uk);
-	memset(D, 0, sizeof(double) * uk * ((size_t)ncond < n ? (size_t)ncond : n));
+	memset(D, 0, sizeof(double) * uk * n);
+	/* g, one term at a time over t (MA terms only where lag <= t - ncond) */
+	for (int m = 0; m < nt; m++) {
+		const double *src = tp[m], f = tf[m];
+		size_t l = (size_t)tl[m], t0 = (size_t)ncond + (ts[m] ? l : 0);
+		double *Db = D + tb[m];
+		for (size_t t = t0; t < n; t++)
+			Db[t * uk] -= f * src[t - l];
+	}
+	if (cb >= 0)
+		for (size_t t = (size_t)ncond; t < n; t++) {
+			double v = -dreg[t];
+			for (int j = 0; j < npz; j++)
+				v += pv[j] * dreg[t - (size_t)pi[j]];
+			D[t * uk + (size_t)cb] = v;
+		}
+	/* the MA recursion (in place on g) and the normal equations */
 	for (size_t t = (size_t)ncond; t < n; t++) {
 		double *restrict Dt = D + t * uk;
 		if (c->x[t] == 0.0) {
@@ -706,24 +723,30 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 			continue;
 		}
 		size_t lim = t - (size_t)ncond;
-		int full = lim >= (size_t)maxl, nqa = 0;
-		while (nqa < nqz && (size_t)qi[nqa] <= lim)
-			nqa++;
-		/* g_t, then the MA recursion, each D_t[a] in a register */
-		for (int a = 0; a < k; a++) {
-			double v = 0.0;
-			for (int m = ts0[a]; m < ts0[a + 1]; m++)
-				if (full || !ts[m] || (size_t)tl[m] <= lim)
-					v -= tf[m] * tp[m][t - (size_t)tl[m]];
-			if (a == cb) {
-				v = -dreg[t];
-				for (int j = 0; j < npz; j++)
-					v += pv[j] * dreg[t - (size_t)pi[j]];
+		if (cascade) {
+			/* F_t = g_t - sum_j sma_j F_{t-(j+1)s}, D_t = F_t - sum_i ma_i D_{t-i-1} (0 before ncond) */
+			double *restrict Ft = F + t * uk;
+			memcpy(Ft, Dt, sizeof(double) * uk);
+			for (int j = 0; j < c->Q && (size_t)((j + 1) * s) <= lim; j++) {
+				const double *restrict Fl = Ft - (size_t)((j + 1) * s) * uk;
+				double th = sma[j];
+				for (int a = 0; a < k; a++)
+					Ft[a] -= th * Fl[a];
 			}
-			const double *Da = Dt + a;
-			for (int j = 0; j < nqa; j++)
-				v -= qv[j] * Da[-(ptrdiff_t)((size_t)qi[j] * uk)];
-			Dt[a] = v;
+			memcpy(Dt, Ft, sizeof(double) * uk);
+			for (int i = 0; i < c->q && (size_t)(i + 1) <= lim; i++) {
+				const double *restrict Dl = Dt - (size_t)(i + 1) * uk;
+				double th = ma[i];
+				for (int a = 0; a < k; a++)
+					Dt[a] -= th * Dl[a];
+			}
+		} else {
+			for (int j = 0; j < nqz && (size_t)qi[j] <= lim; j++) {
+				const double *restrict Dl = Dt - (size_t)qi[j] * uk;
+				double th = qv[j];
+				for (int a = 0; a < k; a++)
+					Dt[a] -= th * Dl[a];
+			}
 		}
 		double et = e[t];
 		for (int a = 0; a < k; a++)
