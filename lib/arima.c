@@ -753,11 +753,23 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 			Jte[a] += Dt[a] * et;
 		if (!JtJ)
 			continue;
-		for (int a = 0; a < k; a++) {
-			double da = Dt[a];
-			double *restrict row = JtJ + (size_t)a * uk;
+		/* lower triangle, two rows at a time (each D_t[bb] loaded once per pair) */
+		int a = 0;
+		for (; a + 1 < k; a += 2) {
+			double d0 = Dt[a], d1 = Dt[a + 1];
+			double *restrict r0 = JtJ + (size_t)a * uk, *restrict r1 = r0 + uk;
+			for (int bb = 0; bb <= a; bb++) {
+				double db = Dt[bb];
+				r0[bb] += d0 * db;
+				r1[bb] += d1 * db;
+			}
+			r1[a + 1] += d1 * d1;
+		}
+		if (a < k) {
+			double d0 = Dt[a];
+			double *restrict r0 = JtJ + (size_t)a * uk;
 			for (int bb = 0; bb <= a; bb++)
-				row[bb] += da * Dt[bb];
+				r0[bb] += d0 * Dt[bb];
 		}
 	}
 	for (int a = 0; JtJ && a < k; a++)

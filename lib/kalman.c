@@ -345,7 +345,22 @@ static inline int chandra_step(int r, const double *restrict ph, double *restric
 {
 	double zy = Y[0], m = *mm, Fn = *F + m * zy * zy, g = m * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
 
-	for (int i = 0; i < r; i++) {
+	int i = 0;
+	double ymax1 = 0;
+	for (; i + 1 < r; i += 2) {   /* in pairs, as the state update (Y[r] = 0 pads) */
+		double ty0 = ph[i] * zy + Y[i + 1], ty1 = ph[i + 1] * zy + Y[i + 2];
+		double k0 = K[i] + g * ty0, k1 = K[i + 1] + g * ty1;
+		double yn0 = ty0 - k0 * h, yn1 = ty1 - k1 * h;
+		double ay0 = fabs(yn0), ay1 = fabs(yn1);
+
+		K[i] = k0;
+		K[i + 1] = k1;
+		Y[i] = yn0;
+		Y[i + 1] = yn1;
+		ymax = ay0 > ymax ? ay0 : ymax;
+		ymax1 = ay1 > ymax1 ? ay1 : ymax1;
+	}
+	for (; i < r; i++) {
 		double ty = ph[i] * zy + Y[i + 1];
 		double k = K[i] + g * ty;
 		double yn = ty - k * h;
@@ -355,6 +370,7 @@ static inline int chandra_step(int r, const double *restrict ph, double *restric
 		Y[i] = yn;
 		ymax = ay > ymax ? ay : ymax;
 	}
+	ymax = ymax1 > ymax ? ymax1 : ymax;
 	*mm = m + g * g * *iF;
 	*F = Fn;
 	*iF = iFn;
@@ -402,9 +418,17 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 				prodF = 1.0;
 			}
 		}
-		/* a_{t+1} = T a_t + K_t v_t / F_t, in place (a[i+1] is read before it is written) */
+		/* a_{t+1} = T a_t + K_t v_t / F_t, in place (a[i+1] is read before it is
+		 * written); two at a time so the compiler can pair them (a[r] = 0 pads) */
 		double f = v * iF, a0 = a[0];
-		for (int i = 0; i < r; i++)
+		int i = 0;
+		for (; i + 1 < r; i += 2) {
+			double n0 = ph[i] * a0 + a[i + 1] + K[i] * f;
+			double n1 = ph[i + 1] * a0 + a[i + 2] + K[i + 1] * f;
+			a[i] = n0;
+			a[i + 1] = n1;
+		}
+		for (; i < r; i++)
 			a[i] = ph[i] * a0 + a[i + 1] + K[i] * f;
 		if (steady)
 			continue;
