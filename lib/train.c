@@ -334,6 +334,24 @@ enum aq_train_action aq_train_account(int64_t account, const int32_t *date, cons
 			rc = refit(&s, prev, o, ws, out, why, sizeof why);
 			act = AQ_ACT_REFITTED;
 		}
+		if (rc && o->mode == AQ_TRAIN_REFIT) {
+			/*
+			 * A refit rejected (typically an MA root driven onto the unit
+			 * circle by the new month) keeps the previous, accepted
+			 * coefficients and filters the new days, as update does: a
+			 * search here costs ~50 refits (2-3% of accounts, half the
+			 * refit run's CPU). The reason says so; auto and full search.
+			 */
+			char first[sizeof why];
+			snprintf(first, sizeof first, "%s", why);
+			if (update(&s, prev, out, why, sizeof why) == 0) {
+				char r2[sizeof why + 64];
+				snprintf(r2, sizeof r2, "%s; previous coefficients kept", first);
+				aq_model_row_set_str(&out->reason, r2, NULL);
+				rc = 0;
+				act = AQ_ACT_UPDATED;
+			}
+		}
 		if (rc && o->mode == AQ_TRAIN_AUTO)
 			research = 1;
 		if (research) {
