@@ -214,6 +214,7 @@ struct slice {
 	const char *qtable;
 	enum aq_extract_bind bind;  /* resolved */
 	const char *days_expr;      /* typed binding: the date as integer days (aq_odbc_days_expr), or NULL */
+	const char *packed_expr;    /* packed binding: "account,days,value" (aq_odbc_packed_row_expr) */
 	struct aq_odbc *conn0;      /* K = 1: the run's connection, borrowed by the one worker */
 	/* shared writer mode */
 	pthread_mutex_t lock;
@@ -242,10 +243,12 @@ struct worker {
 #define TXT_ACCT 32
 #define TXT_DATE 40
 #define TXT_VAL 64
+#define TXT_ROW 128 /* packed: 20 + 11 + 25 digits and signs, 2 commas; longer = row_error */
 
 /* The bound result arrays of one fetch (typed or text). */
 struct cols {
 	int text;
+	char *trow;                 /* packed: TXT_ROW bytes a row, the two commas NUL'd once parsed */
 	SQLBIGINT *acct;
 	SQL_DATE_STRUCT *dates;
 	SQLINTEGER *days;           /* instead of dates when the query converts them (days_expr) */
@@ -257,6 +260,35 @@ struct cols {
 /* Printable account, date and value of row i: only for the logged samples, never per row. */
 static void describe(const struct cols *c, size_t i, char *sa, char *sd, char *sv)
 {
+	if (c->trow) {
+		/* The row as sent (NULs put back to commas), split at the first two commas. */
+		char buf[TXT_ROW], *f[3] = { buf, NULL, NULL };
+		size_t len = c->ind_a[i] >= 0 && c->ind_a[i] < TXT_ROW ? (size_t)c->ind_a[i] : TXT_ROW - 1;
+
+		memcpy(buf, c->trow + i * TXT_ROW, len);
+		buf[len] = '\0';
+		for (size_t k = 0; k < len; k++)
+			if (!buf[k])
+				buf[k] = ',';
+		for (int k = 1; k < 3 && f[k - 1] && (f[k] = strchr(f[k - 1], ',')); k++)
+			*f[k]++ = '\0';
+		snprintf(sa, TXT_ACCT, "%.*s", TXT_ACCT - 1, c->ind_a[i] == SQL_NULL_DATA || !*f[0] ? "NULL" : f[0]);
+		if (f[1] && *f[1]) {
+			long long dd = strtoll(f[1], NULL, 10);
+			int y, m, d;
+
+			if (dd >= INT32_MIN && dd <= INT32_MAX) {
+				aq_date_to_ymd((int32_t)dd, &y, &m, &d);
+				snprintf(sd, TXT_DATE, "%04d-%02d-%02d", y, m, d);
+			} else {
+				snprintf(sd, TXT_DATE, "day %.*s", TXT_DATE - 5, f[1]);
+			}
+		} else {
+			snprintf(sd, TXT_DATE, "NULL");
+		}
+		snprintf(sv, TXT_VAL, "%.*s", TXT_VAL - 1, f[2] && *f[2] ? f[2] : "NULL");
+		return;
+	}
 	if (c->text) {
 		snprintf(sa, TXT_ACCT, "%s", c->ind_a[i] == SQL_NULL_DATA ? "NULL" : c->tacct + i * TXT_ACCT);
 		snprintf(sd, TXT_DATE, "%s", c->ind_d[i] == SQL_NULL_DATA ? "NULL" : c->tdate + i * TXT_DATE);
@@ -404,7 +436,8 @@ static int parse_date_text(const char *s, size_t n, int32_t *out)
 static int worker_sql(const struct slice *sl, int i, int64_t params[4], int *nparams, char **sql, struct aq_err *e)
 {
 	const char *share = "";
-	int k = sl->k;
+	char *cols;
+	int k = sl->k, w;
 
 	*nparams = 2;
 	if (k > 1 && sl->split == AQ_SPLIT_MODULO) {
@@ -431,13 +464,19 @@ static int worker_sql(const struct slice *sl, int i, int64_t params[4], int *npa
 			*nparams = 4;
 		}
 	}
-	if (asprintf(sql, "SELECT %s%s, Consumption FROM %s WHERE RowId > ? AND RowId <= ?%s ORDER BY %s",
-		     sl->bind == AQ_BIND_TEXT ? "RowId, AccountOID, " : "AccountOID, ",
-		     sl->days_expr ? sl->days_expr : "ConsumptionDate", sl->qtable, share,
-		     sl->order == AQ_ORDER_KEY ? "AccountOID, ConsumptionDate, RowId" : "RowId") < 0) {
+	if (sl->packed_expr)
+		w = asprintf(&cols, "%s", sl->packed_expr);
+	else
+		w = asprintf(&cols, "%s%s, Consumption", sl->bind == AQ_BIND_TEXT ? "RowId, AccountOID, " : "AccountOID, ",
+			     sl->days_expr ? sl->days_expr : "ConsumptionDate");
+	if (w < 0 || asprintf(sql, "SELECT %s FROM %s WHERE RowId > ? AND RowId <= ?%s ORDER BY %s", cols, sl->qtable,
+			      share, sl->order == AQ_ORDER_KEY ? "AccountOID, ConsumptionDate, RowId" : "RowId") < 0) {
+		if (w >= 0)
+			free(cols);
 		*sql = NULL;
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	}
+	free(cols);
 	return 0;
 }
 
@@ -458,9 +497,10 @@ static void *worker_main(void *arg)
 	SQL_DATE_STRUCT *dates = NULL;
 	SQLINTEGER *days = NULL;
 	double *vals = NULL;
-	char *tacct = NULL, *tdate = NULL, *tval = NULL;
+	char *tacct = NULL, *tdate = NULL, *tval = NULL, *trow = NULL;
 	SQLLEN *ind_r = NULL, *ind_a = NULL, *ind_d = NULL, *ind_v = NULL;
-	int text = sl->bind == AQ_BIND_TEXT, have_prev = 0, key_order = sl->order == AQ_ORDER_KEY, r = 0;
+	int text = sl->bind == AQ_BIND_TEXT, packed = sl->packed_expr != NULL, have_prev = 0;
+	int key_order = sl->order == AQ_ORDER_KEY, r = 0;
 	int64_t params[4] = { sl->lo, sl->hi, 0, 0 };
 	int nparams = 2;
 	char *sql = NULL;
@@ -491,7 +531,9 @@ static void *worker_main(void *arg)
 	ind_a = malloc(n * sizeof(*ind_a));
 	ind_d = malloc(n * sizeof(*ind_d));
 	ind_v = malloc(n * sizeof(*ind_v));
-	if (text) {
+	if (packed) {
+		trow = malloc(n * TXT_ROW);
+	} else if (text) {
 		tacct = malloc(n * TXT_ACCT);
 		tdate = malloc(n * TXT_DATE);
 		tval = malloc(n * TXT_VAL);
@@ -509,8 +551,8 @@ static void *worker_main(void *arg)
 		wk->oa = malloc(n * sizeof(*wk->oa));
 		wk->ov = malloc(n * sizeof(*wk->ov));
 	}
-	if (!status || !rowid || !ind_r || !ind_a || !ind_d || !ind_v || (text && (!tacct || !tdate || !tval)) ||
-	    (!text && (!acct || (!dates && !days) || !vals)) || (sl->shared && (!wk->od || !wk->oa || !wk->ov))) {
+	if (!status || !rowid || !ind_r || !ind_a || !ind_d || !ind_v || (packed && !trow) ||
+	    (text && (!tacct || !tdate || !tval)) || (!text && !packed && (!acct || (!dates && !days) || !vals)) || (sl->shared && (!wk->od || !wk->oa || !wk->ov))) {
 		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -538,7 +580,9 @@ static void *worker_main(void *arg)
 		}
 	}
 	/* Column numbers: RowId is column 1 with text binding only (worker_sql). */
-	if (text) {
+	if (packed) {
+		rc = SQLBindCol(st, 1, SQL_C_CHAR, trow, TXT_ROW, ind_a);
+	} else if (text) {
 		rc = SQLBindCol(st, 1, SQL_C_SBIGINT, rowid, 0, ind_r);
 		if (OK(rc))
 			rc = SQLBindCol(st, 2, SQL_C_CHAR, tacct, TXT_ACCT, ind_a);
@@ -564,7 +608,7 @@ static void *worker_main(void *arg)
 		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read '%s'", o->table);
 		goto out;
 	}
-	cols = (struct cols){ .text = text, .acct = acct, .dates = dates, .days = days, .vals = vals, .tacct = tacct,
+	cols = (struct cols){ .text = text, .trow = trow, .acct = acct, .dates = dates, .days = days, .vals = vals, .tacct = tacct,
 			      .tdate = tdate, .tval = tval, .ind_a = ind_a, .ind_d = ind_d, .ind_v = ind_v };
 	for (;;) {
 		if ((o->stop && *o->stop) || atomic_load(&sl->failed)) {
@@ -590,7 +634,32 @@ static void *worker_main(void *arg)
 					sample(wk, AQ_REJ_ROW_ERROR, rid, NULL, i);
 				continue;
 			}
-			if (text) {
+			if (packed) {
+				/* "account,days,value", a part empty for NULL (aq_odbc_packed_row_expr) */
+				char *ta = trow + i * TXT_ROW, *td, *tv;
+				int64_t dd;
+
+				if (ind_a[i] == SQL_NULL_DATA || ind_a[i] >= TXT_ROW || !(td = strchr(ta, ',')) ||
+				    !(tv = strchr(td + 1, ','))) {
+					sample(wk, AQ_REJ_ROW_ERROR, rid, &cols, i);
+					continue;
+				}
+				*td++ = '\0';
+				*tv++ = '\0';
+				if (!*ta || parse_i64(ta, &a)) {
+					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, &cols, i);
+					continue;
+				}
+				if (!*td || parse_i64(td, &dd) || dd < AQ_DATE_MIN || dd > AQ_DATE_MAX) {
+					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
+					continue;
+				}
+				d = (int32_t)dd;
+				if (!*tv)
+					vkind = AQ_REJ_NULL;
+				else if (parse_f64(tv, &v))
+					vkind = AQ_REJ_NON_NUMERIC;
+			} else if (text) {
 				const char *ta = tacct + i * TXT_ACCT, *td = tdate + i * TXT_DATE,
 					   *tv = tval + i * TXT_VAL;
 
@@ -699,6 +768,7 @@ out:
 	free(tacct);
 	free(tdate);
 	free(tval);
+	free(trow);
 	free(acct);
 	free(dates);
 	free(days);
@@ -768,11 +838,23 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	struct worker *wks = NULL;
 	pthread_t *th = NULL;
 	struct slice sl = { .o = o, .ds = ds, .lo = lo, .hi = hi, .key = key, .k = k, .bind = bind };
-	char label[64], *days_expr = NULL;
+	char label[64], *days_expr = NULL, *packed_expr = NULL;
 
 	sl.qtable = qtable;
 	sl.split = o->split;
 	sl.conn0 = k == 1 ? c0 : NULL;
+	if (bind == AQ_BIND_PACKED) {
+		int oom;
+
+		if (!(packed_expr = aq_odbc_packed_row_expr(c0->dialect, &oom))) {
+			if (oom)
+				return aq_err_set(e, AQ_ENOMEM, "out of memory");
+			aq_warn("no packed row expression for '%s': binding typed columns instead", c0->dbms);
+			bind = AQ_BIND_TYPED;
+			sl.bind = bind;
+		}
+		sl.packed_expr = packed_expr;
+	}
 	if (bind == AQ_BIND_TYPED) {
 		int oom;
 
@@ -900,6 +982,7 @@ abort:
 out:
 	pthread_mutex_destroy(&sl.lock);
 	free(days_expr);
+	free(packed_expr);
 	free(wks);
 	free(th);
 	return r;

@@ -492,6 +492,27 @@ char *aq_odbc_days_expr(enum aq_sql_dialect d, const char *col, int *oom)
 	return s;
 }
 
+char *aq_odbc_packed_row_expr(enum aq_sql_dialect d, int *oom)
+{
+	char *days, *s = NULL;
+
+	*oom = 0;
+	if (d != AQ_SQL_POSTGRES)
+		return NULL;
+	if (!(days = aq_odbc_days_expr(d, "ConsumptionDate", oom)))
+		return NULL;
+	/* Standard || and CAST; COALESCE keeps three fields when a part is NULL. */
+	if (asprintf(&s,
+		     "COALESCE(CAST(AccountOID AS text), '') || ',' || COALESCE(CAST(%s AS text), '') || ',' || "
+		     "COALESCE(CAST(Consumption AS text), '')",
+		     days) < 0) {
+		*oom = 1;
+		s = NULL;
+	}
+	free(days);
+	return s;
+}
+
 const char *aq_sql_dialect_dir(enum aq_sql_dialect d)
 {
 	switch (d) {

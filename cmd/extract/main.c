@@ -46,7 +46,9 @@ static void usage(FILE *f)
 	      "  --shared-writer       with K > 1: one shard writer behind a lock (default: one per thread)\n"
 	      "  --order auto|key|rowid  ORDER BY (AccountOID, ConsumptionDate, RowId) or RowId;\n"
 	      "                        auto (default): key for a full read, rowid for an incremental one\n"
-	      "  --bind auto|typed|text  typed = SQL_C_TYPE_DATE/SQL_C_DOUBLE; text = parse strings here\n"
+	      "  --bind auto|typed|text|packed  typed = SQL_C_SBIGINT/SQL_C_TYPE_DATE/SQL_C_DOUBLE;\n"
+	      "                        text = parse strings here; packed = one \"account,days,value\"\n"
+	      "                        string a row, built by the server (PostgreSQL)\n"
 	      "                        (auto: text for SQLite, typed otherwise)\n"
 	      "  --fetch-rows N        rows per SQLFetch (row array size; psqlODBC Fetch=) (default 10000)\n"
 	      "  --buffer-mb M         shard writer memory budget (default 96)\n"
@@ -205,6 +207,8 @@ int main(int argc, char **argv)
 				o.bind = AQ_BIND_TYPED;
 			else if (!strcmp(optarg, "text"))
 				o.bind = AQ_BIND_TEXT;
+			else if (!strcmp(optarg, "packed"))
+				o.bind = AQ_BIND_PACKED;
 			else
 				goto bad;
 			break;

@@ -82,8 +82,8 @@ check "full: psqlODBC runs with a server-side cursor (UseDeclareFetch=1;Fetch=N 
 check "full: dbms PostgreSQL" [ "$(js "$T/full.json" dbms)" = "PostgreSQL" ]
 check "full: one connection with --parallel 1 (psqlODBC options in the first connect)" \
     [ "$(grep -c "connected to '" "$T/full.json.err")" = 1 ]
-check "full: typed binding reads the date as integer days, RowId not read" \
-    grep -q "SELECT AccountOID, CASE WHEN isfinite(ConsumptionDate) THEN ConsumptionDate - DATE '1970-01-01' END, Consumption" "$T/full.json.err"
+check "full: typed binding (auto) reads the date as integer days, RowId not read" \
+    grep -q "SELECT AccountOID, CASE WHEN isfinite(ConsumptionDate) THEN ConsumptionDate - DATE '1970-01-01' END, Consumption FROM" "$T/full.json.err"
 check "full: bad-row samples name account, date, value and the slice's RowId range" \
     grep -q "bad row (negative): RowId in (0, [0-9]*\], account '3200013', date '2022-04-10', consumption '-2.5'" "$T/full.json.err"
 cp -a "$T/ds" "$T/ds_before_month"
@@ -112,6 +112,17 @@ check "RowId order, fetch 1000: matches the source" same_as_source "$T/ds_rowid"
 check "RowId order: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_rowid' >'$T/verify.out' 2>&1"
 extract "$T/text.json" --out "$T/ds_text" --parts 8 --mode full --bind text
 check "text binding: matches the source" same_as_source "$T/ds_text"
+AQUACAST_LOG=debug extract "$T/packed.json" --out "$T/ds_packed" --parts 8 --mode full --bind packed --parallel 2
+check "packed binding, parallel 2: matches the source" same_as_source "$T/ds_packed"
+check "packed binding: one 'account,days,value' column, RowId not read" \
+    grep -q "SELECT COALESCE(CAST(AccountOID AS text), '') || ',' || COALESCE(CAST(CASE WHEN isfinite(ConsumptionDate) THEN ConsumptionDate - DATE '1970-01-01' END AS text), '') || ',' || COALESCE(CAST(Consumption AS text), '') FROM" "$T/packed.json.err"
+for k in null nan negative bad_date duplicate; do
+    check "packed binding: rejected.$k = $(cnt $k)" [ "$(js "$T/packed.json" rejected.$k)" = "$(cnt $k)" ]
+done
+check "packed binding: samples name account, date and value" \
+    grep -q "bad row (negative): RowId in (0, [0-9]*\], account '3200013', date '2022-04-10', consumption '-2.5'" "$T/packed.json.err"
+extract "$T/packed_rowid.json" --out "$T/ds_packed_rowid" --parts 8 --mode full --bind packed --order rowid --parallel 2 --shared-writer
+check "packed binding, RowId order, parallel 2, shared writer: matches the source" same_as_source "$T/ds_packed_rowid"
 
 # ---- crash (kill -9) and rerun ----
 crash_case() {
