@@ -343,6 +343,7 @@ struct actx {
 	double *aopat;              /* impulse pattern of a gap in the differenced series: 1, -delta */
 	double *jac;                /* n x ncoef: d resid / d coef (CSS Levenberg–Marquardt), D[t*k + b] */
 	double *jac2;               /* n x ncoef: the same through the seasonal MA filter only */
+	double *cz, *cf;            /* css_eval without missing values: Phi(B^s) w, e Theta(B^s) */
 	double *lmw;                /* LM scratch: 6 k^2 + 4 k */
 	double *lagval;             /* nonzero phi, theta values (np + nq) */
 	int *lagidx;                /* and their lags */
@@ -374,7 +375,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	size_t n = c->n + 1;
 	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
 		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_optim_work(k) +
-		      (size_t)k * k + 5 * n + 2 * (size_t)(c->np + c->nq) + 24 + 2 * (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + n +
+		      (size_t)k * k + 7 * n + 2 * (size_t)(c->np + c->nq) + 24 + 2 * (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + n +
 		      aq_kalman_chandra_ao_work(r, c->nao_cap) + (size_t)c->nao_cap + (size_t)c->dd + 2;
 	if (ws->cap < need) {
 		double *nb = realloc(ws->buf, sizeof(double) * need);
@@ -406,6 +407,8 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->resid, n);
 	TAKE(c->jac, (size_t)k * n);
 	TAKE(c->jac2, (size_t)k * n);
+	TAKE(c->cz, n);
+	TAKE(c->cf, n);
 	TAKE(c->dyf, n);
 	TAKE(c->aopat, (size_t)c->dd + 2);
 	_Static_assert(sizeof(ptrdiff_t) <= sizeof(double), "ptrdiff_t carved from doubles");
@@ -601,6 +604,46 @@ static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu
 			qi[nqz] = j + 1;
 			qv[nqz++] = c->theta[j];
 		}
+	if (!c->anymiss && (c->P > 0 || c->Q > 0) && c->s > 0) {
+		/*
+		 * No missing value: the expanded polynomials factorise (cf.
+		 * css_jac_normal), p + P and q + Q lags instead of p + P + pP and
+		 * q + Q + qQ: z = Phi(B^s) w (valid from ncond - p), u = phi(B) z,
+		 * f = u / Theta(B^s), e = f / theta(B) (f, e zero before ncond).
+		 */
+		const double *ar = par, *ma = par + c->p, *sar = ma + c->q, *sma = sar + c->P;
+		int s = c->s;
+		double *z = c->cz, *f = c->cf;
+		size_t t0 = (size_t)(ncond - c->p);
+		for (size_t t = t0; t < n; t++) {
+			double v = w[t];
+			for (int j = 0; j < c->P; j++)
+				v -= sar[j] * w[t - (size_t)((j + 1) * s)];
+			z[t] = v;
+		}
+		for (size_t t = 0; t < (size_t)ncond && t < n; t++)
+			f[t] = 0.0;
+		for (size_t l = (size_t)ncond; l < n; l++) {
+			double v = z[l];
+			for (int i = 0; i < c->p; i++)
+				v -= ar[i] * z[l - (size_t)i - 1];
+			size_t lim = l - (size_t)ncond;
+			for (int j = 0; j < c->Q && (size_t)((j + 1) * s) <= lim; j++)
+				v -= sma[j] * f[l - (size_t)((j + 1) * s)];
+			f[l] = v;
+			for (int i = 0; i < c->q && (size_t)i + 1 <= lim; i++)
+				v -= ma[i] * res[l - (size_t)i - 1];
+			res[l] = v;
+			c->x[l] = 1.0;
+			ssq += v * v;
+		}
+		if (isfinite(ssq)) {
+			*ssq_out = ssq;
+			*nu_out = (int)(n > (size_t)ncond ? n - (size_t)ncond : 0);
+			return;
+		}
+		ssq = 0.0; /* overflow (an exploding MA recursion): the general path's rules */
+	}
 	for (size_t l = (size_t)ncond; l < n; l++) {
 		double tmp = w[l];
 		for (int j = 0; j < npz; j++)
@@ -726,14 +769,16 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 		if (cascade) {
 			/* F_t = g_t - sum_j sma_j F_{t-(j+1)s}, D_t = F_t - sum_i ma_i D_{t-i-1} (0 before ncond) */
 			double *restrict Ft = F + t * uk;
-			memcpy(Ft, Dt, sizeof(double) * uk);
+			for (int a = 0; a < k; a++)
+				Ft[a] = Dt[a];
 			for (int j = 0; j < c->Q && (size_t)((j + 1) * s) <= lim; j++) {
 				const double *restrict Fl = Ft - (size_t)((j + 1) * s) * uk;
 				double th = sma[j];
 				for (int a = 0; a < k; a++)
 					Ft[a] -= th * Fl[a];
 			}
-			memcpy(Dt, Ft, sizeof(double) * uk);
+			for (int a = 0; a < k; a++)
+				Dt[a] = Ft[a];
 			for (int i = 0; i < c->q && (size_t)(i + 1) <= lim; i++) {
 				const double *restrict Dl = Dt - (size_t)(i + 1) * uk;
 				double th = ma[i];

@@ -340,7 +340,7 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
  * Returns 1 when the covariance increment m |Y|^2 falls below steady_tol * F:
  * the gain has converged and callers freeze it.
  */
-static inline int chandra_step(int r, const double *restrict ph, double *restrict K, double *restrict Y,
+static inline __attribute__((always_inline)) int chandra_step(int r, const double *restrict ph, double *restrict K, double *restrict Y,
 			       double *mm, double *F, double *iF, double steady_tol)
 {
 	double zy = Y[0], m = *mm, Fn = *F + m * zy * zy, g = m * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
