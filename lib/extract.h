@@ -107,7 +107,8 @@ struct aq_extract_opts {
 	 * bottleneck and the server has CPU to spare (docs/sqlserver.md).
 	 */
 	enum aq_extract_bind bind;
-	int parallel;                /* K connections, each reading a disjoint AccountOID share; 0 = 1 */
+	int parallel;                /* K connections, each reading a disjoint AccountOID share; 0 = auto
+					(2 for a database server on 2+ CPUs, 1 for SQLite) */
 	enum aq_extract_split split; /* how they share (K > 1) */
 	int shared_writer;           /* K > 1: one writer behind a lock instead of one per thread */
 	size_t fetch_rows;           /* SQL_ATTR_ROW_ARRAY_SIZE (and psqlODBC Fetch=); 0 = 10000 */
@@ -128,6 +129,7 @@ struct aq_extract_stats {
 	int64_t watermark;           /* after the run */
 	int64_t read_from;           /* lo of the last slice read: watermark_from - overlap (incremental) */
 	int slices;                  /* slices done (2 when a crashed run was finished first) */
+	int parallel;                /* K used */
 	int resumed;                 /* a pending slice of a crashed run was redone */
 	uint64_t files;              /* batch files written */
 	double seconds;

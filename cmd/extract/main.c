@@ -41,7 +41,8 @@ static void usage(FILE *f)
 	      "                        the watermark in DATASET/_state/extract.json\n"
 	      "  --overlap N           incremental: re-read the N RowIds below the watermark too, for\n"
 	      "                        rows whose transaction committed late (default 0; docs/sqlserver.md)\n"
-	      "  --parallel K          K connections over disjoint AccountOID shares (default 1)\n"
+	      "  --parallel K          K connections over disjoint AccountOID shares (default: 2 for a\n"
+	      "                        database server on 2+ CPUs, 1 for SQLite)\n"
 	      "  --split range|modulo  shares: K equal id ranges of [MIN, MAX] (default), or AccountOID % K = i\n"
 	      "  --shared-writer       with K > 1: one shard writer behind a lock (default: one per thread)\n"
 	      "  --order auto|key|rowid  ORDER BY (AccountOID, ConsumptionDate, RowId) or RowId;\n"
@@ -103,7 +104,7 @@ static void print_summary(const struct aq_extract_opts *o, const struct aq_extra
 	json_object_set_new(j, "files", json_integer((json_int_t)st->files));
 	json_object_set_new(j, "slices", json_integer(st->slices));
 	json_object_set_new(j, "resumed", json_boolean(st->resumed));
-	json_object_set_new(j, "parallel", json_integer(o->parallel > 0 ? o->parallel : 1));
+	json_object_set_new(j, "parallel", json_integer(st->parallel > 0 ? st->parallel : o->parallel > 0 ? o->parallel : 1));
 	json_object_set_new(j, "dbms", json_string(st->dbms));
 	if (err)
 		json_object_set_new(j, "error", json_string(err));

@@ -80,8 +80,8 @@ check "full: rows and accounts" [ "$(js "$T/full.json" rows)" = "$(cnt rows)" -a
 check "full: psqlODBC runs with a server-side cursor (UseDeclareFetch=1;Fetch=N appended)" \
     grep -q "UseDeclareFetch=1;Fetch=10000" "$T/full.json.err"
 check "full: dbms PostgreSQL" [ "$(js "$T/full.json" dbms)" = "PostgreSQL" ]
-check "full: one connection with --parallel 1 (psqlODBC options in the first connect)" \
-    [ "$(grep -c "connected to '" "$T/full.json.err")" = 1 ]
+check "full: --parallel auto is 2 for a server on 2+ CPUs: 3 connections (psqlODBC options in the first connect)" \
+    [ "$(js "$T/full.json" parallel)" = "$( [ "$(nproc)" -ge 2 ] && echo 2 || echo 1)" -a "$(grep -c "connected to '" "$T/full.json.err")" = "$( [ "$(nproc)" -ge 2 ] && echo 3 || echo 1)" ]
 check "full: typed binding (auto) reads the date as integer days, RowId not read" \
     grep -q "SELECT AccountOID, CASE WHEN isfinite(ConsumptionDate) THEN ConsumptionDate - DATE '1970-01-01' END, Consumption FROM" "$T/full.json.err"
 check "full: bad-row samples name account, date, value and the slice's RowId range" \
@@ -96,6 +96,10 @@ q -c "INSERT INTO PORTAL.ConsumptionDaily (AccountOID, ConsumptionDate, Consumpt
 new_rows=$(psql -X -At -c "SELECT COUNT(*) FROM PORTAL.ConsumptionDaily WHERE RowId > $(js "$T/full.json" watermark)")
 extract "$T/inc.json" --out "$T/ds" --mode incremental
 check "incremental: exit 0, read $new_rows new rows" [ $? -eq 0 -a "$(js "$T/inc.json" rows_read)" = "$new_rows" ]
+cp -a "$T/ds_before_month" "$T/ds_inc1"
+AQUACAST_LOG=debug extract "$T/inc1.json" --out "$T/ds_inc1" --mode incremental --parallel 1
+check "incremental --parallel 1: one connection, borrowed by the reader" [ "$(grep -c "connected to '" "$T/inc1.json.err")" = 1 ]
+check "incremental --parallel 1: matches the source" same_as_source "$T/ds_inc1"
 check "incremental: matches the source (late corrections win)" same_as_source "$T/ds"
 dump_ds "$T/ds" >"$T/reference.csv" && [ -s "$T/reference.csv" ] || { echo "not ok - cannot dump the reference dataset"; exit 1; }
 check "pyarrow reads the dataset like aquacast-shard" bash -c "$PYORACLE dataset '$T/ds' | cmp -s - '$T/reference.csv'"
