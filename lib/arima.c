@@ -344,6 +344,7 @@ struct actx {
 	double *jac;                /* n x ncoef: d resid / d coef (CSS Levenberg–Marquardt), D[t*k + b] */
 	double *jac2;               /* n x ncoef: the same through the seasonal MA filter only */
 	double *cz, *cf;            /* css_eval without missing values: Phi(B^s) w, e Theta(B^s) */
+	double *jac3;               /* n x ncoef: the previous Jacobian (CSS LM secant update) */
 	double *lmw;                /* LM scratch: 6 k^2 + 4 k */
 	double *lagval;             /* nonzero phi, theta values (np + nq) */
 	int *lagidx;                /* and their lags */
@@ -375,7 +376,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	size_t n = c->n + 1;
 	size_t need = (size_t)(c->np + c->nq + c->dd + 3) + 6 * (size_t)(k + 64) + (size_t)rd + (size_t)rd * rd +
 		      aq_kalman_q0_work(c->np, c->nq, r) + aq_kalman_filter_work(rd) + aq_kalman_chandra_work(r) + aq_optim_work(k) +
-		      (size_t)k * k + 7 * n + 2 * (size_t)(c->np + c->nq) + 24 + 2 * (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + n +
+		      (size_t)k * k + 7 * n + 2 * (size_t)(c->np + c->nq) + 24 + 3 * (size_t)k * n + 6 * (size_t)k * k + 4 * (size_t)k + 8 + n +
 		      aq_kalman_chandra_ao_work(r, c->nao_cap) + (size_t)c->nao_cap + (size_t)c->dd + 2;
 	if (ws->cap < need) {
 		double *nb = realloc(ws->buf, sizeof(double) * need);
@@ -407,6 +408,7 @@ static int ctx_alloc(struct actx *c, struct aq_arima_ws *ws, struct aq_err *e)
 	TAKE(c->resid, n);
 	TAKE(c->jac, (size_t)k * n);
 	TAKE(c->jac2, (size_t)k * n);
+	TAKE(c->jac3, (size_t)k * n);
 	TAKE(c->cz, n);
 	TAKE(c->cf, n);
 	TAKE(c->dyf, n);
@@ -913,9 +915,12 @@ static int solve_small(int k, double *A, double *b)
 static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *iters)
 {
 	int k = c->ncoef;
-	double *JtJ = c->lmw, *A = JtJ + (size_t)k * k, *g = A + (size_t)k * k, *dl = g + k, *trial = dl + k;
+	size_t uk = (size_t)k, n = c->n;
+	double *JtJ = c->lmw, *A = JtJ + uk * uk, *g = A + uk * uk, *dl = g + k, *trial = dl + k;
+	double *S = trial + k, *gold = S + uk * uk, *ys = gold + k, *Ss = ys + k; /* 3k^2 + 6k <= lmw */
 	double ssq, ssq1, lambda = 1e-3;
-	int nu, nu1, it;
+	int nu, nu1, it, have_old = 0;
+	memset(S, 0, sizeof(double) * uk * uk);
 	css_eval(c, par, &ssq, &nu);
 	if (nu == 0 || !isfinite(ssq))
 		return -1;
@@ -924,11 +929,74 @@ static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *i
 		css_jac_normal(c, par, JtJ, g);
 		if (!all_finite(JtJ, (size_t)k * k) || !all_finite(g, (size_t)k))
 			return -1;
-		/* Gauss–Newton predicted decrease g' (J'J)^-1 g */
-		memcpy(A, JtJ, sizeof(double) * k * k);
-		for (int a = 0; a < k; a++)
-			dl[a] = g[a];
-		if (solve_small(k, A, dl) == 0) {
+		if (have_old) {
+			/*
+			 * Structured secant update of S ~ sum_t e_t d2e_t, the part of
+			 * the Hessian Gauss–Newton leaves out (Dennis, Gay & Welsch
+			 * 1981, NL2SOL): S s = y# = (J - J_old)'e, sized first by
+			 * min(1, |s'y#| / |s'S s|). CSS residuals are large, so plain
+			 * Gauss–Newton converges only linearly (~0.1 per iteration).
+			 */
+			const double *Do = c->jac3, *e = c->resid;
+			double sy = 0, sys = 0, sSs = 0, rs = 0;
+			for (int a = 0; a < k; a++)
+				ys[a] = 0.0;
+			for (size_t t = (size_t)c->ncond; t < n; t++) {
+				double et = e[t];
+				const double *Dt = Do + t * uk;
+				for (int a = 0; a < k; a++)
+					ys[a] += Dt[a] * et;
+			}
+			for (int a = 0; a < k; a++) {
+				ys[a] = g[a] - ys[a];
+				double v = 0;
+				for (int b = 0; b < k; b++)
+					v += S[a * k + b] * dl[b];
+				Ss[a] = v;
+				sys += dl[a] * ys[a];
+				sSs += dl[a] * v;
+				sy += dl[a] * (g[a] - gold[a]);
+			}
+			double tau = sSs > 0 ? fmin(1.0, fabs(sys) / sSs) : 1.0;
+			if (sy > 0 && isfinite(sy)) {
+				for (int a = 0; a < k; a++)
+					Ss[a] *= tau;
+				for (int a = 0; a < k * k; a++)
+					S[a] *= tau;
+				for (int a = 0; a < k; a++)
+					rs += (ys[a] - Ss[a]) * dl[a];
+				for (int a = 0; a < k; a++)
+					for (int b = 0; b < k; b++) {
+						double ya = g[a] - gold[a], yb = g[b] - gold[b];
+						S[a * k + b] += ((ys[a] - Ss[a]) * yb + ya * (ys[b] - Ss[b])) / sy - rs * ya * yb / (sy * sy);
+					}
+				if (!all_finite(S, uk * uk))
+					memset(S, 0, sizeof(double) * uk * uk);
+			}
+		}
+		{	/* keep this Jacobian and gradient for the next update */
+			double *tmpj = c->jac;
+			c->jac = c->jac3;
+			c->jac3 = tmpj;
+			memcpy(gold, g, sizeof(double) * uk);
+			have_old = 1;
+		}
+		/* predicted decrease g' (J'J + S)^-1 g (Gauss–Newton if that fails) */
+		for (int pass = 0; pass < 2; pass++) {
+			for (int a = 0; a < k * k; a++)
+				A[a] = JtJ[a] + (pass ? 0.0 : S[a]);
+			for (int a = 0; a < k; a++)
+				dl[a] = g[a];
+			if (solve_small(k, A, dl) == 0) {
+				double pred = 0;
+				for (int a = 0; a < k; a++)
+					pred += g[a] * dl[a];
+				if (pred > 0 || pass)
+					break;
+			}
+			memset(S, 0, sizeof(double) * uk * uk);
+		}
+		{
 			double pred = 0;
 			for (int a = 0; a < k; a++)
 				pred += g[a] * dl[a];
@@ -937,7 +1005,8 @@ static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *i
 		}
 		int accepted = 0;
 		while (lambda < 1e12) {
-			memcpy(A, JtJ, sizeof(double) * k * k);
+			for (int a = 0; a < k * k; a++)
+				A[a] = JtJ[a] + S[a];
 			for (int a = 0; a < k; a++) {
 				A[a * k + a] += lambda * (JtJ[a * k + a] > 1e-300 ? JtJ[a * k + a] : 1e-300);
 				dl[a] = -g[a];
