@@ -299,16 +299,16 @@ static void describe(const struct cols *c, size_t i, char *sa, char *sd, char *s
 		snprintf(sa, TXT_ACCT, "NULL");
 	else
 		snprintf(sa, TXT_ACCT, "%lld", (long long)c->acct[i]);
-	if (c->ind_d[i] == SQL_NULL_DATA)
+	if (c->ind_d[i] == SQL_NULL_DATA) {
 		snprintf(sd, TXT_DATE, "NULL");
-	else if (c->days) {
+	} else if (c->days) {
 		int y, m, d;
 
 		aq_date_to_ymd((int32_t)c->days[i], &y, &m, &d);
 		snprintf(sd, TXT_DATE, "%04d-%02d-%02d", y, m, d);
-	}
-	else
+	} else {
 		snprintf(sd, TXT_DATE, "%04d-%02d-%02d", c->dates[i].year, c->dates[i].month, c->dates[i].day);
+	}
 	if (c->ind_v[i] == SQL_NULL_DATA)
 		snprintf(sv, TXT_VAL, "NULL");
 	else
@@ -467,7 +467,8 @@ static int worker_sql(const struct slice *sl, int i, int64_t params[4], int *npa
 	if (sl->packed_expr)
 		w = asprintf(&cols, "%s", sl->packed_expr);
 	else
-		w = asprintf(&cols, "%s%s, Consumption", sl->bind == AQ_BIND_TEXT ? "RowId, AccountOID, " : "AccountOID, ",
+		w = asprintf(&cols, "%s%s, Consumption",
+			     sl->bind == AQ_BIND_TEXT ? "RowId, AccountOID, " : "AccountOID, ",
 			     sl->days_expr ? sl->days_expr : "ConsumptionDate");
 	if (w < 0 || asprintf(sql, "SELECT %s FROM %s WHERE RowId > ? AND RowId <= ?%s ORDER BY %s", cols, sl->qtable,
 			      share, sl->order == AQ_ORDER_KEY ? "AccountOID, ConsumptionDate, RowId" : "RowId") < 0) {
@@ -552,7 +553,8 @@ static void *worker_main(void *arg)
 		wk->ov = malloc(n * sizeof(*wk->ov));
 	}
 	if (!status || !rowid || !ind_r || !ind_a || !ind_d || !ind_v || (packed && !trow) ||
-	    (text && (!tacct || !tdate || !tval)) || (!text && !packed && (!acct || (!dates && !days) || !vals)) || (sl->shared && (!wk->od || !wk->oa || !wk->ov))) {
+	    (text && (!tacct || !tdate || !tval)) || (!text && !packed && (!acct || (!dates && !days) || !vals)) ||
+	    (sl->shared && (!wk->od || !wk->oa || !wk->ov))) {
 		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -608,8 +610,8 @@ static void *worker_main(void *arg)
 		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read '%s'", o->table);
 		goto out;
 	}
-	cols = (struct cols){ .text = text, .trow = trow, .acct = acct, .dates = dates, .days = days, .vals = vals, .tacct = tacct,
-			      .tdate = tdate, .tval = tval, .ind_a = ind_a, .ind_d = ind_d, .ind_v = ind_v };
+	cols = (struct cols){ .text = text, .trow = trow, .acct = acct, .dates = dates, .days = days, .vals = vals,
+			      .tacct = tacct, .tdate = tdate, .tval = tval, .ind_a = ind_a, .ind_d = ind_d, .ind_v = ind_v };
 	for (;;) {
 		if ((o->stop && *o->stop) || atomic_load(&sl->failed)) {
 			r = aq_err_set(e, AQ_EINTR, "extraction interrupted");

@@ -129,7 +129,8 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 
 int main(int argc, char **argv)
 {
-	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES, O_SPLIT, O_OVERLAP };
+	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES, O_SPLIT,
+	       O_OVERLAP };
 	static const struct option lo[] = {
 		{ "odbc", required_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
