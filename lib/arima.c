@@ -739,19 +739,25 @@ static void css_jac_normal(struct actx *c, const double *par, double *JtJ, doubl
 	 * D = F / theta(B): q + Q multiply-adds per series and step instead of
 	 * the q + Q + qQ nonzero lags of the expanded polynomial. */
 	int cascade = !c->anymiss && c->q > 0 && c->Q > 0 && s > 0;
-	if (cascade)
-		memset(F, 0, sizeof(double) * uk * ((size_t)ncond < n ? (size_t)ncond : n));
 	if (JtJ)
 		memset(JtJ, 0, sizeof(double) * uk * uk);
 	memset(Jte, 0, sizeof(double) * uk);
-	memset(D, 0, sizeof(double) * uk * n);
-	/* g, one term at a time over t (MA terms only where lag <= t - ncond) */
+	/* g, one term at a time over t (MA terms only where lag <= t - ncond);
+	 * the first term of a coefficient stores, so D needs no clearing (rows
+	 * before ncond are never read: every lag read is <= t - ncond) */
 	for (int m = 0; m < nt; m++) {
 		const double *src = tp[m], f = tf[m];
 		size_t l = (size_t)tl[m], t0 = (size_t)ncond + (ts[m] ? l : 0);
 		double *Db = D + tb[m];
-		for (size_t t = t0; t < n; t++)
-			Db[t * uk] -= f * src[t - l];
+		if (m == 0 || tb[m] != tb[m - 1]) {
+			for (size_t t = (size_t)ncond; t < t0 && t < n; t++)
+				Db[t * uk] = 0.0;
+			for (size_t t = t0; t < n; t++)
+				Db[t * uk] = -f * src[t - l];
+		} else {
+			for (size_t t = t0; t < n; t++)
+				Db[t * uk] -= f * src[t - l];
+		}
 	}
 	if (cb >= 0)
 		for (size_t t = (size_t)ncond; t < n; t++) {
