@@ -54,6 +54,7 @@
  *   row_error    the driver flagged the row          → row dropped
  */
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,7 +116,7 @@ struct aq_extract_opts {
 	size_t max_buffer_bytes;     /* shard writer budget, split over the writers; 0 = 96 MiB */
 	int samples;                 /* bad-row samples logged per kind; 0 = 3, < 0 = none */
 	int64_t overlap;             /* incremental: also re-read RowId in (watermark - overlap, watermark] */
-	const volatile int *stop;    /* set (by a signal handler) to stop cleanly with AQ_EINTR */
+	const volatile sig_atomic_t *stop; /* set (by a signal handler) to stop cleanly with AQ_EINTR */
 	struct aq_progress *progress;/* may be NULL */
 };
 

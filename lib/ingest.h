@@ -26,6 +26,7 @@
  * skipped; their offsets advance with the batch.
  */
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -48,7 +49,7 @@ struct aq_ingest_opts {
 	FILE *timeline;             /* optional: "<day> <readings> <unix time durable>" per batch */
 	const char *const *props;   /* extra librdkafka "key=value" */
 	int nprops;
-	const volatile int *stop;   /* set by a signal handler: flush, commit, return */
+	const volatile sig_atomic_t *stop; /* set by a signal handler: flush, commit, return */
 	struct aq_progress *progress;
 };
 

@@ -1,6 +1,5 @@
 /* kafka.c — the --kafka source of aquacast-extract: options, signals and summary around lib/ingest.c. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +9,9 @@
 #include "date.h"
 #include "ingest.h"
 #include "log.h"
+#include "stop.h"
 
 int extract_kafka_main(int argc, char **argv);
-
-static volatile int kstop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	kstop = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -102,7 +94,6 @@ int extract_kafka_main(int argc, char **argv)
 	struct aq_ingest_stats st = {0};
 	struct aq_progress prog;
 	struct aq_err e = {0};
-	struct sigaction sa;
 	const char **props = calloc((size_t)argc + 1, sizeof(*props));
 	const char *odbc = NULL, *timeline = NULL;
 	int c, sink_odbc = 0, rc;
@@ -189,11 +180,11 @@ bad:
 		return 1;
 	}
 	o.timeline = tl;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	o.stop = &kstop;
+	if (aq_stop_install(&e)) {
+		aq_error("%s", e.msg);
+		return 1;
+	}
+	o.stop = &aq_stop_requested;
 	aq_progress_init(&prog, "ingest", "readings", 0);
 	o.progress = &prog;
 	rc = aq_ingest_run(&o, &st, &e);

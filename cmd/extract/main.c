@@ -1,7 +1,6 @@
 /* aquacast-extract — fetch readings from an ODBC source (SQL Server, PostgreSQL, SQLite) into a sharded dataset. */
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +9,7 @@
 
 #include "extract.h"
 #include "log.h"
-
-static volatile int stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
+#include "stop.h"
 
 static void usage(FILE *f)
 {
@@ -153,7 +145,6 @@ int main(int argc, char **argv)
 	struct aq_extract_stats st;
 	struct aq_progress prog;
 	struct aq_err e = { 0 };
-	struct sigaction sa;
 	long v;
 	int c, li = -1;
 
@@ -258,11 +249,11 @@ bad:
 		fprintf(stderr, "aquacast-extract: no source: --odbc CONNSTR or $AQUACAST_ODBC\n");
 		return 2;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	o.stop = &stop_flag;
+	if (aq_stop_install(&e)) {
+		aq_error("%s", e.msg);
+		return 1;
+	}
+	o.stop = &aq_stop_requested;
 	aq_progress_init(&prog, "extract", "rows", 0);
 	o.progress = &prog;
 	if (aq_extract_run(&o, &st, &e)) {

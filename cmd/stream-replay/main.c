@@ -2,7 +2,6 @@
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +13,10 @@
 #include "date.h"
 #include "extract.h"
 #include "log.h"
+#include "stop.h"
 #include "odbc.h"
 #include "replay.h"
 #include "shard.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -175,7 +167,6 @@ int main(int argc, char **argv)
 	struct aq_readings r, hist;
 	struct aq_progress prog;
 	struct aq_err e = {0};
-	struct sigaction sa;
 	const char **props = NULL;
 	int c, nprops = 0, rc = 0, nsrc;
 	char *end;
@@ -275,11 +266,11 @@ bad:
 	}
 	o.props = props;
 	o.nprops = nprops;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	o.stop = &stop_flag;
+	if (aq_stop_install(&e)) {
+		aq_error("%s", e.msg);
+		return 1;
+	}
+	o.stop = &aq_stop_requested;
 	aq_readings_init(&r);
 	aq_readings_init(&hist);
 	{
