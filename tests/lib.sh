@@ -4,7 +4,8 @@
 #   aq_workspace NAME          tmp=<fresh dir under $AQ_TEST_TMP or /tmp>, named NAME.XXXXXX
 #   aq_snapshot_bins B...      copy bin/B into $tmp/bin and put it first on PATH: in a shared
 #                              checkout another build may relink bin/ while a test runs
-#   ok / nok NAME, check NAME EXPR (EXPR is eval'ed, so && works inside it); $fails counts nok
+#   ok / nok NAME, check NAME EXPR (EXPR is eval'ed, so && works inside it), check_run NAME CMD ARGS...
+#   (CMD run as it is); $fails counts nok
 #   last_json FILE, jget JSON KEY
 # The script ends with `[ "$fails" -eq 0 ]` (or `exit $((fails > 0))`).
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +14,7 @@ fails=0
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+check_run() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 last_json() { tail -n 1 "$1" 2>/dev/null; }
 jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2" 2>/dev/null; }
 aq_workspace() { tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/$1.XXXXXX"); }

@@ -2,16 +2,11 @@
 # evaluate.sh — aquacast-evaluate end to end on synthetic data: metrics dataset, served copy of the
 # model set, decision/exit codes of the gate, bad input, no new data, planted anomalies found.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-top=$PWD
-PATH=$top/bin:$PATH
-tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/evaluate.XXXXXX")
+. "$(dirname "$0")/../lib.sh"
+cd "$top"
+aq_workspace evaluate
 [ -n "${AQ_KEEP:-}" ] && echo "# kept $tmp" || trap 'rm -rf "$tmp"' EXIT
 py=$(scripts/venv.sh requirements/test.txt)/bin/python
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 
 # 100 accounts, 300 days from 2022-04-01 (to 2023-01-25); models trained until day 269 (2022-12-26): 30 new days.
 aquacast-synth --accounts 100 --days 300 --seed 11 --out "$tmp/r" --parts 4 --truth "$tmp/truth.csv" >/dev/null 2>&1

@@ -24,15 +24,11 @@
 # level_up precision >= 0.8; flat recall >= 0.9 and precision >= 0.9; level_down precision >= 0.7;
 # false alarms <= 1% of clean accounts.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-top=$PWD
-PATH=$top/bin:$PATH
-tmp=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/evaluate_anomaly.XXXXXX")
+. "$(dirname "$0")/../lib.sh"
+cd "$top"
+aq_workspace evaluate_anomaly
 [ -n "${AQ_KEEP:-}" ] && echo "# kept $tmp" || trap 'rm -rf "$tmp"' EXIT
 py=$(scripts/venv.sh requirements/test.txt)/bin/python
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
 
 runs=""
 for spec in 11:300 29:300 5:200; do

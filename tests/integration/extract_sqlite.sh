@@ -4,9 +4,8 @@
 # every dataset compared row for row with the source (aquacast-shard to-csv vs an
 # independent Python oracle reading the SQLite file directly).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-top=$PWD
-export PATH="$top/bin:$PATH"
+. "$(dirname "$0")/../lib.sh"
+cd "$top"
 T=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/extract_sqlite.XXXXXX")
 trap '[ -n "${AQ_KEEP:-}" ] || rm -rf "$T"' EXIT
 ORACLE="python3 $top/tests/integration/extract_oracle.py"
@@ -14,11 +13,7 @@ SECRET=sqlite-test-secret-42
 DB=$T/src.db
 CONN="DRIVER=SQLite3;Database=$DB;PWD=$SECRET"
 TABLE=PORTAL_ConsumptionDaily
-fails=0
 
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 
 # pyarrow reads the reference dataset once more, independently (interop check).
 VENV=$(scripts/venv.sh requirements/test.txt) || { echo "not ok - test venv"; exit 1; }
@@ -68,23 +63,23 @@ sqlite3 "$DB" "INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption) VAL
 
 # ---- full extract ----
 extract "$T/full.json" --out "$T/ds" --parts 8 --mode full
-check "full: exit 0" [ $? -eq 0 ]
-check "full: matches the source row for row" same_as_source "$T/ds"
-check "full: aquacast-shard verify (CRC, schema, sort order, partition)" bash -c "aquacast-shard verify '$T/ds' >'$T/verify.out' 2>&1"
+check_run "full: exit 0" [ $? -eq 0 ]
+check_run "full: matches the source row for row" same_as_source "$T/ds"
+check_run "full: aquacast-shard verify (CRC, schema, sort order, partition)" bash -c "aquacast-shard verify '$T/ds' >'$T/verify.out' 2>&1"
 for k in null nan negative non_numeric bad_date bad_account duplicate; do
     want=$(python3 -c "import json;print(json.load(open('$T/counts.json'))['$k'])")
     got=$(js "$T/full.json" "rejected.$k")
-    check "full: rejected.$k = $want (got $got)" [ "$want" = "$got" ]
+    check_run "full: rejected.$k = $want (got $got)" [ "$want" = "$got" ]
 done
 want_rows=$(python3 -c "import json;print(json.load(open('$T/counts.json'))['rows'])")
-check "full: rows ($want_rows) and accounts (121) in the summary" [ "$(js "$T/full.json" rows)" = "$want_rows" -a "$(js "$T/full.json" accounts)" = "121" ]
-check "full: watermark = MAX(RowId)" [ "$(js "$T/full.json" watermark)" = "$(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")" ]
-check "full: bad-row samples logged with RowId" grep -q "bad row (non_numeric): RowId [0-9]*, account '3100021', date '2022-04-03'" "$T/full.json.err"
-check "full: state file written" grep -q '"pending": null' "$T/ds/_state/extract.json"
+check_run "full: rows ($want_rows) and accounts (121) in the summary" [ "$(js "$T/full.json" rows)" = "$want_rows" -a "$(js "$T/full.json" accounts)" = "121" ]
+check_run "full: watermark = MAX(RowId)" [ "$(js "$T/full.json" watermark)" = "$(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")" ]
+check_run "full: bad-row samples logged with RowId" grep -q "bad row (non_numeric): RowId [0-9]*, account '3100021', date '2022-04-03'" "$T/full.json.err"
+check_run "full: state file written" grep -q '"pending": null' "$T/ds/_state/extract.json"
 
 # ---- nothing new: an incremental run adds nothing ----
 extract "$T/noop.json" --out "$T/ds"
-check "incremental with nothing new: 0 rows" [ $? -eq 0 -a "$(js "$T/noop.json" rows)" = "0" -a "$(js "$T/noop.json" slices)" = "0" ]
+check_run "incremental with nothing new: 0 rows" [ $? -eq 0 -a "$(js "$T/noop.json" rows)" = "0" -a "$(js "$T/noop.json" slices)" = "0" ]
 
 cp -a "$T/ds" "$T/ds_before_month" # the starting point of the crash tests
 
@@ -96,27 +91,27 @@ sqlite3 "$DB" "INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption)
 new_rows=$(sqlite3 "$DB" "SELECT COUNT(*) FROM $TABLE WHERE RowId > $(js "$T/full.json" watermark)")
 AQUACAST_LOG=debug extract "$T/inc.json" --out "$T/ds" --mode incremental
 cp "$T/inc.json.err" "$T/incdbg.err"
-check "incremental: exit 0" [ $? -eq 0 ]
-check "incremental: read only the new rows ($new_rows)" [ "$(js "$T/inc.json" rows_read)" = "$new_rows" ]
-check "incremental: matches the source (late corrections win)" same_as_source "$T/ds"
+check_run "incremental: exit 0" [ $? -eq 0 ]
+check_run "incremental: read only the new rows ($new_rows)" [ "$(js "$T/inc.json" rows_read)" = "$new_rows" ]
+check_run "incremental: matches the source (late corrections win)" same_as_source "$T/ds"
 # (3100035, 2022-04-02) arrives three times in the slice: two duplicates
-check "incremental: within-slice duplicates counted" [ "$(js "$T/inc.json" rejected.duplicate)" = "2" ]
+check_run "incremental: within-slice duplicates counted" [ "$(js "$T/inc.json" rejected.duplicate)" = "2" ]
 dump_ds "$T/ds" >"$T/reference.csv" && [ -s "$T/reference.csv" ] || { echo "not ok - cannot dump the reference dataset"; exit 1; }
-check "pyarrow reads the dataset like the oracle expects" bash -c "$PYORACLE dataset '$T/ds' | cmp -s - '$T/expected.csv'"
+check_run "pyarrow reads the dataset like the oracle expects" bash -c "$PYORACLE dataset '$T/ds' | cmp -s - '$T/expected.csv'"
 ls "$T/ds/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/reference.files"
 
 # ---- parallel, shared writer, RowId order, typed binding: same dataset ----
 extract "$T/par.json" --out "$T/ds_par" --parts 8 --mode full --parallel 2
-check "parallel 2 (writer per thread, range split): matches the source" same_as_source "$T/ds_par"
-check "parallel 2: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_par' >'$T/verify.out' 2>&1"
+check_run "parallel 2 (writer per thread, range split): matches the source" same_as_source "$T/ds_par"
+check_run "parallel 2: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_par' >'$T/verify.out' 2>&1"
 extract "$T/parsh.json" --out "$T/ds_parsh" --parts 4 --mode full --parallel 3 --shared-writer --split modulo
-check "parallel 3 (shared writer, modulo split): matches the source" same_as_source "$T/ds_parsh"
+check_run "parallel 3 (shared writer, modulo split): matches the source" same_as_source "$T/ds_parsh"
 extract "$T/rowid.json" --out "$T/ds_rowid" --parts 8 --mode full --order rowid --fetch-rows 777
-check "order by RowId, odd fetch size: matches the source" same_as_source "$T/ds_rowid"
-check "order by RowId: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_rowid' >'$T/verify.out' 2>&1"
-check "order by RowId: duplicates counted all the same" [ "$(js "$T/rowid.json" rejected.duplicate)" = "$(python3 -c "import json;print(json.load(open('$T/counts.json'))['duplicate'])")" ]
-check "incremental slices read in RowId order (auto)" grep -q "ORDER BY RowId" "$T/incdbg.err"
-check "parallel: same accounts as serial" [ "$(js "$T/par.json" accounts)" = "$(js "$T/parsh.json" accounts)" ]
+check_run "order by RowId, odd fetch size: matches the source" same_as_source "$T/ds_rowid"
+check_run "order by RowId: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_rowid' >'$T/verify.out' 2>&1"
+check_run "order by RowId: duplicates counted all the same" [ "$(js "$T/rowid.json" rejected.duplicate)" = "$(python3 -c "import json;print(json.load(open('$T/counts.json'))['duplicate'])")" ]
+check_run "incremental slices read in RowId order (auto)" grep -q "ORDER BY RowId" "$T/incdbg.err"
+check_run "parallel: same accounts as serial" [ "$(js "$T/par.json" accounts)" = "$(js "$T/parsh.json" accounts)" ]
 
 # typed binding (SQL_C_TYPE_DATE / SQL_C_DOUBLE) on a copy without the dynamic-typing rows
 cp "$DB" "$T/clean.db"
@@ -124,9 +119,9 @@ sqlite3 "$T/clean.db" "DELETE FROM $TABLE WHERE typeof(Consumption) = 'text' OR 
 aquacast-extract --odbc "DRIVER=SQLite3;Database=$T/clean.db" --out "$T/ds_typed" --mode full --bind typed >"$T/typed.json" 2>"$T/typed.json.err"
 rc=$?
 aquacast-extract --odbc "DRIVER=SQLite3;Database=$T/clean.db" --out "$T/ds_text" --mode full --bind text >"$T/text.json" 2>"$T/text.json.err"
-check "typed binding: exit 0" [ $rc -eq 0 ]
+check_run "typed binding: exit 0" [ $rc -eq 0 ]
 typed_eq_text() { dump_ds "$T/ds_typed" >"$T/a.csv" && dump_ds "$T/ds_text" >"$T/b.csv" && [ -s "$T/a.csv" ] && $ORACLE compare "$T/a.csv" "$T/b.csv"; }
-check "typed and text binding give the same dataset" typed_eq_text
+check_run "typed and text binding give the same dataset" typed_eq_text
 
 # ---- a late commit: RowIds below the watermark that become visible after a run; --overlap ----
 # A loader transaction takes RowIds M-3..M-1 at insert but commits after an extract has read
@@ -150,16 +145,16 @@ late_same() { # dataset: matches late.db
         dump_ds "$1" >"$T/late_actual.csv" && $ORACLE compare "$T/late_expected.csv" "$T/late_actual.csv"
 }
 late_missed() { ! late_same "$T/ds_late" >/dev/null 2>&1; }
-check "late commit, no overlap: the 3 late rows are missed (the documented limit)" late_missed
-check "late commit, --overlap 10: exit 0, read from watermark - 10" [ "$(js "$T/late2.json" read_from)" = "$(($(js "$T/late0.json" watermark) - 10))" ]
-check "late commit, --overlap 10: matches the source" late_same "$T/ds_late_ov"
-check "late commit, --overlap 10: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_late_ov' >'$T/verify.out' 2>&1"
+check_run "late commit, no overlap: the 3 late rows are missed (the documented limit)" late_missed
+check_run "late commit, --overlap 10: exit 0, read from watermark - 10" [ "$(js "$T/late2.json" read_from)" = "$(($(js "$T/late0.json" watermark) - 10))" ]
+check_run "late commit, --overlap 10: matches the source" late_same "$T/ds_late_ov"
+check_run "late commit, --overlap 10: aquacast-shard verify" bash -c "aquacast-shard verify '$T/ds_late_ov' >'$T/verify.out' 2>&1"
 aquacast-extract --odbc "$LCONN" --out "$T/ds_late_ov" --overlap 10 >"$T/late3.json" 2>"$T/late3.json.err"
-check "--overlap with nothing new above the watermark: no slice" [ "$(js "$T/late3.json" slices)" = "0" ]
+check_run "--overlap with nothing new above the watermark: no slice" [ "$(js "$T/late3.json" slices)" = "0" ]
 sqlite3 "$T/late.db" "INSERT INTO $TABLE (AccountOID, ConsumptionDate, Consumption) VALUES (3100014, '2023-01-03', 9.0);"
 aquacast-extract --odbc "$LCONN" --out "$T/ds_late_ov" --overlap 10 >"$T/late4.json" 2>"$T/late4.json.err"
-check "--overlap: the late rows re-read a second time (11 rows read)" [ "$(js "$T/late4.json" rows_read)" = "11" ]
-check "--overlap re-read twice: still matches the source" late_same "$T/ds_late_ov"
+check_run "--overlap: the late rows re-read a second time (11 rows read)" [ "$(js "$T/late4.json" rows_read)" = "11" ]
+check_run "--overlap re-read twice: still matches the source" late_same "$T/ds_late_ov"
 
 # ---- crash at several points (kill -9), rerun, same dataset as the uninterrupted run ----
 crash_case() { # name, env value ('' = random-time kill)
@@ -167,44 +162,44 @@ crash_case() { # name, env value ('' = random-time kill)
     rm -rf "$d"; cp -a "$T/ds_before_month" "$d"
     if [ -n "$fp" ]; then
         AQUACAST_TEST_CRASH=$fp aquacast-extract --odbc "$CONN" --out "$d" >"$T/crash_$name.json" 2>"$T/crash_$name.json.err"
-        check "crash at '$fp': the process was killed" [ $? -eq 137 ]
+        check_run "crash at '$fp': the process was killed" [ $? -eq 137 ]
     else
         aquacast-extract --odbc "$CONN" --out "$d" --fetch-rows 500 >"$T/crash_$name.json" 2>"$T/crash_$name.json.err" &
         local pid=$!
         sleep "0.0$((RANDOM % 9 + 1))"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
     fi
     extract "$T/rerun_$name.json" --out "$d"
-    check "crash '$name': rerun exit 0" [ $? -eq 0 ]
+    check_run "crash '$name': rerun exit 0" [ $? -eq 0 ]
     same_as_ref() { dump_ds "$d" >"$T/crash.csv" && [ -s "$T/crash.csv" ] && $ORACLE compare "$T/reference.csv" "$T/crash.csv"; }
-    check "crash '$name': same rows as the uninterrupted run" same_as_ref
-    check "crash '$name': aquacast-shard verify" bash -c "aquacast-shard verify '$d' >'$T/verify.out' 2>&1"
+    check_run "crash '$name': same rows as the uninterrupted run" same_as_ref
+    check_run "crash '$name': aquacast-shard verify" bash -c "aquacast-shard verify '$d' >'$T/verify.out' 2>&1"
     ls "$d/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/crash.files"
-    check "crash '$name': same files as the uninterrupted run" cmp -s "$T/reference.files" "$T/crash.files"
-    check "crash '$name': watermark at MAX(RowId)" grep -q "\"watermark\": $(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")," "$d/_state/extract.json"
+    check_run "crash '$name': same files as the uninterrupted run" cmp -s "$T/reference.files" "$T/crash.files"
+    check_run "crash '$name': watermark at MAX(RowId)" grep -q "\"watermark\": $(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")," "$d/_state/extract.json"
 }
 crash_case pending pending
 crash_case rows "rows:2048"
 crash_case closed closed
 crash_case random1 ''
 crash_case random2 ''
-check "crash 'pending': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_pending.json"
-check "crash 'closed': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_closed.json"
+check_run "crash 'pending': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_pending.json"
+check_run "crash 'closed': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_closed.json"
 
 # ---- errors and safety ----
 aquacast-extract --odbc "$CONN" --table 'PORTAL.x;DROP TABLE y' --out "$T/ds_bad" >"$T/badname.json" 2>"$T/badname.json.err"
-check "bad table name refused (exit 1)" [ $? -eq 1 ] && check "bad table name: message" grep -q "bad table name" "$T/badname.json.err"
+check_run "bad table name refused (exit 1)" [ $? -eq 1 ] && check_run "bad table name: message" grep -q "bad table name" "$T/badname.json.err"
 aquacast-extract --odbc "$CONN" --table PORTAL.NoSuchTable --out "$T/ds_bad2" >"$T/notable.json" 2>"$T/notable.json.err"
-check "missing table: exit 1 with the driver message" [ $? -eq 1 ] && check "missing table: SQLSTATE shown" grep -qE '\[[0-9A-Z]{5}\].*no such table' "$T/notable.json.err"
+check_run "missing table: exit 1 with the driver message" [ $? -eq 1 ] && check_run "missing table: SQLSTATE shown" grep -qE '\[[0-9A-Z]{5}\].*no such table' "$T/notable.json.err"
 aquacast-extract --odbc "DRIVER=NoSuchDriver;PWD=$SECRET" --out "$T/ds_bad3" >"$T/nodriver.json" 2>"$T/nodriver.json.err"
-check "unknown driver: exit 1" [ $? -eq 1 ]
-check "password never in logs, summaries or state" no_secret
+check_run "unknown driver: exit 1" [ $? -eq 1 ]
+check_run "password never in logs, summaries or state" no_secret
 AQUACAST_ODBC=$CONN aquacast-extract --out "$T/ds_env" --mode full >"$T/env.json" 2>"$T/env.json.err"
-check "connection string from \$AQUACAST_ODBC" [ $? -eq 0 -a "$(js "$T/env.json" rows)" = "$(js "$T/par.json" rows)" ]
+check_run "connection string from \$AQUACAST_ODBC" [ $? -eq 0 -a "$(js "$T/env.json" rows)" = "$(js "$T/par.json" rows)" ]
 printf '[aq_extract_test]\nDriver = SQLite3\nDatabase = %s\n' "$DB" >"$T/odbc.ini"
 ODBCINI=$T/odbc.ini aquacast-extract --odbc aq_extract_test --out "$T/ds_dsn" --mode full >"$T/dsn.json" 2>"$T/dsn.json.err"
-check "a DSN name (no '=') connects through odbc.ini" [ $? -eq 0 -a "$(js "$T/dsn.json" rows)" = "$(js "$T/par.json" rows)" ]
+check_run "a DSN name (no '=') connects through odbc.ini" [ $? -eq 0 -a "$(js "$T/dsn.json" rows)" = "$(js "$T/par.json" rows)" ]
 aquacast-extract --out "$T/x" >/dev/null 2>&1
-check "no source: usage exit 2" [ $? -eq 2 ]
-check "--help exits 0" bash -c "aquacast-extract --help >/dev/null"
+check_run "no source: usage exit 2" [ $? -eq 2 ]
+check_run "--help exits 0" bash -c "aquacast-extract --help >/dev/null"
 
 [ $fails -eq 0 ]

@@ -2,18 +2,14 @@
 # train.sh — aquacast-train end to end on a dataset full of degenerate accounts: full, update, refit, auto,
 # carry-over, --until, --accounts, --forecast, immutability, usage errors.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-top=$PWD
+. "$(dirname "$0")/../lib.sh"
+cd "$top"
 T=${AQ_TEST_TMP:-/tmp}/train.$$
 mkdir -p "$T"
 trap 'rm -rf "$T"' EXIT
 train=$top/bin/aquacast-train
 tool=$top/build/dev/tools/train_tool
 py=$(scripts/venv.sh requirements/test.txt)/bin/python
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 [ -x "$train" ] && [ -x "$tool" ] || { nok "binaries built"; exit 1; }
 
 # Accounts (200 days from 2022-04-01): 1 normal weekly, 2 normal AR + gaps, 3 constant, 4 all zero,
@@ -40,12 +36,12 @@ awk 'BEGIN {
 # 1. full search on data up to day 169 (2022-09-17), weekly season
 "$train" --readings "$T/rd" --out "$T/m1" --until 2022-09-17 --threads 2 --season 7 >"$T/m1.out" 2>"$T/m1.err"
 rc=$?
-check "full run exits 0" [ $rc -eq 0 ]
+check_run "full run exits 0" [ $rc -eq 0 ]
 j=$(tail -n 1 "$T/m1.out")
 field() { echo "$1" | "$py" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
-check "full: 8 accounts (9 joins later)" [ "$(field "$j" accounts)" = 8 ]
-check "full: 3 ok (incl. spikes), 5 fallback, 0 failed" [ "$(field "$j" ok)/$(field "$j" fallback)/$(field "$j" failed)" = "3/5/0" ]
-check "full: summary has timing keys" [ -n "$(field "$j" fit_ms_median)" ] && [ -n "$(field "$j" fit_ms_p99)" ]
+check_run "full: 8 accounts (9 joins later)" [ "$(field "$j" accounts)" = 8 ]
+check_run "full: 3 ok (incl. spikes), 5 fallback, 0 failed" [ "$(field "$j" ok)/$(field "$j" fallback)/$(field "$j" failed)" = "3/5/0" ]
+check_run "full: summary has timing keys" [ -n "$(field "$j" fit_ms_median)" ] && [ -n "$(field "$j" fit_ms_p99)" ]
 
 # statuses and reasons through pyarrow (interop of the model-set schema)
 "$py" - "$T/m1" >"$T/m1.rows" 2>&1 <<'EOF'
@@ -59,14 +55,14 @@ for r in sorted(t.to_pylist(), key=lambda r: r["AccountOID"]):
           sum(1 for v in recent if not math.isnan(v)))
 EOF
 cat "$T/m1.rows"
-grep -q '^1 ok ARIMA' "$T/m1.rows" && grep -q '^2 ok ARIMA' "$T/m1.rows"; check "normal accounts get ARIMA models" [ $? -eq 0 ]
-grep -q '^3 fallback MEAN .*|constant series|' "$T/m1.rows"; check "constant -> fallback" [ $? -eq 0 ]
-grep -q '^4 fallback MEAN .*|all zero|' "$T/m1.rows"; check "all zero -> fallback" [ $? -eq 0 ]
-grep -q '^5 fallback MEAN .*|no valid readings|' "$T/m1.rows"; check "all NaN -> fallback" [ $? -eq 0 ]
-grep -q '^6 fallback MEAN .*|too short' "$T/m1.rows"; check "3 days -> fallback" [ $? -eq 0 ]
-grep -q '^8 fallback MEAN .*|no valid readings|' "$T/m1.rows"; check "negative only -> fallback" [ $? -eq 0 ]
-grep -q '^7 fallback MEAN' "$T/m1.rows" || grep -q '^7 ok' "$T/m1.rows"; check "huge spikes -> a model" [ $? -eq 0 ]
-grep -q 'arima 28$' "$T/m1.rows"; check "Recent holds 28 days, Served arima" [ $? -eq 0 ]
+grep -q '^1 ok ARIMA' "$T/m1.rows" && grep -q '^2 ok ARIMA' "$T/m1.rows"; check_run "normal accounts get ARIMA models" [ $? -eq 0 ]
+grep -q '^3 fallback MEAN .*|constant series|' "$T/m1.rows"; check_run "constant -> fallback" [ $? -eq 0 ]
+grep -q '^4 fallback MEAN .*|all zero|' "$T/m1.rows"; check_run "all zero -> fallback" [ $? -eq 0 ]
+grep -q '^5 fallback MEAN .*|no valid readings|' "$T/m1.rows"; check_run "all NaN -> fallback" [ $? -eq 0 ]
+grep -q '^6 fallback MEAN .*|too short' "$T/m1.rows"; check_run "3 days -> fallback" [ $? -eq 0 ]
+grep -q '^8 fallback MEAN .*|no valid readings|' "$T/m1.rows"; check_run "negative only -> fallback" [ $? -eq 0 ]
+grep -q '^7 fallback MEAN' "$T/m1.rows" || grep -q '^7 ok' "$T/m1.rows"; check_run "huge spikes -> a model" [ $? -eq 0 ]
+grep -q 'arima 28$' "$T/m1.rows"; check_run "Recent holds 28 days, Served arima" [ $? -eq 0 ]
 
 # 2. forecasts: every account, finite and never negative
 allgood=1
@@ -74,40 +70,40 @@ for a in 1 2 3 4 5 6 7 8; do
     "$train" --forecast "$T/m1" --account $a --days 30 >"$T/f$a.out" 2>/dev/null || allgood=0
     awk 'NR > 2 && $1 != "" && $1 !~ /^\{/ { for (i = 2; i <= 6; i++) if ($i !~ /^[0-9.]+$/) bad = 1 } END { exit bad }' "$T/f$a.out" || allgood=0
 done
-check "forecast: 30 days + total, finite, >= 0 for every account" [ $allgood -eq 1 ]
-check "forecast: 32 table lines" [ "$(grep -cE '^(20[0-9-]+|total) ' "$T/f1.out")" = 31 ]
+check_run "forecast: 30 days + total, finite, >= 0 for every account" [ $allgood -eq 1 ]
+check_run "forecast: 32 table lines" [ "$(grep -cE '^(20[0-9-]+|total) ' "$T/f1.out")" = 31 ]
 "$train" --forecast "$T/m1" --account 424242 --days 30 >/dev/null 2>&1
-check "forecast: unknown account exits 1" [ $? -eq 1 ]
+check_run "forecast: unknown account exits 1" [ $? -eq 1 ]
 
 # 3. update with the rest of the data: 1,2 updated, 9 new (searched or fallback), unchanged carried
 "$train" --readings "$T/rd" --out "$T/m2" --prev "$T/m1" --mode update --threads 2 >"$T/m2.out" 2>"$T/m2.err"
-check "update exits 0" [ $? -eq 0 ]
+check_run "update exits 0" [ $? -eq 0 ]
 j=$(tail -n 1 "$T/m2.out")
-check "update: 9 accounts, the 3 ARIMA accounts updated, 1 searched (new)" [ "$(field "$j" accounts)/$(field "$j" updated)/$(field "$j" searched)" = "9/3/1" ]
+check_run "update: 9 accounts, the 3 ARIMA accounts updated, 1 searched (new)" [ "$(field "$j" accounts)/$(field "$j" updated)/$(field "$j" searched)" = "9/3/1" ]
 "$train" --forecast "$T/m2" --account 1 --days 7 >"$T/u1.out" 2>/dev/null
-grep -q 'trained until 2022-10-17' "$T/u1.out"; check "update: state moved to the last day" [ $? -eq 0 ]
+grep -q 'trained until 2022-10-17' "$T/u1.out"; check_run "update: state moved to the last day" [ $? -eq 0 ]
 
 # 4. refit and auto from m1; an immediate second update carries everything
 "$train" --readings "$T/rd" --out "$T/m3" --prev "$T/m1" --mode refit --threads 2 >"$T/m3.out" 2>"$T/m3.err"
 j=$(tail -n 1 "$T/m3.out")
-check "refit: the 3 ARIMA accounts refitted (a rejected refit keeps its coefficients: updated), the new one searched" [ $(( $(field "$j" refitted) + $(field "$j" updated) + $(field "$j" searched) )) -eq 4 ] && [ "$(field "$j" refitted)" -ge 2 ] && [ "$(field "$j" searched)" -ge 1 ]
+check_run "refit: the 3 ARIMA accounts refitted (a rejected refit keeps its coefficients: updated), the new one searched" [ $(( $(field "$j" refitted) + $(field "$j" updated) + $(field "$j" searched) )) -eq 4 ] && [ "$(field "$j" refitted)" -ge 2 ] && [ "$(field "$j" searched)" -ge 1 ]
 "$train" --readings "$T/rd" --out "$T/m4" --prev "$T/m1" --mode auto --threads 2 >"$T/m4.out" 2>"$T/m4.err"
 j=$(tail -n 1 "$T/m4.out")
-check "auto: every ARIMA account refitted or re-searched" [ $(( $(field "$j" refitted) + $(field "$j" researched) )) -eq 3 ]
+check_run "auto: every ARIMA account refitted or re-searched" [ $(( $(field "$j" refitted) + $(field "$j" researched) )) -eq 3 ]
 "$train" --readings "$T/rd" --out "$T/m5" --prev "$T/m2" --mode update >"$T/m5.out" 2>/dev/null
 j=$(tail -n 1 "$T/m5.out")
-check "no new data: all 9 carried" [ "$(field "$j" carried)" = 9 ]
+check_run "no new data: all 9 carried" [ "$(field "$j" carried)" = 9 ]
 
 # 5. --accounts: only 1 is searched, the others carried from prev
 "$train" --readings "$T/rd" --out "$T/m6" --prev "$T/m1" --accounts 1 --season 0 >"$T/m6.out" 2>/dev/null
 j=$(tail -n 1 "$T/m6.out")
-check "--accounts 1: one searched, 7 carried" [ "$(field "$j" searched)/$(field "$j" carried)" = "1/7" ]
+check_run "--accounts 1: one searched, 7 carried" [ "$(field "$j" searched)/$(field "$j" carried)" = "1/7" ]
 
 # 6. immutability and usage
 "$train" --readings "$T/rd" --out "$T/m1" >/dev/null 2>&1
-check "existing model set refused (exit 1)" [ $? -eq 1 ]
+check_run "existing model set refused (exit 1)" [ $? -eq 1 ]
 "$train" --readings "$T/rd" --out "$T/x" --mode sideways >/dev/null 2>&1
-check "bad mode is a usage error (exit 2)" [ $? -eq 2 ]
-"$train" --help | grep -q -- '--mode full|refit|update|auto'; check "--help" [ $? -eq 0 ]
+check_run "bad mode is a usage error (exit 2)" [ $? -eq 2 ]
+"$train" --help | grep -q -- '--mode full|refit|update|auto'; check_run "--help" [ $? -eq 0 ]
 
 [ $fails -eq 0 ]
