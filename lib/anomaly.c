@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "metrics.h"
 
 #define MIN_WEEKS 4       /* weekly means needed for a baseline */
 #define NULL_STEP 2      /* earlier origins every other day: neighbours overlap in all but 2 days */
@@ -32,50 +33,6 @@ const char *aq_anomaly_kind_name(enum aq_anomaly_kind k)
 	case AQ_ANOM_LEVEL_DOWN: return "level_down";
 	default: return "none";
 	}
-}
-
-/* The j-th smallest of v[0..k) (Hoare's selection, v reordered; expected O(k)). */
-static double select_nth(double *v, size_t k, size_t j)
-{
-	size_t lo = 0, hi = k - 1;
-	while (lo < hi) {
-		double piv = v[lo + (hi - lo) / 2];
-		size_t i = lo, r = hi;
-		while (i <= r) {
-			while (v[i] < piv)
-				i++;
-			while (v[r] > piv)
-				r--;
-			if (i <= r) {
-				double tmp = v[i];
-				v[i] = v[r];
-				v[r] = tmp;
-				i++;
-				if (r == 0)
-					break;
-				r--;
-			}
-		}
-		if (j <= r)
-			hi = r;
-		else if (j >= i)
-			lo = i;
-		else
-			return v[j];
-	}
-	return v[j];
-}
-
-/* Median of v[0..k) in place (k >= 1). */
-static double median_inplace(double *v, size_t k)
-{
-	double hi = select_nth(v, k, k / 2);
-	if (k & 1)
-		return hi;
-	double lo = v[0];   /* the lower half now holds v[0..k/2): its maximum */
-	for (size_t i = 1; i < k / 2; i++)
-		lo = v[i] > lo ? v[i] : lo;
-	return 0.5 * (lo + hi);
 }
 
 /* Mean of the present days of actual[a..b), NaN when fewer than `need` are present. */
@@ -118,7 +75,7 @@ static double baseline_at(const double *x, const double *ps, const double *pc, s
 		if (!isnan(m) && m != 0)
 			w[k++] = m;
 	}
-	return k >= MIN_WEEKS ? median_inplace(w, k) : NAN;
+	return k >= MIN_WEEKS ? aq_median_inplace(w, k) : NAN;
 }
 
 /* A run of equal present readings covering the last F days (>= F/2 present), after a varied history. */
@@ -169,14 +126,13 @@ static int flat_run(const double *x, size_t n, int F, struct aq_anomaly *out)
 	return 1;
 }
 
-/* Robust centre and scale of s[0..k) (sorted in place): median, 1.4826 MAD. */
 /* Median and 1.4826 MAD of s[0..k) (reordered); t: k scratch. */
 static void robust(double *s, size_t k, double *t, double *med, double *sc)
 {
-	*med = median_inplace(s, k);
+	*med = aq_median_inplace(s, k);
 	for (size_t i = 0; i < k; i++)
 		t[i] = fabs(s[i] - *med);
-	*sc = 1.4826 * median_inplace(t, k);
+	*sc = 1.4826 * aq_median_inplace(t, k);
 }
 
 int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fmean, const double *lo95,
@@ -290,7 +246,7 @@ int aq_anomaly_detect(const double *x, size_t n, size_t origin, const double *fm
 		double c, sc, m0;
 		size_t nr = k < RECENT ? k : RECENT;
 		memcpy(t, s + k - nr, nr * sizeof(*t));
-		c = median_inplace(t, nr);
+		c = aq_median_inplace(t, nr);
 		robust(s, k, t, &m0, &sc);
 		if (c * d[l] < 0)
 			c = 0;

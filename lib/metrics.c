@@ -88,6 +88,52 @@ double aq_mase_scale(const double *y, size_t n, int lag)
 	return k ? s / (double)k : NAN;
 }
 
+/* v[k] becomes the k-th smallest, v[0..k) <= v[k] <= v[k+1..n) (Hoare's selection, median-of-3 pivot). */
+static void select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		size_t mid = lo + (hi - lo) / 2;
+		double a = v[lo], b = v[mid], c = v[hi];
+		double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < piv)
+				i++;
+			while (v[j] > piv)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+double aq_median_inplace(double *v, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	select_kth(v, n, n / 2);
+	if (n % 2)
+		return v[n / 2];
+	double lo = v[0];   /* the lower half holds v[0..n/2): its maximum */
+	for (size_t i = 1; i < n / 2; i++)
+		lo = v[i] > lo ? v[i] : lo;
+	return 0.5 * (lo + v[n / 2]);
+}
+
 double aq_quantile_sorted(const double *x, size_t n, double p)
 {
 	/* R type 7: h = (n-1)p, x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]). */

@@ -76,5 +76,7 @@ struct aq_agg {
 int aq_agg_compute(const double *v, const double *w, size_t n, struct aq_agg *out, struct aq_err *e);
 /* Quantile (R type 7) of sorted x[0..n), n > 0. */
 double aq_quantile_sorted(const double *x, size_t n, double p);
+/* Median of v[0..n), v reordered in place (Hoare's selection, expected O(n)); NaN when n == 0. */
+double aq_median_inplace(double *v, size_t n);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "date.h"
+#include "metrics.h"
 
 void aq_series_opts_default(struct aq_series_opts *o)
 {
@@ -29,53 +30,6 @@ void aq_series_release(struct aq_series *s)
 	aq_series_init(s);
 }
 
-/* v[k] becomes the k-th smallest, v[0..k) <= v[k] <= v[k+1..n) (Hoare's selection, median-of-3 pivot). */
-static void select_kth(double *v, size_t n, size_t k)
-{
-	size_t lo = 0, hi = n - 1;
-	while (hi > lo) {
-		size_t mid = lo + (hi - lo) / 2;
-		double a = v[lo], b = v[mid], c = v[hi];
-		double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-		size_t i = lo, j = hi;
-		while (i <= j) {
-			while (v[i] < piv)
-				i++;
-			while (v[j] > piv)
-				j--;
-			if (i <= j) {
-				double t = v[i];
-				v[i] = v[j];
-				v[j] = t;
-				i++;
-				if (j == 0)
-					break;
-				j--;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			return;
-	}
-}
-
-/* Median of v[0..n) (v reordered in place; O(n) selection, was a full sort); NaN when n == 0. */
-static double median_sort(double *v, size_t n)
-{
-	if (n == 0)
-		return NAN;
-	select_kth(v, n, n / 2);
-	if (n % 2)
-		return v[n / 2];
-	double lo = v[0];
-	for (size_t i = 1; i < n / 2; i++)
-		lo = v[i] > lo ? v[i] : lo;
-	return 0.5 * (lo + v[n / 2]);
-}
-
 /* Median and MAD (unscaled) of the finite values of x[0..n), using buf (n doubles). */
 static void med_mad(const double *x, size_t n, double *buf, double *med, double *mad)
 {
@@ -83,10 +37,10 @@ static void med_mad(const double *x, size_t n, double *buf, double *med, double 
 	for (size_t i = 0; i < n; i++)
 		if (isfinite(x[i]))
 			buf[k++] = x[i];
-	*med = median_sort(buf, k);
+	*med = aq_median_inplace(buf, k);
 	for (size_t i = 0; i < k; i++)
 		buf[i] = fabs(buf[i] - *med);
-	*mad = median_sort(buf, k);
+	*mad = aq_median_inplace(buf, k);
 }
 
 int aq_series_hampel(const double *x, size_t n, const struct aq_series_opts *o, unsigned char *flag,
@@ -108,7 +62,7 @@ int aq_series_hampel(const double *x, size_t n, const struct aq_series_opts *o, 
 	for (size_t i = 0; i < n; i++)
 		if (isfinite(x[i]) && x[i] > 0)
 			buf[k++] = x[i];
-	double c = median_sort(buf, k);
+	double c = aq_median_inplace(buf, k);
 	if (!(c > 0)) {   /* no positive reading: nothing can be a spike above the level */
 		free(u);
 		free(buf);

@@ -1,5 +1,6 @@
 /* test_metrics.c — accuracy metrics and aggregates against hand-computed values and R's quantile(type = 7). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -115,6 +116,28 @@ static void test_weighted_skips_nan(void)
 	T_CHECK(isnan(g.mean) && isnan(g.median) && isnan(g.q[0]));
 }
 
+/* Selection median against the median of a sorted copy: odd, even, ties, empty. */
+static void test_median_inplace(void)
+{
+	T_CHECK(isnan(aq_median_inplace(NULL, 0)));
+	double one[] = { 4.5 };
+	T_NEAR(aq_median_inplace(one, 1), 4.5, 0);
+	uint64_t r = 88172645463325252ull;
+	for (size_t n = 2; n < 60; n++) {
+		double v[60], s[60];
+		for (size_t i = 0; i < n; i++) {
+			r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+			v[i] = s[i] = (double)(r % 9);   /* many ties */
+		}
+		for (size_t i = 1; i < n; i++)   /* insertion sort of the copy */
+			for (size_t j = i; j > 0 && s[j - 1] > s[j]; j--) {
+				double t = s[j]; s[j] = s[j - 1]; s[j - 1] = t;
+			}
+		double want = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+		T_NEAR(aq_median_inplace(v, n), want, 0);
+	}
+}
+
 int main(void)
 {
 	T_RUN(test_point_metrics);
@@ -124,5 +147,6 @@ int main(void)
 	T_RUN(test_mase_scale);
 	T_RUN(test_quantiles_r_type7);
 	T_RUN(test_weighted_skips_nan);
+	T_RUN(test_median_inplace);
 	T_DONE();
 }
