@@ -333,6 +333,31 @@ void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n
 }
 
 /*
+ * sum_t log F_t as the log of a running product, renormalised when it leaves
+ * [1e-200, 1e200]: one log() per ~100 steps instead of one per step. Once the
+ * filter is steady F no longer changes: the steps are counted and n log F
+ * added at the end.
+ */
+struct logdet {
+	double sum, prod;
+	size_t nsteady;
+};
+
+static inline void logdet_add(struct logdet *d, double F)
+{
+	d->prod *= F;
+	if (!(d->prod < 1e200 && d->prod > 1e-200)) {
+		d->sum += log(d->prod);
+		d->prod = 1.0;
+	}
+}
+
+static inline double logdet_total(const struct logdet *d, double F)
+{
+	return d->sum + log(d->prod) + (double)d->nsteady * log(F);
+}
+
+/*
  * One fused Chandrasekhar step (Morf, Sidhu & Kailath 1974) for the scalar
  * observation y_t = a_t[0] of the ARMA block, in place:
  *   K += m (ZY) T Y,  Y = T Y - K_{t+1} (ZY) / F_{t+1},
@@ -389,9 +414,9 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 	/* ph: phi zero-padded to r + 1 so that T x is one branch-free loop:
 	 * (T x)[i] = ph[i] x[0] + x[i+1] with x[r] = 0. */
 	double *restrict a = work, *restrict K = a + (r + 1), *restrict Y = K + r, *restrict ph = Y + (r + 1);
-	double ssq = 0, sumlog = 0, prodF = 1.0;
+	double ssq = 0;
+	struct logdet ld = { 0.0, 1.0, 0 };
 	int nu = 0, steady = 0;
-	size_t nsteady = 0;
 	st->steady_at = -1;
 	for (int i = 0; i <= r; i++)
 		ph[i] = i < m->np ? m->phi[i] : 0.0;
@@ -408,16 +433,10 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 		double v = y[t] - a[0];
 		nu++;
 		ssq += v * v * iF;
-		/* sum log F_t as the log of a product, renormalised: one log per ~100 steps. */
-		if (steady) {
-			nsteady++;
-		} else {
-			prodF *= F;
-			if (!(prodF < 1e200 && prodF > 1e-200)) {
-				sumlog += log(prodF);
-				prodF = 1.0;
-			}
-		}
+		if (steady)
+			ld.nsteady++;
+		else
+			logdet_add(&ld, F);
 		/* a_{t+1} = T a_t + K_t v_t / F_t, in place (a[i+1] is read before it is
 		 * written); two at a time so the compiler can pair them (a[r] = 0 pads) */
 		double f = v * iF, a0 = a[0];
@@ -438,7 +457,7 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 		}
 	}
 	st->ssq = ssq;
-	st->sumlog = sumlog + log(prodF) + (double)nsteady * log(F);
+	st->sumlog = logdet_total(&ld, F);
 	st->nu = nu;
 }
 
@@ -497,9 +516,8 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
 	double *restrict K = A + r1 * q, *restrict Y = K + r1, *restrict ph = Y + r1;
 	double *restrict G = ph + r1;              /* q x q cross products / F */
 	double *restrict vv = G + (size_t)q * q;   /* innovations of the q series */
-	double prodF = 1.0, sumlog = 0;
+	struct logdet ld = { 0.0, 1.0, 0 };
 	int steady = 0;
-	size_t nsteady = 0;
 	st->steady_at = -1;
 	for (int i = 0; i <= r; i++)
 		ph[i] = i < m->np ? m->phi[i] : 0.0;
@@ -525,21 +543,16 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
 			for (int d = 0; d <= c; d++)
 				G[c * q + d] += vv[c] * vv[d] * iF;
 		if (steady) {
-			nsteady++;
+			ld.nsteady++;
 			continue;
 		}
-		prodF *= F;
-		if (!(prodF < 1e200 && prodF > 1e-200)) {
-			sumlog += log(prodF);
-			prodF = 1.0;
-		}
+		logdet_add(&ld, F);
 		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
 			steady = 1;
 			st->steady_at = (int)t;
 		}
 	}
-	sumlog += log(prodF) + (double)nsteady * log(F);
-	return concentrate(G, q, vv, sumlog, n, nreg, st);
+	return concentrate(G, q, vv, logdet_total(&ld, F), n, nreg, st);
 }
 
 /*
@@ -590,9 +603,8 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 	double *restrict vv = G + qq * qq;         /* innovations of the q series */
 	double *restrict a0 = vv + qq, *restrict fv = a0 + qq;
 	double *restrict W = fv + qq;              /* AO_BLOCK scaled innovations per series, W[c B + b] */
-	double prodF = 1.0, sumlog = 0;
+	struct logdet ld = { 0.0, 1.0, 0 };
 	int steady = 0, na = 0;                    /* active regressor columns: 1..na */
-	size_t nsteady = 0;
 	st->steady_at = -1;
 	for (int j = 1; j < nreg; j++)
 		if (pos[j] < pos[j - 1])
@@ -641,21 +653,16 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 			nb = 0;
 		}
 		if (steady) {
-			nsteady++;
+			ld.nsteady++;
 			continue;
 		}
-		prodF *= F;
-		if (!(prodF < 1e200 && prodF > 1e-200)) {
-			sumlog += log(prodF);
-			prodF = 1.0;
-		}
+		logdet_add(&ld, F);
 		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
 			steady = 1;
 			st->steady_at = (int)t;
 		}
 	}
-	sumlog += log(prodF) + (double)nsteady * log(F);
-	return concentrate(G, q, vv, sumlog, n, nreg, st);
+	return concentrate(G, q, vv, logdet_total(&ld, F), n, nreg, st);
 }
 
 size_t aq_kalman_fore_work(int rd)
