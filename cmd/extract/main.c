@@ -119,8 +119,31 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+struct choice {
+	const char *name;
+	int value;
+};
+
+/* The value named s in tab (ended by a NULL name): 0, or -1 for an unknown name. */
+static int parse_choice(const char *s, const struct choice *tab, int *out)
+{
+	for (; tab->name; tab++)
+		if (!strcmp(s, tab->name)) {
+			*out = tab->value;
+			return 0;
+		}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
+	static const struct choice modes[] = { { "full", AQ_EXTRACT_FULL }, { "incremental", AQ_EXTRACT_INCREMENTAL },
+					       { NULL, 0 } };
+	static const struct choice splits[] = { { "range", AQ_SPLIT_RANGE }, { "modulo", AQ_SPLIT_MODULO }, { NULL, 0 } };
+	static const struct choice orders[] = { { "auto", AQ_ORDER_AUTO }, { "key", AQ_ORDER_KEY },
+						{ "rowid", AQ_ORDER_ROWID }, { NULL, 0 } };
+	static const struct choice binds[] = { { "auto", AQ_BIND_AUTO }, { "typed", AQ_BIND_TYPED },
+					       { "text", AQ_BIND_TEXT }, { "packed", AQ_BIND_PACKED }, { NULL, 0 } };
 	enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES, O_SPLIT,
 	       O_OVERLAP };
 	static const struct option lo[] = {
@@ -146,7 +169,7 @@ int main(int argc, char **argv)
 	struct aq_progress prog;
 	struct aq_err e = { 0 };
 	long v;
-	int c, li = -1;
+	int c, k, li = -1;
 
 	aq_log_set_prog("aquacast-extract");
 	if (wants_kafka(argc, argv))
@@ -162,12 +185,9 @@ int main(int argc, char **argv)
 			o.parts = (int)v;
 			break;
 		case O_MODE:
-			if (!strcmp(optarg, "full"))
-				o.mode = AQ_EXTRACT_FULL;
-			else if (!strcmp(optarg, "incremental"))
-				o.mode = AQ_EXTRACT_INCREMENTAL;
-			else
+			if (parse_choice(optarg, modes, &k))
 				goto bad;
+			o.mode = k;
 			break;
 		case O_PAR:
 			if (parse_int(optarg, 1, 64, &v))
@@ -176,34 +196,19 @@ int main(int argc, char **argv)
 			break;
 		case O_SHARED: o.shared_writer = 1; break;
 		case O_SPLIT:
-			if (!strcmp(optarg, "range"))
-				o.split = AQ_SPLIT_RANGE;
-			else if (!strcmp(optarg, "modulo"))
-				o.split = AQ_SPLIT_MODULO;
-			else
+			if (parse_choice(optarg, splits, &k))
 				goto bad;
+			o.split = k;
 			break;
 		case O_ORDER:
-			if (!strcmp(optarg, "auto"))
-				o.order = AQ_ORDER_AUTO;
-			else if (!strcmp(optarg, "key"))
-				o.order = AQ_ORDER_KEY;
-			else if (!strcmp(optarg, "rowid"))
-				o.order = AQ_ORDER_ROWID;
-			else
+			if (parse_choice(optarg, orders, &k))
 				goto bad;
+			o.order = k;
 			break;
 		case O_BIND:
-			if (!strcmp(optarg, "auto"))
-				o.bind = AQ_BIND_AUTO;
-			else if (!strcmp(optarg, "typed"))
-				o.bind = AQ_BIND_TYPED;
-			else if (!strcmp(optarg, "text"))
-				o.bind = AQ_BIND_TEXT;
-			else if (!strcmp(optarg, "packed"))
-				o.bind = AQ_BIND_PACKED;
-			else
+			if (parse_choice(optarg, binds, &k))
 				goto bad;
+			o.bind = k;
 			break;
 		case O_FETCH:
 			if (parse_int(optarg, 1, 1000000, &v))
