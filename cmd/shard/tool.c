@@ -34,13 +34,6 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static uint64_t file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
 /* Open PATH as a dataset when it is a directory; 1 = dataset, 0 = file, <0 error (printed). */
 static int classify(const char *path, struct aq_dataset *ds)
 {
@@ -152,13 +145,14 @@ static int stats_file(const char *path)
 	struct aq_pq_reader r;
 	struct aq_err e = { 0 };
 	json_t *j = json_object();
-	uint64_t bytes = file_size(path);
+	uint64_t bytes;
 
 	if (aq_pq_reader_open(&r, path, &e)) {
 		aq_error("%s", e.msg);
 		json_decref(j);
 		return 1;
 	}
+	bytes = r.size;   /* the reader maps the whole file */
 	json_object_set_new(j, "path", json_string(path));
 	json_object_set_new(j, "schema", r.schema_name ? json_string(r.schema_name) : json_null());
 	if (is_readings(&r)) {
