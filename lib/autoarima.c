@@ -385,6 +385,7 @@ struct tried {
 
 struct search {
 	const double *y;
+	const double *yc;    /* series for the CSS candidate fits: y, or y with gaps imputed */
 	size_t n;
 	int d, D, s;
 	int approx;
@@ -484,7 +485,7 @@ static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, in
 	aq_arima_model_release(m);
 	aq_arima_model_init(m);
 	double t0 = aq_now();
-	int rc = aq_arima_fit(S->y, S->n, &sp, &fo, m, S->ws, &e);
+	int rc = aq_arima_fit(approx ? S->yc : S->y, S->n, &sp, &fo, m, S->ws, &e);
 	*ic = rc ? INFINITY : score(S, m, approx);
 	if (aq_log_get_level() >= AQ_LOG_DEBUG) {
 		char buf[96];
@@ -586,14 +587,17 @@ static int tried_before_ml(const struct search *S, const struct tried *t, const 
 	return 0;
 }
 
-static int auto_search(const double *y, size_t n, const struct aq_auto_opts *o, struct aq_arima_model *m,
-		       struct aq_auto_info *info, struct aq_arima_ws *ws, struct aq_err *e)
+/* yc: NULL, or y with its interior gaps imputed, for the CSS candidate scores (aq_auto_arima) */
+static int auto_search(const double *y, const double *yc, size_t n, const struct aq_auto_opts *o,
+		       struct aq_arima_model *m, struct aq_auto_info *info, struct aq_arima_ws *ws,
+		       struct aq_err *e)
 {
 	memset(info, 0, sizeof *info);
 	info->kpss_stat = info->seas_strength = info->ic = NAN;
 	/* start at the first non-missing value; trailing NaNs stay (the state ends at y[n-1]) */
 	while (n > 0 && !isfinite(y[0])) {
 		y++;
+		yc = yc ? yc + 1 : NULL;
 		n--;
 	}
 	int nobs = 0;
@@ -679,6 +683,7 @@ static int auto_search(const double *y, size_t n, const struct aq_auto_opts *o, 
 	info->D = D;
 	struct search S = {0};
 	S.y = y;
+	S.yc = yc ? yc : y;
 	S.n = n;
 	S.d = d;
 	S.D = D;
@@ -868,10 +873,12 @@ static int auto_search(const double *y, size_t n, const struct aq_auto_opts *o, 
 		 * sends every MA model's root to the unit circle: R refits them
 		 * all, 24 ML fits and 6 s for one synthetic account).
 		 */
-		int found = 0, tried_ml = 0, stop_at = -1;
-		double best_ic = INFINITY;
-		struct aq_arima_model bestm;
+		int found = 0, tried_ml = 0, stop_at = -1, nsub = 0;
+		double best_ic = INFINITY, sub_ic = INFINITY;
+		struct aq_arima_model bestm, subm, subt;
 		aq_arima_model_init(&bestm);
+		aq_arima_model_init(&subm);
+		aq_arima_model_init(&subt);
 		unsigned char done[(AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_SORDER + 1) * 2];
 		memset(done, 0, sizeof done);
 		for (int i = 0; i < no && !found; i++) {
@@ -895,6 +902,34 @@ static int auto_search(const double *y, size_t n, const struct aq_auto_opts *o, 
 			info->nrefits++;
 			int frc = fit_one(&S, t->p, t->q, t->P, Qr, t->c, 0, 1,
 					  o->warm_start && Qr == t->Q ? t->coef : NULL, &cur, &ic);
+			if ((frc || !isfinite(ic)) && S.D > 0 && Qr > 0 && max_P > 0 && nsub < 2 &&
+			    !tried_before(&S, t->p, t->q, max_P, 0, t->c)) {
+				/*
+				 * A seasonal MA that ML drives to the unit circle
+				 * (Theta(B^s) ~ 1 - B^s: the seasonal difference
+				 * over-differences a stable weekly profile) is stood
+				 * in for by the highest seasonal AR, (p,q)(max P,D,0),
+				 * once per (p,q,c), when the search never scored that
+				 * model: R reaches it only when its own CSS path
+				 * happened to. It does not pre-empt the cascade (R's
+				 * first accepted model is still found); it is chosen
+				 * instead only with a lower ML AICc.
+				 */
+				int key = ((t->p * (AQ_ARIMA_MAX_ORDER + 1) + t->q) * (AQ_ARIMA_MAX_SORDER + 1) + max_P) * 2 + t->c;
+				double sic;
+				if (!done[key]) {
+					done[key] = 1;
+					nsub++;
+					info->nrefits++;
+					if (!fit_one(&S, t->p, t->q, max_P, 0, t->c, 0, 1, NULL, &subt, &sic) &&
+					    sic < sub_ic) {
+						struct aq_arima_model x = subm;
+						subm = subt;
+						subt = x;
+						sub_ic = sic;
+					}
+				}
+			}
 			if (!frc && isfinite(ic)) {
 				if (tried_ml <= o->max_refits) {
 					found = 1;   /* R's answer: the first accepted in order */
@@ -922,7 +957,16 @@ static int auto_search(const double *y, size_t n, const struct aq_auto_opts *o, 
 			found = 1;
 			info->ic = best_ic;
 		}
+		if (sub_ic < INFINITY && (!found || sub_ic < info->ic)) {
+			aq_arima_model_release(&cur);
+			cur = subm;
+			aq_arima_model_init(&subm);
+			found = 1;
+			info->ic = sub_ic;
+		}
 		aq_arima_model_release(&bestm);
+		aq_arima_model_release(&subm);
+		aq_arima_model_release(&subt);
 		if (!found) {
 			rc = aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S.nt);
 			goto out;
@@ -1044,13 +1088,51 @@ int aq_auto_arima(const double *y, size_t n, const struct aq_auto_opts *o, struc
 	int gaps = 0;
 	for (size_t i = 0; i < last && !gaps; i++)
 		gaps = !isfinite(y[i]);
-	if (o->exact_missing || !gaps)
-		return auto_search(y, n, o, m, info, ws, e);
-	double *yf = malloc(last * sizeof *yf);
+	if (!gaps)
+		return auto_search(y, NULL, n, o, m, info, ws, e);
+	double *yf = malloc(n * sizeof *yf);
 	if (!yf)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate imputed series");
 	aq_fill_interior(y, last, o->season, yf);
-	int rc = auto_search(yf, last, o, m, info, ws, e);
+	for (size_t i = last; i < n; i++)
+		yf[i] = NAN;
+	if (o->exact_missing) {
+		/*
+		 * Exact likelihood over the gaps for every ML fit. A conditional
+		 * sum of squares has no good answer for a missing day, so the
+		 * search runs twice and the lower ML AICc wins: with the CSS
+		 * candidate scores on the series with its gaps (the missing
+		 * residual dropped and 0 carried through the MA recursion,
+		 * which inflates every later residual of an MA model near the
+		 * unit circle and tilts the search towards AR terms) and on the
+		 * imputed series (which, with the weekday imputation and a
+		 * seasonal difference, invents lag-s structure). R's CSS
+		 * carries the NaN instead: every residual after the first gap
+		 * is dropped.
+		 */
+		struct aq_arima_model m2;
+		struct aq_auto_info info2;
+		struct aq_err e2 = {0};
+		aq_arima_model_init(&m2);
+		int rc = auto_search(y, NULL, n, o, m, info, ws, e);
+		int rc2 = auto_search(y, yf, n, o, &m2, &info2, ws, &e2);
+		free(yf);
+		if (!rc2 && (rc || info2.ic < info->ic)) {
+			info2.nfits += rc ? 0 : info->nfits;
+			info2.nrefits += rc ? 0 : info->nrefits;
+			aq_arima_model_release(m);
+			*m = m2;
+			*info = info2;
+			return 0;
+		}
+		if (!rc2) {
+			info->nfits += info2.nfits;
+			info->nrefits += info2.nrefits;
+		}
+		aq_arima_model_release(&m2);
+		return rc;
+	}
+	int rc = auto_search(yf, NULL, last, o, m, info, ws, e);
 	free(yf);
 	if (rc)
 		return rc;
