@@ -268,6 +268,26 @@ static double ma_unit_dist(int q, const double *ma)
 	return best;
 }
 
+/* Smallest modulus of the roots z of 1 + ma_1 z + ... + ma_q z^q (+Inf without roots). */
+static double ma_min_root(int q, const double *ma)
+{
+	double c[64], big = 0;
+	double complex lam[64];
+	int m;
+	if (q == 0 || q > 64)
+		return INFINITY;
+	for (int i = 0; i < q; i++) {
+		if (!isfinite(ma[i]))
+			return 0;
+		c[i] = -ma[i];
+	}
+	if (comp_eig(q, c, lam, &m))
+		return 0;
+	for (int i = 0; i < m; i++)
+		big = fmax(big, cabs(lam[i]));   /* reciprocal roots */
+	return big > 0 ? 1.0 / big : INFINITY;
+}
+
 /*
  * R's maInvert: roots of 1 + ma_1 z + ... inside the unit circle are
  * replaced by their reciprocals. With lam the reciprocal roots, the
@@ -333,6 +353,7 @@ struct actx {
 	int nevals;
 	int unit_ma_iters;          /* ML monitor: consecutive iterations with an MA root at the unit circle */
 	int unit_ma_stop;           /* stop after that many (0: never) */
+	int css_unit_stop;          /* CSS: stop after that many LM steps with an MA root inside CSS_UNIT_BAND */
 	/* carved from the workspace */
 	double *phi, *theta, *delta;
 	double *par, *raw, *tmp, *parscale, *init;
@@ -918,6 +939,9 @@ static int solve_small(int k, double *A, double *b)
  * the ~15 rejected trials of lambda growing to 1e12).
  * Returns 0, or -1 (caller falls back to BFGS) if no finite decrease is found.
  */
+/* css_unit_stop: an MA root inside this modulus while the CSS falls by less than CSS_UNIT_REL a step */
+#define CSS_UNIT_BAND 1.005
+#define CSS_UNIT_REL 1e-3
 static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *iters)
 {
 	int k = c->ncoef;
@@ -925,7 +949,7 @@ static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *i
 	double *JtJ = c->lmw, *A = JtJ + uk * uk, *g = A + uk * uk, *dl = g + k, *trial = dl + k;
 	double *S = trial + k, *gold = S + uk * uk, *ys = gold + k, *Ss = ys + k; /* 3k^2 + 6k <= lmw */
 	double ssq, ssq1, lambda = 1e-3;
-	int nu, nu1, it, have_old = 0;
+	int nu, nu1, it, have_old = 0, unit_it = 0;
 	memset(S, 0, sizeof(double) * uk * uk);
 	css_eval(c, par, &ssq, &nu);
 	if (nu == 0 || !isfinite(ssq))
@@ -1041,6 +1065,25 @@ static int css_lm(struct actx *c, double *par, int max_iter, double rtol, int *i
 		lambda = lambda / 10 > 1e-12 ? lambda / 10 : 1e-12;
 		if (rel < rtol || step < 1e-9)
 			break;
+		if (c->css_unit_stop > 0 && c->q + c->Q > 0) {
+			/*
+			 * An MA root (of the expanded polynomial: a root w of
+			 * Theta gives |w|^(1/s)) that stays inside CSS_UNIT_BAND
+			 * while the CSS barely falls marks a fit crawling along
+			 * the unit circle or beyond it (CSS does not keep MA
+			 * invertible); an order search rejects it at 1.01
+			 * whenever it stops, and R's optim crawls there for up
+			 * to its 100 iterations. The decrease condition keeps
+			 * fits that only pass through the band on their way
+			 * (from a warm start) going.
+			 */
+			double r = ma_min_root(c->q, par + c->p);
+			if (c->Q > 0 && c->s > 0)
+				r = fmin(r, pow(ma_min_root(c->Q, par + c->p + c->q + c->P), 1.0 / c->s));
+			unit_it = r < CSS_UNIT_BAND && rel < CSS_UNIT_REL ? unit_it + 1 : 0;
+			if (unit_it >= c->css_unit_stop)
+				break;
+		}
 	}
 	if (iters)
 		*iters = it + 1;
@@ -1487,6 +1530,7 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 
 	if (method == AQ_ARIMA_CSS || method == AQ_ARIMA_CSS_ML) {
 		c.ncond = c.dd + c.p + c.s * c.P;
+		c.css_unit_stop = method == AQ_ARIMA_CSS ? o->css_unit_ma_stop : 0;
 		memcpy(c.raw, c.init, sizeof(double) * k);
 		if (k > 0) {
 			/* In CSS-ML the CSS fit only starts the ML search: a looser

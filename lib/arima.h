@@ -49,6 +49,11 @@ struct aq_arima_fit_opts {
 				         expanded MA polynomial has stayed within a factor 1.005 of
 				         the unit circle for that many BFGS iterations (an order
 				         search rejects roots < 1.01) */
+	int css_unit_ma_stop;         /* method CSS only, > 0: the CSS fit stops (not an error)
+				         once a root of the expanded MA polynomial has stayed
+				         inside modulus 1.005, with the CSS falling by less than
+				         1e-3 a step, for that many LM steps (an order search
+				         rejects roots < 1.01 anyway) */
 	int no_state;                 /* method CSS only: skip the final Kalman pass, the model
 				         gets no state (cannot update/forecast; roots and AICc
 				         only): order-search candidates */
