@@ -331,6 +331,58 @@ static void test_vcov(void)
 	free(y);
 }
 
+/*
+ * css_unit_ma_stop: a CSS fit crawling across the unit circle (an
+ * over-differenced white noise as ARIMA(0,1,2): a root beyond 1) is stopped and
+ * still rejected at 1.01, as without the stop; a fit that stays clear of the
+ * circle (ARMA(1,1), theta 0.3) is the same with and without it.
+ */
+static void test_css_unit_stop(void)
+{
+	int n = 400, crawled = 0;
+	double *y = malloc(sizeof(double) * n), x = 0, e0 = 0;
+	struct aq_arima_spec s = {0, 1, 2, 0, 0, 0, 0, 0};
+	struct aq_arima_fit_opts o = {.method = AQ_ARIMA_CSS, .css_rtol = 1e-8, .css_max_iter = 100, .no_state = 1};
+	struct aq_arima_ws *ws = aq_arima_ws_new();
+	struct aq_arima_model a, b;
+	struct aq_err e = {0};
+	aq_arima_model_init(&a);
+	aq_arima_model_init(&b);
+	/* white noise differenced: some samples take the CSS across the circle */
+	for (int trial = 0; trial < 40; trial++) {
+		for (int t = 0; t < n; t++)
+			y[t] = 3 + gauss();
+		o.css_unit_ma_stop = 0;
+		T_OK(aq_arima_fit(y, n, &s, &o, &a, ws, &e));
+		if (aq_arima_roots_ok(&a, 1.01))
+			continue;
+		crawled++;
+		o.css_unit_ma_stop = 12;
+		T_OK(aq_arima_fit(y, n, &s, &o, &b, ws, &e));
+		T_CHECK(!aq_arima_roots_ok(&b, 1.01));
+	}
+	T_CHECK(crawled > 0);
+	o.css_unit_ma_stop = 0;
+	for (int t = 0; t < n; t++) {
+		double eps = gauss();
+		x = 0.6 * x + eps + 0.3 * e0;
+		e0 = eps;
+		y[t] = x;
+	}
+	struct aq_arima_spec s2 = {1, 0, 1, 0, 0, 0, 0, 0};
+	o.css_unit_ma_stop = 0;
+	T_OK(aq_arima_fit(y, n, &s2, &o, &a, ws, &e));
+	o.css_unit_ma_stop = 12;
+	T_OK(aq_arima_fit(y, n, &s2, &o, &b, ws, &e));
+	T_CHECK(aq_arima_roots_ok(&b, 1.01));
+	for (int i = 0; i < a.ncoef; i++)
+		T_NEAR(b.coef[i], a.coef[i], 1e-12);
+	aq_arima_model_release(&a);
+	aq_arima_model_release(&b);
+	aq_arima_ws_free(ws);
+	free(y);
+}
+
 int main(void)
 {
 	T_RUN(test_qnorm);
@@ -342,5 +394,6 @@ int main(void)
 	T_RUN(test_workspace_reuse);
 	T_RUN(test_css_formula);
 	T_RUN(test_vcov);
+	T_RUN(test_css_unit_stop);
 	T_DONE();
 }
