@@ -141,7 +141,8 @@ int aq_arima_model_copy(struct aq_arima_model *dst, const struct aq_arima_model 
 	t.coef = NULL;
 	t.vcov = NULL;
 	t.state.v = NULL;
-	if (src->ncoef > 0 && src->coef && !(t.coef = malloc(sizeof(double) * src->ncoef)))
+	/* one spare element: a model without coefficients still has a coef array (aq_arima_fit) */
+	if (src->coef && !(t.coef = calloc((size_t)src->ncoef + 1, sizeof(double))))
 		goto nomem;
 	if (src->vcov && !(t.vcov = malloc(sizeof(double) * src->ncoef * src->ncoef)))
 		goto nomem;

@@ -397,6 +397,8 @@ struct search {
 	struct tried *t;
 	int nt;
 	struct aq_auto_info *info;
+	struct aq_arima_model best;  /* without the approximation: the best candidate as fitted */
+	double best_ic;
 };
 
 static void make_spec(const struct search *S, int p, int q, int P, int Q, int c, struct aq_arima_spec *sp)
@@ -550,6 +552,8 @@ static double candidate(struct search *S, const struct tried *par, double best_i
 	S->info->nfits++;
 	if (lazy && ic < best_ic)
 		verify(S, t, m);
+	if (!S->approx && t->ic < S->best_ic && aq_arima_model_copy(&S->best, m, NULL) == 0)
+		S->best_ic = t->ic;
 	return t->ic;
 }
 
@@ -749,6 +753,8 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 
 	int nmodels = o->nmodels > 0 ? o->nmodels : 94;
 	S.t = calloc((size_t)nmodels + 8, sizeof *S.t);
+	aq_arima_model_init(&S.best);
+	S.best_ic = INFINITY;
 	if (!S.t)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate search table");
 	struct aq_arima_model cur;
@@ -984,6 +990,20 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 		struct tried *t = &S.t[ib];
 		info->nrefits++;
 		int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, t->coef, &cur, &ic);
+		if ((frc || !isfinite(ic)) && isfinite(S.best_ic)) {
+			/*
+			 * The refit from the candidate's own estimates can fail
+			 * where the search's fit (from its parent's) did not:
+			 * the CSS start wanders non-stationary on a short
+			 * series. That fit is kept: the same model, ML with
+			 * its covariance checked.
+			 */
+			aq_arima_model_release(&cur);
+			cur = S.best;
+			aq_arima_model_init(&S.best);
+			frc = 0;
+			ic = S.best_ic;
+		}
 		if (frc || !isfinite(ic)) {
 			rc = aq_err_set(e, AQ_ENUMERIC, "refit of the chosen model failed");
 			goto out;
@@ -995,6 +1015,7 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 	aq_arima_model_init(&cur);
 out:
 	aq_arima_model_release(&cur);
+	aq_arima_model_release(&S.best);
 	free(S.t);
 	return rc;
 }

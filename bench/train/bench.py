@@ -92,9 +92,15 @@ for (line in readLines(args[1])) {
 """
 
 
+# Each series is a new train_tool process. OpenBLAS's worker threads spin for ~0.1 s after
+# start-up, charging up to twice a short fit's CPU time to it (s08 of test_auto_vs_r: 67 ms CPU
+# for 34 ms wall); they never help on our k x k matrices. aquacast-train pays that once per run.
+OURS_ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+
+
 def run_ours(path, season):
     o = subprocess.run([TOOL, "fit", path, str(season), "1", str(REPS), str(H)], capture_output=True, text=True,
-                       check=True)
+                       check=True, env=OURS_ENV)
     lines = o.stdout.strip().splitlines()
     j = json.loads(lines[0])
     fc = json.loads(lines[1])["fc"] if len(lines) > 1 else [np.nan] * H

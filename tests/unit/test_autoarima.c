@@ -231,6 +231,49 @@ static void test_gaps_against_r(void)
 	aq_arima_ws_free(ws);
 }
 
+/*
+ * Regressions from the 27k synthetic bench (accounts 3260622, 3244659):
+ * a 63-day series whose chosen model's refit from its own estimates fails
+ * (the CSS start turns non-stationary) keeps the search's fit; a search
+ * whose best accepted refit is past the cap and has no coefficient
+ * (ARIMA(0,1,0)) still yields a model that can be filtered and forecast.
+ */
+static void test_search_regressions(void)
+{
+	static const double y[] = {
+		0.424, 0.398, 0.29, 0.427, 0.4, 0.355, NAN, NAN, 0.421, 0.354, 0.341, 0.397, 0.403, 0.463, NAN,
+		0.256, 0.221, 0.323, 0.361, 0.397, 0.519, 0.434, 0.394, 0.416, 0.544, 0.49, 0.405, NAN, NAN, NAN,
+		NAN, NAN, 0.376, 0.464, 0.464, 0.462, 0.306, 0.273, 0.268, 0.305, 0.379, 0.546, 0.573, 0.609,
+		0.354, 0.325, NAN, NAN, NAN, NAN, 0.43, 0.384, 0.454, 0.557, 0.606, 0.71, 0.921, 0.597, 0.563,
+		0.562, 0.463, 0.48, 0.445,
+	};
+	struct aq_auto_opts o;
+	aq_auto_opts_default(&o);
+	o.season = 7;
+	struct aq_arima_ws *ws = aq_arima_ws_new();
+	struct aq_arima_model m, c;
+	struct aq_auto_info info;
+	struct aq_err e = {0};
+	double fc[7], sd[7];
+	aq_arima_model_init(&m);
+	aq_arima_model_init(&c);
+	T_OK(aq_auto_arima(y, sizeof y / sizeof y[0], &o, &m, &info, ws, &e));
+	T_CHECK(isfinite(m.aicc));
+	T_OK(aq_arima_forecast(&m, 7, fc, sd, &e));
+	/* a copy of a model without coefficients is still a model */
+	struct aq_arima_spec rw = {0, 1, 0, 0, 0, 0, 0, 0};
+	struct aq_arima_fit_opts fo = {0};
+	T_OK(aq_arima_fit(y + 32, 31, &rw, &fo, &m, ws, &e));
+	T_OK(aq_arima_model_copy(&c, &m, &e));
+	T_OK(aq_arima_state_reset(&c, &e));
+	T_OK(aq_arima_update(&c, y + 32, 31, &e));
+	T_OK(aq_arima_forecast(&c, 7, fc, sd, &e));
+	T_CHECK(isfinite(fc[6]) && sd[6] > 0);
+	aq_arima_model_release(&m);
+	aq_arima_model_release(&c);
+	aq_arima_ws_free(ws);
+}
+
 int main(void)
 {
 	make_series();
@@ -247,6 +290,7 @@ int main(void)
 	T_RUN(test_search_invariants);
 	T_RUN(test_fill_interior);
 	T_RUN(test_gaps_against_r);
+	T_RUN(test_search_regressions);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
