@@ -464,13 +464,15 @@ static double score(const struct search *S, const struct aq_arima_model *m, int 
 	return ic;
 }
 
-static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, int approx, int vcov,
-		   const double *init, struct aq_arima_model *m, double *ic)
+/* Fit (p,q,P,Q,c) by `method` (CSS: an approximate candidate) and score it; +Inf if rejected. */
+static int fit_with(const struct search *S, int p, int q, int P, int Q, int c, enum aq_arima_method method,
+		    int vcov, const double *init, struct aq_arima_model *m, double *ic)
 {
 	struct aq_arima_spec sp;
 	make_spec(S, p, q, P, Q, c, &sp);
+	int approx = method == AQ_ARIMA_CSS;
 	struct aq_arima_fit_opts fo = {0};
-	fo.method = approx ? AQ_ARIMA_CSS : AQ_ARIMA_CSS_ML;
+	fo.method = method;
 	fo.init = init;
 	fo.max_iter = 100;
 	fo.reltol = 1.5e-8;
@@ -499,6 +501,12 @@ static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, in
 	return rc;
 }
 
+static int fit_one(const struct search *S, int p, int q, int P, int Q, int c, int approx, int vcov,
+		   const double *init, struct aq_arima_model *m, double *ic)
+{
+	return fit_with(S, p, q, P, Q, c, approx ? AQ_ARIMA_CSS : AQ_ARIMA_CSS_ML, vcov, init, m, ic);
+}
+
 static int tried_before(const struct search *S, int p, int q, int P, int Q, int c)
 {
 	for (int i = 0; i < S->nt; i++)
@@ -509,17 +517,21 @@ static int tried_before(const struct search *S, int p, int q, int P, int Q, int 
 
 /*
  * R's checkarima (negative coefficient variance -> rejected) needs the
- * Hessian, about k^2 objective evaluations. With the CSS approximation it
- * only matters for candidates that would become the best, and for those
- * the final refit reaches: we verify lazily, refitting from the candidate's
- * own estimates with the Hessian (the optimiser starts at the optimum).
+ * Hessian, about k^2 objective evaluations. It only matters for candidates
+ * that would become the best (a rejected one that would not changes
+ * nothing), and, with the CSS approximation, for those the final refit
+ * reaches: we verify lazily, refitting from the candidate's own estimates
+ * with the Hessian (the optimiser starts at the optimum).
  */
 static void verify(struct search *S, struct tried *t, struct aq_arima_model *m)
 {
 	if (t->checked || !isfinite(t->ic))
 		return;
 	double ic;
-	int rc = fit_one(S, t->p, t->q, t->P, t->Q, t->c, 1, 1, t->coef, m, &ic);
+	/* approximate: CSS again from its estimates; exact: ML from its estimates
+	 * (the optimiser starts at the optimum; a CSS stage could wander off it) */
+	int rc = fit_with(S, t->p, t->q, t->P, t->Q, t->c, S->approx ? AQ_ARIMA_CSS : AQ_ARIMA_ML, 1, t->coef, m,
+			  &ic);
 	t->checked = 1;
 	t->ic = rc ? INFINITY : ic;
 	if (!rc)
@@ -536,7 +548,7 @@ static double candidate(struct search *S, const struct tried *par, double best_i
 		warm_init(S, par, p, q, P, Q, c, init);
 		ip = init;
 	}
-	int lazy = S->approx && S->o->check_vcov;
+	int lazy = S->o->check_vcov;
 	int rc = fit_one(S, p, q, P, Q, c, S->approx, !lazy, ip, m, &ic);
 	struct tried *t = &S->t[S->nt++];
 	t->p = p;
