@@ -999,22 +999,23 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 			rc = aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S.nt);
 			goto out;
 		}
-		struct tried *t = &S.t[ib];
-		info->nrefits++;
-		int frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, t->coef, &cur, &ic);
-		if ((frc || !isfinite(ic)) && isfinite(S.best_ic)) {
-			/*
-			 * The refit from the candidate's own estimates can fail
-			 * where the search's fit (from its parent's) did not:
-			 * the CSS start wanders non-stationary on a short
-			 * series. That fit is kept: the same model, ML with
-			 * its covariance checked.
-			 */
+		/*
+		 * Every candidate was an ML fit (its variance checked when it
+		 * became best, by ML from its own estimates): the best one is
+		 * the answer, as R's. A refit from its estimates by CSS-ML
+		 * could only wander (on a short series the CSS start can turn
+		 * non-stationary: 2 failed accounts of the 27k bench).
+		 */
+		int frc = 0;
+		ic = S.best_ic;
+		if (isfinite(S.best_ic)) {
 			aq_arima_model_release(&cur);
 			cur = S.best;
 			aq_arima_model_init(&S.best);
-			frc = 0;
-			ic = S.best_ic;
+		} else {
+			struct tried *t = &S.t[ib];
+			info->nrefits++;
+			frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, t->coef, &cur, &ic);
 		}
 		if (frc || !isfinite(ic)) {
 			rc = aq_err_set(e, AQ_ENUMERIC, "refit of the chosen model failed");
