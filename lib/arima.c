@@ -601,6 +601,8 @@ static void make_diff(struct actx *c)
 	}
 }
 
+static int ctx_roots_ok(const struct actx *c, double min_modulus);
+
 /* Conditional sum of squares at natural coefficients par: ssq, nu. */
 static void css_eval(struct actx *c, const double *par, double *ssq_out, int *nu_out)
 {
@@ -1629,7 +1631,14 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		}
 		ma_invert(c.q, c.raw + c.p);
 		ma_invert(c.Q, c.raw + c.p + c.q + c.P);
-		if (o->want_vcov && k > 0) {
+		int want_vcov = o->want_vcov && k > 0;
+		if (want_vcov && o->vcov_min_root > 0) {
+			/* a model its caller rejects on its roots needs no covariance (k^2 passes) */
+			untrans(&c, c.raw, coef);
+			expand(&c, coef);
+			want_vcov = all_finite(coef, (size_t)k) && ctx_roots_ok(&c, o->vcov_min_root);
+		}
+		if (want_vcov) {
 			vcov = calloc((size_t)k * k, sizeof(double));
 			if (!vcov) {
 				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
@@ -1895,26 +1904,23 @@ int aq_arima_forecast_total(const struct aq_arima_model *m, int from, int to, do
 	return 0;
 }
 
-int aq_arima_roots_ok(const struct aq_arima_model *m, double min_modulus)
+/* Roots of the expanded polynomials in c (after expand()) all of modulus >= min_modulus? */
+static int ctx_roots_ok(const struct actx *c, double min_modulus)
 {
-	struct mctx mc;
 	double complex lam[64 * 2];
 	double neg[64 * 2];
 	int deg, ok = 1;
-	if (model_ctx(m, &mc, 0, NULL))
+	if (c->np > 64 || c->nq > 64)
 		return 0;
-	struct actx *c = &mc.c;
-	if (!all_finite(m->coef, (size_t)m->ncoef))
-		ok = 0;
 	/* Roots of 1 - phi z - ...: reciprocal eigenvalues of the companion matrix. */
-	if (ok && c->np > 0 && c->np <= 64) {
+	if (c->np > 0) {
 		if (comp_eig(c->np, c->phi, lam, &deg))
 			ok = 0;
 		for (int i = 0; ok && i < deg; i++)
 			if (!(cabs(lam[i]) * min_modulus <= 1.0))
 				ok = 0;
 	}
-	if (ok && c->nq > 0 && c->nq <= 64) {
+	if (ok && c->nq > 0) {
 		for (int i = 0; i < c->nq; i++)
 			neg[i] = -c->theta[i];
 		if (comp_eig(c->nq, neg, lam, &deg))
@@ -1923,8 +1929,15 @@ int aq_arima_roots_ok(const struct aq_arima_model *m, double min_modulus)
 			if (!(cabs(lam[i]) * min_modulus <= 1.0))
 				ok = 0;
 	}
-	if (c->np > 64 || c->nq > 64)
-		ok = 0;
+	return ok;
+}
+
+int aq_arima_roots_ok(const struct aq_arima_model *m, double min_modulus)
+{
+	struct mctx mc;
+	if (model_ctx(m, &mc, 0, NULL))
+		return 0;
+	int ok = all_finite(m->coef, (size_t)m->ncoef) && ctx_roots_ok(&mc.c, min_modulus);
 	free(mc.ws.buf);
 	return ok;
 }

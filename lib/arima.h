@@ -54,6 +54,9 @@ struct aq_arima_fit_opts {
 				         inside modulus 1.005, with the CSS falling by less than
 				         1e-3 a step, for that many LM steps (an order search
 				         rejects roots < 1.01 anyway) */
+	double vcov_min_root;         /* > 0 with want_vcov: no covariance (vcov NULL) for an ML fit
+				         with a root of the expanded AR or MA polynomial below this
+				         modulus, which an order search rejects anyway */
 	int no_state;                 /* method CSS only: skip the final Kalman pass, the model
 				         gets no state (cannot update/forecast; roots and AICc
 				         only): order-search candidates */

@@ -477,6 +477,7 @@ static int fit_with(const struct search *S, int p, int q, int P, int Q, int c, e
 	fo.max_iter = 100;
 	fo.reltol = 1.5e-8;
 	fo.want_vcov = vcov && S->o->check_vcov;
+	fo.vcov_min_root = S->o->min_root;   /* score() rejects such a model on its roots first */
 	/* A candidate's AICc needs ~1e-3 in n* log(ssq): relative CSS decrease 1e-8 per iteration is plenty. */
 	fo.css_rtol = approx ? 1e-8 : 0;
 	/* R's optim stops the CSS fit after maxit = 100 iterations too; the
