@@ -247,20 +247,31 @@ static int ar_ok(int p, const double *ar)
 	return 1;
 }
 
+/*
+ * Reciprocal roots lam of 1 + ma_1 z + ... + ma_q z^q = prod (1 - lam_k z):
+ * eigenvalues of the companion matrix of -ma. Returns -1 for q > 64, a
+ * non-finite coefficient or a failed eigenvalue computation.
+ */
+static int ma_recip_roots(int q, const double *ma, double complex *lam, int *m)
+{
+	double c[64];
+	if (q > 64)
+		return -1;
+	for (int i = 0; i < q; i++) {
+		if (!isfinite(ma[i]))
+			return -1;
+		c[i] = -ma[i];
+	}
+	return comp_eig(q, c, lam, m) ? -1 : 0;
+}
+
 /* Smallest |log |z|| over the roots z of 1 + ma_1 z + ... + ma_q z^q: distance of the MA part from non-invertibility. */
 static double ma_unit_dist(int q, const double *ma)
 {
-	double c[64], best = INFINITY;
 	double complex lam[64];
+	double best = INFINITY;
 	int m;
-	if (q == 0 || q > 64)
-		return INFINITY;
-	for (int i = 0; i < q; i++) {
-		if (!isfinite(ma[i]))
-			return INFINITY;
-		c[i] = -ma[i];
-	}
-	if (comp_eig(q, c, lam, &m))
+	if (q == 0 || ma_recip_roots(q, ma, lam, &m))
 		return INFINITY;
 	for (int i = 0; i < m; i++) {
 		double d = fabs(log(cabs(lam[i])));
@@ -269,23 +280,18 @@ static double ma_unit_dist(int q, const double *ma)
 	return best;
 }
 
-/* Smallest modulus of the roots z of 1 + ma_1 z + ... + ma_q z^q (+Inf without roots). */
+/* Smallest modulus of the roots z of 1 + ma_1 z + ... + ma_q z^q (+Inf without roots, 0 if not computable). */
 static double ma_min_root(int q, const double *ma)
 {
-	double c[64], big = 0;
 	double complex lam[64];
+	double big = 0;
 	int m;
 	if (q == 0 || q > 64)
 		return INFINITY;
-	for (int i = 0; i < q; i++) {
-		if (!isfinite(ma[i]))
-			return 0;
-		c[i] = -ma[i];
-	}
-	if (comp_eig(q, c, lam, &m))
+	if (ma_recip_roots(q, ma, lam, &m))
 		return 0;
 	for (int i = 0; i < m; i++)
-		big = fmax(big, cabs(lam[i]));   /* reciprocal roots */
+		big = fmax(big, cabs(lam[i]));
 	return big > 0 ? 1.0 / big : INFINITY;
 }
 
@@ -296,17 +302,9 @@ static double ma_min_root(int q, const double *ma)
  */
 static void ma_invert(int q, double *ma)
 {
-	double c[64];
 	double complex lam[64], poly[65];
 	int m, flip = 0;
-	if (q == 0)
-		return;
-	for (int i = 0; i < q; i++) {
-		if (!isfinite(ma[i]))
-			return;
-		c[i] = -ma[i];
-	}
-	if (comp_eig(q, c, lam, &m) || m == 0)
+	if (q == 0 || ma_recip_roots(q, ma, lam, &m) || m == 0)
 		return;
 	for (int i = 0; i < m; i++)
 		if (cabs(lam[i]) > 1.0) {
@@ -1631,10 +1629,10 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 		}
 		ma_invert(c.q, c.raw + c.p);
 		ma_invert(c.Q, c.raw + c.p + c.q + c.P);
+		untrans(&c, c.raw, coef);
 		int want_vcov = o->want_vcov && k > 0;
 		if (want_vcov && o->vcov_min_root > 0) {
 			/* a model its caller rejects on its roots needs no covariance (k^2 passes) */
-			untrans(&c, c.raw, coef);
 			expand(&c, coef);
 			want_vcov = all_finite(coef, (size_t)k) && ctx_roots_ok(&c, o->vcov_min_root);
 		}
@@ -1649,7 +1647,6 @@ int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
 				goto fail;
 			}
 		}
-		untrans(&c, c.raw, coef);
 	}
 	if (!all_finite(coef, (size_t)k)) {
 		rc = aq_err_set(e, AQ_ENUMERIC, "non-finite coefficients for '%s'", sbuf);
@@ -1907,8 +1904,7 @@ int aq_arima_forecast_total(const struct aq_arima_model *m, int from, int to, do
 /* Roots of the expanded polynomials in c (after expand()) all of modulus >= min_modulus? */
 static int ctx_roots_ok(const struct actx *c, double min_modulus)
 {
-	double complex lam[64 * 2];
-	double neg[64 * 2];
+	double complex lam[64];
 	int deg, ok = 1;
 	if (c->np > 64 || c->nq > 64)
 		return 0;
@@ -1921,9 +1917,7 @@ static int ctx_roots_ok(const struct actx *c, double min_modulus)
 				ok = 0;
 	}
 	if (ok && c->nq > 0) {
-		for (int i = 0; i < c->nq; i++)
-			neg[i] = -c->theta[i];
-		if (comp_eig(c->nq, neg, lam, &deg))
+		if (ma_recip_roots(c->nq, c->theta, lam, &deg))
 			ok = 0;
 		for (int i = 0; ok && i < deg; i++)
 			if (!(cabs(lam[i]) * min_modulus <= 1.0))

@@ -397,8 +397,8 @@ struct search {
 	struct tried *t;
 	int nt;
 	struct aq_auto_info *info;
-	struct aq_arima_model best;  /* without the approximation: the best candidate as fitted */
-	double best_ic;
+	struct aq_arima_model best;  /* without the approximation: the best candidate (S.t[ib]) as fitted;
+					no coefficients if it could not be kept (out of memory) */
 };
 
 static void make_spec(const struct search *S, int p, int q, int P, int Q, int c, struct aq_arima_spec *sp)
@@ -565,8 +565,9 @@ static double candidate(struct search *S, const struct tried *par, double best_i
 	S->info->nfits++;
 	if (lazy && ic < best_ic)
 		verify(S, t, m);
-	if (!S->approx && t->ic < S->best_ic && aq_arima_model_copy(&S->best, m, NULL) == 0)
-		S->best_ic = t->ic;
+	/* best_ic is the current best's (the caller moves to t exactly when t->ic < best_ic) */
+	if (!S->approx && t->ic < best_ic && aq_arima_model_copy(&S->best, m, NULL))
+		aq_arima_model_release(&S->best);
 	return t->ic;
 }
 
@@ -604,6 +605,13 @@ static int tried_before_ml(const struct search *S, const struct tried *t, const 
 			return 1;
 	}
 	return 0;
+}
+
+/* Index of (p,q,P,Q = 0,c) among the refit cascade's models without a seasonal MA. */
+#define DONE_KEYS ((AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_SORDER + 1) * 2)
+static int done_key(int p, int q, int P, int c)
+{
+	return ((p * (AQ_ARIMA_MAX_ORDER + 1) + q) * (AQ_ARIMA_MAX_SORDER + 1) + P) * 2 + c;
 }
 
 /* Seasonal-AR stand-ins per search: 2 give 90% of the AICc gain of 8 on 987 synthetic accounts at +1.5% CPU */
@@ -767,7 +775,6 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 	int nmodels = o->nmodels > 0 ? o->nmodels : 94;
 	S.t = calloc((size_t)nmodels + 8, sizeof *S.t);
 	aq_arima_model_init(&S.best);
-	S.best_ic = INFINITY;
 	if (!S.t)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate search table");
 	struct aq_arima_model cur;
@@ -903,7 +910,7 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 		aq_arima_model_init(&bestm);
 		aq_arima_model_init(&subm);
 		aq_arima_model_init(&subt);
-		unsigned char done[(AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_ORDER + 1) * (AQ_ARIMA_MAX_SORDER + 1) * 2];
+		unsigned char done[DONE_KEYS];
 		memset(done, 0, sizeof done);
 		for (int i = 0; i < no && !found; i++) {
 			struct tried *t = &S.t[ord[i]];
@@ -917,7 +924,7 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 			if (tried_ml >= o->max_refits && Qr > 0) {
 				/* the same model without its seasonal MA, once */
 				Qr = 0;
-				int key = ((t->p * (AQ_ARIMA_MAX_ORDER + 1) + t->q) * (AQ_ARIMA_MAX_SORDER + 1) + t->P) * 2 + t->c;
+				int key = done_key(t->p, t->q, t->P, t->c);
 				if (done[key] || tried_before_ml(&S, t, ord, i))
 					continue;
 				done[key] = 1;
@@ -939,7 +946,7 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 				 * first accepted model is still found); it is chosen
 				 * instead only with a lower ML AICc.
 				 */
-				int key = ((t->p * (AQ_ARIMA_MAX_ORDER + 1) + t->q) * (AQ_ARIMA_MAX_SORDER + 1) + max_P) * 2 + t->c;
+				int key = done_key(t->p, t->q, max_P, t->c);
 				double sic;
 				if (!done[key]) {
 					done[key] = 1;
@@ -1008,8 +1015,8 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 		 * non-stationary: 2 failed accounts of the 27k bench).
 		 */
 		int frc = 0;
-		ic = S.best_ic;
-		if (isfinite(S.best_ic)) {
+		ic = S.t[ib].ic;
+		if (S.best.coef) {
 			aq_arima_model_release(&cur);
 			cur = S.best;
 			aq_arima_model_init(&S.best);
