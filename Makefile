@@ -8,7 +8,7 @@
 
 PREFIX    ?= /usr/local
 CC        ?= cc
-PKGS      := odbc rdkafka libcurl jansson lapacke openblas libzstd zlib
+PKGS      := odbc rdkafka libcurl jansson lapacke openblas libzstd zlib libcrypto
 BUILD     ?= build/dev
 SAN       ?=
 

@@ -5,12 +5,13 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config
   unixodbc unixodbc-dev odbc-postgresql libsqliteodbc tdsodbc sqlite3
-  librdkafka-dev libcurl4-openssl-dev libjansson-dev
+  librdkafka-dev libcurl4-openssl-dev libssl-dev libjansson-dev
   liblapacke-dev libopenblas-dev libzstd-dev zlib1g-dev
   postgresql postgresql-client
   python3-venv python3-dev
-  graphviz
-  r-base-core r-cran-forecast
+  graphviz bc
+  r-base-core r-cran-forecast r-cran-jsonlite
+  libmicrohttpd-dev
   maven default-jdk-headless
 )
 missing=()
