@@ -29,6 +29,7 @@ struct aq_evalset_opts {
 	int refit;        /* re-estimate at every backtest origin */
 	long warmup;      /* origin filter warm-up days (lib/evalmodel.h), 0 = from day 0 */
 	int threads;      /* 0 = all cores */
+	int force;        /* replace an existing out (atomically) instead of refusing it */
 };
 
 void aq_evalset_opts_default(struct aq_evalset_opts *o);

@@ -27,6 +27,13 @@
 #include "record.h"
 #include "shard.h"
 
+/* What seeding does when the table already holds rows in the seeded days. */
+enum aq_seed_mode {
+	AQ_SEED_REFUSE = 0, /* default: fail, naming the table and the days found */
+	AQ_SEED_APPEND,     /* load anyway (the table's key decides duplicates) */
+	AQ_SEED_REPLACE,    /* delete the seeded days' rows first, then load */
+};
+
 struct aq_replay_opts {
 	const char *brokers;
 	const char *topic;          /* default "water.readings.daily" */
