@@ -1,7 +1,9 @@
 /* evalset.c — evaluate a model set on a readings dataset: per part, per account (lib/evaluate.h), metrics/models/summary/decision outputs. */
 #include "evalset.h"
 
+#include <libgen.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "evalmodel.h"
 #include "fs.h"
 #include "log.h"
+#include "manifest.h"
 #include "model.h"
 #include "pool.h"
 #include "series.h"
@@ -33,12 +36,14 @@ struct acct {
 	int gate_compared, replace, worse;   /* replace: -1 when no champion row */
 	double champion_mae, challenger_mae, champion_mase, challenger_mase;
 	int32_t anomaly_since;
+	int missing;          /* the champion has a row and the readings go on, the challenger has none */
 };
 
 struct part_out {
 	size_t n, cap;
 	struct acct *a;
 	long refits, resets, arima_failures, innov, kalman;
+	long champion_rows;   /* the champion's accounts in this part */
 	double refit_seconds;
 	int failed;
 	struct aq_err err;
@@ -315,6 +320,7 @@ static void eval_part(void *ctx, size_t part, int tid)
 	    (rc = aq_model_read_part(&j->mds, (int)part, &mp, e)) ||
 	    (j->have_champion && (rc = aq_model_read_part(&j->cds, (int)part, &cp, e))))
 		goto out;
+	po->champion_rows = (long)cp.n;
 	size_t ri = 0, mi = 0;
 	while (ri < rd.n || mi < mp.n) {
 		int64_t racc = ri < rd.n ? rd.account[ri] : INT64_MAX;
@@ -334,6 +340,7 @@ static void eval_part(void *ctx, size_t part, int tid)
 		a->r.account = account;
 		if (!row) {
 			a->status = AQ_EVAL_NO_MODEL;
+			a->missing = k > 0 && j->have_champion && aq_model_part_find(&cp, account) != NULL;
 			continue;
 		}
 		snprintf(a->served, sizeof(a->served), "%s", row->served ? row->served : "arima");
@@ -444,25 +451,499 @@ static json_t *agg_json(const double *v, const double *w, size_t n)
 	for (int i = 0; i < AQ_AGG_NQ; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "p%02d", (int)lround(aq_agg_probs[i] * 100));
-		json_object_set_new(q, k, isfinite(g.q[i]) ? json_real(g.q[i]) : json_null());
+		json_object_set_new(q, k, jnum(g.q[i]));
 	}
 	json_t *o = json_object();
 	json_object_set_new(o, "n", json_integer(g.n));
-	json_object_set_new(o, "mean", isfinite(g.mean) ? json_real(g.mean) : json_null());
-	json_object_set_new(o, "median", isfinite(g.median) ? json_real(g.median) : json_null());
-	json_object_set_new(o, "weighted", isfinite(g.weighted) ? json_real(g.weighted) : json_null());
+	json_object_set_new(o, "mean", jnum(g.mean));
+	json_object_set_new(o, "median", jnum(g.median));
+	json_object_set_new(o, "weighted", jnum(g.weighted));
 	json_object_set_new(o, "quantiles", q);
 	return o;
 }
 
+/* ---- the per-account results of every part folded into the run's figures ---- */
+
+struct tally {
+	size_t na;                   /* accounts over all parts */
+	double *nd, *bt;             /* MASE on new data / backtest: AQ_FC_N + 1 blocks (served last) of na + 1 */
+	double *w, *chm, *clm;       /* weights (sum of median28 actuals), champion / challenger MASE */
+	struct aq_gate_account *ga;
+	long cnt[8], served_n[AQ_FC_N], better[AQ_FC_N], abetter[AQ_FC_N], both[AQ_FC_N];
+	long anom_kind[4], no_overlap, refits, resets, afail, innov, kalman;
+	long champion_rows, missing, evaluated;
+	double refit_s;
+	json_t *alist;               /* anomaly list */
+};
+
+static void tally_release(struct tally *t)
+{
+	free(t->nd);
+	free(t->ga);
+	json_decref(t->alist);
+	memset(t, 0, sizeof(*t));
+}
+
+static int tally_alloc(struct tally *t, size_t na, struct aq_err *e)
+{
+	memset(t, 0, sizeof(*t));
+	size_t blk = (na + 1) * (AQ_FC_N + 1);
+	t->na = na;
+	t->nd = malloc((2 * blk + 3 * (na + 1)) * sizeof(double));
+	t->ga = malloc((na + 1) * sizeof(*t->ga));
+	t->alist = json_array();
+	if (!t->nd || !t->ga || !t->alist) {
+		tally_release(t);
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate aggregates of %zu accounts", na);
+	}
+	t->bt = t->nd + blk;
+	t->w = t->bt + blk;
+	t->chm = t->w + (na + 1);
+	t->clm = t->chm + (na + 1);
+	return 0;
+}
+
+static json_t *anomaly_json(const struct acct *a)
+{
+	char since[AQ_DATE_STRLEN];
+	const struct aq_anomaly *an = &a->r.anomaly;
+	json_t *x = json_pack("{s:I,s:s,s:s,s:i,s:i,s:o,s:o}", "account", (json_int_t)a->account, "kind",
+			      aq_anomaly_kind_name(an->kind), "since", aq_date_format(a->anomaly_since, since), "days",
+			      an->examined, "outside", an->outside, "magnitude", jnum(an->magnitude), "relative",
+			      jnum(an->relative));
+	/* more evidence: z against the account's own history, typical use (lib/anomaly.h) */
+	json_object_set_new(x, "z", jnum(an->z));
+	json_object_set_new(x, "baseline", jnum(an->baseline));
+	return x;
+}
+
+/* Account i's scores into the columns, its counters and the gate's pair. */
+static void tally_account(struct tally *t, size_t i, const struct acct *a)
+{
+	size_t na = t->na;
+	t->cnt[a->status]++;
+	t->no_overlap += a->no_overlap && a->status != AQ_EVAL_NO_MODEL;
+	t->missing += a->missing;
+	int ok = a->status == AQ_EVAL_OK;
+	int evald = ok || a->status == AQ_EVAL_NO_NEW_DATA;
+	t->w[i] = ok ? a->r.newdata[AQ_FC_MEDIAN28].sum_y : NAN;
+	for (int f = 0; f < AQ_FC_N; f++) {
+		t->nd[f * (na + 1) + i] = ok ? a->r.newdata[f].mase : NAN;
+		t->bt[f * (na + 1) + i] = evald ? a->r.backtest[f].mase : NAN;
+	}
+	t->nd[AQ_FC_N * (na + 1) + i] = ok ? a->r.newdata[a->r.served].mase : NAN;
+	t->bt[AQ_FC_N * (na + 1) + i] = evald ? a->r.backtest[a->r.served].mase : NAN;
+	if (evald) {
+		t->served_n[a->r.served]++;
+		/* evaluated at all: scored on new days, or a backtest window scored */
+		t->evaluated += ok || isfinite(a->r.backtest[AQ_FC_ARIMA].mae);
+	}
+	if (ok)
+		for (int f = 1; f < AQ_FC_N; f++) {
+			double s = a->r.newdata[a->r.served].mae, ar = a->r.newdata[AQ_FC_ARIMA].mae,
+			       rf = a->r.newdata[f].mae;
+			if (isfinite(s) && isfinite(rf)) {
+				t->both[f]++;
+				t->better[f] += s < rf;
+				t->abetter[f] += isfinite(ar) && ar < rf;
+			}
+		}
+	t->chm[i] = a->champion_mase;
+	t->clm[i] = a->challenger_mase;
+	t->ga[i].compared = a->gate_compared;
+	t->ga[i].replace = a->replace == 1;
+	t->ga[i].worse = a->worse;
+	if (evald && a->r.anomaly.kind != AQ_ANOM_NONE) {
+		t->anom_kind[a->r.anomaly.kind]++;
+		json_array_append_new(t->alist, anomaly_json(a));
+	}
+}
+
+static int tally_parts(const struct job *j, struct tally *t, struct aq_err *e)
+{
+	size_t na = 0;
+	for (int p = 0; p < j->mds.parts; p++)
+		na += j->parts[p].n;
+	int rc = tally_alloc(t, na, e);
+	if (rc)
+		return rc;
+	size_t i = 0;
+	for (int p = 0; p < j->mds.parts; p++) {
+		const struct part_out *po = &j->parts[p];
+		t->refits += po->refits;
+		t->resets += po->resets;
+		t->innov += po->innov;
+		t->kalman += po->kalman;
+		t->afail += po->arima_failures;
+		t->refit_s += po->refit_seconds;
+		t->champion_rows += po->champion_rows;
+		for (size_t q = 0; q < po->n; q++)
+			tally_account(t, i++, &po->a[q]);
+	}
+	return 0;
+}
+
+/* ---- the decision: the per-account gate, the aggregate gate, and coverage ---- */
+
+struct decision {
+	struct aq_gate g;
+	int promoted;
+	json_t *reasons;
+};
+
+static void reason(json_t *reasons, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reason(json_t *reasons, const char *fmt, ...)
+{
+	char buf[320];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(reasons, json_string(buf));
+}
+
+/*
+ * Without a champion the set is promoted when at least one account could be
+ * evaluated at all. With one, lib/evaluate.h's gate decides, and a
+ * challenger that lacks accounts the champion has (and whose readings go
+ * on) is never promoted: serving it would drop those customers' forecasts.
+ */
+static void decide(const struct job *j, const struct tally *t, struct decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->reasons = json_array();
+	aq_gate_decide(t->chm, t->clm, t->ga, t->na, &j->go, &d->g);
+	const struct aq_gate *g = &d->g;
+	if (!j->have_champion) {
+		d->promoted = t->evaluated > 0;
+		if (d->promoted)
+			reason(d->reasons, "no champion given: the first model set is promoted (%ld accounts evaluated)",
+			       t->evaluated);
+		else
+			reason(d->reasons, "no champion given, but no account could be evaluated (no new days, no "
+					   "backtest window): not promoted");
+		return;
+	}
+	d->promoted = g->promoted && t->missing == 0;
+	if (g->compared == 0)
+		reason(d->reasons, "no account scored by both on common new days: not promoted");
+	reason(d->reasons, "mean MASE challenger %.4f vs champion %.4f (tolerance %.3f): %s", g->challenger_mase_mean,
+	       g->champion_mase_mean, j->go.agg_tolerance, g->agg_ok ? "ok" : "worse");
+	reason(d->reasons, "%ld of %ld accounts worse by > %.0f%% (share %.3f, max %.3f): %s", g->worse, g->compared,
+	       100 * j->go.worse_margin, g->worse_share, j->go.max_worse_share, g->share_ok ? "ok" : "too many");
+	if (t->missing)
+		reason(d->reasons,
+		       "coverage: the challenger lacks %ld accounts that the champion (%ld accounts) has and whose "
+		       "readings go on: not promoted",
+		       t->missing, t->champion_rows);
+	else
+		reason(d->reasons, "coverage: every account of the champion with readings has a challenger model: ok");
+}
+
+static json_t *coverage_json(const struct job *j, const struct tally *t, const struct decision *d)
+{
+	json_int_t models = (json_int_t)(t->na - (size_t)t->cnt[AQ_EVAL_NO_MODEL]);
+	return json_pack("{s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I}", "challenger_accounts", models, "champion_accounts",
+			 j->have_champion ? json_integer(t->champion_rows) : json_null(), "missing_vs_champion",
+			 (json_int_t)t->missing, "readings_without_model", (json_int_t)t->cnt[AQ_EVAL_NO_MODEL],
+			 "models_without_readings", (json_int_t)t->cnt[AQ_EVAL_NO_READINGS], "scored",
+			 (json_int_t)t->cnt[AQ_EVAL_OK], "evaluated", (json_int_t)t->evaluated, "compared",
+			 (json_int_t)d->g.compared);
+}
+
+/* ---- summary.json (full) and the one-line summary (a subset) ---- */
+
+static void mase_tables(const struct tally *t, json_t **mase, json_t **btm)
+{
+	*mase = json_object();
+	*btm = json_object();
+	for (int f = 0; f <= AQ_FC_N; f++) {
+		const char *nm = f == AQ_FC_N ? "served" : aq_fc_name(f);
+		json_object_set_new(*mase, nm, agg_json(t->nd + (size_t)f * (t->na + 1), t->w, t->na));
+		json_object_set_new(*btm, nm, agg_json(t->bt + (size_t)f * (t->na + 1), NULL, t->na));
+	}
+}
+
+static json_t *share_table(const long *num, const long *den)
+{
+	json_t *o = json_object();
+	for (int f = 1; f < AQ_FC_N; f++)
+		json_object_set_new(o, aq_fc_name(f), den[f] ? json_real((double)num[f] / den[f]) : json_null());
+	return o;
+}
+
+static json_t *build_summary(const struct job *j, const struct tally *t, const struct decision *d,
+			     const json_t *mase, const char *out, double secs)
+{
+	json_t *sum = json_object(), *mm = json_object(), *srv = json_object();
+	for (int f = 0; f <= AQ_FC_N; f++) {
+		const char *nm = f == AQ_FC_N ? "served" : aq_fc_name(f);
+		json_t *o = json_object_get(mase, nm);
+		json_object_set_new(mm, nm, json_pack("{s:O,s:O}", "mean", json_object_get(o, "mean"), "median",
+						      json_object_get(o, "median")));
+		if (f < AQ_FC_N)
+			json_object_set_new(srv, nm, json_integer(t->served_n[f]));
+	}
+	json_object_set_new(sum, "accounts", json_integer((json_int_t)t->na));
+	json_object_set_new(sum, "scored", json_integer(t->cnt[AQ_EVAL_OK]));
+	json_object_set_new(sum, "no_new_data", json_integer(t->cnt[AQ_EVAL_NO_NEW_DATA]));
+	json_object_set_new(sum, "no_model", json_integer(t->cnt[AQ_EVAL_NO_MODEL]));
+	json_object_set_new(sum, "no_readings", json_integer(t->cnt[AQ_EVAL_NO_READINGS]));
+	json_object_set_new(sum, "no_overlap", json_integer(t->no_overlap));
+	json_object_set_new(sum, "mase", mm);
+	json_object_set_new(sum, "served_better_than", share_table(t->better, t->both));
+	json_object_set_new(sum, "arima_better_than", share_table(t->abetter, t->both));
+	json_object_set_new(sum, "served", srv);
+	json_object_set_new(sum, "promoted", json_boolean(d->promoted));
+	json_object_set_new(sum, "coverage", coverage_json(j, t, d));
+	json_object_set_new(sum, "anomalies",
+			    json_pack("{s:I,s:I,s:I,s:I}", "count", (json_int_t)json_array_size(t->alist), "flat",
+				      (json_int_t)t->anom_kind[AQ_ANOM_FLAT], "level_up",
+				      (json_int_t)t->anom_kind[AQ_ANOM_LEVEL_UP], "level_down",
+				      (json_int_t)t->anom_kind[AQ_ANOM_LEVEL_DOWN]));
+	json_object_set_new(sum, "backtest",
+			    json_pack("{s:i,s:i,s:b,s:I,s:I,s:I,s:I,s:f,s:I}", "windows", j->eo.windows, "horizon",
+				      j->eo.horizon, "refit", j->refit, "refits", (json_int_t)t->refits, "resets",
+				      (json_int_t)t->resets, "innovations_origins", (json_int_t)t->innov,
+				      "kalman_origins", (json_int_t)t->kalman, "refit_seconds", t->refit_s,
+				      "arima_failures", (json_int_t)t->afail));
+	json_object_set_new(sum, "seconds", json_real(secs));
+	json_object_set_new(sum, "out", json_string(out));
+	return sum;
+}
+
+static json_t *build_decision(const struct job *j, const struct aq_evalset_opts *o, const struct tally *t,
+			      const struct decision *d, const char *odir)
+{
+	const struct aq_gate *g = &d->g;
+	json_t *dec = json_object();
+	json_object_set_new(dec, "format", json_string("aquacast.decision"));
+	json_object_set_new(dec, "version", json_integer(1));
+	json_object_set_new(dec, "promoted", json_boolean(d->promoted));
+	json_object_set_new(dec, "exit_code", json_integer(d->promoted ? 0 : AQ_EVALSET_NOT_PROMOTED));
+	json_object_set_new(dec, "challenger", json_string(o->models));
+	json_object_set_new(dec, "challenger_served", json_string(odir));
+	json_object_set_new(dec, "champion", o->champion ? json_string(o->champion) : json_null());
+	json_object_set_new(dec, "reasons", json_incref(d->reasons));
+	json_object_set_new(dec, "accounts",
+			    json_pack("{s:I,s:I,s:I,s:o}", "compared", (json_int_t)g->compared, "replace",
+				      (json_int_t)g->replace, "worse", (json_int_t)g->worse, "worse_share",
+				      jnum(g->worse_share)));
+	json_object_set_new(dec, "coverage", coverage_json(j, t, d));
+	json_object_set_new(dec, "aggregate",
+			    json_pack("{s:o,s:o}", "champion_mase_mean", jnum(g->champion_mase_mean),
+				      "challenger_mase_mean", jnum(g->challenger_mase_mean)));
+	json_object_set_new(dec, "options",
+			    json_pack("{s:f,s:f,s:f,s:f}", "replace_margin", j->go.replace_margin, "worse_margin",
+				      j->go.worse_margin, "agg_tolerance", j->go.agg_tolerance, "max_worse_share",
+				      j->go.max_worse_share));
+	return dec;
+}
+
+static int write_json(const char *dir, const char *name, const json_t *j, struct aq_err *e)
+{
+	char *txt = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
+	char *path = aq_path_join(dir, name);
+	int rc = !txt || !path ? aq_err_set(e, AQ_ENOMEM, "cannot format '%s'", name)
+			       : aq_fs_write_atomic(path, txt, strlen(txt), e);
+	free(txt);
+	free(path);
+	return rc;
+}
+
+/* ---- inputs and outputs ---- */
+
+/* Absolute path of p, which may not exist yet (then its parent must). malloc'd or NULL. */
+static char *abs_path(const char *p)
+{
+	char *r = realpath(p, NULL);
+	if (r)
+		return r;
+	char *a = strdup(p), *b = strdup(p);
+	char *parent = a ? realpath(dirname(a), NULL) : NULL;
+	char *out = parent && b ? aq_path_join(parent, basename(b)) : NULL;
+	free(a);
+	free(b);
+	free(parent);
+	return out;
+}
+
+static int inside(const char *a, const char *b)
+{
+	size_t lb = strlen(b);
+	return strncmp(a, b, lb) == 0 && (a[lb] == 0 || a[lb] == '/' || (lb && b[lb - 1] == '/'));
+}
+
+/* The output is never an input, inside one, or (when --force would replace it) around one. */
+static int check_out_path(const struct aq_evalset_opts *o, struct aq_err *e)
+{
+	const char *inputs[3] = {o->models, o->readings, o->champion};
+	char *out = abs_path(o->out);
+	if (!out)
+		return aq_err_set(e, AQ_ENOTFOUND, "cannot resolve --out '%s' (does its parent exist?)", o->out);
+	int rc = 0;
+	for (int i = 0; i < 3 && !rc; i++) {
+		if (!inputs[i])
+			continue;
+		char *in = abs_path(inputs[i]);
+		if (in && inside(out, in))
+			rc = aq_err_set(e, AQ_EINVAL, "output '%s' is inside the input '%s'; choose another --out",
+					o->out, inputs[i]);
+		else if (in && inside(in, out))
+			rc = aq_err_set(e, AQ_EINVAL, "input '%s' is inside the output '%s'; choose another --out",
+					inputs[i], o->out);
+		free(in);
+	}
+	free(out);
+	return rc;
+}
+
+enum { OPEN_MODELS = 1, OPEN_READINGS = 2, OPEN_CHAMPION = 4, OPEN_METRICS = 8, OPEN_OUTMODELS = 16 };
+
+static int open_inputs(struct job *j, const struct aq_evalset_opts *o, int *opened, struct aq_err *e)
+{
+	int rc;
+	if ((rc = aq_modelset_open(&j->mds, o->models, NULL, e)))
+		return rc;
+	*opened |= OPEN_MODELS;
+	if ((rc = aq_dataset_open(&j->rds, o->readings, e)))
+		return rc;
+	*opened |= OPEN_READINGS;
+	if (strcmp(j->rds.kind, "readings") != 0)
+		return aq_err_set(e, AQ_EFORMAT, "'%s' is a '%s' dataset, not readings", o->readings, j->rds.kind);
+	if (j->mds.parts != j->rds.parts)
+		return aq_err_set(e, AQ_EFORMAT,
+				  "model set '%s' has %d parts but readings '%s' have %d: not trained on them",
+				  o->models, j->mds.parts, o->readings, j->rds.parts);
+	if (!o->champion)
+		return 0;
+	if ((rc = aq_modelset_open(&j->cds, o->champion, NULL, e)))
+		return aq_err_prefix(e, "champion");
+	*opened |= OPEN_CHAMPION;
+	j->have_champion = 1;
+	if (j->cds.parts != j->mds.parts)
+		return aq_err_set(e, AQ_EFORMAT, "champion '%s' has %d parts, the challenger %d", o->champion,
+				  j->cds.parts, j->mds.parts);
+	return 0;
+}
+
+/* DIR/metrics and DIR/models inside the temporary directory of the run. */
+static int create_outputs(struct job *j, const char *tmp, int *opened, struct aq_err *e)
+{
+	char *mdir = aq_path_join(tmp, "metrics"), *odir = aq_path_join(tmp, "models");
+	int rc = 0;
+	if (!mdir || !odir)
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate a path");
+	else if (!(rc = aq_dataset_create(&j->eds, mdir, "metrics", j->mds.parts, e))) {
+		*opened |= OPEN_METRICS;
+		if (!(rc = aq_dataset_create(&j->ods, odir, "models", j->mds.parts, e)))
+			*opened |= OPEN_OUTMODELS;
+	}
+	free(mdir);
+	free(odir);
+	return rc;
+}
+
+/* Manifests inside out (models/, metrics/, then the whole directory, last) and the rename. */
+static int seal_outputs(struct aq_seal *seal, const struct tally *t, const json_t *dec, struct aq_err *e)
+{
+	uint64_t models = t->na - (uint64_t)t->cnt[AQ_EVAL_NO_MODEL];
+	json_t *meta = json_pack("{s:s,s:O}", "job", "evaluate", "promoted", json_object_get(dec, "promoted"));
+	char *mdir = aq_path_join(seal->tmp, "models"), *edir = aq_path_join(seal->tmp, "metrics");
+	int rc = 0;
+	if (!meta || !mdir || !edir)
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+	else if (!(rc = aq_manifest_write(mdir, "models", models, models, meta, e)) &&
+		 !(rc = aq_manifest_write(edir, "metrics", t->na, t->na, meta, e)))
+		rc = aq_manifest_write(seal->tmp, "evaluation", t->na, t->na, meta, e);
+	json_decref(meta);
+	free(mdir);
+	free(edir);
+	if (rc) {
+		aq_seal_abort(seal);
+		return rc;
+	}
+	return aq_seal_commit(seal, e);
+}
+
+static void job_release(struct job *j, int opened)
+{
+	if (j->parts) {
+		for (int p = 0; p < j->mds.parts; p++)
+			free(j->parts[p].a);
+		free(j->parts);
+	}
+	if (opened & OPEN_MODELS)
+		aq_dataset_release(&j->mds);
+	if (opened & OPEN_READINGS)
+		aq_dataset_release(&j->rds);
+	if (opened & OPEN_CHAMPION)
+		aq_dataset_release(&j->cds);
+	if (opened & OPEN_METRICS)
+		aq_dataset_release(&j->eds);
+	if (opened & OPEN_OUTMODELS)
+		aq_dataset_release(&j->ods);
+}
+
+static int run_parts(struct job *j, int threads, struct aq_err *e)
+{
+	j->key = aq_dataset_next_key(&j->eds);
+	j->parts = calloc((size_t)j->mds.parts, sizeof(*j->parts));
+	if (!j->parts)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d parts", j->mds.parts);
+	aq_progress_init(&j->prog, "evaluate", "accounts", 0);
+	int rc = aq_parallel_for(threads, (size_t)j->mds.parts, eval_part, j, e);
+	aq_progress_finish(&j->prog);
+	if (rc)
+		return rc;
+	for (int p = 0; p < j->mds.parts; p++)
+		if (j->parts[p].failed) {
+			*e = j->parts[p].err;
+			return e->code ? e->code : AQ_EIO;
+		}
+	return 0;
+}
+
+/* Fold, decide, and write summary.json and decision.json into the temporary directory. */
+static int report(const struct job *j, const struct aq_evalset_opts *o, const char *tmp, double t0,
+		  struct tally *t, json_t **sum_out, json_t **dec_out, struct aq_err *e)
+{
+	int rc = tally_parts(j, t, e);
+	if (rc)
+		return rc;
+	struct decision d;
+	decide(j, t, &d);
+	char *odir = aq_path_join(o->out, "models");
+	json_t *mase, *btm;
+	mase_tables(t, &mase, &btm);
+	json_t *sum = build_summary(j, t, &d, mase, o->out, aq_now() - t0);
+	json_t *full = json_deep_copy(sum);
+	json_object_set_new(full, "mase_new_data", mase);
+	json_object_set_new(full, "mase_backtest", btm);
+	json_object_set_new(full, "anomaly_list", json_incref(t->alist));
+	json_t *dec = odir ? build_decision(j, o, t, &d, odir) : NULL;
+	if (!dec || !sum || !full)
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot format the summary");
+	else if (!(rc = write_json(tmp, "summary.json", full, e)))
+		rc = write_json(tmp, "decision.json", dec, e);
+	json_decref(full);
+	json_decref(d.reasons);
+	free(odir);
+	if (rc) {
+		json_decref(sum);
+		json_decref(dec);
+		return rc;
+	}
+	aq_info("%zu accounts, %ld scored, %ld without new data, promoted %s", t->na, t->cnt[AQ_EVAL_OK],
+		t->cnt[AQ_EVAL_NO_NEW_DATA], d.promoted ? "yes" : "no");
+	*sum_out = sum;
+	*dec_out = dec;
+	return 0;
+}
 
 int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promoted_out, struct aq_err *e)
 {
 	double t0 = aq_now();
-	int rc = 0;
-	json_t *sum = NULL;
-	const char *models = o->models, *readings = o->readings, *champion = o->champion, *out = o->out;
-	int threads = o->threads;
 	struct job j;
 	memset(&j, 0, sizeof(j));
 	j.eo = o->eo;
@@ -471,275 +952,30 @@ int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promo
 	j.warmup = o->warmup;
 	*promoted_out = 0;
 	*summary = NULL;
-	char *mdir = NULL, *odir = NULL;
-	int opened = 0;
-	if ((rc = aq_dataset_open(&j.mds, models, e)))
-		goto fail;
-	opened |= 1;
-	if ((rc = aq_dataset_open(&j.rds, readings, e)))
-		goto fail;
-	opened |= 2;
-	if (strcmp(j.mds.kind, "models") != 0) {
-		rc = aq_err_set(e, AQ_EFORMAT, "'%s' is a '%s' dataset, not a model set", models, j.mds.kind);
-		goto fail;
-	}
-	if (strcmp(j.rds.kind, "readings") != 0) {
-		rc = aq_err_set(e, AQ_EFORMAT, "'%s' is a '%s' dataset, not readings", readings, j.rds.kind);
-		goto fail;
-	}
-	if (j.mds.parts != j.rds.parts) {
-		rc = aq_err_set(e, AQ_EFORMAT, "model set '%s' has %d parts but readings '%s' have %d: not trained on them",
-				models, j.mds.parts, readings, j.rds.parts);
-		goto fail;
-	}
-	if (champion) {
-		if ((rc = aq_dataset_open(&j.cds, champion, e)))
-			goto fail;
-		opened |= 4;
-		j.have_champion = 1;
-		if (strcmp(j.cds.kind, "models") != 0 || j.cds.parts != j.mds.parts) {
-			rc = aq_err_set(e, AQ_EFORMAT, "champion '%s' is not a model set with %d parts", champion,
-					j.mds.parts);
-			goto fail;
-		}
-	}
-	mdir = aq_path_join(out, "metrics");
-	odir = aq_path_join(out, "models");
-	if (!mdir || !odir) {
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate a path");
-		goto fail;
-	}
-	if ((rc = aq_fs_mkdir_p(out, e)) || (rc = aq_dataset_create(&j.eds, mdir, "metrics", j.mds.parts, e)))
-		goto fail;
-	opened |= 8;
-	if ((rc = aq_dataset_create(&j.ods, odir, "models", j.mds.parts, e)))
-		goto fail;
-	opened |= 16;
-	j.key = aq_dataset_next_key(&j.eds);
-	j.parts = calloc((size_t)j.mds.parts, sizeof(*j.parts));
-	if (!j.parts) {
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate %d parts", j.mds.parts);
-		goto fail;
-	}
-	aq_progress_init(&j.prog, "evaluate", "accounts", 0);
-	if ((rc = aq_parallel_for(threads, (size_t)j.mds.parts, eval_part, &j, e)))
-		goto fail;
-	aq_progress_finish(&j.prog);
-	for (int p = 0; p < j.mds.parts; p++)
-		if (j.parts[p].failed) {
-			*e = j.parts[p].err;
-			rc = e->code ? e->code : AQ_EIO;
-			goto fail;
-		}
-
-	/* ---- aggregates ---- */
-	size_t na = 0;
-	for (int p = 0; p < j.mds.parts; p++)
-		na += j.parts[p].n;
-	double *v = malloc((na + 1) * (AQ_FC_N + 1) * 2 * sizeof(double) + (na + 1) * 4 * sizeof(double));
-	struct aq_gate_account *ga = malloc((na + 1) * sizeof(*ga));
-	if (!v || !ga) {
-		free(v);
-		free(ga);
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate aggregates");
-		goto fail;
-	}
-	double *nd = v, *bt = v + (na + 1) * (AQ_FC_N + 1), *w = v + (na + 1) * (AQ_FC_N + 1) * 2, *chm = w + (na + 1),
-	       *clm = chm + (na + 1);
-	long cnt[8] = {0}, served_n[AQ_FC_N] = {0}, better[AQ_FC_N] = {0}, abetter[AQ_FC_N] = {0}, both[AQ_FC_N] = {0};
-	long anom_kind[4] = {0}, no_overlap = 0, refits = 0, resets = 0, afail = 0, nga = 0, innov = 0, kalman = 0;
-	double refit_s = 0;
-	json_t *alist = json_array();
-	size_t i = 0;
-	for (int p = 0; p < j.mds.parts; p++) {
-		struct part_out *po = &j.parts[p];
-		refits += po->refits;
-		resets += po->resets;
-		innov += po->innov;
-		kalman += po->kalman;
-		afail += po->arima_failures;
-		refit_s += po->refit_seconds;
-		for (size_t q = 0; q < po->n; q++, i++) {
-			struct acct *a = &po->a[q];
-			cnt[a->status]++;
-			no_overlap += a->no_overlap && a->status != AQ_EVAL_NO_MODEL;
-			int ok = a->status == AQ_EVAL_OK;
-			int evald = ok || a->status == AQ_EVAL_NO_NEW_DATA;
-			w[i] = ok ? a->r.newdata[AQ_FC_MEDIAN28].sum_y : NAN;
-			for (int f = 0; f < AQ_FC_N; f++) {
-				nd[f * (na + 1) + i] = ok ? a->r.newdata[f].mase : NAN;
-				bt[f * (na + 1) + i] = evald ? a->r.backtest[f].mase : NAN;
-			}
-			nd[AQ_FC_N * (na + 1) + i] = ok ? a->r.newdata[a->r.served].mase : NAN;
-			bt[AQ_FC_N * (na + 1) + i] = evald ? a->r.backtest[a->r.served].mase : NAN;
-			if (evald)
-				served_n[a->r.served]++;
-			if (ok)
-				for (int f = 1; f < AQ_FC_N; f++) {
-					double s = a->r.newdata[a->r.served].mae, ar = a->r.newdata[AQ_FC_ARIMA].mae,
-					       rf = a->r.newdata[f].mae;
-					if (isfinite(s) && isfinite(rf)) {
-						both[f]++;
-						better[f] += s < rf;
-						abetter[f] += isfinite(ar) && ar < rf;
-					}
-				}
-			chm[i] = a->champion_mase;
-			clm[i] = a->challenger_mase;
-			ga[i].compared = a->gate_compared;
-			ga[i].replace = a->replace == 1;
-			ga[i].worse = a->worse;
-			nga += a->gate_compared;
-			if (evald && a->r.anomaly.kind != AQ_ANOM_NONE) {
-				anom_kind[a->r.anomaly.kind]++;
-				char since[AQ_DATE_STRLEN];
-				const struct aq_anomaly *an = &a->r.anomaly;
-				json_t *x = json_pack("{s:I,s:s,s:s,s:i,s:i,s:o,s:o}", "account", (json_int_t)a->account,
-						      "kind", aq_anomaly_kind_name(an->kind), "since",
-						      aq_date_format(a->anomaly_since, since), "days", an->examined, "outside",
-						      an->outside, "magnitude", jnum(an->magnitude), "relative",
-						      jnum(an->relative));
-				/* more evidence: z against the account's own history, typical use (lib/anomaly.h) */
-				json_object_set_new(x, "z", jnum(an->z));
-				json_object_set_new(x, "baseline", jnum(an->baseline));
-				json_array_append_new(alist, x);
-			}
-		}
-	}
-	struct aq_gate g;
-	aq_gate_decide(chm, clm, ga, na, &j.go, &g);
-	int promoted = champion ? g.promoted : 1;
-	json_t *reasons = json_array();
-	if (!champion)
-		json_array_append_new(reasons, json_string("no champion given: the first model set is promoted"));
-	else {
-		char buf[256];
-		if (g.compared == 0)
-			json_array_append_new(reasons, json_string("no account scored by both on common new days"));
-		snprintf(buf, sizeof(buf), "mean MASE challenger %.4f vs champion %.4f (tolerance %.3f): %s",
-			 g.challenger_mase_mean, g.champion_mase_mean, j.go.agg_tolerance, g.agg_ok ? "ok" : "worse");
-		json_array_append_new(reasons, json_string(buf));
-		snprintf(buf, sizeof(buf), "%ld of %ld accounts worse by > %.0f%% (share %.3f, max %.3f): %s", g.worse,
-			 g.compared, 100 * j.go.worse_margin, g.worse_share, j.go.max_worse_share,
-			 g.share_ok ? "ok" : "too many");
-		json_array_append_new(reasons, json_string(buf));
-	}
-	double secs = aq_now() - t0;
-	json_t *mase = json_object(), *btm = json_object(), *bthan = json_object(), *athan = json_object(),
-	       *srv = json_object();
-	for (int f = 0; f <= AQ_FC_N; f++) {
-		const char *nm = f == AQ_FC_N ? "served" : aq_fc_name(f);
-		json_object_set_new(mase, nm, agg_json(nd + (size_t)f * (na + 1), w, na));
-		json_object_set_new(btm, nm, agg_json(bt + (size_t)f * (na + 1), NULL, na));
-		if (f >= 1 && f < AQ_FC_N) {
-			json_object_set_new(bthan, nm, both[f] ? json_real((double)better[f] / both[f]) : json_null());
-			json_object_set_new(athan, nm, both[f] ? json_real((double)abetter[f] / both[f]) : json_null());
-		}
-		if (f < AQ_FC_N)
-			json_object_set_new(srv, nm, json_integer(served_n[f]));
-	}
-	json_t *anom = json_pack("{s:I,s:I,s:I,s:I}", "count", (json_int_t)json_array_size(alist), "flat",
-				 (json_int_t)anom_kind[AQ_ANOM_FLAT], "level_up", (json_int_t)anom_kind[AQ_ANOM_LEVEL_UP],
-				 "level_down", (json_int_t)anom_kind[AQ_ANOM_LEVEL_DOWN]);
-	sum = json_object();
-	json_object_set_new(sum, "accounts", json_integer((json_int_t)na));
-	json_object_set_new(sum, "scored", json_integer(cnt[AQ_EVAL_OK]));
-	json_object_set_new(sum, "no_new_data", json_integer(cnt[AQ_EVAL_NO_NEW_DATA]));
-	json_object_set_new(sum, "no_model", json_integer(cnt[AQ_EVAL_NO_MODEL]));
-	json_object_set_new(sum, "no_readings", json_integer(cnt[AQ_EVAL_NO_READINGS]));
-	json_object_set_new(sum, "no_overlap", json_integer(no_overlap));
-	json_t *mm = json_object();
-	for (int f = 0; f <= AQ_FC_N; f++) {
-		const char *nm = f == AQ_FC_N ? "served" : aq_fc_name(f);
-		json_t *o = json_object_get(mase, nm);
-		json_object_set_new(mm, nm, json_pack("{s:O,s:O}", "mean", json_object_get(o, "mean"), "median",
-						      json_object_get(o, "median")));
-	}
-	json_object_set_new(sum, "mase", mm);
-	json_object_set_new(sum, "served_better_than", bthan);
-	json_object_set_new(sum, "arima_better_than", json_deep_copy(athan));
-	json_object_set_new(sum, "served", json_deep_copy(srv));
-	json_object_set_new(sum, "promoted", json_boolean(promoted));
-	json_object_set_new(sum, "anomalies", json_deep_copy(anom));
-	json_object_set_new(sum, "backtest", json_pack("{s:i,s:i,s:b,s:I,s:I,s:I,s:I,s:f,s:I}", "windows", j.eo.windows,
-							  "horizon", j.eo.horizon, "refit", j.refit, "refits",
-							  (json_int_t)refits, "resets", (json_int_t)resets, "innovations_origins",
-							  (json_int_t)innov, "kalman_origins", (json_int_t)kalman,
-							  "refit_seconds", refit_s, "arima_failures", (json_int_t)afail));
-	json_object_set_new(sum, "seconds", json_real(secs));
-	json_object_set_new(sum, "out", json_string(out));
-
-	/* full summary and decision files */
-	json_t *full = json_deep_copy(sum);
-	json_object_set_new(full, "mase_new_data", mase);
-	json_object_set_new(full, "mase_backtest", btm);
-	json_object_set_new(full, "anomaly_list", alist);
-	json_t *dec = json_object();
-	json_object_set_new(dec, "format", json_string("aquacast.decision"));
-	json_object_set_new(dec, "version", json_integer(1));
-	json_object_set_new(dec, "promoted", json_boolean(promoted));
-	json_object_set_new(dec, "exit_code", json_integer(promoted ? 0 : AQ_EVALSET_NOT_PROMOTED));
-	json_object_set_new(dec, "challenger", json_string(models));
-	json_object_set_new(dec, "challenger_served", json_string(odir));
-	json_object_set_new(dec, "champion", champion ? json_string(champion) : json_null());
-	json_object_set_new(dec, "reasons", reasons);
-	json_object_set_new(dec, "accounts", json_pack("{s:I,s:I,s:I,s:o}", "compared", (json_int_t)g.compared,
-							 "replace", (json_int_t)g.replace, "worse", (json_int_t)g.worse,
-							 "worse_share", isfinite(g.worse_share) ? json_real(g.worse_share)
-												  : json_null()));
-	json_object_set_new(dec, "aggregate",
-			    json_pack("{s:o,s:o}", "champion_mase_mean",
-				      isfinite(g.champion_mase_mean) ? json_real(g.champion_mase_mean) : json_null(),
-				      "challenger_mase_mean",
-				      isfinite(g.challenger_mase_mean) ? json_real(g.challenger_mase_mean) : json_null()));
-	json_object_set_new(dec, "options", json_pack("{s:f,s:f,s:f,s:f}", "replace_margin", j.go.replace_margin,
-						       "worse_margin", j.go.worse_margin, "agg_tolerance",
-						       j.go.agg_tolerance, "max_worse_share", j.go.max_worse_share));
-	(void)nga;
-	char *fs = json_dumps(full, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
-	char *ds = json_dumps(dec, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
-	char *p1 = aq_path_join(out, "summary.json"), *p2 = aq_path_join(out, "decision.json");
-	if (!fs || !ds || !p1 || !p2)
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot format the summary");
-	else if (!(rc = aq_fs_write_atomic(p1, fs, strlen(fs), e)))
-		rc = aq_fs_write_atomic(p2, ds, strlen(ds), e);
-	free(fs);
-	free(ds);
-	free(p1);
-	free(p2);
-	json_decref(full);
-	json_decref(dec);
-	json_decref(srv);
-	json_decref(athan);
-	json_decref(anom);
-	free(v);
-	free(ga);
-	if (rc)
-		goto fail;
-	aq_info("%zu accounts, %ld scored, %ld without new data, promoted %s, %.2f s", na, cnt[AQ_EVAL_OK],
-		cnt[AQ_EVAL_NO_NEW_DATA], promoted ? "yes" : "no", secs);
-	*promoted_out = promoted;
+	int opened = 0, sealing = 0, rc;
+	struct aq_seal seal;
+	struct tally t = {0};
+	json_t *sum = NULL, *dec = NULL;
+	if ((rc = open_inputs(&j, o, &opened, e)) || (rc = check_out_path(o, e)) ||
+	    (rc = aq_seal_begin(&seal, o->out, o->force, e)))
+		goto out;
+	sealing = 1;
+	if ((rc = create_outputs(&j, seal.tmp, &opened, e)) || (rc = run_parts(&j, o->threads, e)) ||
+	    (rc = report(&j, o, seal.tmp, t0, &t, &sum, &dec, e)))
+		goto out;
+	sealing = 0;
+	if ((rc = seal_outputs(&seal, &t, dec, e)))
+		goto out;
+	json_object_set_new(sum, "seconds", json_real(aq_now() - t0));
+	*promoted_out = json_is_true(json_object_get(dec, "promoted"));
 	*summary = sum;
 	sum = NULL;
-	rc = 0;
-fail:
+out:
+	if (sealing)
+		aq_seal_abort(&seal);
 	json_decref(sum);
-	if (j.parts) {
-		for (int p = 0; p < j.mds.parts; p++)
-			free(j.parts[p].a);
-		free(j.parts);
-	}
-	free(mdir);
-	free(odir);
-	if (opened & 1)
-		aq_dataset_release(&j.mds);
-	if (opened & 2)
-		aq_dataset_release(&j.rds);
-	if (opened & 4)
-		aq_dataset_release(&j.cds);
-	if (opened & 8)
-		aq_dataset_release(&j.eds);
-	if (opened & 16)
-		aq_dataset_release(&j.ods);
+	json_decref(dec);
+	tally_release(&t);
+	job_release(&j, opened);
 	return rc;
 }

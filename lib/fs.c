@@ -2,6 +2,7 @@
 #include "fs.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -277,4 +278,21 @@ int aq_fs_sweep_tmp(const char *dir, struct aq_err *e)
 	}
 	closedir(d);
 	return n;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int aq_fs_remove_tree(const char *path, struct aq_err *e)
+{
+	struct stat sb;
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT ? 0 : aq_err_sys(e, "cannot stat '%s'", path);
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		return aq_err_sys(e, "cannot remove '%s'", path);
+	return 0;
 }

@@ -32,6 +32,8 @@ int aq_fs_mkdir_p(const char *path, struct aq_err *e);
 int aq_fs_fsync_dir(const char *dir, struct aq_err *e);
 /* Remove leftover ".*.tmp.*" files in dir (after a crash). Returns the count or <0. */
 int aq_fs_sweep_tmp(const char *dir, struct aq_err *e);
+/* Remove a file or a directory tree (no error when it does not exist; symlinks are not followed). */
+int aq_fs_remove_tree(const char *path, struct aq_err *e);
 /* malloc'd "a/b" joined with one '/'. NULL on ENOMEM. */
 char *aq_path_join(const char *a, const char *b);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "manifest.h"
 #include "parquet.h"
 
 static int has_readings_schema(struct aq_pq_reader *r)
@@ -198,4 +199,36 @@ int aq_dataset_summarize(const struct aq_dataset *ds, struct aq_dataset_summary 
 	}
 	free(keys);
 	return rc;
+}
+
+int aq_verify_seal(const char *dir, int *sealed, uint64_t *files, struct aq_err *e)
+{
+	*sealed = 0;
+	*files = 0;
+	char *mpath = aq_path_join(dir, AQ_MANIFEST_NAME);
+	if (!mpath)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	struct stat sb;
+	int has_manifest = stat(mpath, &sb) == 0;
+	free(mpath);
+	if (!has_manifest) {
+		struct aq_dataset ds;
+		struct aq_err e2 = {0};
+		int rc = aq_dataset_open(&ds, dir, &e2);
+		int readings = rc == 0 && strcmp(ds.kind, "readings") == 0;
+		if (rc == 0)
+			aq_dataset_release(&ds);
+		if (readings)
+			return 0;
+		return aq_err_set(e, AQ_ESTATE, "'%s' is not sealed (no %s): an unfinished or interrupted run", dir,
+				  AQ_MANIFEST_NAME);
+	}
+	struct aq_manifest m;
+	int rc = aq_manifest_check(dir, NULL, AQ_MANIFEST_DEEP, &m, e);
+	if (rc)
+		return rc;
+	*sealed = 1;
+	*files = m.nfiles;
+	aq_manifest_release(&m);
+	return 0;
 }

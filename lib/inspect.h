@@ -29,6 +29,15 @@ struct aq_verify_info {
 int aq_verify_file(const char *path, const struct aq_dataset *ds, int part, struct aq_verify_info *info,
 		   struct aq_err *e);
 
+/*
+ * The seal of a directory (lib/manifest.h): a directory with a manifest is
+ * checked deeply (every file's size and SHA-256) and *sealed = 1; a readings
+ * dataset without one is fine (readings are appended to in place, batch by
+ * batch) and *sealed = 0; any other directory without a manifest (a model
+ * set, metrics, an evaluation) is an unfinished run: AQ_ESTATE.
+ */
+int aq_verify_seal(const char *dir, int *sealed, uint64_t *files, struct aq_err *e);
+
 /* Temporary files of interrupted writes in a part (".*.tmp.*": ignored by readers). */
 int aq_dataset_count_tmp(const struct aq_dataset *ds, int part);
 

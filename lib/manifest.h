@@ -45,7 +45,35 @@ enum { AQ_MANIFEST_DEEP = 1 };
 
 void aq_manifest_init(struct aq_manifest *m);
 void aq_manifest_release(struct aq_manifest *m);
-/* Load and check D's manifest against the files on disk (flags: AQ_MANIFEST_DEEP). */
+/*
+ * Load and check D's manifest against the files on disk (flags:
+ * AQ_MANIFEST_DEEP). kind NULL accepts any kind. out may be NULL; when
+ * given it is filled (release it) only on success.
+ */
 int aq_manifest_check(const char *dir, const char *kind, int flags, struct aq_manifest *out, struct aq_err *e);
+/*
+ * List every file under dir (sizes, SHA-256, Parquet row counts) and write
+ * dir/_manifest.json atomically. meta (may be NULL) is copied in.
+ */
+int aq_manifest_write(const char *dir, const char *kind, uint64_t accounts, uint64_t rows, const json_t *meta,
+		      struct aq_err *e);
+
+/*
+ * Building a sealed directory: begin makes the sibling temporary ".<name>.tmp.<pid>"
+ * (and removes temporaries of runs whose process is gone); the caller writes
+ * into s.tmp, then aq_manifest_write(s.tmp, …) and commit renames it to final
+ * (fsyncing the parent). Without force an existing final is an error at
+ * begin and at commit (never overwritten); with force commit swaps the new
+ * directory in atomically (renameat2 RENAME_EXCHANGE) and removes the old
+ * one. abort removes the temporary. commit and abort release s.
+ */
+struct aq_seal {
+	char *final, *tmp;
+	int force;
+};
+
+int aq_seal_begin(struct aq_seal *s, const char *final, int force, struct aq_err *e);
+int aq_seal_commit(struct aq_seal *s, struct aq_err *e);
+void aq_seal_abort(struct aq_seal *s);
 
 #endif

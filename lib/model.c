@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manifest.h"
+
 static const struct aq_pq_column model_cols[] = {
 	{"AccountOID", AQ_PQ_INT64, AQ_PQ_NONE},
 	{"Status", AQ_PQ_BYTES, AQ_PQ_STRING},
@@ -734,4 +736,22 @@ int aq_model_read_part(const struct aq_dataset *ds, int part, struct aq_model_pa
 		free(tmp);
 	}
 	return 0;
+}
+
+int aq_modelset_open(struct aq_dataset *ds, const char *root, uint64_t *accounts, struct aq_err *e)
+{
+	int rc = aq_dataset_open(ds, root, e);
+	if (rc)
+		return rc;
+	if (strcmp(ds->kind, "models") != 0)
+		rc = aq_err_set(e, AQ_EFORMAT, "'%s' is a '%s' dataset, not a model set", root, ds->kind);
+	struct aq_manifest m;
+	if (!rc && !(rc = aq_manifest_check(root, "models", 0, &m, e))) {
+		if (accounts)
+			*accounts = m.accounts;
+		aq_manifest_release(&m);
+	}
+	if (rc)
+		aq_dataset_release(ds);
+	return rc;
 }

@@ -120,6 +120,12 @@ int aq_model_write_file(const char *path, const struct aq_model_row *rows, size_
 			const struct aq_pq_write_opts *o, struct aq_err *e);
 /* Read every batch of a part (a later batch wins per account), sorted by account. */
 int aq_model_read_part(const struct aq_dataset *ds, int part, struct aq_model_part *out, struct aq_err *e);
+/*
+ * Open a model set for reading: it must be sealed (lib/manifest.h, kind
+ * "models", sizes checked) and a dataset of kind "models". accounts (may be
+ * NULL) = the account count its manifest records.
+ */
+int aq_modelset_open(struct aq_dataset *ds, const char *root, uint64_t *accounts, struct aq_err *e);
 int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_err *e);
 
 #endif

@@ -13,6 +13,8 @@
 #include "date.h"
 #include "fs.h"
 #include "log.h"
+#include "manifest.h"
+#include "model.h"
 #include "pool.h"
 #include "shard.h"
 
@@ -592,13 +594,37 @@ static void part_unit_fn(void *ctx, size_t i, int tid)
 	pthread_mutex_unlock(&R->mu);
 }
 
+/* The manifest (account counts and the run's options as meta), then the rename into place. */
+static int seal_models(struct aq_seal *seal, const char *readings_root, const char *prev_root,
+		       const struct aq_train_opts *o, const struct aq_train_stats *st, struct aq_err *e)
+{
+	json_t *meta = json_pack("{s:s,s:s,s:s?,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "job", "train", "mode",
+				 aq_train_mode_name(o->mode), "prev", prev_root, "season", o->search.season,
+				 "accounts", (json_int_t)st->accounts, "ok", (json_int_t)st->ok, "fallback",
+				 (json_int_t)st->fallback, "failed", (json_int_t)st->failed, "carried",
+				 (json_int_t)st->carried, "searched", (json_int_t)st->searched, "refitted",
+				 (json_int_t)st->refitted, "updated", (json_int_t)st->updated, "readings",
+				 (json_int_t)st->readings);
+	if (meta)
+		json_object_set_new(meta, "readings_dataset", json_string(readings_root));
+	int rc = meta ? aq_manifest_write(seal->tmp, "models", st->accounts, st->accounts, meta, e)
+		      : aq_err_set(e, AQ_ENOMEM, "out of memory");
+	json_decref(meta);
+	if (rc) {
+		aq_seal_abort(seal);
+		return rc;
+	}
+	return aq_seal_commit(seal, e);
+}
+
 int aq_train_run(const char *readings_root, const char *out_root, const char *prev_root,
 		 const struct aq_train_opts *o, struct aq_train_stats *st, struct aq_err *e)
 {
 	double t0 = aq_now();
 	memset(st, 0, sizeof *st);
 	struct aq_dataset rds = {0}, pds = {0}, ods = {0};
-	int have_prev = 0, have_out = 0;
+	struct aq_seal seal = {0};
+	int have_prev = 0, have_out = 0, have_seal = 0;
 	int rc = aq_dataset_open(&rds, readings_root, e);
 	if (rc)
 		return rc;
@@ -607,26 +633,20 @@ int aq_train_run(const char *readings_root, const char *out_root, const char *pr
 		goto out;
 	}
 	if (prev_root) {
-		if ((rc = aq_dataset_open(&pds, prev_root, e)))
+		if ((rc = aq_modelset_open(&pds, prev_root, NULL, e)))
 			goto out;
 		have_prev = 1;
-		if (strcmp(pds.kind, "models") != 0 || pds.parts != rds.parts) {
+		if (pds.parts != rds.parts) {
 			rc = aq_err_set(e, AQ_EINVAL, "previous model set '%s' (kind %s, %d parts) does not match readings (%d parts)",
 					prev_root, pds.kind, pds.parts, rds.parts);
 			goto out;
 		}
 	}
-	{
-		char *marker = aq_path_join(out_root, "_dataset.json");
-		struct stat sb;
-		int exists = marker && stat(marker, &sb) == 0;
-		free(marker);
-		if (exists) {
-			rc = aq_err_set(e, AQ_EINVAL, "model set '%s' exists already (one directory per run)", out_root);
-			goto out;
-		}
-	}
-	if ((rc = aq_dataset_create(&ods, out_root, "models", rds.parts, e)))
+	/* the set is written under a temporary name and sealed at the end (lib/manifest.h) */
+	if ((rc = aq_seal_begin(&seal, out_root, 0, e)))
+		goto out;
+	have_seal = 1;
+	if ((rc = aq_dataset_create(&ods, seal.tmp, "models", rds.parts, e)))
 		goto out;
 	have_out = 1;
 	int threads = o->threads > 0 ? o->threads : aq_ncores();
@@ -683,6 +703,10 @@ out_ws:
 			aq_arima_ws_free(ws[t]);
 	free(ws);
 out:
+	if (!rc && have_seal)
+		rc = seal_models(&seal, rds.root, prev_root, o, st, e);
+	else if (have_seal)
+		aq_seal_abort(&seal);
 	st->seconds = aq_now() - t0;
 	aq_dataset_release(&rds);
 	if (have_prev)

@@ -42,6 +42,8 @@ static void usage(FILE *f)
 	      "  --anomaly-share X       share of the window's days on the shift's side of the\n"
 	      "                          served forecast (default 0.7)\n"
 	      "  --flat-days F           equal readings (stuck meter, vacancy) flagged (default 14)\n"
+	      "  --force                 replace an existing --out atomically (the old one stays whole\n"
+	      "                          until the new one is sealed)\n"
 	      "  --threads N             worker threads (default: all cores)\n"
 	      "  -h, --help              this help\n"
 	      "\n"
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
 	struct aq_evalset_opts j;
 	aq_evalset_opts_default(&j);
 	int bad = 0;
-	enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU, O_AZ, O_AR, O_FD };
+	enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU, O_AZ, O_AR, O_FD, O_FORCE };
 	static const struct option lo[] = {
 		{"models", required_argument, 0, 'm'},     {"readings", required_argument, 0, 'r'},
 		{"champion", required_argument, 0, 'c'},   {"out", required_argument, 0, 'o'},
@@ -76,7 +78,7 @@ int main(int argc, char **argv)
 		{"max-worse-share", required_argument, 0, O_MW}, {"anomaly-days", required_argument, 0, O_AD},
 		{"anomaly-share", required_argument, 0, O_AS}, {"threads", required_argument, 0, O_TH}, {"filter-warmup", required_argument, 0, O_WU},
 		{"anomaly-z", required_argument, 0, O_AZ}, {"anomaly-min-rel", required_argument, 0, O_AR},
-		{"flat-days", required_argument, 0, O_FD},
+		{"flat-days", required_argument, 0, O_FD}, {"force", no_argument, 0, O_FORCE},
 		{"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:r:c:o:h", lo, NULL)) != -1) {
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
 		case O_WIN: j.eo.windows = (int)num(optarg, "--windows", &bad); break;
 		case O_H: j.eo.horizon = (int)num(optarg, "--horizon", &bad); break;
 		case O_REFIT: j.refit = 1; break;
+		case O_FORCE: j.force = 1; break;
 		case O_RM: j.go.replace_margin = num(optarg, "--replace-margin", &bad); break;
 		case O_WM: j.go.worse_margin = num(optarg, "--worse-margin", &bad); break;
 		case O_AT: j.go.agg_tolerance = num(optarg, "--agg-tolerance", &bad); break;

@@ -48,6 +48,16 @@ static int classify(const char *path, struct aq_dataset *ds)
 	return 1;
 }
 
+static int is_dataset_dir(const char *path)
+{
+	char *p = aq_path_join(path, "_dataset.json");
+	struct stat st;
+	int yes = p && stat(p, &st) == 0;
+
+	free(p);
+	return yes;
+}
+
 static int is_readings(struct aq_pq_reader *r)
 {
 	return aq_pq_reader_expect(r, &aq_readings_schema, NULL) == 0;
@@ -85,6 +95,20 @@ int tool_verify(char **paths, int n)
 
 	for (int i = 0; i < n; i++) {
 		struct aq_dataset ds;
+		if (is_dir(paths[i])) {
+			struct aq_err e = { 0 };
+			int sealed;
+			uint64_t nf;
+			if (aq_verify_seal(paths[i], &sealed, &nf, &e)) {
+				s.bad++;
+				printf("BAD %s: %s\n", paths[i], e.msg);
+				continue;
+			}
+			if (sealed)
+				printf("ok %s: sealed, %" PRIu64 " files match its manifest\n", paths[i], nf);
+			if (sealed && !is_dataset_dir(paths[i]))
+				continue; /* an evaluation directory: its datasets are checked through their own seals */
+		}
 		int k = classify(paths[i], &ds);
 
 		if (k < 0) {

@@ -116,7 +116,7 @@ static int do_forecast(const char *set, int64_t account, int days)
 {
 	struct aq_err e = {0};
 	struct aq_dataset ds;
-	if (aq_dataset_open(&ds, set, &e)) {
+	if (aq_modelset_open(&ds, set, NULL, &e)) {
 		aq_error("%s", e.msg);
 		return 1;
 	}
