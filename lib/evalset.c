@@ -753,14 +753,14 @@ static int write_json(const char *dir, const char *name, const json_t *j, struct
 
 /* ---- inputs and outputs ---- */
 
-/* Absolute path of p, which may not exist yet (then its parent must). malloc'd or NULL. */
+/* Absolute, resolved path of p, which (and whose parents) may not exist yet. malloc'd or NULL. */
 static char *abs_path(const char *p)
 {
 	char *r = realpath(p, NULL);
 	if (r)
 		return r;
 	char *a = strdup(p), *b = strdup(p);
-	char *parent = a ? realpath(dirname(a), NULL) : NULL;
+	char *parent = a ? abs_path(dirname(a)) : NULL;
 	char *out = parent && b ? aq_path_join(parent, basename(b)) : NULL;
 	free(a);
 	free(b);

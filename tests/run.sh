@@ -48,6 +48,17 @@ count() { # name, log file, exit code
 
 want() { [ -z "$filter" ] || [[ $1 == *"$filter"* ]]; }
 
+# Fresh machine: every tool, library, ODBC driver, R package and Python module the tests use is
+# there (scripts/install-deps.sh, the cached venv); a missing one fails here, by name.
+venv=
+if [ $unit_only -eq 0 ]; then
+    venv=$(scripts/venv.sh requirements/test.txt) || venv=
+    [ -n "$venv" ] || { echo "not ok - python venv could not be made (scripts/venv.sh requirements/test.txt)" >"$logdir/venv.log"; count deps/venv "$logdir/venv.log" 1; }
+fi
+if want deps/check; then
+    scripts/check-deps.sh $venv >"$logdir/deps.log" 2>&1; count deps/check "$logdir/deps.log" $?
+fi
+
 for t in "$unit_dir"/test_*; do
     [ -x "$t" ] || continue
     name=unit/$(basename "$t"); want "$name" || continue
@@ -65,9 +76,8 @@ if [ $unit_only -eq 0 ]; then
     py_wanted=0
     for t in tests/python/test_*.py; do [ -f "$t" ] && want "python/$(basename "$t" .py)" && py_wanted=1; done
     if [ $py_wanted -eq 1 ]; then
-        venv=$(scripts/venv.sh requirements/test.txt)
         if [ -z "$venv" ]; then
-            echo "not ok - python venv could not be made" >"$logdir/venv.log"; count python/venv "$logdir/venv.log" 1
+            echo "not ok - python venv could not be made" >"$logdir/pyvenv.log"; count python/venv "$logdir/pyvenv.log" 1
         else
             for t in tests/python/test_*.py; do
                 name=python/$(basename "$t" .py); want "$name" || continue

@@ -15,6 +15,7 @@ Tolerances (explicit):
 import json
 import math
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -136,9 +137,21 @@ def run_oracle(cases, tmp):
             d["fixed"] = list(c["fixed"])
         payload.append(d)
     inp.write_text(json.dumps(payload))
-    subprocess.run(["Rscript", str(ORACLE), str(inp), str(outp)], check=True, timeout=900,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    r = subprocess.run(["Rscript", str(ORACLE), str(inp), str(outp)], timeout=900,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r_failed(r)
     return {r["id"]: r for r in json.loads(outp.read_text())}
+
+
+def r_failed(r):
+    """Fail naming the missing R package (scripts/install-deps.sh installs it), not with an opaque exit."""
+    if r.returncode == 0:
+        return
+    m = re.search(r"there is no package called .([A-Za-z0-9.]+)", r.stderr or "")
+    if m:
+        pytest.fail(f"R package '{m.group(1)}' is missing (Debian r-cran-{m.group(1).lower()}; "
+                    f"scripts/install-deps.sh installs it)")
+    pytest.fail(f"Rscript failed (exit {r.returncode}): {(r.stderr or '')[-2000:]}")
 
 
 def run_tool(case, **extra):
