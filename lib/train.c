@@ -407,6 +407,10 @@ static void part_fn(void *ctx, size_t i, int tid)
 	struct part_job *j = ctx;
 	const struct item *it = &j->items[i];
 	aq_model_row_init(&j->rows[i]);
+	if (j->o->stop && *j->o->stop) {
+		j->act[i] = AQ_ACT_CARRIED; /* not trained: the run fails with AQ_EINTR below */
+		return;
+	}
 	j->act[i] = aq_train_account(it->account, it->count ? j->rd->date + it->start : NULL,
 				     it->count ? j->rd->value + it->start : NULL, it->count, it->prev, j->o,
 				     j->ws[tid], &j->rows[i]);
@@ -538,6 +542,10 @@ static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_
 	struct part_job job = {&rd, items, rows, act, o, ws, o->progress ? R->prog : NULL};
 	if ((rc = aq_parallel_for(threads, nit, part_fn, &job, e)))
 		goto part_done;
+	if (o->stop && *o->stop) {
+		rc = aq_err_set(e, AQ_EINTR, "stopped by a signal: no model set written");
+		goto part_done;
+	}
 	pthread_mutex_lock(&R->mu);
 	st->readings += rd.n;
 	for (size_t k = 0; k < nit; k++) {

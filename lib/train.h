@@ -26,6 +26,7 @@
  * data), constant series incl. all-zero (the constant, sigma2 0).
  */
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,8 @@ struct aq_train_opts {
 	size_t naccounts;
 	int progress;                 /* show a progress line */
 	int unit;                     /* work unit: 0 auto (parts if parts >= 2 threads), 1 part, 2 account */
+	const volatile sig_atomic_t *stop; /* lib/stop.h: when set, accounts not started are skipped and the
+					      run fails with AQ_EINTR (nothing is sealed) */
 };
 
 void aq_train_opts_default(struct aq_train_opts *o);

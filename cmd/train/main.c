@@ -14,6 +14,7 @@
 #include "log.h"
 #include "model.h"
 #include "shard.h"
+#include "stop.h"
 #include "train.h"
 
 static void usage(FILE *f)
@@ -286,7 +287,8 @@ int main(int argc, char **argv)
 		aq_warn("mode '%s' without --prev: every account gets a full search", aq_train_mode_name(o.mode));
 	o.progress = 1;   /* a TTY line, or a log line every 10 s elsewhere (lib/log.h) */
 	struct aq_train_stats st;
-	int rc = aq_train_run(readings, out, prev, &o, &st, &e);
+	o.stop = &aq_stop_requested; /* SIGINT/SIGTERM: stop, seal nothing */
+	int rc = aq_stop_install(&e) ? 1 : aq_train_run(readings, out, prev, &o, &st, &e);
 	if (rc)
 		aq_error("%s", e.msg);
 	else
