@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "log.h"
 #include "manifest.h"
+#include "trainparts.h"
 #include "model.h"
 #include "pool.h"
 #include "shard.h"
@@ -42,6 +43,7 @@ void aq_train_opts_default(struct aq_train_opts *o)
 	aq_series_opts_default(&o->series);
 	aq_auto_opts_default(&o->search);
 	o->min_obs = 14;
+	o->part_lo = o->part_hi = -1;
 	o->auto_z2 = 2.0;
 }
 
@@ -465,6 +467,7 @@ struct run_ctx {
 	struct aq_arima_ws **ws;
 	struct aq_progress *prog;
 	int by_part;
+	int lo;                      /* first part of the run (part_unit_fn's item i is part lo + i) */
 	pthread_mutex_t mu;          /* stats, timings, first error */
 	struct aq_train_stats *st;
 	struct timing *tm;
@@ -593,7 +596,7 @@ static void part_unit_fn(void *ctx, size_t i, int tid)
 	if (stop)
 		return;
 	struct aq_err e = {0};
-	int rc = train_part(R, (int)i, 1, &R->ws[tid], &e);
+	int rc = train_part(R, R->lo + (int)i, 1, &R->ws[tid], &e);
 	pthread_mutex_lock(&R->mu);
 	if (rc && !R->rc) {
 		R->rc = rc;
@@ -606,6 +609,7 @@ static void part_unit_fn(void *ctx, size_t i, int tid)
 static int seal_models(struct aq_seal *seal, const char *readings_root, const char *prev_root,
 		       const struct aq_train_opts *o, const struct aq_train_stats *st, struct aq_err *e)
 {
+	int range = o->part_lo >= 0;
 	json_t *meta = json_pack("{s:s,s:s,s:s?,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "job", "train", "mode",
 				 aq_train_mode_name(o->mode), "prev", prev_root, "season", o->search.season,
 				 "accounts", (json_int_t)st->accounts, "ok", (json_int_t)st->ok, "fallback",
@@ -615,7 +619,12 @@ static int seal_models(struct aq_seal *seal, const char *readings_root, const ch
 				 (json_int_t)st->readings);
 	if (meta)
 		json_object_set_new(meta, "readings_dataset", json_string(readings_root));
-	int rc = meta ? aq_manifest_write(seal->tmp, "models", st->accounts, st->accounts, meta, e)
+	if (meta && range) {
+		json_object_set_new(meta, "part_lo", json_integer(o->part_lo));
+		json_object_set_new(meta, "part_hi", json_integer(o->part_hi));
+	}
+	int rc = meta ? aq_manifest_write(seal->tmp, range ? AQ_TRAINPARTS_KIND : "models", st->accounts,
+					  st->accounts, meta, e)
 		      : aq_err_set(e, AQ_ENOMEM, "out of memory");
 	json_decref(meta);
 	if (rc) {
@@ -623,6 +632,36 @@ static int seal_models(struct aq_seal *seal, const char *readings_root, const ch
 		return rc;
 	}
 	return aq_seal_commit(seal, e);
+}
+
+/* lo..hi from the options (all parts by default), checked against the dataset's P. */
+static int part_range(const struct aq_train_opts *o, int parts, int *lo, int *hi, struct aq_err *e)
+{
+	if (o->part_lo < 0 && o->part_hi < 0)
+		return 0;
+	if (o->part_lo < 0 || o->part_hi < o->part_lo || o->part_hi >= parts)
+		return aq_err_set(e, AQ_EINVAL, "part range %d-%d is outside the dataset's parts 0-%d", o->part_lo,
+				  o->part_hi, parts - 1);
+	*lo = o->part_lo;
+	*hi = o->part_hi;
+	return 0;
+}
+
+/* A whole run is sealed at out_root (never over an existing one); a part range into the staging area. */
+static int begin_output(struct aq_seal *seal, const char *out_root, const struct aq_train_opts *o, struct aq_err *e)
+{
+	if (o->part_lo < 0)
+		return aq_seal_begin(seal, out_root, 0, e);
+	struct stat sb;
+	if (stat(out_root, &sb) == 0)
+		return aq_err_set(e, AQ_ESTATE, "model set '%s' is sealed already; its parts cannot be retrained",
+				  out_root);
+	char *dir = aq_trainparts_dir(out_root, o->part_lo, o->part_hi);
+	if (!dir)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	int rc = aq_seal_begin(seal, dir, 1, e);
+	free(dir);
+	return rc;
 }
 
 int aq_train_run(const char *readings_root, const char *out_root, const char *prev_root,
@@ -650,8 +689,8 @@ int aq_train_run(const char *readings_root, const char *out_root, const char *pr
 			goto out;
 		}
 	}
-	/* the set is written under a temporary name and sealed at the end (lib/manifest.h) */
-	if ((rc = aq_seal_begin(&seal, out_root, 0, e)))
+	int lo = 0, hi = rds.parts - 1;
+	if ((rc = part_range(o, rds.parts, &lo, &hi, e)) || (rc = begin_output(&seal, out_root, o, e)))
 		goto out;
 	have_seal = 1;
 	if ((rc = aq_dataset_create(&ods, seal.tmp, "models", rds.parts, e)))
@@ -679,17 +718,18 @@ int aq_train_run(const char *readings_root, const char *out_root, const char *pr
 	 * between parts; a part's read/write overlaps other parts' fitting);
 	 * otherwise accounts within one part at a time. opts.unit forces one.
 	 */
-	struct run_ctx R = {&rds, have_prev ? &pds : NULL, &ods, o, key, ws, &prog, 0,
+	struct run_ctx R = {&rds, have_prev ? &pds : NULL, &ods, o, key, ws, &prog, 0, lo,
 			    PTHREAD_MUTEX_INITIALIZER, st, &tm, 0, {0}};
-	R.by_part = o->unit == 1 || (o->unit == 0 && rds.parts >= 2 * threads);
+	int nparts = hi - lo + 1;
+	R.by_part = o->unit == 1 || (o->unit == 0 && nparts >= 2 * threads);
 	st->unit_parts = R.by_part;
 	if (R.by_part) {
-		if ((rc = aq_parallel_for(threads, (size_t)rds.parts, part_unit_fn, &R, e)) == 0 && R.rc) {
+		if ((rc = aq_parallel_for(threads, (size_t)nparts, part_unit_fn, &R, e)) == 0 && R.rc) {
 			rc = R.rc;
 			*e = R.err;
 		}
 	} else {
-		for (int part = 0; part < rds.parts && !rc; part++)
+		for (int part = lo; part <= hi && !rc; part++)
 			rc = train_part(&R, part, threads, ws, e);
 	}
 	if (o->progress)

@@ -54,6 +54,7 @@ struct aq_train_opts {
 	int unit;                     /* work unit: 0 auto (parts if parts >= 2 threads), 1 part, 2 account */
 	const volatile sig_atomic_t *stop; /* lib/stop.h: when set, accounts not started are skipped and the
 					      run fails with AQ_EINTR (nothing is sealed) */
+	int part_lo, part_hi;         /* parts lo..hi only (mapped training, lib/trainparts.h); -1 = all */
 };
 
 void aq_train_opts_default(struct aq_train_opts *o);
@@ -80,7 +81,12 @@ enum aq_train_action aq_train_account(int64_t account, const int32_t *date, cons
 				      const struct aq_model_row *prev, const struct aq_train_opts *o,
 				      struct aq_arima_ws *ws, struct aq_model_row *out);
 
-/* The whole run: readings dataset -> new model set at out_root (must not exist yet). */
+/*
+ * The whole run: readings dataset -> new model set at out_root (must not
+ * exist yet), sealed. With opts part_lo..part_hi, only those parts, into the
+ * run's staging area (lib/trainparts.h: replaced on a rerun of the same
+ * range); aq_trainparts_seal makes the model set once every part is there.
+ */
 int aq_train_run(const char *readings_root, const char *out_root, const char *prev_root,
 		 const struct aq_train_opts *o, struct aq_train_stats *st, struct aq_err *e);
 
