@@ -70,6 +70,38 @@ static int count_day(struct ing *g, int32_t day, struct aq_err *e)
 	return 0;
 }
 
+/* After a stop, seconds a commit or the group leave may still take (no answer: the batch is redelivered, harmless). */
+#define STOP_GRACE 1.0
+
+/* A broker wait of at most limit seconds, or STOP_GRACE after a stop request: 1 while it may go on. */
+static int may_wait(const struct ing *g, double t0, double limit, double *stop_at)
+{
+	double now = aq_now();
+
+	if (g->o->stop && *g->o->stop && !*stop_at)
+		*stop_at = now;
+	return now - t0 < limit && !(*stop_at && now - *stop_at >= STOP_GRACE);
+}
+
+/* Commit the stored offsets, waiting for the answer in slices (a dead coordinator must not hold a stop). */
+static rd_kafka_resp_err_t commit_stored(struct ing *g)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(g->rk);
+	rd_kafka_event_t *ev = NULL;
+	rd_kafka_resp_err_t err;
+	double t0 = aq_now(), stop_at = 0;
+
+	if (!(err = rd_kafka_commit_queue(g->rk, NULL, q, NULL, NULL))) {
+		while (!(ev = rd_kafka_queue_poll(q, 100)) && may_wait(g, t0, 30.0, &stop_at))
+			;
+		err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+	}
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	return err;
+}
+
 /* End the batch: durable files, DB commit, then offsets. */
 static int flush(struct ing *g, struct aq_err *e)
 {
@@ -102,7 +134,7 @@ static int flush(struct ing *g, struct aq_err *e)
 		if ((err = rd_kafka_offsets_store(g->rk, l)))
 			aq_warn("cannot store offsets (partitions revoked?): %s; the batch will be redelivered",
 				rd_kafka_err2str(err));
-		else if ((err = rd_kafka_commit(g->rk, NULL, 0)) && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		else if ((err = commit_stored(g)) && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
 			aq_warn("cannot commit offsets: %s; the batch may be redelivered (harmless: latest wins)",
 				rd_kafka_err2str(err));
 	}
@@ -161,6 +193,32 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 		rd_kafka_incremental_unassign(rk, parts);
 	else
 		rd_kafka_assign(rk, NULL);
+}
+
+/*
+ * Leave the group (the revoke callback runs from here), serving the close
+ * in slices: at most 10 s (the session timeout is 6 s), STOP_GRACE after a
+ * stop. 1 = closed; 0 = given up (the broker forgets the member when its
+ * session times out).
+ */
+static int close_consumer(struct ing *g)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(g->rk);
+	rd_kafka_error_t *err = rd_kafka_consumer_close_queue(g->rk, q);
+	double t0 = aq_now(), stop_at = 0;
+	int closed = 0;
+
+	if (err) {
+		aq_warn("cannot close the consumer: %s", rd_kafka_error_string(err));
+		rd_kafka_error_destroy(err);
+	} else {
+		while (!(closed = rd_kafka_consumer_closed(g->rk)) && may_wait(g, t0, 10.0, &stop_at))
+			rd_kafka_queue_poll_callback(q, 100);
+		if (!closed)
+			aq_warn("consumer not closed after %.1f s: leaving without waiting for the group", aq_now() - t0);
+	}
+	rd_kafka_queue_destroy(q);
+	return closed;
 }
 
 static int all_done(const struct ing *g)
@@ -245,7 +303,7 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 	struct aq_record rec;
 	struct ing *g;
 	char errstr[512];
-	int rc = 0, subscribed = 0;
+	int rc = 0, subscribed = 0, closed = 1;
 
 	memset(st, 0, sizeof(*st));
 	st->lag = -1;
@@ -298,8 +356,20 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 		rc = aq_err_set(e, AQ_EKAFKA, "cannot create consumer: %s", errstr);
 		goto out_db;
 	}
-	/* a subscription to a missing topic would wait for the next metadata refresh (minutes) */
-	if ((rc = aq_kafka_ensure_topic(g->rk, o->topic, 6, 30000, NULL, e)))
+	/*
+	 * A subscription to a missing topic would wait for the next metadata
+	 * refresh (minutes). No broker answering counts as idle time.
+	 */
+	rc = aq_kafka_ensure_topic(g->rk, o->topic, 6, o->idle_timeout > 0 && o->idle_timeout < 30 ? (int)(o->idle_timeout * 1000) : 30000,
+				   o->stop, NULL, e);
+	if (rc == AQ_EINTR) {
+		aq_info("%s", e->msg);
+		aq_err_clear(e);
+		st->stopped = 1;
+		rc = 0;
+		goto out_rk;
+	}
+	if (rc)
 		goto out_rk;
 	rd_kafka_poll_set_consumer(g->rk);
 	sub = rd_kafka_topic_partition_list_new(1);
@@ -371,7 +441,7 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 		struct aq_err le = {0};
 		int64_t lag = 0;
 
-		if (!aq_kafka_group_lag(g->rk, o->topic, 5000, &lag, &le))
+		if (!aq_kafka_group_lag(g->rk, o->topic, st->stopped ? 1000 : 5000, NULL, &lag, &le))
 			st->lag = lag;
 		else
 			aq_warn("cannot compute the lag: %s", le.msg);
@@ -381,12 +451,12 @@ out_close:
 		/* revoke callback flushes again only if something is pending (an error path) */
 		if (rc)
 			g->b_msgs = 0;
-		rd_kafka_consumer_close(g->rk);
+		closed = close_consumer(g);
 	}
 out_rk:
 	if (sub)
 		rd_kafka_topic_partition_list_destroy(sub);
-	rd_kafka_destroy(g->rk);
+	rd_kafka_destroy_flags(g->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 out_db:
 	free(props);
 	if (g->db_open)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -72,18 +73,77 @@ fail:
 	return rc;
 }
 
+static int stopped(const volatile sig_atomic_t *stop)
+{
+	return stop && *stop;
+}
+
+/* The next wait slice before deadline (aq_now() seconds) in ms; 0 when it has passed. */
+static int slice_ms(double deadline)
+{
+	double left = (deadline - aq_now()) * 1000;
+
+	if (left <= 0)
+		return 0;
+	return left < AQ_KAFKA_SLICE_MS ? (int)left + 1 : AQ_KAFKA_SLICE_MS;
+}
+
+/* Errors that mean "no broker answered yet": worth another slice until the deadline. */
+static int transient(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+	       err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__WAIT_COORD ||
+	       err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE || err == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE;
+}
+
+/*
+ * One slice of a sliced wait is over (its call returned err after starting
+ * at t): 1 = try again, 0 = done (err is the answer), AQ_EINTR = stop seen.
+ * A call that failed at once (no broker known yet) sleeps out half a slice,
+ * so the loop never spins (a sleep, not rd_kafka_poll: a consumer's main
+ * queue may be its message queue).
+ */
+static int again(rd_kafka_resp_err_t err, double t, double deadline, const volatile sig_atomic_t *stop)
+{
+	double spent;
+
+	if (!err || !transient(err))
+		return 0;
+	if (stopped(stop))
+		return AQ_EINTR;
+	if (aq_now() >= deadline)
+		return 0;
+	spent = (aq_now() - t) * 1000;
+	if (spent < AQ_KAFKA_SLICE_MS / 2) {
+		long ns = (long)((AQ_KAFKA_SLICE_MS / 2 - spent) * 1e6);
+		struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	return stopped(stop) ? AQ_EINTR : 1;
+}
+
 /* -1 = not found; else the partition count. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, int *nbrokers, struct aq_err *e)
+static int topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, const volatile sig_atomic_t *stop,
+			    int *nbrokers, struct aq_err *e)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	double deadline = aq_now() + timeout_ms / 1e3, t;
 	rd_kafka_resp_err_t err;
-	int n = -1;
+	int n = -1, a;
 
 	if (!rkt)
 		return aq_kafka_err(e, rd_kafka_last_error(), "cannot use topic '%s'", topic);
-	err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+	do {
+		int ms = slice_ms(deadline);
+
+		t = aq_now();
+		err = rd_kafka_metadata(rk, 0, rkt, &md, ms > 0 ? ms : 1);
+	} while ((a = again(err, t, deadline, stop)) == 1);
 	rd_kafka_topic_destroy(rkt);
+	if (a == AQ_EINTR)
+		return aq_err_set(e, AQ_EINTR, "stopped while waiting for the metadata of topic '%s'", topic);
 	if (err)
 		return aq_kafka_err(e, err, "cannot read metadata of topic '%s'", topic);
 	*nbrokers = md->broker_cnt;
@@ -98,8 +158,24 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, i
 	return n;
 }
 
-int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms, int *created,
-			  struct aq_err *e)
+/* Wait in slices for the CreateTopics answer on q into *ev. */
+static int create_answer(rd_kafka_queue_t *q, const char *topic, int timeout_ms, const volatile sig_atomic_t *stop,
+			 rd_kafka_event_t **ev, struct aq_err *e)
+{
+	double deadline = aq_now() + timeout_ms / 1e3;
+	int ms;
+
+	while (!(*ev = rd_kafka_queue_poll(q, (ms = slice_ms(deadline)) > 0 ? ms : 1))) {
+		if (stopped(stop))
+			return aq_err_set(e, AQ_EINTR, "stopped while creating topic '%s'", topic);
+		if (!ms)
+			return aq_err_set(e, AQ_EKAFKA, "cannot create topic '%s': no answer in %d ms", topic, timeout_ms);
+	}
+	return 0;
+}
+
+int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
+			  const volatile sig_atomic_t *stop, int *created, struct aq_err *e)
 {
 	rd_kafka_NewTopic_t *nt;
 	rd_kafka_queue_t *q;
@@ -112,7 +188,7 @@ int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int
 
 	if (created)
 		*created = 0;
-	n = topic_partitions(rk, topic, timeout_ms, &nb, e);
+	n = topic_partitions(rk, topic, timeout_ms, stop, &nb, e);
 	if (n < -1)
 		return n;
 	if (n > 0)
@@ -121,11 +197,8 @@ int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int
 		return aq_err_set(e, AQ_EINVAL, "cannot create topic '%s': %s", topic, why);
 	q = rd_kafka_queue_new(rk);
 	rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-	ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
-	if (!ev) {
-		rc = aq_err_set(e, AQ_EKAFKA, "cannot create topic '%s': no answer in %d ms", topic, timeout_ms);
+	if ((rc = create_answer(q, topic, timeout_ms + 1000, stop, &ev, e)))
 		goto out;
-	}
 	if (rd_kafka_event_error(ev)) {
 		rc = aq_kafka_err(e, rd_kafka_event_error(ev), "cannot create topic '%s'", topic);
 		goto out;
@@ -144,13 +217,15 @@ int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int
 	aq_info("topic '%s': created with %d partitions", topic, partitions);
 	/* wait until the new topic shows in this client's metadata (a consumer would
 	   otherwise see "unknown topic" until its next periodic refresh) */
-	for (int waited = 0; waited < timeout_ms; waited += 100) {
+	for (int waited = 0; waited < timeout_ms && !stopped(stop); waited += 100) {
 		struct aq_err me = {0};
 
-		if (topic_partitions(rk, topic, timeout_ms, &nb, &me) > 0)
+		if (topic_partitions(rk, topic, AQ_KAFKA_SLICE_MS, stop, &nb, &me) > 0)
 			break;
 		rd_kafka_poll(rk, 100);
 	}
+	if (stopped(stop))
+		rc = aq_err_set(e, AQ_EINTR, "stopped while waiting for the new topic '%s'", topic);
 out:
 	if (ev)
 		rd_kafka_event_destroy(ev);
@@ -159,14 +234,16 @@ out:
 	return rc;
 }
 
-int aq_kafka_group_lag(rd_kafka_t *rk, const char *topic, int timeout_ms, int64_t *lag, struct aq_err *e)
+int aq_kafka_group_lag(rd_kafka_t *rk, const char *topic, int timeout_ms, const volatile sig_atomic_t *stop,
+		       int64_t *lag, struct aq_err *e)
 {
 	rd_kafka_topic_partition_list_t *l;
 	rd_kafka_resp_err_t err;
-	int nb = 0, n, rc = 0;
+	double deadline = aq_now() + timeout_ms / 1e3, t;
+	int nb = 0, n, rc = 0, a;
 	int64_t sum = 0;
 
-	n = topic_partitions(rk, topic, timeout_ms, &nb, e);
+	n = topic_partitions(rk, topic, timeout_ms, stop, &nb, e);
 	if (n < -1)
 		return n;
 	if (n < 0)
@@ -174,15 +251,31 @@ int aq_kafka_group_lag(rd_kafka_t *rk, const char *topic, int timeout_ms, int64_
 	l = rd_kafka_topic_partition_list_new(n);
 	for (int p = 0; p < n; p++)
 		rd_kafka_topic_partition_list_add(l, topic, p);
-	if ((err = rd_kafka_committed(rk, l, timeout_ms))) {
-		rc = aq_kafka_err(e, err, "cannot read committed offsets of topic '%s'", topic);
+	do {
+		int ms = slice_ms(deadline);
+
+		t = aq_now();
+		err = rd_kafka_committed(rk, l, ms > 0 ? ms : 1);
+	} while ((a = again(err, t, deadline, stop)) == 1);
+	if (a == AQ_EINTR || err) {
+		rc = a == AQ_EINTR ? aq_err_set(e, AQ_EINTR, "stopped while reading the offsets of topic '%s'", topic)
+				   : aq_kafka_err(e, err, "cannot read committed offsets of topic '%s'", topic);
 		goto out;
 	}
 	for (int i = 0; i < l->cnt; i++) {
 		int64_t lo = 0, hi = 0;
 
-		if ((err = rd_kafka_query_watermark_offsets(rk, topic, l->elems[i].partition, &lo, &hi, timeout_ms))) {
-			rc = aq_kafka_err(e, err, "cannot read watermarks of '%s' [%d]", topic, l->elems[i].partition);
+		do {
+			int ms = slice_ms(deadline);
+
+			t = aq_now();
+			err = rd_kafka_query_watermark_offsets(rk, topic, l->elems[i].partition, &lo, &hi,
+							       ms > 0 ? ms : 1);
+		} while ((a = again(err, t, deadline, stop)) == 1);
+		if (a == AQ_EINTR || err) {
+			rc = a == AQ_EINTR ? aq_err_set(e, AQ_EINTR, "stopped while reading the watermarks of '%s'", topic)
+					   : aq_kafka_err(e, err, "cannot read watermarks of '%s' [%d]", topic,
+							  l->elems[i].partition);
 			goto out;
 		}
 		sum += hi - (l->elems[i].offset >= 0 ? l->elems[i].offset : lo);

@@ -2,6 +2,7 @@
 #ifndef AQ_KAFKA_H
 #define AQ_KAFKA_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
@@ -28,17 +29,27 @@ int aq_kafka_conf_new(rd_kafka_conf_t **conf, const char *brokers, const char *c
 void aq_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 /*
+ * Blocking waits on the brokers (metadata, topic creation, offsets) run in
+ * slices of at most AQ_KAFKA_SLICE_MS, so a stop flag (optional; set by a
+ * signal handler) is seen within that even when no broker answers: a wait
+ * that sees *stop returns AQ_EINTR ("stopped while ..."). timeout_ms bounds
+ * the whole wait; on expiry the last librdkafka error is reported.
+ */
+#define AQ_KAFKA_SLICE_MS 200
+
+/*
  * Create topic with `partitions` partitions (replication factor 1 on a
  * single broker, else -1 = broker default) through the Admin API
  * (CreateTopics) unless it exists. *created (optional) tells which.
  */
-int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms, int *created,
-			  struct aq_err *e);
+int aq_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
+			  const volatile sig_atomic_t *stop, int *created, struct aq_err *e);
 
 /*
  * Lag of a consumer group on a topic: Σ over the topic's partitions of
  * (high watermark − committed offset; low watermark when nothing committed).
  */
-int aq_kafka_group_lag(rd_kafka_t *rk, const char *topic, int timeout_ms, int64_t *lag, struct aq_err *e);
+int aq_kafka_group_lag(rd_kafka_t *rk, const char *topic, int timeout_ms, const volatile sig_atomic_t *stop,
+		       int64_t *lag, struct aq_err *e);
 
 #endif

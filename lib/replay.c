@@ -14,6 +14,8 @@
 #include "kafka.h"
 
 #define STATE_FORMAT "aquacast.replay-state"
+/* After a stop, seconds to wait for outstanding delivery reports (the unacknowledged windows are resent by the next run). */
+#define STOP_GRACE 1.0
 
 int32_t aq_replay_split_day(const struct aq_readings *r, double history)
 {
@@ -250,7 +252,16 @@ int aq_replay_run(struct aq_readings *r, const struct aq_replay_opts *o, struct 
 		rc = aq_err_set(e, AQ_EKAFKA, "cannot create producer: %s", errstr);
 		goto out;
 	}
-	if ((rc = aq_kafka_ensure_topic(rk, topic, o->partitions > 0 ? o->partitions : 6, 30000, &st->topic_created, e)))
+	rc = aq_kafka_ensure_topic(rk, topic, o->partitions > 0 ? o->partitions : 6, 30000, o->stop, &st->topic_created,
+				   e);
+	if (rc == AQ_EINTR) { /* stopped before the broker answered: nothing produced */
+		aq_info("%s", e->msg);
+		aq_err_clear(e);
+		st->stopped = 1;
+		rc = 0;
+		goto out;
+	}
+	if (rc)
 		goto out;
 	t0 = aq_now();
 	last_ckpt = t0;
@@ -331,11 +342,19 @@ int aq_replay_run(struct aq_readings *r, const struct aq_replay_opts *o, struct 
 flush:
 	if (o->stop && *o->stop)
 		st->stopped = 1;
-	/* wait for every delivery report (librdkafka retries through broker restarts) */
-	while (rd_kafka_outq_len(rk) > 0 && !c.fail) {
+	/* wait for every delivery report (librdkafka retries through broker restarts); after a stop, STOP_GRACE s */
+	for (double stop_at = 0; rd_kafka_outq_len(rk) > 0 && !c.fail;) {
 		rd_kafka_poll(rk, 100);
 		if (rd_kafka_fatal_error(rk, errstr, sizeof(errstr)))
 			break;
+		if (o->stop && *o->stop && !stop_at)
+			stop_at = aq_now();
+		if (stop_at && aq_now() - stop_at >= STOP_GRACE) {
+			st->stopped = 1;
+			aq_warn("%d message(s) not acknowledged %.1f s after the stop: left for the next run",
+				rd_kafka_outq_len(rk), STOP_GRACE);
+			break;
+		}
 	}
 	while (acked < nw && c.win[acked].released && !c.win[acked].failed && c.win[acked].out == 0)
 		acked++;
@@ -362,7 +381,9 @@ flush:
 out:
 	st->seconds = aq_now() - t0;
 	if (rk) {
-		rd_kafka_flush(rk, rc ? 1000 : 30000);
+		if (st->stopped) /* undelivered messages are not waited for: the checkpoint says where to resume */
+			rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(rk, rc || st->stopped ? 1000 : 30000);
 		rd_kafka_destroy(rk);
 	}
 	aq_record_buf_release(&buf);
@@ -404,7 +425,7 @@ int aq_replay_produce_raw(const char *brokers, const char *topic, const char *pa
 		fclose(f);
 		return aq_err_set(e, AQ_EKAFKA, "cannot create producer: %s", errstr);
 	}
-	if ((rc = aq_kafka_ensure_topic(rk, topic, 6, 30000, NULL, e)))
+	if ((rc = aq_kafka_ensure_topic(rk, topic, 6, 30000, NULL, NULL, e)))
 		goto out;
 	while ((len = getline(&line, &cap, f)) > 0) {
 		char *tab = strchr(line, '\t');
