@@ -648,122 +648,248 @@ out:
 	return r;
 }
 
+/* ---- day ranges ---- */
+
+static void to_date_struct(int32_t day, SQL_DATE_STRUCT *d)
+{
+	int y, mo, dd;
+
+	aq_date_to_ymd(day, &y, &mo, &dd);
+	d->year = (SQLSMALLINT)y;
+	d->month = (SQLUSMALLINT)mo;
+	d->day = (SQLUSMALLINT)dd;
+}
+
+/*
+ * Run "<verb> <table> WHERE ConsumptionDate >= ? AND ConsumptionDate < ?"
+ * for the days lo..hi. The half-open bound is the portable way to take a
+ * whole day whatever the column holds: a SQLite text date with a time part
+ * ('2022-05-01 00:00:00') sorts after '2022-05-01' but before '2022-05-02'.
+ * count (optional): the first column of the one result row; changed
+ * (optional): SQLRowCount of a DELETE.
+ */
+static int exec_days(struct aq_odbc *c, const char *verb, const char *table, int32_t lo, int32_t hi, int64_t *count,
+		     int64_t *changed, struct aq_err *e)
+{
+	SQL_DATE_STRUCT d[2];
+	SQLHSTMT st = NULL;
+	SQLBIGINT v = 0;
+	SQLLEN ind = 0, nrows = 0;
+	SQLRETURN rc;
+	char *qt = NULL, *sql = NULL;
+	int r;
+
+	if ((r = aq_odbc_table_name(c, table, &qt, e)))
+		return r;
+	if (asprintf(&sql, "%s %s WHERE ConsumptionDate >= ? AND ConsumptionDate < ?", verb, qt) < 0) {
+		free(qt);
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	to_date_struct(lo, &d[0]);
+	to_date_struct(hi + 1, &d[1]);
+	rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st);
+	if (!OK(rc)) {
+		st = NULL;
+		r = aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
+		goto out;
+	}
+	for (int i = 0; i < 2 && OK(rc); i++)
+		rc = SQLBindParameter(st, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_TYPE_DATE, SQL_TYPE_DATE, 10, 0,
+				      &d[i], 0, NULL);
+	if (OK(rc))
+		rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	if (!OK(rc) && rc != SQL_NO_DATA) {
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot execute '%.80s'", sql);
+		goto out;
+	}
+	if (changed) {
+		*changed = OK(SQLRowCount(st, &nrows)) && nrows > 0 ? (int64_t)nrows : 0;
+	}
+	if (count) {
+		rc = SQLFetch(st);
+		if (OK(rc))
+			rc = SQLGetData(st, 1, SQL_C_SBIGINT, &v, sizeof(v), &ind);
+		if (!OK(rc)) {
+			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read the result of '%.80s'", sql);
+			goto out;
+		}
+		*count = ind == SQL_NULL_DATA ? 0 : (int64_t)v;
+	}
+out:
+	if (st)
+		SQLFreeHandle(SQL_HANDLE_STMT, st);
+	free(sql);
+	free(qt);
+	return r;
+}
+
+int aq_odbc_count_days(struct aq_odbc *c, const char *table, int32_t lo, int32_t hi, int64_t *n, struct aq_err *e)
+{
+	return exec_days(c, "SELECT COUNT(*) FROM", table, lo, hi, n, NULL, e);
+}
+
 /* ---- bulk load ---- */
 
-int aq_odbc_load_readings(struct aq_odbc *c, const char *table, const struct aq_readings *r,
-			  size_t batch_rows, struct aq_err *e)
+struct load {
+	const struct aq_readings *r;
+	const char *table;
+	size_t nb;
+	SQL_DATE_STRUCT *dates;
+	SQLLEN *vind;
+	SQLUSMALLINT *status;
+	SQLULEN processed;
+};
+
+/* Insert rows off..off+m-1 of l->r with the prepared statement st (one SQLExecute of a parameter array). */
+static int insert_rows(SQLHSTMT st, struct load *l, size_t off, size_t m, struct aq_err *e)
 {
-	size_t nb = batch_rows ? batch_rows : 5000;
-	SQL_DATE_STRUCT *dates = NULL;
-	SQLLEN *vind = NULL;
-	SQLUSMALLINT *status = NULL;
-	SQLULEN processed = 0;
-	SQLHSTMT st = NULL;
-	char *qt = NULL, *sql = NULL;
+	const struct aq_readings *r = l->r;
 	SQLRETURN rc;
+
+	for (size_t i = 0; i < m; i++) {
+		to_date_struct(r->date[off + i], &l->dates[i]);
+		l->vind[i] = isnan(r->value[off + i]) ? SQL_NULL_DATA : (SQLLEN)sizeof(double);
+	}
+	rc = SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)m, 0);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot set the parameter array size %zu", m);
+	/* Re-bind at each offset: the arrays are the caller's columns, shifted. */
+	rc = SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0, r->account + off, 0, NULL);
+	if (OK(rc))
+		rc = SQLBindParameter(st, 2, SQL_PARAM_INPUT, SQL_C_TYPE_DATE, SQL_TYPE_DATE, 10, 0, l->dates, 0, NULL);
+	if (OK(rc))
+		rc = SQLBindParameter(st, 3, SQL_PARAM_INPUT, SQL_C_DOUBLE, SQL_DOUBLE, 15, 0, r->value + off, 0,
+				      l->vind);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the insert parameters");
+	/* Some drivers (sqliteodbc) never write the status array: without this
+	 * reset, stale heap bytes could read as SQL_PARAM_ERROR. */
+	for (size_t i = 0; i < m; i++)
+		l->status[i] = SQL_PARAM_UNUSED;
+	l->processed = 0;
+	rc = SQLExecute(st);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot insert rows %zu..%zu into '%s'", off, off + m - 1,
+				    l->table);
+	for (size_t i = 0; i < m && i < l->processed; i++)
+		if (l->status[i] == SQL_PARAM_ERROR)
+			return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot insert row %zu into '%s'", off + i, l->table);
+	return 0;
+}
+
+/*
+ * Prepare the INSERT and run it over l->r in arrays of l->nb rows, autocommit
+ * off; commit after each array, or once at the end when one_tx.
+ */
+static int insert_all(struct aq_odbc *c, struct load *l, int one_tx, struct aq_err *e)
+{
+	SQLHSTMT st = NULL;
+	SQLRETURN rc;
+	char *qt = NULL, *sql = NULL;
 	int ret;
 
-	if (!r->n)
-		return 0;
-	if (nb > r->n)
-		nb = r->n;
-	if ((ret = aq_odbc_table_name(c, table, &qt, e)))
+	if ((ret = aq_odbc_table_name(c, l->table, &qt, e)))
 		return ret;
 	if (asprintf(&sql, "INSERT INTO %s (AccountOID, ConsumptionDate, Consumption) VALUES (?, ?, ?)", qt) < 0) {
-		sql = NULL;
-		ret = aq_err_set(e, AQ_ENOMEM, "out of memory");
-		goto out;
+		free(qt);
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	}
-	dates = malloc(nb * sizeof(*dates));
-	vind = malloc(nb * sizeof(*vind));
-	status = malloc(nb * sizeof(*status));
-	if (!dates || !vind || !status) {
-		ret = aq_err_set(e, AQ_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((ret = aq_odbc_autocommit(c, 0, e)))
-		goto out;
 	rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st);
 	if (!OK(rc)) {
 		st = NULL;
 		ret = aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
-		goto out_ac;
+		goto out;
 	}
 	rc = SQLPrepare(st, (SQLCHAR *)sql, SQL_NTS);
 	if (!OK(rc)) {
-		ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot prepare the insert into '%s'", table);
-		goto out_ac;
+		ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot prepare the insert into '%s'", l->table);
+		goto out;
 	}
 	SQLSetStmtAttr(st, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0);
-	SQLSetStmtAttr(st, SQL_ATTR_PARAM_STATUS_PTR, status, 0);
-	SQLSetStmtAttr(st, SQL_ATTR_PARAMS_PROCESSED_PTR, &processed, 0);
-	for (size_t off = 0; off < r->n; off += nb) {
-		size_t m = r->n - off < nb ? r->n - off : nb;
+	SQLSetStmtAttr(st, SQL_ATTR_PARAM_STATUS_PTR, l->status, 0);
+	SQLSetStmtAttr(st, SQL_ATTR_PARAMS_PROCESSED_PTR, &l->processed, 0);
+	for (size_t off = 0; off < l->r->n && !ret; off += l->nb) {
+		size_t m = l->r->n - off < l->nb ? l->r->n - off : l->nb;
 
-		for (size_t i = 0; i < m; i++) {
-			int y, mo, d;
-
-			aq_date_to_ymd(r->date[off + i], &y, &mo, &d);
-			dates[i].year = (SQLSMALLINT)y;
-			dates[i].month = (SQLUSMALLINT)mo;
-			dates[i].day = (SQLUSMALLINT)d;
-			vind[i] = isnan(r->value[off + i]) ? SQL_NULL_DATA : (SQLLEN)sizeof(double);
-		}
-		rc = SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)m, 0);
-		if (!OK(rc)) {
-			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot set the parameter array size %zu", m);
-			goto out_rb;
-		}
-		/* Re-bind at each offset: the arrays are the caller's columns, shifted. */
-		rc = SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0, r->account + off, 0,
-				      NULL);
-		if (OK(rc))
-			rc = SQLBindParameter(st, 2, SQL_PARAM_INPUT, SQL_C_TYPE_DATE, SQL_TYPE_DATE, 10, 0, dates,
-					      0, NULL);
-		if (OK(rc))
-			rc = SQLBindParameter(st, 3, SQL_PARAM_INPUT, SQL_C_DOUBLE, SQL_DOUBLE, 15, 0, r->value + off,
-					      0, vind);
-		if (!OK(rc)) {
-			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the insert parameters");
-			goto out_rb;
-		}
-		/* Some drivers (sqliteodbc) never write the status array: without this
-		 * reset, stale heap bytes could read as SQL_PARAM_ERROR. */
-		for (size_t i = 0; i < m; i++)
-			status[i] = SQL_PARAM_UNUSED;
-		processed = 0;
-		rc = SQLExecute(st);
-		if (!OK(rc)) {
-			ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot insert rows %zu..%zu into '%s'", off,
-					   off + m - 1, table);
-			goto out_rb;
-		}
-		for (size_t i = 0; i < m && i < processed; i++) {
-			if (status[i] == SQL_PARAM_ERROR) {
-				ret = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot insert row %zu into '%s'", off + i,
-						   table);
-				goto out_rb;
-			}
-		}
-		if ((ret = aq_odbc_commit(c, e)))
-			goto out_rb;
+		if (!(ret = insert_rows(st, l, off, m, e)) && !one_tx)
+			ret = aq_odbc_commit(c, e);
 	}
-	ret = 0;
-	goto out_ac;
-out_rb:
-	aq_odbc_rollback(c, NULL);
-out_ac:
+	if (!ret && one_tx)
+		ret = aq_odbc_commit(c, e);
+out:
+	if (st)
+		SQLFreeHandle(SQL_HANDLE_STMT, st);
+	free(sql);
+	free(qt);
+	return ret;
+}
+
+/*
+ * The bulk load; with del (days del[0]..del[1]) those days' rows are deleted
+ * first, in the same transaction as the whole load when the driver has
+ * transactions (*deleted: how many).
+ */
+static int load_rows(struct aq_odbc *c, const char *table, const struct aq_readings *r, size_t batch_rows,
+		     const int32_t *del, int64_t *deleted, struct aq_err *e)
+{
+	struct load l = {.r = r, .table = table, .nb = batch_rows ? batch_rows : 5000};
+	SQLUSMALLINT txn = SQL_TC_ALL;
+	int ret;
+
+	if (del && !OK(SQLGetInfo(c->dbc, SQL_TXN_CAPABLE, &txn, sizeof(txn), NULL)))
+		txn = SQL_TC_NONE;
+	if (!r->n && !del)
+		return 0;
+	if (l.nb > r->n)
+		l.nb = r->n ? r->n : 1;
+	l.dates = malloc(l.nb * sizeof(*l.dates));
+	l.vind = malloc(l.nb * sizeof(*l.vind));
+	l.status = malloc(l.nb * sizeof(*l.status));
+	if (!l.dates || !l.vind || !l.status) {
+		ret = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (del && txn == SQL_TC_NONE) {
+		aq_warn("the driver of '%s' has no transactions: the old rows are deleted before the load", c->dbms);
+		if ((ret = exec_days(c, "DELETE FROM", table, del[0], del[1], NULL, deleted, e)))
+			goto out;
+		del = NULL;
+	}
+	if ((ret = aq_odbc_autocommit(c, 0, e)))
+		goto out;
+	if (del)
+		ret = exec_days(c, "DELETE FROM", table, del[0], del[1], NULL, deleted, e);
+	if (!ret && r->n)
+		ret = insert_all(c, &l, del != NULL, e);
+	else if (!ret)
+		ret = aq_odbc_commit(c, e);
+	if (ret)
+		aq_odbc_rollback(c, NULL);
 	if (ret)
 		aq_odbc_autocommit(c, 1, NULL);
 	else
 		ret = aq_odbc_autocommit(c, 1, e);
 out:
-	if (st)
-		SQLFreeHandle(SQL_HANDLE_STMT, st);
-	free(status);
-	free(vind);
-	free(dates);
-	free(sql);
-	free(qt);
+	free(l.status);
+	free(l.vind);
+	free(l.dates);
 	return ret;
+}
+
+int aq_odbc_load_readings(struct aq_odbc *c, const char *table, const struct aq_readings *r,
+			  size_t batch_rows, struct aq_err *e)
+{
+	return load_rows(c, table, r, batch_rows, NULL, NULL, e);
+}
+
+int aq_odbc_replace_readings(struct aq_odbc *c, const char *table, const struct aq_readings *r, int32_t lo,
+			     int32_t hi, size_t batch_rows, int64_t *deleted, struct aq_err *e)
+{
+	int32_t del[2] = {lo, hi};
+	int64_t n = 0;
+	int rc = load_rows(c, table, r, batch_rows, del, &n, e);
+
+	if (deleted)
+		*deleted = n;
+	return rc;
 }

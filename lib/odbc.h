@@ -143,4 +143,19 @@ int aq_odbc_create_schema(struct aq_odbc *c, const char *sqldir, struct aq_err *
 int aq_odbc_load_readings(struct aq_odbc *c, const char *table, const struct aq_readings *r,
 			  size_t batch_rows, struct aq_err *e);
 
+/*
+ * The same load, after deleting the table's rows of the days lo..hi (days
+ * since 1970-01-01, inclusive), all in one transaction (a failure leaves
+ * the table as it was) when the driver has transactions (SQL_TXN_CAPABLE;
+ * else delete, then load, with a warning). *deleted (optional): rows deleted.
+ */
+int aq_odbc_replace_readings(struct aq_odbc *c, const char *table, const struct aq_readings *r, int32_t lo,
+			     int32_t hi, size_t batch_rows, int64_t *deleted, struct aq_err *e);
+
+/*
+ * Rows of table whose ConsumptionDate is one of the days lo..hi (inclusive)
+ * into *n: portable SQL, the bounds bound as SQL_TYPE_DATE parameters.
+ */
+int aq_odbc_count_days(struct aq_odbc *c, const char *table, int32_t lo, int32_t hi, int64_t *n, struct aq_err *e);
+
 #endif

@@ -12,6 +12,7 @@
 #include "date.h"
 #include "fs.h"
 #include "kafka.h"
+#include "odbc.h"
 
 #define STATE_FORMAT "aquacast.replay-state"
 /* After a stop, seconds to wait for outstanding delivery reports (the unacknowledged windows are resent by the next run). */
@@ -40,6 +41,44 @@ int aq_replay_history(const struct aq_readings *r, int32_t split, struct aq_read
 		if (r->date[i] < split && (rc = aq_readings_push(out, r->date[i], r->account[i], r->value[i], e)))
 			return rc;
 	return 0;
+}
+
+int aq_replay_seed(struct aq_odbc *c, const struct aq_readings *hist, const struct aq_seed_opts *o,
+		   struct aq_seed_stats *st, struct aq_err *e)
+{
+	const char *table = o->table ? o->table : "PORTAL.ConsumptionDaily";
+	char a[AQ_DATE_STRLEN], b[AQ_DATE_STRLEN];
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (hist->n == 0)
+		return aq_err_set(e, AQ_EINVAL, "no readings before the split day to seed into '%s'", table);
+	st->first_day = INT32_MAX;
+	st->last_day = INT32_MIN;
+	for (size_t i = 0; i < hist->n; i++) {
+		st->first_day = hist->date[i] < st->first_day ? hist->date[i] : st->first_day;
+		st->last_day = hist->date[i] > st->last_day ? hist->date[i] : st->last_day;
+	}
+	aq_date_format(st->first_day, a);
+	aq_date_format(st->last_day, b);
+	if ((rc = aq_odbc_count_days(c, table, st->first_day, st->last_day, &st->found, e)))
+		return aq_err_prefix(e, "cannot count the rows of '%s' in %s..%s", table, a, b);
+	if (st->found && o->seed_mode == AQ_SEED_REFUSE)
+		return aq_err_set(e, AQ_ESTATE, "table '%s' already holds %" PRId64 " readings in %s..%s; use --append or --replace",
+				  table, st->found, a, b);
+	if (st->found && o->seed_mode == AQ_SEED_APPEND)
+		aq_warn("table '%s' already holds %" PRId64 " readings in %s..%s: appending (--append)", table, st->found,
+			a, b);
+	if (o->seed_mode == AQ_SEED_REPLACE) {
+		rc = aq_odbc_replace_readings(c, table, hist, st->first_day, st->last_day, o->batch_rows, &st->deleted, e);
+		if (!rc && st->deleted)
+			aq_info("table '%s': replaced %" PRId64 " readings in %s..%s", table, st->deleted, a, b);
+	} else {
+		rc = aq_odbc_load_readings(c, table, hist, o->batch_rows, e);
+	}
+	if (!rc)
+		st->loaded = hist->n;
+	return rc;
 }
 
 struct window {

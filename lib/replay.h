@@ -34,6 +34,21 @@ enum aq_seed_mode {
 	AQ_SEED_REPLACE,    /* delete the seeded days' rows first, then load */
 };
 
+struct aq_odbc;
+
+struct aq_seed_opts {
+	const char *table;          /* default "PORTAL.ConsumptionDaily" */
+	enum aq_seed_mode seed_mode;
+	size_t batch_rows;          /* 0 = the bulk loader's default */
+};
+
+struct aq_seed_stats {
+	uint64_t loaded;            /* readings inserted */
+	int64_t found;              /* rows the table held in the seeded days before */
+	int64_t deleted;            /* of them deleted (AQ_SEED_REPLACE) */
+	int32_t first_day, last_day; /* the seeded days (min..max date of the history) */
+};
+
 struct aq_replay_opts {
 	const char *brokers;
 	const char *topic;          /* default "water.readings.daily" */
@@ -65,6 +80,15 @@ struct aq_replay_stats {
 int32_t aq_replay_split_day(const struct aq_readings *r, double history);
 /* The rows of r with date < split (seed) into out. */
 int aq_replay_history(const struct aq_readings *r, int32_t split, struct aq_readings *out, struct aq_err *e);
+/*
+ * Seed: bulk-load hist (the rows before the split day) into the table over
+ * c. The table's rows of hist's days (min..max date) are counted first;
+ * when there are some, AQ_SEED_REFUSE fails with AQ_ESTATE naming the table,
+ * the count and the days; AQ_SEED_REPLACE deletes them in the load's
+ * transaction; AQ_SEED_APPEND loads anyway.
+ */
+int aq_replay_seed(struct aq_odbc *c, const struct aq_readings *hist, const struct aq_seed_opts *o,
+		   struct aq_seed_stats *st, struct aq_err *e);
 /*
  * Produce the stream part of r. r is sorted by (account, date) and
  * deduplicated here (latest wins), so the caller's order does not matter.

@@ -38,6 +38,9 @@ static void usage(FILE *f)
 	      "  --db CONNSTR          seed: target database (default $AQUACAST_ODBC)\n"
 	      "  --db-table T          seed: target table (default PORTAL.ConsumptionDaily)\n"
 	      "  --schema DIR          seed: first run DIR/<dialect>/*.sql (e.g. sql) to create the table\n"
+	      "  --append              seed: load even if the table holds readings of the seeded days\n"
+	      "  --replace             seed: delete the table's readings of the seeded days first (one\n"
+	      "                        transaction); without either, such a table is refused\n"
 	      "  --brokers LIST        run: bootstrap servers (default $KAFKA_BROKERS)\n"
 	      "  --topic T             run: topic (default water.readings.daily)\n"
 	      "  --partitions N        run: partitions when creating the topic (default 6)\n"
@@ -147,7 +150,7 @@ static void summary(const char *cmd, const struct aq_replay_stats *st, uint64_t 
 int main(int argc, char **argv)
 {
 	enum { O_CSV = 256, O_DATASET, O_ODBC, O_TABLE, O_HISTORY, O_DB, O_DBTABLE, O_BROKERS, O_TOPIC, O_PARTS,
-	       O_SPEED, O_UNTIL, O_BDAYS, O_ENC, O_STATE, O_TIMELINE, O_RAW, O_SCHEMA };
+	       O_SPEED, O_UNTIL, O_BDAYS, O_ENC, O_STATE, O_TIMELINE, O_RAW, O_SCHEMA, O_APPEND, O_REPLACE };
 	static const struct option lo[] = {
 		{"csv", required_argument, NULL, O_CSV}, {"dataset", required_argument, NULL, O_DATASET},
 		{"odbc", required_argument, NULL, O_ODBC}, {"table", required_argument, NULL, O_TABLE},
@@ -158,12 +161,14 @@ int main(int argc, char **argv)
 		{"batch-days", required_argument, NULL, O_BDAYS}, {"encoding", required_argument, NULL, O_ENC},
 		{"state", required_argument, NULL, O_STATE}, {"timeline", required_argument, NULL, O_TIMELINE},
 		{"raw", required_argument, NULL, O_RAW}, {"schema", required_argument, NULL, O_SCHEMA},
+		{"append", no_argument, NULL, O_APPEND}, {"replace", no_argument, NULL, O_REPLACE},
 		{"help", no_argument, NULL, 'h'}, {0},
 	};
 	const char *csv = NULL, *dataset = NULL, *odbc = NULL, *table = "PORTAL.ConsumptionDaily", *db = NULL,
 		   *dbtable = "PORTAL.ConsumptionDaily", *timeline = NULL, *raw = NULL, *schema = NULL, *cmd;
 	struct aq_replay_opts o = {.history = 0.2, .enc = AQ_REC_BINARY};
 	struct aq_replay_stats st = {0};
+	struct aq_seed_opts so = {.seed_mode = AQ_SEED_REFUSE};
 	struct aq_readings r, hist;
 	struct aq_progress prog;
 	struct aq_err e = {0};
@@ -216,6 +221,15 @@ int main(int argc, char **argv)
 		case O_TIMELINE: timeline = optarg; break;
 		case O_RAW: raw = optarg; break;
 		case O_SCHEMA: schema = optarg; break;
+		case O_APPEND:
+		case O_REPLACE:
+			if (so.seed_mode != AQ_SEED_REFUSE) {
+				fprintf(stderr, "aquacast-stream-replay: --append and --replace exclude each other\n");
+				free(props);
+				return 2;
+			}
+			so.seed_mode = c == O_APPEND ? AQ_SEED_APPEND : AQ_SEED_REPLACE;
+			break;
 		case 'X': props[nprops++] = optarg; break;
 		case 'h': usage(stdout); free(props); return 0;
 		default: usage(stderr); free(props); return 2;
@@ -292,6 +306,7 @@ bad:
 	}
 	if (!strcmp(cmd, "seed")) {
 		struct aq_odbc conn;
+		struct aq_seed_stats ss;
 		double t = aq_now();
 
 		st.split_day = aq_replay_split_day(&r, o.history);
@@ -300,8 +315,9 @@ bad:
 		if ((rc = aq_odbc_connect(&conn, db, NULL, &e)))
 			goto fail;
 		rc = schema ? aq_odbc_create_schema(&conn, schema, &e) : 0;
+		so.table = dbtable;
 		if (!rc)
-			rc = aq_odbc_load_readings(&conn, dbtable, &hist, 0, &e);
+			rc = aq_replay_seed(&conn, &hist, &so, &ss, &e);
 		aq_odbc_release(&conn);
 		if (rc)
 			goto fail;

@@ -123,6 +123,32 @@ static void roundtrip(const char *conn, enum aq_sql_dialect want)
 	p[0] = 3000000;
 	T_OK(aq_odbc_query_int64(&c, q, p, 1, &v, &isnull, &e));
 	T_EQ_INT(v, 20);
+
+	/* Day ranges (stream-replay seed): count, then replace days 1..10 by 5 rows in one transaction. */
+	{
+		int32_t d0 = aq_date_from_ymd(2022, 4, 1);
+		struct aq_readings few = { 0 };
+		int64_t n = -1, del = -1;
+
+		T_OK(aq_odbc_count_days(&c, "PORTAL.ConsumptionDaily", d0, d0, &n, &e));
+		T_EQ_INT(n, 20);
+		T_OK(aq_odbc_count_days(&c, "PORTAL.ConsumptionDaily", d0 + 1, d0 + 10, &n, &e));
+		T_EQ_INT(n, 200);
+		T_OK(aq_odbc_count_days(&c, "PORTAL.ConsumptionDaily", d0 - 30, d0 - 1, &n, &e));
+		T_EQ_INT(n, 0);
+		few.n = few.cap = 5;
+		few.date = r.date;     /* rows 0..4: day 0..4 of account 3000000 */
+		few.account = r.account;
+		few.value = r.value;
+		T_OK(aq_odbc_replace_readings(&c, "PORTAL.ConsumptionDaily", &few, d0, d0 + 9, 2, &del, &e));
+		T_EQ_INT(del, 200);
+		snprintf(q, sizeof(q), "SELECT COUNT(*) FROM %s", t);
+		T_OK(aq_odbc_query_int64(&c, q, NULL, 0, &v, &isnull, &e));
+		T_EQ_INT(v, 1000 - 200 + 5);
+		T_OK(aq_odbc_count_days(&c, "PORTAL.ConsumptionDaily", d0, d0 + 9, &n, &e));
+		T_EQ_INT(n, 5);
+		T_CHECK(aq_odbc_count_days(&c, "PORTAL.NoSuchTable", d0, d0, &n, &e) == AQ_EODBC);
+	}
 	/* Errors carry the SQLSTATE and the driver message. */
 	T_CHECK(aq_odbc_exec(&c, "SELECT * FROM no_such_table", &e) == AQ_EODBC);
 	if (!strstr(e.msg, "[HY000]") && !strstr(e.msg, "[42S02]") && !strstr(e.msg, "[42P01]"))
