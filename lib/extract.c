@@ -1012,6 +1012,9 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 		return aq_err_set(e, AQ_EINVAL, "bad overlap %lld (0 or more RowIds)", (long long)o->overlap);
 	if (o->parallel < 0 || o->parallel > 64)
 		return aq_err_set(e, AQ_EINVAL, "bad parallelism %d (1..64)", o->parallel);
+	/* before anything is created: a missing SQLite file is an error, not a new empty database */
+	if ((r = aq_odbc_check_exists(o->conn, e)))
+		return r;
 	/* Dataset: open it if it exists (it keeps its P), else create with P. */
 	if (!(dsjson = aq_path_join(o->out, "_dataset.json")))
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
@@ -1054,7 +1057,7 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 	snprintf(s.table, sizeof(s.table), "%s", o->table);
 	st->watermark_from = st->watermark = s.watermark;
 	{
-		struct aq_odbc_opts co = { .fetch_rows = o->fetch_rows };
+		struct aq_odbc_opts co = { .fetch_rows = o->fetch_rows, .must_exist = 1 };
 
 		if ((r = aq_odbc_connect(&c, o->conn, &co, e)))
 			goto out;

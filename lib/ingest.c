@@ -309,6 +309,8 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 	st->lag = -1;
 	if (!o->brokers || !o->topic || !o->group || !o->out)
 		return aq_err_set(e, AQ_EINVAL, "ingest needs brokers, topic, group and an output dataset");
+	if (o->odbc_conn && (rc = aq_odbc_check_exists(o->odbc_conn, e))) /* before the dataset is created */
+		return rc;
 	if (!(g = calloc(1, sizeof(*g))))
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	g->o = o;
@@ -331,7 +333,9 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 		}
 	}
 	if (o->odbc_conn) {
-		if ((rc = aq_odbc_connect(&g->db, o->odbc_conn, NULL, e)))
+		struct aq_odbc_opts co = {.must_exist = 1}; /* the sink inserts into an existing table */
+
+		if ((rc = aq_odbc_connect(&g->db, o->odbc_conn, &co, e)))
 			goto out_ds;
 		g->db_open = 1;
 	}

@@ -3,12 +3,14 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "date.h"
 #include "fs.h"
@@ -176,6 +178,72 @@ static int names_psqlodbc(const char *conn)
 	return 0;
 }
 
+/*
+ * The value of key in a connection string ("k=v;k={v;;}}w}"), malloc'd;
+ * NULL when absent or on ENOMEM (*oom set).
+ */
+static char *conn_value(const char *conn, const char *key, int *oom)
+{
+	size_t kl = strlen(key);
+	char *v = NULL;
+
+	*oom = 0;
+	for (const char *p = conn; *p; p++) {
+		const char *q = p + kl, *end;
+		size_t n = 0;
+
+		if (!((p == conn || p[-1] == ';') && !strncasecmp(p, key, kl)))
+			continue;
+		while (*q == ' ')
+			q++;
+		if (*q++ != '=')
+			continue;
+		while (*q == ' ')
+			q++;
+		if (*q != '{') {
+			end = strchr(q, ';');
+			v = strndup(q, end ? (size_t)(end - q) : strlen(q));
+		} else if ((v = malloc(strlen(q)))) {
+			for (q++; *q && !(*q == '}' && q[1] != '}'); q++) {
+				v[n++] = *q;
+				if (*q == '}') /* "}}" is one '}' */
+					q++;
+			}
+			v[n] = '\0';
+		}
+		*oom = !v;
+		return v;
+	}
+	return NULL;
+}
+
+/* The DRIVER= of conn names the SQLite ODBC driver ("SQLite3", "{SQLite3 ODBC Driver}", a path to libsqlite3odbc.so). */
+static int names_sqlite(const char *conn)
+{
+	int oom, r;
+	char *d = conn_value(conn, "driver", &oom);
+
+	r = d && strcasestr(d, "sqlite") != NULL;
+	free(d);
+	return r;
+}
+
+int aq_odbc_check_exists(const char *conn, struct aq_err *e)
+{
+	char *db;
+	int oom, r = 0;
+
+	if (!conn || !names_sqlite(conn))
+		return 0;
+	if (!(db = conn_value(conn, "database", &oom)))
+		return oom ? aq_err_set(e, AQ_ENOMEM, "out of memory") : 0;
+	if (*db && strcmp(db, ":memory:") && access(db, F_OK))
+		r = errno == ENOENT ? aq_err_set(e, AQ_ENOTFOUND, "cannot open SQLite database '%s': no such file", db)
+				    : aq_err_sys(e, "cannot open SQLite database '%s'", db);
+	free(db);
+	return r;
+}
+
 /* conn + ";UseDeclareFetch=1;Fetch=N" (malloc'd; NULL on ENOMEM). */
 static char *with_declare_fetch(const char *conn, size_t fetch)
 {
@@ -228,6 +296,22 @@ int aq_odbc_connect(struct aq_odbc *c, const char *conn, const struct aq_odbc_op
 		free(cs);
 		if (!(cs = cs2))
 			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	}
+	if (o && o->must_exist) {
+		char *cs2 = NULL;
+
+		if ((r = aq_odbc_check_exists(cs, e)))
+			goto fail;
+		/* the driver would create an empty file: NoCreat closes the gap between the check and the connect */
+		if (names_sqlite(cs) && !has_key(cs, "NoCreat") &&
+		    asprintf(&cs2, "%s%sNoCreat=1", cs, cs[strlen(cs) - 1] != ';' ? ";" : "") < 0) {
+			r = aq_err_set(e, AQ_ENOMEM, "out of memory");
+			goto fail;
+		}
+		if (cs2) {
+			free(cs);
+			cs = cs2;
+		}
 	}
 	c->redacted = aq_odbc_redact(cs);
 	if (!c->redacted) {

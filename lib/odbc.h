@@ -39,6 +39,13 @@ struct aq_odbc_opts {
 	 * connection string does not set UseDeclareFetch. 0 = 10000.
 	 */
 	size_t fetch_rows;
+	/*
+	 * The database must exist (readers, and writers into an existing
+	 * table): a SQLite file named by Database= is checked before
+	 * connecting (aq_odbc_check_exists) and NoCreat=1 is passed, since
+	 * the SQLite driver would otherwise create an empty file.
+	 */
+	int must_exist;
 };
 
 struct aq_odbc {
@@ -65,6 +72,13 @@ char *aq_odbc_redact(const char *s);
  */
 int aq_odbc_connect(struct aq_odbc *c, const char *conn, const struct aq_odbc_opts *o, struct aq_err *e);
 void aq_odbc_release(struct aq_odbc *c);
+/*
+ * A connection string naming the SQLite driver (DRIVER=...SQLite...) with
+ * Database=PATH: AQ_ENOTFOUND "cannot open SQLite database 'PATH': no such
+ * file" when PATH does not exist. 0 for any other string (other drivers; a
+ * DSN hides its driver and file, it is not checked).
+ */
+int aq_odbc_check_exists(const char *conn, struct aq_err *e);
 
 /*
  * Translate the diagnostic records of handle h (type SQL_HANDLE_STMT,

@@ -306,13 +306,14 @@ bad:
 	}
 	if (!strcmp(cmd, "seed")) {
 		struct aq_odbc conn;
+		struct aq_odbc_opts co = {.must_exist = !schema}; /* --schema may create the database */
 		struct aq_seed_stats ss;
 		double t = aq_now();
 
 		st.split_day = aq_replay_split_day(&r, o.history);
 		if ((rc = aq_replay_history(&r, st.split_day, &hist, &e)))
 			goto fail;
-		if ((rc = aq_odbc_connect(&conn, db, NULL, &e)))
+		if ((rc = aq_odbc_connect(&conn, db, &co, &e)))
 			goto fail;
 		rc = schema ? aq_odbc_create_schema(&conn, schema, &e) : 0;
 		so.table = dbtable;

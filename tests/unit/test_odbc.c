@@ -193,12 +193,47 @@ static void test_connect_errors(void)
 	T_CHECK(aq_odbc_connect(&c2, "", NULL, &e2) == AQ_EINVAL);
 }
 
+/* A SQLite path that does not exist is refused before connecting, and no file appears. */
+static void test_sqlite_must_exist(void)
+{
+	char dir[] = "/tmp/aq_test_odbc_dir_XXXXXX", *conn = NULL, *path = NULL;
+	struct aq_odbc_opts o = { .must_exist = 1 };
+	struct aq_err e = { 0 };
+	struct aq_odbc c;
+
+	T_ASSERT(mkdtemp(dir));
+	T_ASSERT(asprintf(&path, "%s/missing.db", dir) > 0);
+	T_ASSERT(asprintf(&conn, "DRIVER=SQLite3;Database=%s", path) > 0);
+	T_CHECK(aq_odbc_check_exists(conn, &e) == AQ_ENOTFOUND);
+	T_CHECK(strstr(e.msg, "cannot open SQLite database '") && strstr(e.msg, "missing.db': no such file"));
+	T_CHECK(aq_odbc_connect(&c, conn, &o, &e) == AQ_ENOTFOUND);
+	T_CHECK(access(path, F_OK) != 0);
+	T_CHECK(aq_odbc_check_exists("Driver={SQLite3 ODBC Driver};Database={/no/such;dir}}.db}", &e) == AQ_ENOTFOUND);
+	T_CHECK(strstr(e.msg, "'/no/such;dir}.db'") != NULL);
+	T_OK(aq_odbc_check_exists("DRIVER=PostgreSQL Unicode;Database=/no/such.db", &e));
+	T_OK(aq_odbc_check_exists("DSN=portal", &e));
+	T_OK(aq_odbc_check_exists("DRIVER=SQLite3;Database=:memory:", &e));
+	/* an existing file connects (NoCreat=1 added), and without must_exist a new file is still created */
+	T_OK(aq_odbc_connect(&c, conn, NULL, &e));
+	aq_odbc_release(&c);
+	T_CHECK(access(path, F_OK) == 0);
+	T_OK(aq_odbc_check_exists(conn, &e));
+	T_OK(aq_odbc_connect(&c, conn, &o, &e));
+	T_CHECK(strstr(c.redacted, "NoCreat=1") != NULL);
+	aq_odbc_release(&c);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(conn);
+}
+
 int main(void)
 {
 	T_RUN(test_redact);
 	T_RUN(test_ident);
 	T_RUN(test_sqlite_roundtrip);
 	T_RUN(test_connect_errors);
+	T_RUN(test_sqlite_must_exist);
 	if (getenv("AQ_TEST_PG_CONN"))
 		T_RUN(test_postgres_roundtrip);
 	T_DONE();
