@@ -232,3 +232,104 @@ int aq_verify_seal(const char *dir, int *sealed, uint64_t *files, struct aq_err 
 	aq_manifest_release(&m);
 	return 0;
 }
+
+/* ---- probes ---- */
+
+static void probe_file(const struct aq_pq_reader *r, struct aq_readings_probe *p)
+{
+	int col = aq_pq_reader_col(r, "ConsumptionDate");
+
+	p->files++;
+	for (int g = 0; g < r->nrow_groups; g++) {
+		double lo, hi;
+		uint64_t n = aq_pq_reader_rg_rows(r, g);
+
+		if (!n)
+			continue;
+		if (col >= 0 && !aq_pq_reader_stats(r, g, col, &lo, &hi)) {
+			if (!p->rows || (int32_t)lo < p->date_min)
+				p->date_min = (int32_t)lo;
+			if (!p->rows || (int32_t)hi > p->date_max)
+				p->date_max = (int32_t)hi;
+		}
+		p->rows += n;
+	}
+}
+
+int aq_readings_probe(const struct aq_dataset *ds, struct aq_readings_probe *p, struct aq_err *e)
+{
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (int part = 0; part < ds->parts && !rc; part++) {
+		char **paths = NULL;
+		int n = 0;
+
+		if ((rc = aq_dataset_list_part(ds, part, &paths, &n, e)))
+			break;
+		for (int i = 0; i < n && !rc; i++) {
+			struct aq_pq_reader r;
+
+			if (!(rc = aq_pq_reader_open(&r, paths[i], e))) {
+				probe_file(&r, p);
+				aq_pq_reader_release(&r);
+			}
+		}
+		aq_paths_free(paths, n);
+	}
+	return rc;
+}
+
+/* Row group g of r holds account a (its statistics cover a, then a scan of the column: sorted is not assumed). */
+static int rg_has_account(struct aq_pq_reader *r, int g, int col, int64_t a, int *found, struct aq_err *e)
+{
+	uint64_t n = aq_pq_reader_rg_rows(r, g);
+	double lo, hi;
+	int64_t *v;
+	int rc;
+
+	if (!n || (!aq_pq_reader_stats(r, g, col, &lo, &hi) && ((double)a < lo || (double)a > hi)))
+		return 0;
+	if (!(v = malloc(n * sizeof(*v))))
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if (!(rc = aq_pq_reader_read(r, g, col, v, e)))
+		for (uint64_t i = 0; i < n && !*found; i++)
+			*found = v[i] == a;
+	free(v);
+	return rc;
+}
+
+static int file_has_account(const char *path, int64_t a, int *found, struct aq_err *e)
+{
+	struct aq_pq_reader r;
+	int rc, col;
+
+	if ((rc = aq_pq_reader_open(&r, path, e)))
+		return rc;
+	col = aq_pq_reader_col(&r, "AccountOID");
+	if (col < 0)
+		rc = aq_err_set(e, AQ_EFORMAT, "'%s' has no AccountOID column", path);
+	for (int g = 0; !rc && !*found && g < r.nrow_groups; g++)
+		rc = rg_has_account(&r, g, col, a, found, e);
+	aq_pq_reader_release(&r);
+	return rc;
+}
+
+int aq_readings_has_account(const struct aq_dataset *ds, const int64_t *acc, size_t n, int *found,
+			    struct aq_err *e)
+{
+	int rc = 0;
+
+	*found = 0;
+	for (size_t k = 0; k < n && !rc && !*found; k++) {
+		char **paths = NULL;
+		int np = 0;
+
+		if ((rc = aq_dataset_list_part(ds, aq_part_of(acc[k], ds->parts), &paths, &np, e)))
+			break;
+		for (int i = 0; i < np && !rc && !*found; i++)
+			rc = file_has_account(paths[i], acc[k], found, e);
+		aq_paths_free(paths, np);
+	}
+	return rc;
+}

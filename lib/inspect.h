@@ -64,4 +64,23 @@ struct aq_dataset_summary {
 /* Walk every part of ds. Returns 0 or a negative AQ_E* (e filled). */
 int aq_dataset_summarize(const struct aq_dataset *ds, struct aq_dataset_summary *out, struct aq_err *e);
 
+/*
+ * What a readings dataset holds, from its batch files' footers only (row
+ * counts and ConsumptionDate statistics; no data page is read): the cheap
+ * check of a reader's inputs before it starts (train).
+ */
+struct aq_readings_probe {
+	uint64_t files, rows;        /* rows before the latest-wins merge */
+	int32_t date_min, date_max;  /* valid when rows > 0 */
+};
+int aq_readings_probe(const struct aq_dataset *ds, struct aq_readings_probe *p, struct aq_err *e);
+
+/*
+ * *found = 1 when ds holds a row of one of the accounts acc[0..n): only the
+ * files of each account's part whose AccountOID statistics cover it are
+ * read, AccountOID column only, and the search stops at the first hit.
+ */
+int aq_readings_has_account(const struct aq_dataset *ds, const int64_t *acc, size_t n, int *found,
+			    struct aq_err *e);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "date.h"
 #include "fs.h"
+#include "inspect.h"
 #include "log.h"
 #include "manifest.h"
 #include "trainparts.h"
@@ -490,6 +491,7 @@ static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_
 	struct aq_model_row *rows = NULL;
 	enum aq_train_action *act = NULL;
 	size_t nit = 0;
+	int32_t new_days = 0;
 	if ((rc = aq_dataset_read_part(R->rds, part, &rd, e)))
 		goto part_done;
 	if (R->pds && (rc = aq_model_read_part(R->pds, part, &prev, e)))
@@ -531,6 +533,13 @@ static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_
 					continue;
 				it.count = 0;   /* not selected: carried over */
 			}
+			for (size_t k = it.start + it.count; R->pds && k-- > it.start;)
+				if (rd.date[k] <= o->series.until) {   /* the last day up to --until */
+					int32_t since = it.prev ? it.prev->trained_until : rd.date[it.start] - 1;
+
+					new_days = rd.date[k] - since > new_days ? rd.date[k] - since : new_days;
+					break;
+				}
 		}
 		items[nit++] = it;
 	}
@@ -551,6 +560,8 @@ static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_
 	}
 	pthread_mutex_lock(&R->mu);
 	st->readings += rd.n;
+	if (new_days > st->new_days)
+		st->new_days = new_days;
 	for (size_t k = 0; k < nit; k++) {
 		st->accounts++;
 		switch (rows[k].status) {
@@ -664,6 +675,34 @@ static int begin_output(struct aq_seal *seal, const char *out_root, const struct
 	return rc;
 }
 
+/*
+ * Refuse inputs that can train nothing, before the output exists: an empty
+ * readings dataset, --until before its first reading, --accounts matching
+ * none of its accounts (file footers, lib/inspect.h).
+ */
+static int check_inputs(const struct aq_dataset *rds, const char *root, const struct aq_train_opts *o,
+			struct aq_err *e)
+{
+	struct aq_readings_probe p;
+	char a[AQ_DATE_STRLEN], b[AQ_DATE_STRLEN], list[64] = "";
+	int rc, found = 0;
+
+	if ((rc = aq_readings_probe(rds, &p, e)))
+		return rc;
+	if (!p.rows)
+		return aq_err_set(e, AQ_ENOTFOUND, "no readings in dataset '%s'", root);
+	if (o->series.until < p.date_min)
+		return aq_err_set(e, AQ_EINVAL, "--until %s is before the first reading (%s) of '%s'",
+				  aq_date_format(o->series.until, a), aq_date_format(p.date_min, b), root);
+	if (!o->accounts || (rc = aq_readings_has_account(rds, o->accounts, o->naccounts, &found, e)) || found)
+		return rc;
+	for (size_t i = 0; i < o->naccounts && i < 3; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%lld", i ? "," : "",
+			 (long long)o->accounts[i]);
+	return aq_err_set(e, AQ_ENOTFOUND, "--accounts %s%s matches no account of '%s'", list,
+			  o->naccounts > 3 ? ",..." : "", root);
+}
+
 int aq_train_run(const char *readings_root, const char *out_root, const char *prev_root,
 		 const struct aq_train_opts *o, struct aq_train_stats *st, struct aq_err *e)
 {
@@ -679,6 +718,8 @@ int aq_train_run(const char *readings_root, const char *out_root, const char *pr
 		rc = aq_err_set(e, AQ_EINVAL, "dataset '%s' is of kind '%s', not readings", readings_root, rds.kind);
 		goto out;
 	}
+	if ((rc = check_inputs(&rds, readings_root, o, e)))
+		goto out;
 	if (prev_root) {
 		if ((rc = aq_modelset_open(&pds, prev_root, NULL, e)))
 			goto out;
@@ -734,6 +775,8 @@ int aq_train_run(const char *readings_root, const char *out_root, const char *pr
 	}
 	if (o->progress)
 		aq_progress_finish(&prog);
+	if (!rc && prev_root && st->new_days == 0)
+		aq_warn("no new days after the previous model set '%s': every account carried over", prev_root);
 	if (tm.n) {
 		qsort(tm.v, tm.n, sizeof *tm.v, cmp_double);
 		st->fit_ms_median = tm.n % 2 ? tm.v[tm.n / 2] : 0.5 * (tm.v[tm.n / 2 - 1] + tm.v[tm.n / 2]);

@@ -71,6 +71,9 @@ struct aq_train_stats {
 	int unit_parts;               /* 1 if whole parts were the unit of work */
 	double seconds;
 	double fit_ms_median, fit_ms_p99, fit_ms_mean;
+	int32_t new_days;             /* with a previous set: the most days of readings any account has after
+					 its model's TrainedUntil (all its days if it had none); 0 = nothing
+					 new, a warning and not an error (a normal daily outcome) */
 };
 
 /*

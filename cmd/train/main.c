@@ -307,6 +307,8 @@ int main(int argc, char **argv)
 			      (json_int_t)st.updated, "researched", (json_int_t)st.researched, "carried",
 			      (json_int_t)st.carried, "season", o.search.season, "out", out);
 	json_object_set_new(j, "unit", json_string(st.unit_parts ? "part" : "account"));
+	if (prev)
+		json_object_set_new(j, "new_days", json_integer(st.new_days));
 	if (rc)
 		json_object_set_new(j, "error", json_string(e.msg));
 	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
