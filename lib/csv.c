@@ -601,6 +601,11 @@ int aq_csv_read_file(const char *path, const struct aq_csv_opts *opts, aq_csv_ch
 out:
 	if (rc && rc != AQ_ENOMEM && strcmp(path, "-"))
 		aq_err_prefix(e, "'%s'", path);
+	if (!rc && !r.stats.rows && !r.opts.allow_empty)
+		rc = strcmp(path, "-") ? aq_err_set(e, AQ_ENOTFOUND, "no readings in '%s'%s", path,
+						    r.stats.bad ? " (every row was bad)" : "")
+				       : aq_err_set(e, AQ_ENOTFOUND, "no readings on standard input%s",
+						    r.stats.bad ? " (every row was bad)" : "");
 	if (stats)
 		*stats = r.stats;
 	if (fd > 0)

@@ -36,6 +36,14 @@ struct aq_csv_opts {
 	uint64_t max_bad;    /* bad rows tolerated before the read fails (default 0) */
 	int count_dups;      /* count duplicate keys at the end (8 bytes per row, 16 while sorting) */
 	size_t chunk_rows;   /* rows per callback in aq_csv_read_file (default 65536) */
+	/*
+	 * aq_csv_read_file / aq_csv_load on a file without a single good row (0
+	 * bytes, a header only, blank lines, only tolerated bad rows) fail with
+	 * AQ_ENOTFOUND "no readings in 'x.csv'" (a source of readings that has
+	 * none is a wrong file, not a result) unless allow_empty is set, for a
+	 * caller where it is a normal outcome (a feed file of a quiet day).
+	 */
+	int allow_empty;
 	/* Called for every bad row (optional): line number (1-based) and reason. */
 	void (*on_bad)(void *ctx, uint64_t line, const char *why);
 	void *on_bad_ctx;

@@ -11,6 +11,7 @@
 #include "date.h"
 #include "evalmodel.h"
 #include "fs.h"
+#include "inspect.h"
 #include "log.h"
 #include "manifest.h"
 #include "model.h"
@@ -811,6 +812,14 @@ static int open_inputs(struct job *j, const struct aq_evalset_opts *o, int *open
 	*opened |= OPEN_READINGS;
 	if (strcmp(j->rds.kind, "readings") != 0)
 		return aq_err_set(e, AQ_EFORMAT, "'%s' is a '%s' dataset, not readings", o->readings, j->rds.kind);
+	{
+		struct aq_readings_probe p;
+
+		if ((rc = aq_readings_probe(&j->rds, &p, e)))
+			return rc;
+		if (!p.rows)
+			return aq_err_set(e, AQ_ENOTFOUND, "no readings in dataset '%s'", o->readings);
+	}
 	if (j->mds.parts != j->rds.parts)
 		return aq_err_set(e, AQ_EFORMAT,
 				  "model set '%s' has %d parts but readings '%s' have %d: not trained on them",

@@ -418,6 +418,45 @@ static void test_daiad(void)
 	T_EQ_INT(st.max_date, D("2017-05-18"));
 }
 
+/* A file without a single reading is an error naming it (unless allow_empty). */
+static void test_empty_file(void)
+{
+	static const char *const bodies[] = { "", "ConsumptionDate,AccountOID,Consumption\n",
+					      "ConsumptionDate,AccountOID,Consumption\r\n\r\n\n", "\n\n" };
+	char path[] = "/tmp/aq_test_csv_empty_XXXXXX";
+	struct aq_readings r;
+	struct aq_err e = { 0 };
+	struct aq_csv_opts allow = { .allow_empty = 1 }, tolerate = { .max_bad = 5 };
+	int fd = mkstemp(path);
+
+	T_ASSERT(fd >= 0);
+	close(fd);
+	aq_readings_init(&r);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		FILE *f = fopen(path, "w");
+
+		T_ASSERT(f);
+		fputs(bodies[i], f);
+		fclose(f);
+		e.msg[0] = '\0';
+		T_EQ_INT(aq_csv_load(path, NULL, &r, NULL, &e), AQ_ENOTFOUND);
+		T_CHECK(strstr(e.msg, "no readings in '") && strstr(e.msg, path));
+		T_OK(aq_csv_load(path, &allow, &r, NULL, &e));
+		T_EQ_INT(r.n, 0);
+	}
+	{
+		FILE *f = fopen(path, "w");
+
+		T_ASSERT(f);
+		fputs("ConsumptionDate,AccountOID,Consumption\nnotadate,1,2\n", f);
+		fclose(f);
+		T_EQ_INT(aq_csv_load(path, &tolerate, &r, NULL, &e), AQ_ENOTFOUND);
+		T_CHECK(strstr(e.msg, "(every row was bad)") != NULL);
+	}
+	aq_readings_release(&r);
+	unlink(path);
+}
+
 int main(void)
 {
 	T_RUN(test_basic);
@@ -431,5 +470,6 @@ int main(void)
 	T_RUN(test_random_roundtrip);
 	T_RUN(test_mutation_fuzz);
 	T_RUN(test_daiad);
+	T_RUN(test_empty_file);
 	T_DONE();
 }
