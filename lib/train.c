@@ -491,7 +491,7 @@ static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_
 	struct aq_model_row *rows = NULL;
 	enum aq_train_action *act = NULL;
 	size_t nit = 0;
-	int32_t new_days = 0;
+	int32_t most_new = 0;
 	if ((rc = aq_dataset_read_part(R->rds, part, &rd, e)))
 		goto part_done;
 	if (R->pds && (rc = aq_model_read_part(R->pds, part, &prev, e)))
@@ -537,7 +537,7 @@ static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_
 				if (rd.date[k] <= o->series.until) {   /* the last day up to --until */
 					int32_t since = it.prev ? it.prev->trained_until : rd.date[it.start] - 1;
 
-					new_days = rd.date[k] - since > new_days ? rd.date[k] - since : new_days;
+					most_new = rd.date[k] - since > most_new ? rd.date[k] - since : most_new;
 					break;
 				}
 		}
@@ -560,8 +560,8 @@ static int train_part(struct run_ctx *R, int part, int threads, struct aq_arima_
 	}
 	pthread_mutex_lock(&R->mu);
 	st->readings += rd.n;
-	if (new_days > st->new_days)
-		st->new_days = new_days;
+	if (most_new > st->new_days)
+		st->new_days = most_new;
 	for (size_t k = 0; k < nit; k++) {
 		st->accounts++;
 		switch (rows[k].status) {
