@@ -85,7 +85,7 @@ int cli_finish(int code, const char *err)
 	cli_set_bool("ok", ok);
 	cli_set_int("exit_code", code);
 	if (!json_object_get(cli.sum, "seconds"))
-		cli_set_real("seconds", aq_now() - cli.t0);
+		cli_set_real("seconds", round((aq_now() - cli.t0) * 1000) / 1000);
 	if (!ok)
 		cli_set_str("error", err ? err : code == CLI_EXIT_USAGE ? "usage" : "failed");
 	if (f == stderr)
