@@ -59,6 +59,12 @@ $(BINDIR)/aquacast-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
 
+# test_cli checks the CLI kit: it links cmd/common's objects too.
+$(BUILD)/tests/unit/test_cli.o: ALL_CFLAGS += -Icmd/common
+$(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(CMD_COMMON_OBJ) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -o $@ $< $(LIBA) $(LDLIBS)
