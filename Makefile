@@ -24,6 +24,8 @@ LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBA      := $(if $(filter build/dev,$(BUILD)),lib/libaquacast.a,$(BUILD)/libaquacast.a)
 
+# cmd/common/*.c (the CLI kit, no main.c: not a binary) links into every binary.
+CMD_COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cmd/common/*.c)))
 CMDS      := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard cmd/*/main.c)))))
 BINDIR    := $(if $(filter build/dev,$(BUILD)),bin,$(BUILD)/bin)
 BINS      := $(CMDS:%=$(BINDIR)/aquacast-%)
@@ -48,9 +50,18 @@ $(LIBA): $(LIB_OBJ)
 # Objects are never intermediate: keep them so binaries do not relink every time.
 .SECONDARY:
 
-# One rule for all binaries: every .c in cmd/<name>/ links into aquacast-<name>.
+# cmd/ objects see the kit's header.
+$(BUILD)/cmd/%.o: ALL_CFLAGS += -Icmd/common
+
+# One rule for all binaries: every .c in cmd/<name>/ and cmd/common/ links into aquacast-<name>.
 .SECONDEXPANSION:
-$(BINDIR)/aquacast-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c))) $(LIBA)
+$(BINDIR)/aquacast-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c))) $(CMD_COMMON_OBJ) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
+
+# test_cli checks the CLI kit: it links cmd/common's objects too.
+$(BUILD)/tests/unit/test_cli.o: ALL_CFLAGS += -Icmd/common
+$(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(CMD_COMMON_OBJ) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
 

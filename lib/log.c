@@ -14,6 +14,23 @@
 static int level = -1;
 static const char *prog = "aquacast";
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int line_open; /* a progress line is on the TTY, without its newline (under lock) */
+
+/* Under lock: erase the progress line so the next text starts on a clean line. */
+static void clear_line_locked(void)
+{
+	if (line_open) {
+		fputs("\r\033[K", stderr);
+		line_open = 0;
+	}
+}
+
+void aq_log_clear_progress(void)
+{
+	pthread_mutex_lock(&lock);
+	clear_line_locked();
+	pthread_mutex_unlock(&lock);
+}
 
 static enum aq_log_level level_from_env(void)
 {
@@ -49,6 +66,7 @@ void aq_log(enum aq_log_level lvl, const char *fmt, ...)
 	if ((int)lvl > (int)aq_log_get_level())
 		return;
 	pthread_mutex_lock(&lock);
+	clear_line_locked(); /* a warning is never glued onto the progress line */
 	fprintf(stderr, "%s: %s: ", prog, names[lvl]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -86,16 +104,23 @@ static void print_line(struct aq_progress *p, double now, uint64_t done, int fin
 	pthread_mutex_lock(&lock);
 	if (p->tty && !final) {
 		if (p->total)
-			fprintf(stderr, "\r%s: %llu/%llu %s, %.0f/s%s\033[K", p->label,
-				(unsigned long long)done, (unsigned long long)p->total, p->unit, rate, eta);
+			fprintf(stderr, "\r%s: %llu / %llu %s (%.0f%%), %.0f/s%s\033[K", p->label,
+				(unsigned long long)done, (unsigned long long)p->total, p->unit,
+				100.0 * (double)done / (double)p->total, rate, eta);
 		else
 			fprintf(stderr, "\r%s: %llu %s, %.0f/s\033[K", p->label,
 				(unsigned long long)done, p->unit, rate);
+		fflush(stderr);
+		line_open = 1;
 	} else {
-		if (p->tty)
-			fputs("\r\033[K", stderr);
-		fprintf(stderr, "%s: info: %s: %llu %s in %.2fs (%.0f/s)%s\n", prog, p->label,
-			(unsigned long long)done, p->unit, el, rate, final ? "" : eta);
+		clear_line_locked();
+		if (p->total)
+			fprintf(stderr, "%s: info: %s: %llu / %llu %s in %.2fs (%.0f/s)%s\n", prog, p->label,
+				(unsigned long long)done, (unsigned long long)p->total, p->unit, el, rate,
+				final ? "" : eta);
+		else
+			fprintf(stderr, "%s: info: %s: %llu %s in %.2fs (%.0f/s)\n", prog, p->label,
+				(unsigned long long)done, p->unit, el, rate);
 	}
 	pthread_mutex_unlock(&lock);
 }

@@ -13,6 +13,9 @@ enum aq_log_level aq_log_get_level(void);
 void aq_log_set_prog(const char *prog);
 void aq_log(enum aq_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Erase the TTY progress line, if one is shown (before writing to stderr directly). */
+void aq_log_clear_progress(void);
+
 #define aq_error(...) aq_log(AQ_LOG_ERROR, __VA_ARGS__)
 #define aq_warn(...) aq_log(AQ_LOG_WARN, __VA_ARGS__)
 #define aq_info(...) aq_log(AQ_LOG_INFO, __VA_ARGS__)
@@ -20,7 +23,7 @@ void aq_log(enum aq_log_level lvl, const char *fmt, ...) __attribute__((format(p
 
 /*
  * Progress: on a TTY stderr, one self-overwriting line at most every 0.2 s
- * ("label: done/total unit, rate/s, eta"); elsewhere a log line every 10 s
+ * ("label: N / total unit (P%), rate/s, eta"), erased before any log line; elsewhere a log line every 10 s
  * at info level, so long runs under Airflow still show life. Thread-safe
  * through atomics: workers call aq_progress_add().
  */

@@ -64,6 +64,7 @@ struct aq_replay_opts {
 	int nprops;
 	const volatile sig_atomic_t *stop; /* set by a signal handler: flush, checkpoint, return */
 	struct aq_progress *progress;
+	enum aq_seed_mode seed_mode; /* seed: rows already in the seeded days (default refuse) */
 };
 
 struct aq_replay_stats {

@@ -1,11 +1,12 @@
 /* kafka.c — the --kafka source of aquacast-extract: options, signals and summary around lib/ingest.c. */
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "date.h"
 #include "ingest.h"
 #include "log.h"
@@ -13,193 +14,155 @@
 
 int extract_kafka_main(int argc, char **argv);
 
-static void usage(FILE *f)
+static const char help[] =
+	"usage: aquacast-extract --kafka BROKERS --topic T --group G --out DATASET [options]\n"
+	"\n"
+	"Consumes reading messages (docs/formats.md, streaming) into the readings dataset, one\n"
+	"batch per poll cycle; offsets are committed only after the batch is durable (and, with\n"
+	"--sink odbc, committed in the database). Malformed messages are counted and skipped.\n"
+	"\n"
+	"  --kafka BROKERS       bootstrap servers\n"
+	"  --topic T             topic (default water.readings.daily)\n"
+	"  --group G             consumer group (required)\n"
+	"  --out DATASET         readings dataset (created if missing)\n"
+	"  --parts P             partitions of a new dataset (default 32)\n"
+	"  --batch-rows N        readings per batch at most (default 1000000)\n"
+	"  --batch-seconds S     seconds per batch at most (default 1)\n"
+	"  --max-messages N      stop after N messages (0: no limit)\n"
+	"  --idle-timeout S      stop after S seconds without a message\n"
+	"  --until-date DATE     take messages whose first day is <= DATE, then stop\n"
+	"  --sink odbc           also insert the rows over ODBC (--odbc CONNSTR or $AQUACAST_ODBC,\n"
+	"                        --table T, default PORTAL.ConsumptionDaily); DB commit before offsets\n"
+	"  --timeline FILE       append \"<day> <readings> <unix time durable>\" per batch\n"
+	"  -X key=value          extra librdkafka consumer property (repeatable)\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"The last stdout line is the JSON summary (\"ok\":false and \"error\" on a failure).\n"
+	"exit: 0 ok, 1 failure, 2 usage\n";
+
+static void set_summary(const struct aq_ingest_stats *st)
 {
-	fputs("usage: aquacast-extract --kafka BROKERS --topic T --group G --out DATASET [options]\n"
-	      "\n"
-	      "Consumes reading messages (docs/formats.md, streaming) into the readings dataset, one\n"
-	      "batch per poll cycle; offsets are committed only after the batch is durable (and, with\n"
-	      "--sink odbc, committed in the database). Malformed messages are counted and skipped.\n"
-	      "\n"
-	      "  --kafka BROKERS       bootstrap servers\n"
-	      "  --topic T             topic (default water.readings.daily)\n"
-	      "  --group G             consumer group (required)\n"
-	      "  --out DATASET         readings dataset (created if missing)\n"
-	      "  --parts P             partitions of a new dataset (default 32)\n"
-	      "  --batch-rows N        readings per batch at most (default 1000000)\n"
-	      "  --batch-seconds S     seconds per batch at most (default 1)\n"
-	      "  --max-messages N      stop after N messages\n"
-	      "  --idle-timeout S      stop after S seconds without a message\n"
-	      "  --until-date DATE     take messages whose first day is <= DATE, then stop\n"
-	      "  --sink odbc           also insert the rows over ODBC (--odbc CONNSTR or $AQUACAST_ODBC,\n"
-	      "                        --table T, default PORTAL.ConsumptionDaily); DB commit before offsets\n"
-	      "  --timeline FILE       append \"<day> <readings> <unix time durable>\" per batch\n"
-	      "  -X key=value          extra librdkafka consumer property (repeatable)\n"
-	      "  -h, --help            this help\n"
-	      "\n"
-	      "The last stdout line is a JSON summary. exit: 0 ok, 1 failure, 2 usage\n",
-	      f);
+	double t = st->seconds, ta = st->active_seconds;
+
+	cli_set_str("source", "kafka");
+	cli_set_int("messages", (long long)st->messages);
+	cli_set_int("readings", (long long)st->readings);
+	cli_set_int("rows", (long long)st->readings);
+	cli_set_int("bytes", (long long)st->bytes);
+	cli_set_int("malformed", (long long)st->malformed);
+	cli_set_int("batches", (long long)st->batches);
+	cli_set_int("files", (long long)st->files);
+	cli_set_int("db_rows", (long long)st->db_rows);
+	cli_set_real("seconds", t);
+	cli_set_real("messages_per_s", t > 0 ? st->messages / t : 0);
+	cli_set_real("readings_per_s", t > 0 ? st->readings / t : 0);
+	cli_set_real("bytes_per_s", t > 0 ? st->bytes / t : 0);
+	cli_set_real("active_seconds", ta);
+	cli_set_real("active_readings_per_s", ta > 0 ? st->readings / ta : 0);
+	cli_set_real("active_messages_per_s", ta > 0 ? st->messages / ta : 0);
+	cli_set("lag", st->lag >= 0 ? json_integer(st->lag) : json_null());
+	cli_set_bool("stopped", st->stopped);
 }
 
-static void summary(const struct aq_ingest_stats *st, const char *err)
-{
-	json_t *j = json_object();
-	char *s;
-	double t = st->seconds;
+enum { O_KAFKA = 256, O_TOPIC, O_GROUP, O_OUT, O_PARTS, O_BROWS, O_BSECS, O_MAXM, O_IDLE, O_UNTIL, O_SINK, O_ODBC,
+       O_TABLE, O_TIMELINE };
 
-	json_object_set_new(j, "source", json_string("kafka"));
-	json_object_set_new(j, "messages", json_integer((json_int_t)st->messages));
-	json_object_set_new(j, "readings", json_integer((json_int_t)st->readings));
-	json_object_set_new(j, "rows", json_integer((json_int_t)st->readings));
-	json_object_set_new(j, "bytes", json_integer((json_int_t)st->bytes));
-	json_object_set_new(j, "malformed", json_integer((json_int_t)st->malformed));
-	json_object_set_new(j, "batches", json_integer((json_int_t)st->batches));
-	json_object_set_new(j, "files", json_integer((json_int_t)st->files));
-	json_object_set_new(j, "db_rows", json_integer((json_int_t)st->db_rows));
-	json_object_set_new(j, "seconds", json_real(t));
-	json_object_set_new(j, "messages_per_s", json_real(t > 0 ? st->messages / t : 0));
-	json_object_set_new(j, "readings_per_s", json_real(t > 0 ? st->readings / t : 0));
-	json_object_set_new(j, "bytes_per_s", json_real(t > 0 ? st->bytes / t : 0));
-	json_object_set_new(j, "active_seconds", json_real(st->active_seconds));
-	json_object_set_new(j, "active_readings_per_s",
-			    json_real(st->active_seconds > 0 ? st->readings / st->active_seconds : 0));
-	json_object_set_new(j, "active_messages_per_s",
-			    json_real(st->active_seconds > 0 ? st->messages / st->active_seconds : 0));
-	json_object_set_new(j, "lag", st->lag >= 0 ? json_integer(st->lag) : json_null());
-	json_object_set_new(j, "stopped", json_boolean(st->stopped));
-	if (err)
-		json_object_set_new(j, "error", json_string(err));
-	if ((s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))))
-		printf("%s\n", s);
-	fflush(stdout);
-	free(s);
-	json_decref(j);
+static const struct option longopts[] = {
+	{ "kafka", required_argument, NULL, O_KAFKA }, { "topic", required_argument, NULL, O_TOPIC },
+	{ "group", required_argument, NULL, O_GROUP }, { "out", required_argument, NULL, O_OUT },
+	{ "parts", required_argument, NULL, O_PARTS }, { "batch-rows", required_argument, NULL, O_BROWS },
+	{ "batch-seconds", required_argument, NULL, O_BSECS }, { "max-messages", required_argument, NULL, O_MAXM },
+	{ "idle-timeout", required_argument, NULL, O_IDLE }, { "until-date", required_argument, NULL, O_UNTIL },
+	{ "sink", required_argument, NULL, O_SINK }, { "odbc", required_argument, NULL, O_ODBC },
+	{ "table", required_argument, NULL, O_TABLE }, { "timeline", required_argument, NULL, O_TIMELINE },
+	{ "help", no_argument, NULL, 'h' }, { 0 },
+};
+
+struct kargs {
+	struct aq_ingest_opts o;
+	const char *odbc, *timeline;
+	int sink_odbc;
+};
+
+static void parse_one(struct kargs *a, const char **props, int c)
+{
+	static const struct cli_choice sinks[] = { { "odbc", 1 }, { NULL, 0 } };
+	struct aq_ingest_opts *o = &a->o;
+
+	switch (c) {
+	case O_KAFKA: o->brokers = optarg; break;
+	case O_TOPIC: o->topic = optarg; break;
+	case O_GROUP: o->group = optarg; break;
+	case O_OUT: o->out = optarg; break;
+	case O_PARTS: o->parts = (int)cli_int("--parts", optarg, 1, 4096); break;
+	case O_BROWS: o->batch_rows = (uint64_t)cli_int("--batch-rows", optarg, 1, LLONG_MAX); break;
+	case O_BSECS: o->batch_seconds = cli_real("--batch-seconds", optarg, 0, 86400, CLI_OPEN_LO); break;
+	case O_MAXM: o->max_messages = (uint64_t)cli_int("--max-messages", optarg, 0, LLONG_MAX); break;
+	case O_IDLE: o->idle_timeout = cli_real("--idle-timeout", optarg, 0, 1e9, CLI_OPEN_LO); break;
+	case O_UNTIL: o->until_date = cli_date("--until-date", optarg); break;
+	case O_SINK: a->sink_odbc = cli_choice("--sink", optarg, sinks); break;
+	case O_ODBC: a->odbc = optarg; break;
+	case O_TABLE: o->odbc_table = optarg; break;
+	case O_TIMELINE: a->timeline = optarg; break;
+	case 'X': props[o->nprops++] = optarg; break;
+	case 'h': cli_help(help);
+	}
+}
+
+static void parse_args(int argc, char **argv, struct kargs *a, const char **props)
+{
+	int c;
+
+	optind = 1;
+	while ((c = cli_getopt(argc, argv, "X:h", longopts)) != -1)
+		parse_one(a, props, c);
+	if (optind < argc)
+		cli_usage("unexpected argument '%s'", argv[optind]);
+	if (!a->o.brokers || !a->o.group || !a->o.out)
+		cli_usage("--kafka needs --group G and --out DATASET");
+	if (a->sink_odbc && !a->odbc && !(a->odbc = getenv("AQUACAST_ODBC")))
+		cli_usage("--sink odbc needs --odbc CONNSTR or $AQUACAST_ODBC");
+	if (a->odbc && !a->sink_odbc)
+		cli_usage("--odbc with --kafka only as the sink (--sink odbc)");
+	a->o.odbc_conn = a->sink_odbc ? a->odbc : NULL;
 }
 
 int extract_kafka_main(int argc, char **argv)
 {
-	enum { O_KAFKA = 256, O_TOPIC, O_GROUP, O_OUT, O_PARTS, O_BROWS, O_BSECS, O_MAXM, O_IDLE, O_UNTIL, O_SINK,
-	       O_ODBC, O_TABLE, O_TIMELINE };
-	static const struct option lo[] = {
-		{"kafka", required_argument, NULL, O_KAFKA}, {"topic", required_argument, NULL, O_TOPIC},
-		{"group", required_argument, NULL, O_GROUP}, {"out", required_argument, NULL, O_OUT},
-		{"parts", required_argument, NULL, O_PARTS}, {"batch-rows", required_argument, NULL, O_BROWS},
-		{"batch-seconds", required_argument, NULL, O_BSECS}, {"max-messages", required_argument, NULL, O_MAXM},
-		{"idle-timeout", required_argument, NULL, O_IDLE}, {"until-date", required_argument, NULL, O_UNTIL},
-		{"sink", required_argument, NULL, O_SINK}, {"odbc", required_argument, NULL, O_ODBC},
-		{"table", required_argument, NULL, O_TABLE}, {"timeline", required_argument, NULL, O_TIMELINE},
-		{"help", no_argument, NULL, 'h'}, {0},
-	};
-	struct aq_ingest_opts o = {.topic = "water.readings.daily"};
-	struct aq_ingest_stats st = {0};
+	struct kargs a = { .o = { .topic = "water.readings.daily" } };
+	struct aq_ingest_stats st = { .lag = -1 };
 	struct aq_progress prog;
-	struct aq_err e = {0};
+	struct aq_err e = { 0 };
 	const char **props = calloc((size_t)argc + 1, sizeof(*props));
-	const char *odbc = NULL, *timeline = NULL;
-	int c, sink_odbc = 0, rc;
 	FILE *tl = NULL;
-	char *end;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "X:h", lo, NULL)) != -1) {
-		switch (c) {
-		case O_KAFKA: o.brokers = optarg; break;
-		case O_TOPIC: o.topic = optarg; break;
-		case O_GROUP: o.group = optarg; break;
-		case O_OUT: o.out = optarg; break;
-		case O_PARTS:
-			o.parts = (int)strtol(optarg, &end, 10);
-			if (*end || o.parts < 1 || o.parts > 4096)
-				goto bad;
-			break;
-		case O_BROWS:
-			o.batch_rows = strtoull(optarg, &end, 10);
-			if (*end || !o.batch_rows)
-				goto bad;
-			break;
-		case O_BSECS:
-			o.batch_seconds = strtod(optarg, &end);
-			if (*end || !(o.batch_seconds > 0))
-				goto bad;
-			break;
-		case O_MAXM:
-			o.max_messages = strtoull(optarg, &end, 10);
-			if (*end)
-				goto bad;
-			break;
-		case O_IDLE:
-			o.idle_timeout = strtod(optarg, &end);
-			if (*end || !(o.idle_timeout > 0))
-				goto bad;
-			break;
-		case O_UNTIL:
-			if (aq_date_parse(optarg, (int)strlen(optarg), &o.until_date, &e))
-				goto bad;
-			break;
-		case O_SINK:
-			if (strcmp(optarg, "odbc"))
-				goto bad;
-			sink_odbc = 1;
-			break;
-		case O_ODBC: odbc = optarg; break;
-		case O_TABLE: o.odbc_table = optarg; break;
-		case O_TIMELINE: timeline = optarg; break;
-		case 'X': props[o.nprops++] = optarg; break;
-		case 'h': usage(stdout); free(props); return 0;
-		default: usage(stderr); free(props); return 2;
-		}
-		continue;
-bad:
-		fprintf(stderr, "aquacast-extract: bad value '%s'\n", optarg);
+	if (!props)
+		return cli_fail("out of memory");
+	parse_args(argc, argv, &a, props);
+	a.o.props = props;
+	if (a.timeline && !(tl = fopen(a.timeline, "a"))) {
+		aq_err_sys(&e, "cannot open '%s'", a.timeline);
 		free(props);
-		return 2;
+		set_summary(&st);
+		return cli_fail_err(&e);
 	}
-	if (optind < argc || !o.brokers || !o.group || !o.out) {
-		fprintf(stderr, "aquacast-extract: --kafka needs --group G and --out DATASET\n");
-		usage(stderr);
-		free(props);
-		return 2;
+	a.o.timeline = tl;
+	if ((rc = aq_stop_install(&e)) == 0) {
+		a.o.stop = &aq_stop_requested;
+		aq_progress_init(&prog, "ingest", "readings", 0);
+		a.o.progress = &prog;
+		rc = aq_ingest_run(&a.o, &st, &e);
+		aq_progress_finish(&prog);
 	}
-	if (sink_odbc && !odbc && !(odbc = getenv("AQUACAST_ODBC"))) {
-		fprintf(stderr, "aquacast-extract: --sink odbc needs --odbc CONNSTR or $AQUACAST_ODBC\n");
-		free(props);
-		return 2;
-	}
-	if (odbc && !sink_odbc) {
-		fprintf(stderr, "aquacast-extract: --odbc with --kafka only as the sink (--sink odbc)\n");
-		free(props);
-		return 2;
-	}
-	o.odbc_conn = sink_odbc ? odbc : NULL;
-	o.props = props;
-	if (timeline && !(tl = fopen(timeline, "a"))) {
-		aq_err_sys(&e, "cannot open '%s'", timeline);
-		aq_error("%s", e.msg);
-		summary(&st, e.msg);
-		free(props);
-		return 1;
-	}
-	o.timeline = tl;
-	if (aq_stop_install(&e)) {
-		aq_error("%s", e.msg);
-		return 1;
-	}
-	o.stop = &aq_stop_requested;
-	aq_progress_init(&prog, "ingest", "readings", 0);
-	o.progress = &prog;
-	rc = aq_ingest_run(&o, &st, &e);
-	aq_progress_finish(&prog);
 	if (tl)
 		fclose(tl);
 	free(props);
-	if (rc) {
-		aq_error("%s", e.msg);
-		summary(&st, e.msg);
-		return 1;
-	}
+	set_summary(&st);
+	if (rc)
+		return cli_fail_err(&e);
 	aq_info("%llu messages, %llu readings, %llu malformed, %llu batches in %.2f s, lag %lld",
 		(unsigned long long)st.messages, (unsigned long long)st.readings, (unsigned long long)st.malformed,
 		(unsigned long long)st.batches, st.seconds, (long long)st.lag);
-	summary(&st, NULL);
-	return 0;
+	return cli_finish(CLI_EXIT_OK, NULL);
 }

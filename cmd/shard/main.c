@@ -1,9 +1,10 @@
 /* aquacast-shard — inspect and maintain Parquet shards and datasets: verify, stats, head, to-csv, compact. */
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "log.h"
 #include "tool.h"
 
@@ -24,7 +25,9 @@ static const char *top_usage =
 	"\n"
 	"  COMMAND --help          help of a command\n"
 	"\n"
-	"The last stdout line of verify, stats and compact is a JSON summary.\n"
+	"Every command ends with a one-line JSON summary (\"ok\":false and \"error\" on a failure):\n"
+	"the last stdout line of verify, stats and compact; the last stderr line of head and\n"
+	"to-csv, whose stdout is the CSV.\n"
 	"exit: 0 ok, 1 failure or bad file, 2 usage\n";
 
 static const char *help_verify =
@@ -48,7 +51,7 @@ static const char *help_head =
 	"usage: aquacast-shard head [-n N] PATH\n"
 	"\n"
 	"The first N rows (default 10) as CSV with a header. A dataset is read part by part,\n"
-	"each part merged (latest batch wins).\n";
+	"each part merged (latest batch wins). The JSON summary is the last line of stderr.\n";
 
 static const char *help_to_csv =
 	"usage: aquacast-shard to-csv PATH\n"
@@ -56,7 +59,8 @@ static const char *help_to_csv =
 	"Every row as CSV with a header: readings as ConsumptionDate,AccountOID,Consumption\n"
 	"(ISO dates; the shortest decimal that reads back to the same double; NaN as an\n"
 	"empty field); other schemas with their own columns (DATE as ISO, STRING quoted,\n"
-	"binary as 0x-hex). A dataset is written part by part, each part merged.\n";
+	"binary as 0x-hex). A dataset is written part by part, each part merged.\n"
+	"The JSON summary is the last line of stderr (stdout is only the CSV).\n";
 
 static const char *help_compact =
 	"usage: aquacast-shard compact DATASET [--part N]\n"
@@ -77,85 +81,81 @@ static int want_help(int argc, char **argv)
 	return 0;
 }
 
-static int usage_err(const char *help, const char *why)
+static _Noreturn void usage_err(const char *why) { cli_usage("%s", why); }
+
+static int cmd_head(int argc, char **argv)
 {
-	fprintf(stderr, "aquacast-shard: %s\n%s", why, help);
-	return 2;
+	static const struct option lo[] = { { "lines", required_argument, NULL, 'n' }, { 0 } };
+	long long n = 10;
+	int c;
+
+	while ((c = cli_getopt(argc, argv, "n:", lo)) != -1)
+		n = cli_int("-n", optarg, 0, LLONG_MAX);
+	if (optind != argc - 1)
+		usage_err("head needs one PATH");
+	return tool_head(argv[optind], n);
+}
+
+static int cmd_compact(int argc, char **argv)
+{
+	static const struct option lo[] = { { "part", required_argument, NULL, 'p' }, { 0 } };
+	long long part = -1;
+	int c;
+
+	while ((c = cli_getopt(argc, argv, "p:", lo)) != -1)
+		part = cli_int("--part", optarg, 0, INT_MAX);
+	if (optind != argc - 1)
+		usage_err("compact needs one DATASET");
+	return tool_compact(argv[optind], (int)part);
+}
+
+static const struct {
+	const char *name, **help;
+} cmds[] = { { "verify", &help_verify }, { "stats", &help_stats }, { "head", &help_head },
+	     { "to-csv", &help_to_csv }, { "compact", &help_compact } };
+
+/* argv[0] is the command word. */
+static int dispatch(const char *cmd, int argc, char **argv)
+{
+	if (!strcmp(cmd, "verify")) {
+		if (argc < 2)
+			usage_err("verify needs at least one PATH");
+		return tool_verify(argv + 1, argc - 1);
+	}
+	if (!strcmp(cmd, "stats")) {
+		if (argc != 2)
+			usage_err("stats needs one PATH");
+		return tool_stats(argv[1]);
+	}
+	if (!strcmp(cmd, "to-csv")) {
+		if (argc != 2)
+			usage_err("to-csv needs one PATH");
+		return tool_head(argv[1], -1);
+	}
+	if (!strcmp(cmd, "head"))
+		return cmd_head(argc, argv);
+	return cmd_compact(argc, argv);
 }
 
 int main(int argc, char **argv)
 {
 	const char *cmd;
+	size_t k;
 
-	aq_log_set_prog("aquacast-shard");
+	cli_init(argv[0]);
 	if (argc < 2)
-		return usage_err(top_usage, "missing command");
+		usage_err("missing command (verify, stats, head, to-csv, compact)");
 	cmd = argv[1];
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		fputs(top_usage, stdout);
-		return 0;
-	}
-	argc--;
-	argv++;
-	if (!strcmp(cmd, "verify")) {
-		if (want_help(argc, argv))
-			return fputs(help_verify, stdout), 0;
-		if (argc < 2)
-			return usage_err(help_verify, "verify needs at least one PATH");
-		return tool_verify(argv + 1, argc - 1);
-	}
-	if (!strcmp(cmd, "stats")) {
-		if (want_help(argc, argv))
-			return fputs(help_stats, stdout), 0;
-		if (argc != 2)
-			return usage_err(help_stats, "stats needs one PATH");
-		return tool_stats(argv[1]);
-	}
-	if (!strcmp(cmd, "to-csv")) {
-		if (want_help(argc, argv))
-			return fputs(help_to_csv, stdout), 0;
-		if (argc != 2)
-			return usage_err(help_to_csv, "to-csv needs one PATH");
-		return tool_head(argv[1], -1);
-	}
-	if (!strcmp(cmd, "head")) {
-		static const struct option lo[] = { { "lines", required_argument, NULL, 'n' }, { 0 } };
-		long long n = 10;
-		char *end;
-		int c;
-
-		if (want_help(argc, argv))
-			return fputs(help_head, stdout), 0;
-		while ((c = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
-			if (c != 'n')
-				return usage_err(help_head, "bad option");
-			n = strtoll(optarg, &end, 10);
-			if (!*optarg || *end || n < 0)
-				return usage_err(help_head, "-n wants a count >= 0");
-		}
-		if (optind != argc - 1)
-			return usage_err(help_head, "head needs one PATH");
-		return tool_head(argv[optind], n);
-	}
-	if (!strcmp(cmd, "compact")) {
-		static const struct option lo[] = { { "part", required_argument, NULL, 'p' }, { 0 } };
-		long part = -1;
-		char *end;
-		int c;
-
-		if (want_help(argc, argv))
-			return fputs(help_compact, stdout), 0;
-		while ((c = getopt_long(argc, argv, "p:", lo, NULL)) != -1) {
-			if (c != 'p')
-				return usage_err(help_compact, "bad option");
-			part = strtol(optarg, &end, 10);
-			if (!*optarg || *end || part < 0)
-				return usage_err(help_compact, "--part wants a part number >= 0");
-		}
-		if (optind != argc - 1)
-			return usage_err(help_compact, "compact needs one DATASET");
-		return tool_compact(argv[optind], (int)part);
-	}
-	fprintf(stderr, "aquacast-shard: unknown command '%s'\n%s", cmd, top_usage);
-	return 2;
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
+		cli_help(top_usage);
+	for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]) && strcmp(cmd, cmds[k].name); k++)
+		;
+	if (k == sizeof(cmds) / sizeof(cmds[0]))
+		cli_usage(cmd[0] == '-' ? "want a command before option '%s'" : "unknown command '%s'", cmd);
+	cli_set_command(cmd);
+	if (!strcmp(cmd, "head") || !strcmp(cmd, "to-csv"))
+		cli_summary_to_stderr(); /* stdout is the CSV */
+	if (want_help(argc - 1, argv + 1))
+		cli_help(*cmds[k].help);
+	return dispatch(cmd, argc - 1, argv + 1);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "date.h"
 #include "fs.h"
 #include "inspect.h"
@@ -16,15 +17,21 @@
 #include "parquet.h"
 #include "shard.h"
 
+/* The command's keys into the summary (printed by cli_finish). */
 static void print_json(json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-
-	if (s)
-		printf("%s\n", s);
-	free(s);
+	cli_merge(j);
 	json_decref(j);
-	fflush(stdout);
+}
+
+static uint64_t rows_out;      /* head / to-csv: data rows written */
+static struct aq_err head_err; /* head / to-csv: the first error, for the summary */
+
+static void note_err(const char *msg)
+{
+	aq_error("%s", msg);
+	if (!head_err.msg[0])
+		aq_err_set(&head_err, AQ_EIO, "%s", msg);
 }
 
 static int is_dir(const char *path)
@@ -34,17 +41,13 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Open PATH as a dataset when it is a directory; 1 = dataset, 0 = file, <0 error (printed). */
-static int classify(const char *path, struct aq_dataset *ds)
+/* Open PATH as a dataset when it is a directory; 1 = dataset, 0 = file, <0 error (in e). */
+static int classify(const char *path, struct aq_dataset *ds, struct aq_err *e)
 {
-	struct aq_err e = { 0 };
-
 	if (!is_dir(path))
 		return 0;
-	if (aq_dataset_open(ds, path, &e)) {
-		aq_error("%s", e.msg);
+	if (aq_dataset_open(ds, path, e))
 		return -1;
-	}
 	return 1;
 }
 
@@ -96,12 +99,12 @@ int tool_verify(char **paths, int n)
 	for (int i = 0; i < n; i++) {
 		struct aq_dataset ds;
 		if (is_dir(paths[i])) {
-			struct aq_err e = { 0 };
+			struct aq_err es = { 0 };
 			int sealed;
 			uint64_t nf;
-			if (aq_verify_seal(paths[i], &sealed, &nf, &e)) {
+			if (aq_verify_seal(paths[i], &sealed, &nf, &es)) {
 				s.bad++;
-				printf("BAD %s: %s\n", paths[i], e.msg);
+				printf("BAD %s: %s\n", paths[i], es.msg);
 				continue;
 			}
 			if (sealed)
@@ -109,11 +112,13 @@ int tool_verify(char **paths, int n)
 			if (sealed && !is_dataset_dir(paths[i]))
 				continue; /* an evaluation directory: its datasets are checked through their own seals */
 		}
-		int k = classify(paths[i], &ds);
+		struct aq_err e = { 0 };
+		int k = classify(paths[i], &ds, &e);
 
 		if (k < 0) {
 			s.files++;
 			s.bad++;
+			aq_error("%s", e.msg);
 			printf("BAD %s: not a parquet file nor a dataset\n", paths[i]);
 			continue;
 		}
@@ -144,7 +149,9 @@ int tool_verify(char **paths, int n)
 		      "rows", (json_int_t)s.rows, "pages", (json_int_t)s.pages, "pages_crc", (json_int_t)s.pages_crc,
 		      "tmp_files", (json_int_t)s.tmp, "seconds", aq_now() - t0);
 	print_json(j);
-	return s.bad ? 1 : 0;
+	if (s.bad)
+		return cli_fail("%llu of %llu files bad", (unsigned long long)s.bad, (unsigned long long)s.files);
+	return cli_finish(CLI_EXIT_OK, NULL);
 }
 
 /* ---------------------------------------------------------------- stats */
@@ -172,9 +179,8 @@ static int stats_file(const char *path)
 	uint64_t bytes;
 
 	if (aq_pq_reader_open(&r, path, &e)) {
-		aq_error("%s", e.msg);
 		json_decref(j);
-		return 1;
+		return cli_fail_err(&e);
 	}
 	bytes = r.size;   /* the reader maps the whole file */
 	json_object_set_new(j, "path", json_string(path));
@@ -185,11 +191,10 @@ static int stats_file(const char *path)
 
 		aq_readings_init(&rd);
 		if (aq_readings_read_file(path, &rd, &e)) {
-			aq_error("%s", e.msg);
 			aq_readings_release(&rd);
 			aq_pq_reader_release(&r);
 			json_decref(j);
-			return 1;
+			return cli_fail_err(&e);
 		}
 		aq_readings_stats_add(&s, &rd, 0);
 		aq_readings_release(&rd);
@@ -214,7 +219,7 @@ static int stats_file(const char *path)
 	json_object_set_new(j, "created_by", r.created_by ? json_string(r.created_by) : json_null());
 	aq_pq_reader_release(&r);
 	print_json(j);
-	return 0;
+	return cli_finish(CLI_EXIT_OK, NULL);
 }
 
 static int stats_dataset(const char *root, const struct aq_dataset *ds)
@@ -224,10 +229,8 @@ static int stats_dataset(const char *root, const struct aq_dataset *ds)
 	int readings = !strcmp(ds->kind, "readings");
 	json_t *j;
 
-	if (aq_dataset_summarize(ds, &sm, &e)) {
-		aq_error("%s", e.msg);
-		return 1;
-	}
+	if (aq_dataset_summarize(ds, &sm, &e))
+		return cli_fail_err(&e);
 	j = json_object();
 	json_object_set_new(j, "path", json_string(root));
 	json_object_set_new(j, "kind", json_string(ds->kind));
@@ -247,16 +250,18 @@ static int stats_dataset(const char *root, const struct aq_dataset *ds)
 	json_object_set_new(j, "batches", json_integer((json_int_t)sm.batches));
 	json_object_set_new(j, "bytes", json_integer((json_int_t)sm.bytes));
 	print_json(j);
-	return 0;
+	return cli_finish(CLI_EXIT_OK, NULL);
 }
 
 int tool_stats(const char *path)
 {
 	struct aq_dataset ds;
-	int k = classify(path, &ds), rc;
+	struct aq_err e = { 0 };
+	int k = classify(path, &ds, &e), rc;
 
+	cli_set_str("path", path);
 	if (k < 0)
-		return 1;
+		return cli_fail_err(&e);
 	if (k == 0)
 		return stats_file(path);
 	rc = stats_dataset(path, &ds);
@@ -291,6 +296,7 @@ static void put_readings(FILE *f, const struct aq_readings *rd, size_t n)
 		put_double(f, rd->value[i]);
 		fputc('\n', f);
 	}
+	rows_out += n;
 }
 
 static void put_bytes(FILE *f, const uint8_t *p, size_t n, int string)
@@ -319,7 +325,7 @@ static int csv_generic(const char *path, int header, int64_t *left)
 	int rc = 0;
 
 	if (aq_pq_reader_open(&r, path, &e)) {
-		aq_error("%s", e.msg);
+		note_err(e.msg);
 		return 1;
 	}
 	if (header) {
@@ -336,7 +342,7 @@ static int csv_generic(const char *path, int header, int64_t *left)
 
 			cols[c] = w ? malloc(n * w + 1) : calloc(1, sizeof(struct aq_pq_bytes));
 			if (!cols[c] || aq_pq_reader_read(&r, g, c, cols[c], &e)) {
-				aq_error("%s", cols[c] ? e.msg : "out of memory");
+				note_err(cols[c] ? e.msg : "out of memory");
 				rc = 1;
 			}
 		}
@@ -366,6 +372,7 @@ static int csv_generic(const char *path, int header, int64_t *left)
 				}
 			}
 			putchar('\n');
+			rows_out++;
 			if (*left > 0)
 				(*left)--;
 		}
@@ -390,6 +397,15 @@ static void emit_readings(const struct aq_readings *rd, int64_t *left)
 		*left -= (int64_t)n;
 }
 
+/* The end of head / to-csv: rows written, the summary on stderr (csv_generic logged its error). */
+static int head_done(int rc)
+{
+	cli_set_int("rows", (long long)rows_out);
+	if (fflush(stdout) != 0)
+		return cli_fail("cannot write the output");
+	return rc ? cli_finish(CLI_EXIT_FAIL, head_err.msg[0] ? head_err.msg : "failed") : cli_finish(CLI_EXIT_OK, NULL);
+}
+
 int tool_head(const char *path, int64_t nrows)
 {
 	static char obuf[1 << 20];
@@ -397,26 +413,25 @@ int tool_head(const char *path, int64_t nrows)
 	struct aq_readings rd;
 	struct aq_err e = { 0 };
 	int64_t left = nrows;
-	int k = classify(path, &ds), rc = 0, isds = k == 1;
+	int k = classify(path, &ds, &e), rc = 0, isds = k == 1;
 
+	cli_set_str("path", path);
 	if (k < 0)
-		return 1;
+		return cli_fail_err(&e);
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	aq_readings_init(&rd);
 	if (k == 0) {
 		struct aq_pq_reader r;
 
-		if (aq_pq_reader_open(&r, path, &e)) {
-			aq_error("%s", e.msg);
-			return 1;
-		}
+		if (aq_pq_reader_open(&r, path, &e))
+			return cli_fail_err(&e);
 		k = is_readings(&r);
 		aq_pq_reader_release(&r);
 		if (!k)
-			return csv_generic(path, 1, &left);
+			return head_done(csv_generic(path, 1, &left));
 		printf("ConsumptionDate,AccountOID,Consumption\n");
 		if (aq_readings_read_file(path, &rd, &e)) {
-			aq_error("%s", e.msg);
+			note_err(e.msg);
 			rc = 1;
 		} else {
 			emit_readings(&rd, &left);
@@ -425,7 +440,7 @@ int tool_head(const char *path, int64_t nrows)
 		printf("ConsumptionDate,AccountOID,Consumption\n");
 		for (int p = 0; p < ds.parts && left && !rc; p++) {
 			if (aq_dataset_read_part(&ds, p, &rd, &e)) {
-				aq_error("%s", e.msg);
+				note_err(e.msg);
 				rc = 1;
 				break;
 			}
@@ -439,7 +454,7 @@ int tool_head(const char *path, int64_t nrows)
 			int n;
 
 			if (aq_dataset_list_part(&ds, p, &paths, &n, &e)) {
-				aq_error("%s", e.msg);
+				note_err(e.msg);
 				rc = 1;
 				break;
 			}
@@ -453,11 +468,7 @@ int tool_head(const char *path, int64_t nrows)
 	if (isds)
 		aq_dataset_release(&ds);
 	aq_readings_release(&rd);
-	if (fflush(stdout) != 0) {
-		aq_error("cannot write the output");
-		rc = 1;
-	}
-	return rc;
+	return head_done(rc);
 }
 
 /* ---------------------------------------------------------------- compact */
@@ -469,19 +480,19 @@ int tool_compact(const char *root, int part)
 	int before = 0, after = 0, done = 0, rc = 0;
 	double t0 = aq_now();
 
-	if (aq_dataset_open(&ds, root, &e)) {
-		aq_error("%s", e.msg);
-		return 1;
-	}
+	cli_set_str("path", root);
+	if (aq_dataset_open(&ds, root, &e))
+		return cli_fail_err(&e);
 	if (strcmp(ds.kind, "readings")) {
-		aq_error("'%s': compaction merges readings datasets only (this one is '%s')", root, ds.kind);
+		aq_err_set(&e, AQ_EINVAL, "'%s': compaction merges readings datasets only (this one is '%s')", root,
+			   ds.kind);
 		aq_dataset_release(&ds);
-		return 1;
+		return cli_fail_err(&e);
 	}
 	if (part >= ds.parts) {
-		aq_error("'%s': no part %d (parts 0..%d)", root, part, ds.parts - 1);
+		aq_err_set(&e, AQ_EINVAL, "'%s': no part %d (parts 0..%d)", root, part, ds.parts - 1);
 		aq_dataset_release(&ds);
-		return 1;
+		return cli_fail_err(&e);
 	}
 	for (int p = part < 0 ? 0 : part; p < (part < 0 ? ds.parts : part + 1) && !rc; p++) {
 		char **paths;
@@ -499,10 +510,8 @@ int tool_compact(const char *root, int part)
 		after += n;
 		done++;
 	}
-	if (rc)
-		aq_error("%s", e.msg);
-	print_json(json_pack("{s:s, s:i, s:i, s:i, s:f, s:b}", "path", root, "parts", done, "files_before", before,
-			     "files_after", after, "seconds", aq_now() - t0, "ok", !rc));
+	print_json(json_pack("{s:s, s:i, s:i, s:i, s:f}", "path", root, "parts", done, "files_before", before,
+			     "files_after", after, "seconds", aq_now() - t0));
 	aq_dataset_release(&ds);
-	return rc ? 1 : 0;
+	return rc ? cli_fail_err(&e) : cli_finish(CLI_EXIT_OK, NULL);
 }

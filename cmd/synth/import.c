@@ -1,10 +1,10 @@
 /* import.c — aquacast-synth --from-csv: real readings through the strict CSV reader into shards and/or a table. */
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "csv.h"
 #include "date.h"
 #include "odbc.h"
@@ -115,7 +115,7 @@ int synth_import_csv(const struct cfg *c)
 	struct aq_dataset ds;
 	struct aq_readings_writer w;
 	struct import_ctx x = { 0 };
-	json_t *js;
+	char d[AQ_DATE_STRLEN];
 
 	aq_readings_init(&all);
 	if (c->out) {
@@ -160,24 +160,20 @@ out:
 		aq_dataset_release(&ds);
 	free(x.accts.v);
 	aq_readings_release(&all);
-	if (rc) {
-		aq_error("%s", e.msg);
-		return 1;
-	}
+	if (rc)
+		return cli_fail_err(&e);
 	secs = aq_now() - t0;
-	js = json_pack("{s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "accounts", (json_int_t)naccounts, "rows",
-		       (json_int_t)st.rows, "seconds", round(secs * 1000) / 1000, "rows_per_s",
-		       secs > 0 ? round(st.rows / secs) : 0.0, "bad", (json_int_t)st.bad, "missing",
-		       (json_int_t)st.missing, "duplicates", (json_int_t)st.dups, "shard_rows", (json_int_t)rows_shard,
-		       "db_rows", (json_int_t)rows_db, "from", aq_date_format(st.min_date, (char[AQ_DATE_STRLEN]){ 0 }),
-		       "to", aq_date_format(st.max_date, (char[AQ_DATE_STRLEN]){ 0 }));
-	if (js) {
-		char *s = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(10));
-
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(js);
-	}
-	return fflush(stdout) ? 1 : 0;
+	cli_set_int("accounts", naccounts);
+	cli_set_int("rows", (long long)st.rows);
+	cli_set_real("seconds", round(secs * 1000) / 1000);
+	cli_set_real("rows_per_s", secs > 0 ? round(st.rows / secs) : 0.0);
+	cli_set_int("bad", (long long)st.bad);
+	cli_set_int("missing", (long long)st.missing);
+	cli_set_int("duplicates", (long long)st.dups);
+	cli_set_int("shard_rows", (long long)rows_shard);
+	cli_set_int("db_rows", (long long)rows_db);
+	cli_set_str("from", st.rows ? aq_date_format(st.min_date, d) : NULL);
+	cli_set_str("to", st.rows ? aq_date_format(st.max_date, d) : NULL);
+	cli_set_int("parts", c->out ? c->parts : 0);
+	return cli_finish(CLI_EXIT_OK, NULL);
 }

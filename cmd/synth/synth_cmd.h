@@ -15,6 +15,7 @@ struct cfg {
 	const char *from_s, *to_s, *csv, *out, *odbc, *table, *schema, *truth, *from_csv;
 	uint64_t max_bad;
 	int parts, threads;
+	int parts_set;      /* --parts given (an existing dataset keeps its own count) */
 	size_t batch;
 	int64_t a0, a1;     /* account indexes [a0, a1) of --account-range */
 	int32_t from, to;   /* window [from, to) as offsets */
@@ -41,7 +42,7 @@ int synth_write_shards(const struct cfg *c, const struct gen *g, int nthreads, u
 int synth_write_odbc(const struct cfg *c, const struct gen *g, uint64_t *rows, struct aq_err *e);
 int synth_write_truth(const struct cfg *c, struct gen *g, int nthreads, uint64_t *nev, struct aq_err *e);
 
-/* --from-csv (import.c): the whole job; returns the exit code. */
+/* --from-csv (import.c): the whole job, its summary included; returns the exit code. */
 int synth_import_csv(const struct cfg *c);
 
 #endif

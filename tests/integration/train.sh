@@ -40,7 +40,7 @@ check_run "full run exits 0" [ $rc -eq 0 ]
 j=$(tail -n 1 "$T/m1.out")
 field() { echo "$1" | "$py" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 check_run "full: 8 accounts (9 joins later)" [ "$(field "$j" accounts)" = 8 ]
-check_run "full: 3 ok (incl. spikes), 5 fallback, 0 failed" [ "$(field "$j" ok)/$(field "$j" fallback)/$(field "$j" failed)" = "3/5/0" ]
+check_run "full: 3 ok (incl. spikes), 5 fallback, 0 failed" [ "$(field "$j" accounts_ok)/$(field "$j" fallback)/$(field "$j" failed)" = "3/5/0" ]
 check_run "full: summary has timing keys" [ -n "$(field "$j" fit_ms_median)" ] && [ -n "$(field "$j" fit_ms_p99)" ]
 
 # statuses and reasons through pyarrow (interop of the model-set schema)
