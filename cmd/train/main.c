@@ -14,9 +14,12 @@
 #include "shard.h"
 #include "stop.h"
 #include "train.h"
+#include "trainparts.h"
 
 static const char help[] =
 	"usage: aquacast-train --readings DATASET --out MODELSET [--prev MODELSET] [options]\n"
+	"       aquacast-train --readings DATASET --out MODELSET --parts A-B [options]\n"
+	"       aquacast-train --seal MODELSET\n"
 	"       aquacast-train --forecast MODELSET --account ID [--days 30]\n"
 	"\n"
 	"Fits every account of the readings dataset (one ARIMA per account, Hyndman-Khandakar\n"
@@ -47,6 +50,11 @@ static const char help[] =
 	"  --exact-missing       estimate with the exact likelihood over missing days (slow, as R);\n"
 	"                        default: interior gaps imputed for estimation only\n"
 	"  --hampel-t X          outlier threshold in robust sd, > 0 (default 5)\n"
+	"  --parts A-B           train only the dataset's parts A..B (mapped training: one task per\n"
+	"                        range, same --out); the range is sealed in the run's hidden staging\n"
+	"                        area (a rerun replaces it), and no model set exists until --seal\n"
+	"  --seal MODELSET       make the model set of a --parts run once every part is there (refused,\n"
+	"                        naming the missing parts, before); sealing a sealed run is a no-op\n"
 	"  --forecast MODELSET   print a forecast of --account for --days days (80/95% intervals,\n"
 	"                        clipped at 0) and the period total\n"
 	"  -h, --help            this help\n"
@@ -124,16 +132,35 @@ static int do_forecast(const char *set, int64_t account, int days)
 	return rc ? rc : cli_finish(CLI_EXIT_OK, NULL);
 }
 
+/* --seal: one model set from the sealed part ranges of a mapped run (lib/trainparts.h). */
+static int do_seal(const char *set)
+{
+	struct aq_err e = { 0 };
+	json_t *sum = NULL;
+	cli_set_command("seal");
+	if (aq_trainparts_seal(set, &sum, &e))
+		return cli_fail_err(&e);
+	if (json_is_true(json_object_get(sum, "already_sealed")))
+		aq_info("'%s' is sealed already: nothing to do", set);
+	else
+		aq_info("sealed '%s': %lld accounts from %zu part ranges", set,
+			(long long)json_integer_value(json_object_get(sum, "accounts")),
+			json_array_size(json_object_get(sum, "ranges")));
+	cli_merge(sum);
+	json_decref(sum);
+	return cli_finish(CLI_EXIT_OK, NULL);
+}
+
 struct args {
 	struct aq_train_opts o;
-	const char *readings, *out, *prev, *fc;
+	const char *readings, *out, *prev, *fc, *seal;
 	int64_t account;
 	int days, have_account;
 	int64_t *accounts;
 };
 
 enum { O_MODE = 256, O_SEASON, O_ACCOUNTS, O_UNTIL, O_WINDOW, O_MINOBS, O_AUTOZ2, O_MAXP, O_MAXQ, O_MAXSP, O_MAXSQ,
-       O_NOWARM, O_EXACTMISS, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS, O_UNIT };
+       O_NOWARM, O_EXACTMISS, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS, O_UNIT, O_PARTS, O_SEAL };
 
 static const struct option longopts[] = {
 	{ "readings", required_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
@@ -147,8 +174,21 @@ static const struct option longopts[] = {
 	{ "exact-missing", no_argument, 0, O_EXACTMISS }, { "hampel-t", required_argument, 0, O_HAMPEL },
 	{ "forecast", required_argument, 0, O_FORECAST }, { "account", required_argument, 0, O_ACCOUNT },
 	{ "days", required_argument, 0, O_DAYS }, { "unit", required_argument, 0, O_UNIT },
+	{ "parts", required_argument, 0, O_PARTS }, { "seal", required_argument, 0, O_SEAL },
 	{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 };
+
+/* "A-B" (or "A"): a range of part numbers; checked against the dataset's P when it is opened. */
+static void parse_parts(const char *s, struct aq_train_opts *o)
+{
+	char lo[32], *dash;
+	snprintf(lo, sizeof lo, "%s", s);
+	dash = strchr(lo, '-');
+	if (dash)
+		*dash = 0;
+	o->part_lo = (int)cli_int("--parts", lo, 0, AQ_DATASET_MAX_PARTS - 1);
+	o->part_hi = dash ? (int)cli_int("--parts", dash + 1, o->part_lo, AQ_DATASET_MAX_PARTS - 1) : o->part_lo;
+}
 
 static void parse_one(struct args *a, int c)
 {
@@ -189,6 +229,8 @@ static void parse_one(struct args *a, int c)
 		break;
 	case O_DAYS: a->days = (int)cli_int("--days", optarg, 1, 3660); break;
 	case O_UNIT: o->unit = cli_choice("--unit", optarg, units); break;
+	case O_PARTS: parse_parts(optarg, o); break;
+	case O_SEAL: a->seal = optarg; break;
 	case 'h': cli_help(help);
 	}
 }
@@ -203,7 +245,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage("unexpected argument '%s'", argv[optind]);
 	if (a->fc && !a->have_account)
 		cli_usage("--forecast needs --account ID");
-	if (!a->fc && (!a->readings || !a->out))
+	if (a->seal && (a->fc || a->readings || a->out || a->o.part_lo >= 0))
+		cli_usage("--seal MODELSET takes no other input or output");
+	if (!a->fc && !a->seal && (!a->readings || !a->out))
 		cli_usage("--readings and --out are required");
 }
 
@@ -230,6 +274,12 @@ static void stats_summary(const struct aq_train_stats *st, const struct args *a)
 	cli_set_str("unit", st->unit_parts ? "part" : "account");
 	if (a->prev)
 		cli_set_int("new_days", st->new_days);
+	if (a->o.part_lo >= 0) {
+		char range[32];
+		snprintf(range, sizeof range, "%d-%d", a->o.part_lo, a->o.part_hi);
+		cli_set_str("part_range", range);
+		cli_set_bool("sealed", 0); /* the model set exists after --seal */
+	}
 }
 
 int main(int argc, char **argv)
@@ -244,6 +294,8 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &a);
 	if (a.fc)
 		return do_forecast(a.fc, a.account, a.days);
+	if (a.seal)
+		return do_seal(a.seal);
 	if (a.o.mode != AQ_TRAIN_FULL && !a.prev)
 		aq_warn("mode '%s' without --prev: every account gets a full search", aq_train_mode_name(a.o.mode));
 	a.o.progress = 1; /* a TTY line, or a log line every 10 s elsewhere (lib/log.h) */
