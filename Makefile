@@ -19,6 +19,9 @@ CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Ilib -Ibuild/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS     = $(PKG_LIBS) -lpthread -lm
+# Sealed sets (lib/manifest.h): register checks them once lib/manifest.c exists.
+ALL_CFLAGS += $(if $(wildcard lib/manifest.c),-DAQ_HAVE_MANIFEST)
+GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -62,6 +65,9 @@ build/gen/pyfunc_py.h: python/aquacast_pyfunc.py
 	{ echo '/* generated from $< by make */'; echo 'static const unsigned char aq_pyfunc_py[] = {'; \
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } >$@.tmp && mv $@.tmp $@
 $(BUILD)/lib/pyfunc.o build/pic/lib/pyfunc.o: build/gen/pyfunc_py.h
+
+# register tags its runs with the revision it was built from.
+$(BUILD)/cmd/register/main.o: ALL_CFLAGS += -DAQ_GIT_REV='"$(GIT_REV)"'
 
 # Objects are never intermediate: keep them so binaries do not relink every time.
 .SECONDARY:

@@ -59,7 +59,7 @@ int aq_pyfunc_write(const char *dir, const struct aq_pyfunc_meta *m, struct aq_e
 			 "    env:\n"
 			 "      virtualenv: python_env.yaml\n"
 			 "    loader_module: aquacast_pyfunc\n"
-			 "    python_version: %s\n"
+			 "    python_version: '%s'\n"
 			 "%s%s%s"
 			 "%s%s%s"
 			 "signature:\n"
@@ -76,7 +76,7 @@ int aq_pyfunc_write(const char *dir, const struct aq_pyfunc_meta *m, struct aq_e
 	if ((rc = put(dir, AQ_PYFUNC_MLMODEL, buf, (size_t)n, e)))
 		return rc;
 	n = snprintf(buf, sizeof buf,
-		     "python: %s\nbuild_dependencies:\n- pip\n- setuptools\n- wheel\ndependencies:\n- -r requirements.txt\n",
+		     "python: '%s'\nbuild_dependencies:\n- pip\n- setuptools\n- wheel\ndependencies:\n- -r requirements.txt\n",
 		     py);
 	if ((rc = put(dir, "python_env.yaml", buf, (size_t)n, e)))
 		return rc;
