@@ -4,11 +4,14 @@
 #include <string.h>
 
 #include "forecast.h"
+#include "manifest.h"
 
 int aq_forecaster_open(struct aq_forecaster *f, const char *set, struct aq_err *e)
 {
 	memset(f, 0, sizeof *f);
-	int rc = aq_dataset_open(&f->ds, set, e);
+	int rc = aq_manifest_check(set, "models", 0, NULL, e); /* an unsealed or altered set is refused */
+	if (!rc)
+		rc = aq_dataset_open(&f->ds, set, e);
 	if (rc)
 		return rc;
 	f->parts = calloc((size_t)f->ds.parts, sizeof *f->parts);

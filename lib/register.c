@@ -354,6 +354,10 @@ static int job_read(const struct aq_register_opts *o, struct job *j, struct aq_e
 	j->metrics = aq_path_join(o->eval_dir, "metrics");
 	if (!rc && (!j->models || !j->metrics))
 		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+#ifdef AQ_HAVE_MANIFEST
+	if (!rc)
+		rc = check_sealed(o->eval_dir, "evaluation", e);
+#endif
 	if (!rc)
 		rc = check_sealed(j->models, "models", e);
 	if (!rc)
