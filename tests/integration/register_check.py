@@ -1,5 +1,6 @@
 """register_check.py — what the MLflow Python client sees after aquacast-register (run by tests/integration/register.sh).
 
+venv: requirements/mlflow.txt (tests/services/mlflow.sh python), not the test venv
 usage: register_check.py URI SUMMARY_JSON EVAL_DIR ALIAS TRAIN_FORECASTS_JSON
 Prints TAP lines; TRAIN_FORECASTS_JSON maps account -> the JSON line of train --forecast (30 days).
 """
