@@ -17,8 +17,11 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Ilib $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Ilib -Ibuild/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS     = $(PKG_LIBS) -lpthread -lm
+# Sealed sets (lib/manifest.h): register checks them once lib/manifest.c exists.
+ALL_CFLAGS += $(if $(wildcard lib/manifest.c),-DAQ_HAVE_MANIFEST)
+GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -33,7 +36,7 @@ BINS      := $(CMDS:%=$(BINDIR)/aquacast-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench
+.PHONY: all so lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench
 all: $(LIBA) $(BINS) $(UNIT_BINS)
 lib: $(LIBA)
 bins: $(BINS)
@@ -46,6 +49,27 @@ $(BUILD)/%.o: %.c
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
+
+# The shared libaquacast.so (the MLflow pyfunc loads it through ctypes): the same sources, -fPIC.
+PIC_OBJ   := $(LIB_SRC:%.c=build/pic/%.o)
+LIBSO     := build/pic/libaquacast.so
+all: $(LIBSO)
+so: $(LIBSO)
+build/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+$(LIBSO): $(PIC_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+# python/aquacast_pyfunc.py as a C array (register writes it into every model version).
+build/gen/pyfunc_py.h: python/aquacast_pyfunc.py
+	@mkdir -p $(@D)
+	{ echo '/* generated from $< by make */'; echo 'static const unsigned char aq_pyfunc_py[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } >$@.tmp && mv $@.tmp $@
+$(BUILD)/lib/pyfunc.o build/pic/lib/pyfunc.o: build/gen/pyfunc_py.h
+
+# register tags its runs with the revision it was built from.
+$(BUILD)/cmd/register/main.o: ALL_CFLAGS += -DAQ_GIT_REV='"$(GIT_REV)"'
 
 # Objects are never intermediate: keep them so binaries do not relink every time.
 .SECONDARY:

@@ -1,0 +1,50 @@
+/* forecast.h — forecast one account of a model set over a date range: the entry point of train --forecast, the pyfunc and serving. */
+#ifndef AQ_FORECAST_H
+#define AQ_FORECAST_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+#include "shard.h"
+
+/*
+ * A model set opened for forecasting: parts are read on first use and kept
+ * (a 27,000-account set is a few MB). Forecasts start the day after the
+ * account's TrainedUntil; a range [from, to] (dates, days since 1970-01-01,
+ * inclusive) must start on or after that day. Values are those of
+ * aquacast-train --forecast: aq_model_forecast / aq_model_forecast_total,
+ * point forecast and 80/95% intervals clipped at 0 (aq_model_clip).
+ * Also the C ABI of the Python pyfunc (ctypes on libaquacast.so): plain
+ * pointers and integers only.
+ */
+struct aq_forecaster {
+	struct aq_dataset ds;
+	struct aq_model_part *parts;   /* ds.parts entries */
+	unsigned char *loaded;
+};
+
+struct aq_forecast_info {
+	int64_t account;
+	int32_t trained_until;         /* the first forecastable day is trained_until + 1 */
+	int32_t status;                /* enum aq_model_status */
+	char spec[96];                 /* "ARIMA(1,0,1)(0,1,1)[7]", truncated */
+};
+
+int aq_forecaster_open(struct aq_forecaster *f, const char *set, struct aq_err *e);
+void aq_forecaster_release(struct aq_forecaster *f);
+/* malloc'd and opened, for ctypes (NULL on failure, e filled); aq_forecaster_free releases and frees. */
+struct aq_forecaster *aq_forecaster_new(const char *set, struct aq_err *e);
+void aq_forecaster_free(struct aq_forecaster *f);
+
+/* The account's row summary; AQ_ENOTFOUND when the set has no row for it. */
+int aq_forecaster_info(struct aq_forecaster *f, int64_t account, struct aq_forecast_info *out, struct aq_err *e);
+/*
+ * Daily forecasts of [from, to]: n = to - from + 1 values into each of
+ * mean, lo80, hi80, lo95, hi95 (caller's arrays); total[5] = the period's
+ * sum with its intervals in the same order.
+ */
+int aq_forecaster_range(struct aq_forecaster *f, int64_t account, int32_t from, int32_t to, double *mean,
+			double *lo80, double *hi80, double *lo95, double *hi95, double total[5], struct aq_err *e);
+
+#endif
