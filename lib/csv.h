@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "shard.h"
+#include "readings.h"
 
 struct aq_csv_opts {
 	char delim;          /* 0 = detect from the first line (',', '\t' or ';') */

@@ -14,10 +14,10 @@
 #include "inspect.h"
 #include "log.h"
 #include "manifest.h"
+#include "merge.h"
 #include "model.h"
 #include "pool.h"
 #include "series.h"
-#include "shard.h"
 
 void aq_evalset_opts_default(struct aq_evalset_opts *o)
 {

@@ -19,7 +19,7 @@
 #include "date.h"
 #include "fs.h"
 #include "odbc.h"
-#include "shard.h"
+#include "readings_writer.h"
 
 #define OK(rc) ((rc) == SQL_SUCCESS || (rc) == SQL_SUCCESS_WITH_INFO)
 

@@ -4,9 +4,9 @@
 
 #include <stdint.h>
 
+#include "dataset.h"
 #include "err.h"
 #include "model.h"
-#include "shard.h"
 
 /*
  * A model set opened for forecasting: parts are read on first use and kept

@@ -9,8 +9,8 @@
 #include "date.h"
 #include "kafka.h"
 #include "odbc.h"
+#include "readings_writer.h"
 #include "record.h"
-#include "shard.h"
 
 #define MAX_PARTS 1024
 

@@ -8,8 +8,8 @@
  * (whichever first), at a bound (max_messages, idle_timeout, until_date), on
  * a stop signal and when partitions are revoked. Ending a batch is, in
  * this order:
- *   1. the shard writer closes the batch: every part file temp → fsync →
- *      rename → fsync dir (lib/shard.h), a new batch key, label "kafka";
+ *   1. the readings writer closes the batch: every part file temp → fsync →
+ *      rename → fsync dir (lib/readings_writer.h), a new batch key, label "kafka";
  *   2. with an ODBC sink, the rows are inserted and committed;
  *   3. the next offset (last offset + 1) of every partition in the batch is
  *      stored (rd_kafka_offsets_store; enable.auto.offset.store=false) and

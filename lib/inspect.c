@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "manifest.h"
+#include "merge.h"
 #include "parquet.h"
 
 static int has_readings_schema(struct aq_pq_reader *r)

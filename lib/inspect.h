@@ -4,8 +4,9 @@
 
 #include <stdint.h>
 
+#include "dataset.h"
 #include "err.h"
-#include "shard.h"
+#include "readings.h"
 
 /* What one verified file holds (filled only when it is good). */
 struct aq_verify_info {

@@ -3,7 +3,7 @@
 #define AQ_MODEL_H
 
 /*
- * A model set is a dataset (lib/shard.h) of kind "models" with the same P
+ * A model set is a dataset (lib/dataset.h) of kind "models" with the same P
  * (and so the same part of every account) as the readings it was trained
  * on. aquacast-train writes one file per part, "<key>-train.parquet", into
  * a fresh directory per run; a model set is never modified in place —
@@ -30,9 +30,9 @@
 #include <stdint.h>
 
 #include "arima.h"
+#include "dataset.h"
 #include "err.h"
 #include "parquet.h"
-#include "shard.h"
 
 #define AQ_MODEL_RECENT 28
 

@@ -22,7 +22,7 @@
 #include <sqlext.h>
 
 #include "err.h"
-#include "shard.h"
+#include "readings.h"
 
 enum aq_sql_dialect {
 	AQ_SQL_GENERIC = 0,

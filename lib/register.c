@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dataset.h"
 #include "date.h"
 #include "digest.h"
 #include "fs.h"
@@ -17,7 +18,6 @@
 #include "pyfunc.h"
 #include "register.h"
 #include "registry.h"
-#include "shard.h"
 #ifdef AQ_HAVE_MANIFEST
 #include "manifest.h"
 #endif

@@ -24,8 +24,8 @@
 
 #include "err.h"
 #include "log.h"
+#include "readings.h"
 #include "record.h"
-#include "shard.h"
 
 /* What seeding does when the table already holds rows in the seeded days. */
 enum aq_seed_mode {

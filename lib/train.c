@@ -15,10 +15,10 @@
 #include "inspect.h"
 #include "log.h"
 #include "manifest.h"
-#include "trainparts.h"
+#include "merge.h"
 #include "model.h"
 #include "pool.h"
-#include "shard.h"
+#include "trainparts.h"
 
 static const char *mode_names[] = {"full", "refit", "update", "auto"};
 

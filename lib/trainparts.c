@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dataset.h"
 #include "fs.h"
 #include "manifest.h"
-#include "shard.h"
 
 /* counters of the ranges' manifests summed into the model set's */
 static const char *const count_keys[] = {"accounts", "ok",       "fallback", "failed",  "carried",

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "date.h"
+#include "merge.h"
 #include "model.h"
-#include "shard.h"
 
 static int die(const struct aq_err *e)
 {

@@ -10,7 +10,8 @@
 #include <pthread.h>
 
 #include "log.h"
-#include "shard.h"
+#include "merge.h"
+#include "readings_writer.h"
 #include "synth.h"
 
 static double cpu_now(void)

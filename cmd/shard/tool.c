@@ -14,8 +14,8 @@
 #include "fs.h"
 #include "inspect.h"
 #include "log.h"
+#include "merge.h"
 #include "parquet.h"
-#include "shard.h"
 
 /* The command's keys into the summary (printed by cli_finish). */
 static void print_json(json_t *j)

@@ -13,10 +13,10 @@
 #include "date.h"
 #include "extract.h"
 #include "log.h"
+#include "merge.h"
 #include "stop.h"
 #include "odbc.h"
 #include "replay.h"
-#include "shard.h"
 
 static const char help[] =
 	"usage: aquacast-stream-replay seed|run SOURCE [options]\n"

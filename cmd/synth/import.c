@@ -8,7 +8,7 @@
 #include "csv.h"
 #include "date.h"
 #include "odbc.h"
-#include "shard.h"
+#include "readings_writer.h"
 #include "synth_cmd.h"
 
 static void log_bad(void *ctx, uint64_t line, const char *why)

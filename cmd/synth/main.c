@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dataset.h"
 #include "date.h"
 #include "err.h"
 #include "log.h"
 #include "odbc.h"
-#include "shard.h"
 #include "synth.h"
 #include "synth_cmd.h"
 

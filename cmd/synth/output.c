@@ -9,7 +9,7 @@
 #include "date.h"
 #include "fs.h"
 #include "odbc.h"
-#include "shard.h"
+#include "readings_writer.h"
 #include "synth_cmd.h"
 
 /* Milli-m³ → shortest decimal with at least one fractional digit ("0.0", "1.127", "0.35"). */

@@ -8,10 +8,10 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "dataset.h"
 #include "date.h"
 #include "log.h"
 #include "model.h"
-#include "shard.h"
 #include "stop.h"
 #include "train.h"
 #include "trainparts.h"

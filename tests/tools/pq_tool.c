@@ -6,7 +6,7 @@
 
 #include "log.h"
 #include "parquet.h"
-#include "shard.h"
+#include "readings_writer.h"
 
 /*
  * pq_tool write OUT SCHEMA CODEC RG_ROWS PAGE_ROWS  < rows

@@ -8,8 +8,8 @@
 #include "autoarima.h"
 #include "date.h"
 #include "log.h"
+#include "readings_writer.h"
 #include "series.h"
-#include "shard.h"
 
 /*
  * train_tool fit FILE SEASON [WARM [REPS [H]]]

@@ -6,7 +6,7 @@
 
 #include "date.h"
 #include "inspect.h"
-#include "shard.h"
+#include "readings_writer.h"
 #include "test.h"
 
 static char root[512];

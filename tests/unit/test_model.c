@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dataset.h"
 #include "model.h"
-#include "shard.h"
 #include "test.h"
 
 static char root[256];

@@ -89,7 +89,7 @@ static void roundtrip(const char *conn, enum aq_sql_dialect want)
 	T_OK(aq_odbc_table_name(&c, "PORTAL.ConsumptionDaily", &t, &e));
 	snprintf(q, sizeof(q), "DELETE FROM %s", t);
 	T_OK(aq_odbc_exec(&c, q, &e));
-	/* Filled by hand: this test must not depend on lib/shard.c. */
+	/* Filled by hand: this test must not depend on lib/readings.c. */
 	r.n = r.cap = 1000;
 	r.date = calloc(r.n, sizeof(*r.date));
 	r.account = calloc(r.n, sizeof(*r.account));

@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "shard.h"
+#include "merge.h"
+#include "readings_writer.h"
 #include "test.h"
 
 static char tmpdir[512];
