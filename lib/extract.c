@@ -18,6 +18,7 @@
 
 #include "date.h"
 #include "fs.h"
+#include "hash.h"
 #include "odbc.h"
 #include "readings_writer.h"
 
@@ -127,19 +128,9 @@ struct keyset {
 	size_t n, cap; /* cap a power of two */
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	/* splitmix64 finaliser */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static size_t key_hash(int64_t a, int32_t d, size_t mask)
 {
-	return (size_t)mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL + (uint32_t)d) & mask;
+	return (size_t)aq_mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL + (uint32_t)d) & mask;
 }
 
 /* Room for n keys at load <= 1/2 (rehashing what is there). 0 or AQ_ENOMEM. */

@@ -6,17 +6,14 @@
 #include <string.h>
 
 #include "date.h"
+#include "hash.h"
 
 /* ---- random numbers ---- */
 
-/* splitmix64 (Steele, Lea & Flood 2014): seeds the xoshiro state. */
+/* splitmix64 (Steele, Lea & Flood 2014): seeds the xoshiro state. A Weyl step, then the finaliser. */
 static uint64_t splitmix64(uint64_t *x)
 {
-	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return aq_mix64(*x += UINT64_C(0x9e3779b97f4a7c15));
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
