@@ -617,6 +617,456 @@ static int done_key(int p, int q, int P, int c)
 /* Seasonal-AR stand-ins per search: 2 give 90% of the AICc gain of 8 on 987 synthetic accounts at +1.5% CPU */
 #define MAX_STANDINS 2
 
+struct orders {
+	int p, q, P, Q;
+};
+
+/* R's bounds on the orders: a third of the observations (of the seasons for P, Q), and what the fitter supports. */
+static void order_bounds(const struct aq_auto_opts *o, int nobs, int s, struct orders *max)
+{
+	max->p = o->max_p;
+	max->q = o->max_q;
+	max->P = o->max_P;
+	max->Q = o->max_Q;
+	if (max->p > nobs / 3)
+		max->p = nobs / 3;
+	if (max->q > nobs / 3)
+		max->q = nobs / 3;
+	if (max->P > nobs / 3 / s)
+		max->P = nobs / 3 / s;
+	if (max->Q > nobs / 3 / s)
+		max->Q = nobs / 3 / s;
+	if (max->p > AQ_ARIMA_MAX_ORDER)
+		max->p = AQ_ARIMA_MAX_ORDER;
+	if (max->q > AQ_ARIMA_MAX_ORDER)
+		max->q = AQ_ARIMA_MAX_ORDER;
+	if (max->P > AQ_ARIMA_MAX_SORDER)
+		max->P = AQ_ARIMA_MAX_SORDER;
+	if (max->Q > AQ_ARIMA_MAX_SORDER)
+		max->Q = AQ_ARIMA_MAX_SORDER;
+	if (s == 1)
+		max->P = max->Q = 0;
+}
+
+/*
+ * The seasonal differencing order D (o->D, or R's nsdiffs by seasonal
+ * strength) and dx = y differenced once at lag s when D > 0 (*nd values);
+ * D falls back to 0 when the differenced series would be empty or all NA.
+ */
+static int seasonal_diff(const double *y, size_t n, int s, const struct aq_auto_opts *o, struct aq_auto_info *info,
+			 double *dx, size_t *nd)
+{
+	int D = o->D;
+	if (s == 1)
+		D = 0;
+	else if (D < 0 && n <= 2 * (size_t)s)
+		D = 0;
+	else if (D < 0)
+		D = aq_nsdiffs(y, n, s, o->seas_threshold, o->max_D, &info->seas_strength);
+	*nd = n;
+	memcpy(dx, y, n * sizeof *dx);
+	if (D > 0) {
+		int allna = 1;
+		for (size_t i = (size_t)s; i < *nd; i++) {
+			dx[i - (size_t)s] = y[i] - y[i - (size_t)s];
+			allna &= !isfinite(dx[i - (size_t)s]);
+		}
+		if (*nd <= (size_t)s || allna) {
+			D = 0;
+			memcpy(dx, y, n * sizeof *dx);
+		} else {
+			*nd -= (size_t)s;
+		}
+	}
+	return D;
+}
+
+/*
+ * The differencing order d (o->d, or R's ndiffs by KPSS on the seasonally
+ * differenced dx, one less while d differences leave no complete window)
+ * and dx differenced d times in place (*nd shrinks by d).
+ */
+static int nonseasonal_diff(const struct aq_auto_opts *o, struct aq_auto_info *info, double *dx, size_t *nd)
+{
+	int d = o->d;
+	if (d < 0) {
+		d = aq_ndiffs(dx, *nd, o->alpha, o->max_d, &info->kpss_stat);
+		/* all-NA after differencing: one less (R) */
+		while (d > 0) {
+			int any = 0;
+			for (size_t i = (size_t)d; i < *nd && !any; i++) {
+				int okk = 1;
+				for (int j = 0; j <= d; j++)
+					okk &= isfinite(dx[i - (size_t)j]) != 0;
+				any = okk;
+			}
+			if (any)
+				break;
+			d--;
+		}
+	}
+	for (int k = 0; k < d; k++) {
+		for (size_t i = 0; i + 1 < *nd; i++)
+			dx[i] = dx[i + 1] - dx[i];
+		*nd = *nd ? *nd - 1 : 0;
+	}
+	return d;
+}
+
+/* The differenced series is constant: R fits (0,d,0)(0,D,0) with the constant fixed; we estimate it. */
+static int fit_constant_diff(struct search *S, struct aq_arima_model *m, struct aq_err *e)
+{
+	struct aq_arima_model tmp;
+	aq_arima_model_init(&tmp);
+	double ic;
+	S->approx = 0;
+	int rc = fit_one(S, 0, 0, 0, 0, S->d + S->D <= 1, 0, 1, NULL, &tmp, &ic);
+	if (rc || !isfinite(tmp.loglik)) {
+		aq_arima_model_release(&tmp);
+		return aq_err_set(e, AQ_ENUMERIC, "differenced series is constant and cannot be fitted");
+	}
+	aq_arima_model_release(m);
+	*m = tmp;
+	S->info->ic = ic;
+	return 0;
+}
+
+/* R's offset of the approximate AICc: -2 loglik - n* log sigma2 of the ML fit of (0,d,0)(0,D,0). */
+static double approx_offset(const struct search *S)
+{
+	struct aq_arima_model om;
+	aq_arima_model_init(&om);
+	struct aq_arima_spec sp;
+	make_spec(S, 0, 0, 0, 0, S->d + S->D == 0, &sp);
+	struct aq_arima_fit_opts fo = {0};
+	fo.method = AQ_ARIMA_CSS_ML;
+	fo.max_iter = 100;
+	fo.reltol = 1.5e-8;
+	struct aq_err e2 = {0};
+	double offset = 0;
+	if (aq_arima_fit(S->y, S->n, &sp, &fo, &om, S->ws, &e2) == 0 && om.sigma2 > 0 && isfinite(om.loglik))
+		offset = -2 * om.loglik - S->nstar * log(om.sigma2);
+	aq_arima_model_release(&om);
+	return offset;
+}
+
+/* The first model of the search: o's start orders within the bounds (at most (1,1)(0,0) on a short series). */
+static void start_orders(const struct aq_auto_opts *o, size_t n, const struct orders *max, struct orders *at)
+{
+	int start_p = o->start_p, start_q = o->start_q, start_P = o->start_P, start_Q = o->start_Q;
+	if (n < 10) {
+		start_p = start_p < 1 ? start_p : 1;
+		start_q = start_q < 1 ? start_q : 1;
+		start_P = start_Q = 0;
+	}
+	at->p = start_p < max->p ? start_p : max->p;
+	at->q = start_q < max->q ? start_q : max->q;
+	at->P = start_P < max->P ? start_P : max->P;
+	at->Q = start_Q < max->Q ? start_Q : max->Q;
+}
+
+/*
+ * Hyndman-Khandakar's stepwise search, as R's auto.arima: the start model,
+ * (0,0)(0,0), (1,0)(1,0), (0,1)(0,1) and (0,0)(0,0) without the constant,
+ * then from the best one the first neighbour that improves (seasonal moves
+ * first), until none does or nmodels were fitted; toggle_constant also tries
+ * the best orders with the constant switched. Returns the index of the best
+ * tried model in S->t.
+ */
+static int stepwise(struct search *S, const struct orders *max, struct orders at, int constant, int toggle_constant,
+		    int nmodels, struct aq_arima_model *cur)
+{
+	int s = S->s > 1 ? S->s : 1;
+	int p = at.p, q = at.q, P = at.P, Q = at.Q;
+	int ib = 0;   /* index of the best tried model */
+	double ic;
+	candidate(S, NULL, INFINITY, p, q, P, Q, constant, cur);
+	ic = candidate(S, NULL, S->t[ib].ic, 0, 0, 0, 0, constant, cur);
+	if (ic < S->t[ib].ic) {
+		ib = 1;
+		p = q = P = Q = 0;
+	}
+	int k = 2;
+	if (max->p > 0 || max->P > 0) {
+		int pp = max->p > 0, PP = s > 1 && max->P > 0;
+		ic = candidate(S, NULL, S->t[ib].ic, pp, 0, PP, 0, constant, cur);
+		if (ic < S->t[ib].ic) {
+			ib = k;
+			p = pp;
+			P = PP;
+			q = Q = 0;
+		}
+		k++;
+	}
+	if (max->q > 0 || max->Q > 0) {
+		int qq = max->q > 0, QQ = s > 1 && max->Q > 0;
+		ic = candidate(S, NULL, S->t[ib].ic, 0, qq, 0, QQ, constant, cur);
+		if (ic < S->t[ib].ic) {
+			ib = k;
+			p = P = 0;
+			Q = QQ;
+			q = qq;
+		}
+		k++;
+	}
+	if (constant) {
+		ic = candidate(S, NULL, S->t[ib].ic, 0, 0, 0, 0, 0, cur);
+		if (ic < S->t[ib].ic) {
+			ib = k;
+			p = q = P = Q = 0;
+		}
+		k++;
+	}
+	/* neighbour moves in R's order: seasonal first, then non-seasonal */
+	static const int moves[16][4] = {
+		{0, 0, -1, 0}, {0, 0, 0, -1}, {0, 0, 1, 0}, {0, 0, 0, 1},
+		{0, 0, -1, -1}, {0, 0, -1, 1}, {0, 0, 1, -1}, {0, 0, 1, 1},
+		{-1, 0, 0, 0}, {0, -1, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0},
+		{-1, -1, 0, 0}, {-1, 1, 0, 0}, {1, -1, 0, 0}, {1, 1, 0, 0},
+	};
+	int startk = 0;
+	while (startk < k && k < nmodels) {
+		startk = k;
+		int improved = 0;
+		for (int mv = 0; mv < 16 && !improved; mv++) {
+			int np = p + moves[mv][0], nq = q + moves[mv][1];
+			int nP = P + moves[mv][2], nQ = Q + moves[mv][3];
+			if (np < 0 || nq < 0 || nP < 0 || nQ < 0 || np > max->p || nq > max->q || nP > max->P ||
+			    nQ > max->Q)
+				continue;
+			if (tried_before(S, np, nq, nP, nQ, constant))
+				continue;
+			k++;
+			if (k > nmodels)
+				break;
+			ic = candidate(S, &S->t[ib], S->t[ib].ic, np, nq, nP, nQ, constant, cur);
+			if (ic < S->t[ib].ic) {
+				ib = S->nt - 1;
+				p = np;
+				q = nq;
+				P = nP;
+				Q = nQ;
+				improved = 1;
+			}
+		}
+		if (improved || k > nmodels)
+			continue;
+		if (toggle_constant && !tried_before(S, p, q, P, Q, !constant)) {
+			k++;
+			if (k > nmodels)
+				continue;
+			ic = candidate(S, &S->t[ib], S->t[ib].ic, p, q, P, Q, !constant, cur);
+			if (ic < S->t[ib].ic) {
+				ib = S->nt - 1;
+				constant = !constant;
+			}
+		}
+	}
+	return ib;
+}
+
+/* Indexes of the scored candidates in increasing approximate AICc (malloc'd, *no of them; NULL: out of memory). */
+static int *approx_order(const struct search *S, int *no)
+{
+	int *ord = malloc((size_t)S->nt * sizeof *ord);
+	if (!ord)
+		return NULL;
+	*no = 0;
+	for (int i = 0; i < S->nt; i++)
+		if (isfinite(S->t[i].ic))
+			ord[(*no)++] = i;
+	/* stable insertion sort by ic (R's order() keeps ties in order) */
+	for (int i = 1; i < *no; i++) {
+		int v = ord[i], j = i;
+		while (j > 0 && S->t[ord[j - 1]].ic > S->t[v].ic) {
+			ord[j] = ord[j - 1];
+			j--;
+		}
+		ord[j] = v;
+	}
+	return ord;
+}
+
+/* The refit cascade of the approximate search: what was refitted, and the fallbacks kept. */
+struct cascade {
+	int found, tried_ml, stop_at, nsub;
+	double best_ic, sub_ic;
+	struct aq_arima_model bestm, subm, subt;   /* best accepted past the cap; best stand-in; scratch */
+	unsigned char done[DONE_KEYS];
+};
+
+/*
+ * The seasonal MA order the cascade refits candidate i with: its own, 0
+ * after max_refits rejections (once per (p,q,P,c), unless that model was
+ * refitted as itself earlier), or -1: skip it (after 3 x max_refits
+ * rejections only pure AR candidates, which have no MA root to hit 1).
+ */
+static int cascade_Q(const struct search *S, struct cascade *C, const struct tried *t, const int *ord, int i)
+{
+	int Qr = t->Q;
+	if (C->tried_ml >= 3 * S->o->max_refits && (t->q > 0 || t->Q > 0))
+		return -1;
+	if (C->tried_ml >= S->o->max_refits && Qr > 0) {
+		/* the same model without its seasonal MA, once */
+		Qr = 0;
+		int key = done_key(t->p, t->q, t->P, t->c);
+		if (C->done[key] || tried_before_ml(S, t, ord, i))
+			return -1;
+		C->done[key] = 1;
+	}
+	return Qr;
+}
+
+/*
+ * A seasonal MA that ML drives to the unit circle (Theta(B^s) ~ 1 - B^s:
+ * the seasonal difference over-differences a stable weekly profile) is
+ * stood in for by the highest seasonal AR, (p,q)(max P,D,0), once per
+ * (p,q,c), when the search never scored that model: R reaches it only when
+ * its own CSS path happened to. It does not pre-empt the cascade (R's first
+ * accepted model is still found); it is chosen instead only with a lower ML
+ * AICc.
+ */
+static void stand_in(struct search *S, struct cascade *C, const struct tried *t, int max_P)
+{
+	int key = done_key(t->p, t->q, max_P, t->c);
+	double sic;
+	if (C->done[key])
+		return;
+	C->done[key] = 1;
+	C->nsub++;
+	S->info->nrefits++;
+	if (!fit_one(S, t->p, t->q, max_P, 0, t->c, 0, 1, NULL, &C->subt, &sic) && sic < C->sub_ic) {
+		struct aq_arima_model x = C->subm;
+		C->subm = C->subt;
+		C->subt = x;
+		C->sub_ic = sic;
+	}
+}
+
+/* An accepted refit: R's answer within max_refits, past the cap the best by ML AICc over max_refits more. */
+static void cascade_accept(struct search *S, struct cascade *C, const struct aq_arima_model *cur, double ic)
+{
+	if (C->tried_ml <= S->o->max_refits) {
+		C->found = 1;   /* R's answer: the first accepted in order */
+		S->info->ic = ic;
+	} else if (ic < C->best_ic) {
+		/*
+		 * Past the cap the order is no longer R's: keep the
+		 * best accepted (ML AICc) over max_refits more refits.
+		 */
+		if (aq_arima_model_copy(&C->bestm, cur, NULL) == 0) {
+			C->best_ic = ic;
+			if (C->stop_at < 0)
+				C->stop_at = C->tried_ml + S->o->max_refits;
+		}
+	}
+}
+
+/* Without R's answer, the best accepted past the cap; a better stand-in in any case. Moves it into *cur. */
+static void cascade_choose(struct search *S, struct cascade *C, struct aq_arima_model *cur)
+{
+	if (!C->found && isfinite(C->best_ic)) {
+		aq_arima_model_release(cur);
+		*cur = C->bestm;
+		aq_arima_model_init(&C->bestm);
+		C->found = 1;
+		S->info->ic = C->best_ic;
+	}
+	if (C->sub_ic < INFINITY && (!C->found || C->sub_ic < S->info->ic)) {
+		aq_arima_model_release(cur);
+		*cur = C->subm;
+		aq_arima_model_init(&C->subm);
+		C->found = 1;
+		S->info->ic = C->sub_ic;
+	}
+}
+
+/*
+ * Approximate search: refit by CSS-ML in increasing order of approximate
+ * AICc until one is accepted.
+ *
+ * R refits down the whole list; a seasonal MA driven to the unit circle by
+ * ML makes that cascade explode in time (each rejected ML fit of a seasonal
+ * model costs a full optimisation). After max_refits rejected refits,
+ * candidates with a seasonal MA part are refitted without it; after
+ * 3 x max_refits rejections only pure AR candidates are refitted (an
+ * over-differenced series sends every MA model's root to the unit circle: R
+ * refits them all, 24 ML fits and 6 s for one synthetic account).
+ */
+static int refit_cascade(struct search *S, int max_P, struct aq_arima_model *cur, struct aq_err *e)
+{
+	const struct aq_auto_opts *o = S->o;
+	int no;
+	int *ord = approx_order(S, &no);
+	if (!ord)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate search order");
+	struct cascade C;
+	C.found = C.tried_ml = C.nsub = 0;
+	C.stop_at = -1;
+	C.best_ic = C.sub_ic = INFINITY;
+	aq_arima_model_init(&C.bestm);
+	aq_arima_model_init(&C.subm);
+	aq_arima_model_init(&C.subt);
+	memset(C.done, 0, sizeof C.done);
+	for (int i = 0; i < no && !C.found; i++) {
+		struct tried *t = &S->t[ord[i]];
+		verify(S, t, cur);
+		if (!isfinite(t->ic))
+			continue;
+		int Qr = cascade_Q(S, &C, t, ord, i);
+		if (Qr < 0)
+			continue;
+		C.tried_ml++;
+		S->info->nrefits++;
+		double ic;
+		int frc = fit_one(S, t->p, t->q, t->P, Qr, t->c, 0, 1, o->warm_start && Qr == t->Q ? t->coef : NULL,
+				  cur, &ic);
+		if ((frc || !isfinite(ic)) && S->D > 0 && Qr > 0 && max_P > 0 && C.nsub < MAX_STANDINS &&
+		    !tried_before(S, t->p, t->q, max_P, 0, t->c))
+			stand_in(S, &C, t, max_P);
+		if (!frc && isfinite(ic))
+			cascade_accept(S, &C, cur, ic);
+		if (!C.found && C.stop_at >= 0 && C.tried_ml >= C.stop_at)
+			break;
+	}
+	free(ord);
+	cascade_choose(S, &C, cur);
+	aq_arima_model_release(&C.bestm);
+	aq_arima_model_release(&C.subm);
+	aq_arima_model_release(&C.subt);
+	if (!C.found)
+		return aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S->nt);
+	return 0;
+}
+
+/*
+ * Exact search: every candidate was an ML fit (its variance checked when it
+ * became best, by ML from its own estimates): the best one is the answer,
+ * as R's. A refit from its estimates by CSS-ML could only wander (on a
+ * short series the CSS start can turn non-stationary: 2 failed accounts of
+ * the 27k bench); it happens only when the best could not be kept.
+ */
+static int take_best(struct search *S, int ib, struct aq_arima_model *cur, struct aq_err *e)
+{
+	if (!isfinite(S->t[ib].ic))
+		return aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S->nt);
+	int frc = 0;
+	double ic = S->t[ib].ic;
+	if (S->best.coef) {
+		aq_arima_model_release(cur);
+		*cur = S->best;
+		aq_arima_model_init(&S->best);
+	} else {
+		struct tried *t = &S->t[ib];
+		S->info->nrefits++;
+		frc = fit_one(S, t->p, t->q, t->P, t->Q, t->c, 0, 1, t->coef, cur, &ic);
+	}
+	if (frc || !isfinite(ic))
+		return aq_err_set(e, AQ_ENUMERIC, "refit of the chosen model failed");
+	S->info->ic = ic;
+	return 0;
+}
+
 /* yc: NULL, or y with its interior gaps imputed, for the CSS candidate scores (aq_auto_arima) */
 static int auto_search(const double *y, const double *yc, size_t n, const struct aq_auto_opts *o,
 		       struct aq_arima_model *m, struct aq_auto_info *info, struct aq_arima_ws *ws,
@@ -639,76 +1089,16 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 		info->constant_series = 1;
 		return aq_err_set(e, AQ_ENUMERIC, "constant series");
 	}
-	int serieslength = nobs;
 	int s = o->season > 1 ? o->season : 1;
-	int max_p = o->max_p, max_q = o->max_q, max_P = o->max_P, max_Q = o->max_Q;
-	if (max_p > serieslength / 3)
-		max_p = serieslength / 3;
-	if (max_q > serieslength / 3)
-		max_q = serieslength / 3;
-	if (max_P > serieslength / 3 / s)
-		max_P = serieslength / 3 / s;
-	if (max_Q > serieslength / 3 / s)
-		max_Q = serieslength / 3 / s;
-	if (max_p > AQ_ARIMA_MAX_ORDER)
-		max_p = AQ_ARIMA_MAX_ORDER;
-	if (max_q > AQ_ARIMA_MAX_ORDER)
-		max_q = AQ_ARIMA_MAX_ORDER;
-	if (max_P > AQ_ARIMA_MAX_SORDER)
-		max_P = AQ_ARIMA_MAX_SORDER;
-	if (max_Q > AQ_ARIMA_MAX_SORDER)
-		max_Q = AQ_ARIMA_MAX_SORDER;
+	struct orders max;
+	order_bounds(o, nobs, s, &max);
 
-	/* seasonal differences */
-	int D = o->D;
-	if (s == 1) {
-		D = 0;
-		max_P = max_Q = 0;
-	} else if (D < 0 && n <= 2 * (size_t)s) {
-		D = 0;
-	} else if (D < 0) {
-		D = aq_nsdiffs(y, n, s, o->seas_threshold, o->max_D, &info->seas_strength);
-	}
-	size_t nd = n;
+	size_t nd;
 	double *dx = malloc((n ? n : 1) * sizeof *dx);
 	if (!dx)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate search workspace");
-	memcpy(dx, y, n * sizeof *dx);
-	if (D > 0) {
-		int allna = 1;
-		for (size_t i = (size_t)s; i < nd; i++) {
-			dx[i - (size_t)s] = y[i] - y[i - (size_t)s];
-			allna &= !isfinite(dx[i - (size_t)s]);
-		}
-		if (nd <= (size_t)s || allna) {
-			D = 0;
-			memcpy(dx, y, n * sizeof *dx);
-		} else {
-			nd -= (size_t)s;
-		}
-	}
-	int d = o->d;
-	if (d < 0) {
-		d = aq_ndiffs(dx, nd, o->alpha, o->max_d, &info->kpss_stat);
-		/* all-NA after differencing: one less (R) */
-		while (d > 0) {
-			int any = 0;
-			for (size_t i = (size_t)d; i < nd && !any; i++) {
-				int okk = 1;
-				for (int j = 0; j <= d; j++)
-					okk &= isfinite(dx[i - (size_t)j]) != 0;
-				any = okk;
-			}
-			if (any)
-				break;
-			d--;
-		}
-	}
-	for (int k = 0; k < d; k++) {
-		for (size_t i = 0; i + 1 < nd; i++)
-			dx[i] = dx[i + 1] - dx[i];
-		nd = nd ? nd - 1 : 0;
-	}
+	int D = seasonal_diff(y, n, s, o, info, dx, &nd);
+	int d = nonseasonal_diff(o, info, dx, &nd);
 	info->d = d;
 	info->D = D;
 	struct search S = {0};
@@ -721,56 +1111,28 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 	S.o = o;
 	S.ws = ws;
 	S.info = info;
-	S.nstar = serieslength;
+	S.nstar = nobs;
 	S.cinit = d + D == 0 ? mean_finite(y, n) : (d == 1 ? mean_diff(y, n, 1) : mean_diff(y, n, (size_t)s));
-	int rc = 0;
 	if (nd == 0) {
 		free(dx);
 		return aq_err_set(e, AQ_ENUMERIC, "not enough data to proceed");
 	}
-	if (aq_is_constant(dx, nd)) {
-		/* R fits (0,d,0)(0,D,0) with the constant fixed; we estimate it */
-		free(dx);
-		struct aq_arima_model tmp;
-		aq_arima_model_init(&tmp);
-		double ic;
-		S.approx = 0;
-		rc = fit_one(&S, 0, 0, 0, 0, d + D <= 1, 0, 1, NULL, &tmp, &ic);
-		if (rc || !isfinite(tmp.loglik)) {
-			aq_arima_model_release(&tmp);
-			return aq_err_set(e, AQ_ENUMERIC, "differenced series is constant and cannot be fitted");
-		}
-		aq_arima_model_release(m);
-		*m = tmp;
-		info->ic = ic;
-		return 0;
-	}
+	int dx_constant = aq_is_constant(dx, nd);
 	free(dx);
+	if (dx_constant)
+		return fit_constant_diff(&S, m, e);
 	if (s > 1) {
-		if (max_P > 0 && max_p > s - 1)
-			max_p = s - 1;
-		if (max_Q > 0 && max_q > s - 1)
-			max_q = s - 1;
+		if (max.P > 0 && max.p > s - 1)
+			max.p = s - 1;
+		if (max.Q > 0 && max.q > s - 1)
+			max.q = s - 1;
 	}
 	S.approx = o->approximation < 0 ? (n > 150 || s > 12) : o->approximation;
 	info->approximation = S.approx;
-	if (S.approx) {
-		struct aq_arima_model om;
-		aq_arima_model_init(&om);
-		struct aq_arima_spec sp;
-		make_spec(&S, 0, 0, 0, 0, d + D == 0, &sp);
-		struct aq_arima_fit_opts fo = {0};
-		fo.method = AQ_ARIMA_CSS_ML;
-		fo.max_iter = 100;
-		fo.reltol = 1.5e-8;
-		struct aq_err e2 = {0};
-		if (aq_arima_fit(y, n, &sp, &fo, &om, ws, &e2) == 0 && om.sigma2 > 0 && isfinite(om.loglik))
-			S.offset = -2 * om.loglik - serieslength * log(om.sigma2);
-		aq_arima_model_release(&om);
-	}
+	if (S.approx)
+		S.offset = approx_offset(&S);
 	info->offset = S.offset;
 	int allow_drift = o->allow_drift && d + D == 1, allow_mean = o->allow_mean && d + D == 0;
-	int constant = allow_drift || allow_mean;
 
 	int nmodels = o->nmodels > 0 ? o->nmodels : 94;
 	S.t = calloc((size_t)nmodels + 8, sizeof *S.t);
@@ -779,262 +1141,15 @@ static int auto_search(const double *y, const double *yc, size_t n, const struct
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate search table");
 	struct aq_arima_model cur;
 	aq_arima_model_init(&cur);
-
-	int start_p = o->start_p, start_q = o->start_q, start_P = o->start_P, start_Q = o->start_Q;
-	if (n < 10) {
-		start_p = start_p < 1 ? start_p : 1;
-		start_q = start_q < 1 ? start_q : 1;
-		start_P = start_Q = 0;
+	struct orders at;
+	start_orders(o, n, &max, &at);
+	int ib = stepwise(&S, &max, at, allow_drift || allow_mean, allow_drift || allow_mean, nmodels, &cur);
+	int rc = S.approx ? refit_cascade(&S, max.P, &cur, e) : take_best(&S, ib, &cur, e);
+	if (!rc) {
+		aq_arima_model_release(m);
+		*m = cur;
+		aq_arima_model_init(&cur);
 	}
-	int p = start_p < max_p ? start_p : max_p, q = start_q < max_q ? start_q : max_q;
-	int P = start_P < max_P ? start_P : max_P, Q = start_Q < max_Q ? start_Q : max_Q;
-	int ib = 0;   /* index of the best tried model */
-	double ic;
-	candidate(&S, NULL, INFINITY, p, q, P, Q, constant, &cur);
-	ic = candidate(&S, NULL, S.t[ib].ic, 0, 0, 0, 0, constant, &cur);
-	if (ic < S.t[ib].ic) {
-		ib = 1;
-		p = q = P = Q = 0;
-	}
-	int k = 2;
-	if (max_p > 0 || max_P > 0) {
-		int pp = max_p > 0, PP = s > 1 && max_P > 0;
-		ic = candidate(&S, NULL, S.t[ib].ic, pp, 0, PP, 0, constant, &cur);
-		if (ic < S.t[ib].ic) {
-			ib = k;
-			p = pp;
-			P = PP;
-			q = Q = 0;
-		}
-		k++;
-	}
-	if (max_q > 0 || max_Q > 0) {
-		int qq = max_q > 0, QQ = s > 1 && max_Q > 0;
-		ic = candidate(&S, NULL, S.t[ib].ic, 0, qq, 0, QQ, constant, &cur);
-		if (ic < S.t[ib].ic) {
-			ib = k;
-			p = P = 0;
-			Q = QQ;
-			q = qq;
-		}
-		k++;
-	}
-	if (constant) {
-		ic = candidate(&S, NULL, S.t[ib].ic, 0, 0, 0, 0, 0, &cur);
-		if (ic < S.t[ib].ic) {
-			ib = k;
-			p = q = P = Q = 0;
-		}
-		k++;
-	}
-	/* neighbour moves in R's order: seasonal first, then non-seasonal */
-	static const int moves[16][4] = {
-		{0, 0, -1, 0}, {0, 0, 0, -1}, {0, 0, 1, 0}, {0, 0, 0, 1},
-		{0, 0, -1, -1}, {0, 0, -1, 1}, {0, 0, 1, -1}, {0, 0, 1, 1},
-		{-1, 0, 0, 0}, {0, -1, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0},
-		{-1, -1, 0, 0}, {-1, 1, 0, 0}, {1, -1, 0, 0}, {1, 1, 0, 0},
-	};
-	int startk = 0;
-	while (startk < k && k < nmodels) {
-		startk = k;
-		int improved = 0;
-		for (int mv = 0; mv < 16 && !improved; mv++) {
-			int np = p + moves[mv][0], nq = q + moves[mv][1];
-			int nP = P + moves[mv][2], nQ = Q + moves[mv][3];
-			if (np < 0 || nq < 0 || nP < 0 || nQ < 0 || np > max_p || nq > max_q || nP > max_P ||
-			    nQ > max_Q)
-				continue;
-			if (tried_before(&S, np, nq, nP, nQ, constant))
-				continue;
-			k++;
-			if (k > nmodels)
-				break;
-			ic = candidate(&S, &S.t[ib], S.t[ib].ic, np, nq, nP, nQ, constant, &cur);
-			if (ic < S.t[ib].ic) {
-				ib = S.nt - 1;
-				p = np;
-				q = nq;
-				P = nP;
-				Q = nQ;
-				improved = 1;
-			}
-		}
-		if (improved || k > nmodels)
-			continue;
-		if ((allow_drift || allow_mean) && !tried_before(&S, p, q, P, Q, !constant)) {
-			k++;
-			if (k > nmodels)
-				continue;
-			ic = candidate(&S, &S.t[ib], S.t[ib].ic, p, q, P, Q, !constant, &cur);
-			if (ic < S.t[ib].ic) {
-				ib = S.nt - 1;
-				constant = !constant;
-			}
-		}
-	}
-
-	rc = 0;
-	if (S.approx) {
-		/* refit by CSS-ML in increasing order of approximate AICc until one is accepted */
-		int *ord = malloc((size_t)S.nt * sizeof *ord);
-		if (!ord) {
-			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate search order");
-			goto out;
-		}
-		int no = 0;
-		for (int i = 0; i < S.nt; i++)
-			if (isfinite(S.t[i].ic))
-				ord[no++] = i;
-		/* stable insertion sort by ic (R's order() keeps ties in order) */
-		for (int i = 1; i < no; i++) {
-			int v = ord[i], j = i;
-			while (j > 0 && S.t[ord[j - 1]].ic > S.t[v].ic) {
-				ord[j] = ord[j - 1];
-				j--;
-			}
-			ord[j] = v;
-		}
-		/*
-		 * R refits down the whole list; a seasonal MA driven to the unit
-		 * circle by ML makes that cascade explode in time (each rejected
-		 * ML fit of a seasonal model costs a full optimisation). After
-		 * max_refits rejected refits, candidates with a seasonal MA part
-		 * are refitted without it; after 3 x max_refits rejections only
-		 * pure AR candidates are refitted (an over-differenced series
-		 * sends every MA model's root to the unit circle: R refits them
-		 * all, 24 ML fits and 6 s for one synthetic account).
-		 */
-		int found = 0, tried_ml = 0, stop_at = -1, nsub = 0;
-		double best_ic = INFINITY, sub_ic = INFINITY;
-		struct aq_arima_model bestm, subm, subt;
-		aq_arima_model_init(&bestm);
-		aq_arima_model_init(&subm);
-		aq_arima_model_init(&subt);
-		unsigned char done[DONE_KEYS];
-		memset(done, 0, sizeof done);
-		for (int i = 0; i < no && !found; i++) {
-			struct tried *t = &S.t[ord[i]];
-			verify(&S, t, &cur);
-			if (!isfinite(t->ic))
-				continue;
-			int Qr = t->Q;
-			/* after 3 x max_refits rejections only pure AR candidates (no MA root to hit 1) */
-			if (tried_ml >= 3 * o->max_refits && (t->q > 0 || t->Q > 0))
-				continue;
-			if (tried_ml >= o->max_refits && Qr > 0) {
-				/* the same model without its seasonal MA, once */
-				Qr = 0;
-				int key = done_key(t->p, t->q, t->P, t->c);
-				if (done[key] || tried_before_ml(&S, t, ord, i))
-					continue;
-				done[key] = 1;
-			}
-			tried_ml++;
-			info->nrefits++;
-			int frc = fit_one(&S, t->p, t->q, t->P, Qr, t->c, 0, 1,
-					  o->warm_start && Qr == t->Q ? t->coef : NULL, &cur, &ic);
-			if ((frc || !isfinite(ic)) && S.D > 0 && Qr > 0 && max_P > 0 && nsub < MAX_STANDINS &&
-			    !tried_before(&S, t->p, t->q, max_P, 0, t->c)) {
-				/*
-				 * A seasonal MA that ML drives to the unit circle
-				 * (Theta(B^s) ~ 1 - B^s: the seasonal difference
-				 * over-differences a stable weekly profile) is stood
-				 * in for by the highest seasonal AR, (p,q)(max P,D,0),
-				 * once per (p,q,c), when the search never scored that
-				 * model: R reaches it only when its own CSS path
-				 * happened to. It does not pre-empt the cascade (R's
-				 * first accepted model is still found); it is chosen
-				 * instead only with a lower ML AICc.
-				 */
-				int key = done_key(t->p, t->q, max_P, t->c);
-				double sic;
-				if (!done[key]) {
-					done[key] = 1;
-					nsub++;
-					info->nrefits++;
-					if (!fit_one(&S, t->p, t->q, max_P, 0, t->c, 0, 1, NULL, &subt, &sic) &&
-					    sic < sub_ic) {
-						struct aq_arima_model x = subm;
-						subm = subt;
-						subt = x;
-						sub_ic = sic;
-					}
-				}
-			}
-			if (!frc && isfinite(ic)) {
-				if (tried_ml <= o->max_refits) {
-					found = 1;   /* R's answer: the first accepted in order */
-					info->ic = ic;
-				} else if (ic < best_ic) {
-					/*
-					 * Past the cap the order is no longer R's: keep the
-					 * best accepted (ML AICc) over max_refits more refits.
-					 */
-					if (aq_arima_model_copy(&bestm, &cur, NULL) == 0) {
-						best_ic = ic;
-						if (stop_at < 0)
-							stop_at = tried_ml + o->max_refits;
-					}
-				}
-			}
-			if (!found && stop_at >= 0 && tried_ml >= stop_at)
-				break;
-		}
-		free(ord);
-		if (!found && isfinite(best_ic)) {
-			aq_arima_model_release(&cur);
-			cur = bestm;
-			aq_arima_model_init(&bestm);
-			found = 1;
-			info->ic = best_ic;
-		}
-		if (sub_ic < INFINITY && (!found || sub_ic < info->ic)) {
-			aq_arima_model_release(&cur);
-			cur = subm;
-			aq_arima_model_init(&subm);
-			found = 1;
-			info->ic = sub_ic;
-		}
-		aq_arima_model_release(&bestm);
-		aq_arima_model_release(&subm);
-		aq_arima_model_release(&subt);
-		if (!found) {
-			rc = aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S.nt);
-			goto out;
-		}
-	} else {
-		if (!isfinite(S.t[ib].ic)) {
-			rc = aq_err_set(e, AQ_ENUMERIC, "no suitable ARIMA model found (%d candidates)", S.nt);
-			goto out;
-		}
-		/*
-		 * Every candidate was an ML fit (its variance checked when it
-		 * became best, by ML from its own estimates): the best one is
-		 * the answer, as R's. A refit from its estimates by CSS-ML
-		 * could only wander (on a short series the CSS start can turn
-		 * non-stationary: 2 failed accounts of the 27k bench).
-		 */
-		int frc = 0;
-		ic = S.t[ib].ic;
-		if (S.best.coef) {
-			aq_arima_model_release(&cur);
-			cur = S.best;
-			aq_arima_model_init(&S.best);
-		} else {
-			struct tried *t = &S.t[ib];
-			info->nrefits++;
-			frc = fit_one(&S, t->p, t->q, t->P, t->Q, t->c, 0, 1, t->coef, &cur, &ic);
-		}
-		if (frc || !isfinite(ic)) {
-			rc = aq_err_set(e, AQ_ENUMERIC, "refit of the chosen model failed");
-			goto out;
-		}
-		info->ic = ic;
-	}
-	aq_arima_model_release(m);
-	*m = cur;
-	aq_arima_model_init(&cur);
-out:
 	aq_arima_model_release(&cur);
 	aq_arima_model_release(&S.best);
 	free(S.t);
