@@ -236,9 +236,14 @@ struct worker {
 #define TXT_VAL 64
 #define TXT_ROW 128 /* packed: 20 + 11 + 25 digits and signs, 2 commas; longer = row_error */
 
-/* The bound result arrays of one fetch (typed or text). */
+/* The bound result arrays of one fetch (typed, text or packed). */
 struct cols {
-	int text;
+	int text, packed;
+	size_t n;                   /* rows per fetch */
+	SQLULEN fetched;            /* rows of the last fetch */
+	SQLUSMALLINT *status;       /* per row: SQL_ROW_SUCCESS, SQL_ROW_ERROR, ... */
+	SQLBIGINT *rowid;           /* text binding: RowId */
+	SQLLEN *ind_r;
 	char *trow;                 /* packed: TXT_ROW bytes a row, the two commas NUL'd once parsed */
 	SQLBIGINT *acct;
 	SQL_DATE_STRUCT *dates;
@@ -472,6 +477,359 @@ static int worker_sql(const struct slice *sl, int i, int64_t params[4], int *npa
 	return 0;
 }
 
+/*
+ * The arrays bound to a statement: n rows of the slice's binding. 0, or
+ * AQ_ENOMEM with some of them allocated (cols_free frees what there is).
+ */
+static int cols_alloc(struct cols *c, const struct slice *sl, size_t n)
+{
+	memset(c, 0, sizeof(*c));
+	c->text = sl->bind == AQ_BIND_TEXT;
+	c->packed = sl->packed_expr != NULL;
+	c->n = n;
+	c->status = malloc(n * sizeof(*c->status));
+	c->rowid = malloc(n * sizeof(*c->rowid));
+	c->ind_r = malloc(n * sizeof(*c->ind_r));
+	c->ind_a = malloc(n * sizeof(*c->ind_a));
+	c->ind_d = malloc(n * sizeof(*c->ind_d));
+	c->ind_v = malloc(n * sizeof(*c->ind_v));
+	if (c->packed) {
+		c->trow = malloc(n * TXT_ROW);
+	} else if (c->text) {
+		c->tacct = malloc(n * TXT_ACCT);
+		c->tdate = malloc(n * TXT_DATE);
+		c->tval = malloc(n * TXT_VAL);
+	} else {
+		c->acct = malloc(n * sizeof(*c->acct));
+		if (sl->days_expr)
+			c->days = malloc(n * sizeof(*c->days));
+		else
+			c->dates = malloc(n * sizeof(*c->dates));
+		c->vals = malloc(n * sizeof(*c->vals));
+	}
+	if (!c->status || !c->rowid || !c->ind_r || !c->ind_a || !c->ind_d || !c->ind_v || (c->packed && !c->trow) ||
+	    (c->text && (!c->tacct || !c->tdate || !c->tval)) ||
+	    (!c->text && !c->packed && (!c->acct || (!c->dates && !c->days) || !c->vals)))
+		return AQ_ENOMEM;
+	return 0;
+}
+
+static void cols_free(struct cols *c)
+{
+	free(c->status);
+	free(c->rowid);
+	free(c->ind_r);
+	free(c->ind_a);
+	free(c->ind_d);
+	free(c->ind_v);
+	free(c->tacct);
+	free(c->tdate);
+	free(c->tval);
+	free(c->trow);
+	free(c->acct);
+	free(c->dates);
+	free(c->days);
+	free(c->vals);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Shared writer mode: room for n rows pending between two locked flushes (flush_out). */
+static int pending_alloc(struct worker *wk, size_t n)
+{
+	wk->ocap = n;
+	wk->od = malloc(n * sizeof(*wk->od));
+	wk->oa = malloc(n * sizeof(*wk->oa));
+	wk->ov = malloc(n * sizeof(*wk->ov));
+	return wk->od && wk->oa && wk->ov ? 0 : AQ_ENOMEM;
+}
+
+static void pending_free(struct worker *wk)
+{
+	free(wk->od);
+	free(wk->oa);
+	free(wk->ov);
+	wk->od = NULL;
+	wk->oa = NULL;
+	wk->ov = NULL;
+}
+
+/* Column numbers: RowId is column 1 with text binding only (worker_sql). */
+static SQLRETURN bind_cols(SQLHSTMT st, struct cols *c)
+{
+	SQLRETURN rc;
+
+	if (c->packed) {
+		rc = SQLBindCol(st, 1, SQL_C_CHAR, c->trow, TXT_ROW, c->ind_a);
+	} else if (c->text) {
+		rc = SQLBindCol(st, 1, SQL_C_SBIGINT, c->rowid, 0, c->ind_r);
+		if (OK(rc))
+			rc = SQLBindCol(st, 2, SQL_C_CHAR, c->tacct, TXT_ACCT, c->ind_a);
+		if (OK(rc))
+			rc = SQLBindCol(st, 3, SQL_C_CHAR, c->tdate, TXT_DATE, c->ind_d);
+		if (OK(rc))
+			rc = SQLBindCol(st, 4, SQL_C_CHAR, c->tval, TXT_VAL, c->ind_v);
+	} else {
+		rc = SQLBindCol(st, 1, SQL_C_SBIGINT, c->acct, 0, c->ind_a);
+		if (OK(rc))
+			rc = c->days ? SQLBindCol(st, 2, SQL_C_SLONG, c->days, 0, c->ind_d)
+				     : SQLBindCol(st, 2, SQL_C_TYPE_DATE, c->dates, sizeof(*c->dates), c->ind_d);
+		if (OK(rc))
+			rc = SQLBindCol(st, 3, SQL_C_DOUBLE, c->vals, 0, c->ind_v);
+	}
+	return rc;
+}
+
+/*
+ * The worker's query on connection c, executed: a statement with
+ * column-wise binding of the n-row arrays of cols (one SQLFetch moves n
+ * rows) and the RowId range and account share bound as parameters. *stp is
+ * the statement (NULL if none could be allocated) for the caller to free.
+ */
+static int start_query(struct worker *wk, struct aq_odbc *c, struct cols *cols, int64_t *params, int nparams,
+		       char *sql, SQLHSTMT *stp, struct aq_err *e)
+{
+	SQLHSTMT st;
+	SQLRETURN rc;
+
+	*stp = NULL;
+	rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
+	*stp = st;
+	SQLSetStmtAttr(st, SQL_ATTR_ROW_BIND_TYPE, (SQLPOINTER)SQL_BIND_BY_COLUMN, 0);
+	rc = SQLSetStmtAttr(st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)(uintptr_t)cols->n, 0);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot set the row array size %zu", cols->n);
+	SQLSetStmtAttr(st, SQL_ATTR_ROW_STATUS_PTR, cols->status, 0);
+	SQLSetStmtAttr(st, SQL_ATTR_ROWS_FETCHED_PTR, &cols->fetched, 0);
+	for (int p = 0; p < nparams; p++) {
+		rc = SQLBindParameter(st, (SQLUSMALLINT)(p + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+				      &params[p], 0, NULL);
+		if (!OK(rc))
+			return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind parameter %d", p + 1);
+	}
+	if (!OK(bind_cols(st, cols)))
+		return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the result columns");
+	aq_debug("worker %d: %s", wk->i, sql);
+	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	if (!OK(rc))
+		return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read '%s'", wk->sl->o->table);
+	return 0;
+}
+
+/*
+ * Row i of a fetch, each binding its own way: 1 with its key and value
+ * (*vkind: -1, or why the value is flagged), 0 when the row is rejected
+ * (counted and sampled).
+ */
+
+/* Packed: "account,days,value", a part empty for NULL (aq_odbc_packed_row_expr). */
+static int parse_packed(struct worker *wk, struct cols *c, size_t i, int64_t rid, int64_t *a, int32_t *d, double *v,
+			int *vkind)
+{
+	char *ta = c->trow + i * TXT_ROW, *td, *tv;
+	int64_t dd;
+
+	if (c->ind_a[i] == SQL_NULL_DATA || c->ind_a[i] >= TXT_ROW || !(td = strchr(ta, ',')) ||
+	    !(tv = strchr(td + 1, ','))) {
+		sample(wk, AQ_REJ_ROW_ERROR, rid, c, i);
+		return 0;
+	}
+	*td++ = '\0';
+	*tv++ = '\0';
+	if (!*ta || parse_i64(ta, a)) {
+		sample(wk, AQ_REJ_BAD_ACCOUNT, rid, c, i);
+		return 0;
+	}
+	if (!*td || parse_i64(td, &dd) || dd < AQ_DATE_MIN || dd > AQ_DATE_MAX) {
+		sample(wk, AQ_REJ_BAD_DATE, rid, c, i);
+		return 0;
+	}
+	*d = (int32_t)dd;
+	if (!*tv)
+		*vkind = AQ_REJ_NULL;
+	else if (parse_f64(tv, v))
+		*vkind = AQ_REJ_NON_NUMERIC;
+	return 1;
+}
+
+static int parse_text(struct worker *wk, const struct cols *c, size_t i, int64_t rid, int64_t *a, int32_t *d,
+		      double *v, int *vkind)
+{
+	const char *ta = c->tacct + i * TXT_ACCT, *td = c->tdate + i * TXT_DATE, *tv = c->tval + i * TXT_VAL;
+
+	if (c->ind_a[i] == SQL_NULL_DATA || c->ind_a[i] >= TXT_ACCT || parse_i64(ta, a)) {
+		sample(wk, AQ_REJ_BAD_ACCOUNT, rid, c, i);
+		return 0;
+	}
+	if (c->ind_d[i] == SQL_NULL_DATA || c->ind_d[i] >= TXT_DATE || parse_date_text(td, strlen(td), d) ||
+	    *d < AQ_DATE_MIN || *d > AQ_DATE_MAX) {
+		sample(wk, AQ_REJ_BAD_DATE, rid, c, i);
+		return 0;
+	}
+	if (c->ind_v[i] == SQL_NULL_DATA)
+		*vkind = AQ_REJ_NULL;
+	else if (c->ind_v[i] >= TXT_VAL || parse_f64(tv, v))
+		*vkind = AQ_REJ_NON_NUMERIC;
+	return 1;
+}
+
+static int parse_typed(struct worker *wk, const struct cols *c, size_t i, int64_t rid, int64_t *a, int32_t *d,
+		       double *v, int *vkind)
+{
+	*a = (int64_t)c->acct[i];
+	if (c->ind_a[i] == SQL_NULL_DATA) {
+		sample(wk, AQ_REJ_BAD_ACCOUNT, rid, c, i);
+		return 0;
+	}
+	if (c->ind_d[i] == SQL_NULL_DATA ||
+	    (!c->days && (c->dates[i].month < 1 || c->dates[i].month > 12 || c->dates[i].day < 1 ||
+			  c->dates[i].day > 31))) {
+		sample(wk, AQ_REJ_BAD_DATE, rid, c, i);
+		return 0;
+	}
+	*d = c->days ? (int32_t)c->days[i] : aq_date_from_ymd(c->dates[i].year, c->dates[i].month, c->dates[i].day);
+	if (*d < AQ_DATE_MIN || *d > AQ_DATE_MAX) {
+		sample(wk, AQ_REJ_BAD_DATE, rid, c, i);
+		return 0;
+	}
+	if (c->ind_v[i] == SQL_NULL_DATA)
+		*vkind = AQ_REJ_NULL;
+	else
+		*v = c->vals[i];
+	return 1;
+}
+
+/* Row i's key and value, a flagged value (NULL, text, NaN, negative) counted and made NaN; 0: row rejected. */
+static int parse_row(struct worker *wk, struct cols *c, size_t i, int64_t rid, int64_t *a, int32_t *d, double *v)
+{
+	int vkind = -1, ok;
+
+	if (c->packed)
+		ok = parse_packed(wk, c, i, rid, a, d, v, &vkind);
+	else if (c->text)
+		ok = parse_text(wk, c, i, rid, a, d, v, &vkind);
+	else
+		ok = parse_typed(wk, c, i, rid, a, d, v, &vkind);
+	if (!ok)
+		return 0;
+	if (vkind < 0 && !isfinite(*v))
+		vkind = AQ_REJ_NAN;
+	else if (vkind < 0 && *v < 0)
+		vkind = AQ_REJ_NEGATIVE;
+	if (vkind >= 0) {
+		sample(wk, vkind, rid, c, i);
+		*v = NAN;
+	}
+	return 1;
+}
+
+/* What a worker carries from row to row: the pending row in key order, the key sets in RowId order. */
+struct rowstate {
+	int key_order;
+	int have_prev;
+	int64_t prev_acct, last_acct;
+	int32_t prev_date;
+	double prev_val;
+	struct keyset ids, keys;
+	int count_dups;
+};
+
+/* Sorted by (account, date, RowId): the last of a run of equal keys wins; a row goes out when its key is done. */
+static int keep_key_order(struct worker *wk, struct rowstate *s, const struct cols *c, size_t i, int64_t rid,
+			  int64_t a, int32_t d, double v, struct aq_err *e)
+{
+	int r;
+
+	if (s->have_prev && s->prev_acct == a && s->prev_date == d) {
+		sample(wk, AQ_REJ_DUPLICATE, rid, c, i);
+	} else if (s->have_prev && (r = emit(wk, s->prev_date, s->prev_acct, s->prev_val, e))) {
+		return r;
+	}
+	if (a != s->last_acct) {
+		wk->accounts++;
+		s->last_acct = a;
+	}
+	s->prev_acct = a;
+	s->prev_date = d;
+	s->prev_val = v;
+	s->have_prev = 1;
+	return 0;
+}
+
+/* RowId order: the writer keeps the last arrival, i.e. the larger RowId; accounts and duplicates counted in sets. */
+static int keep_rowid_order(struct worker *wk, struct rowstate *s, const struct cols *c, size_t i, int64_t rid,
+			    int64_t a, int32_t d, double v, struct aq_err *e)
+{
+	if (keyset_add(&s->ids, a, 0) < 0)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if (s->count_dups) {
+		int added = s->keys.n < DUP_KEYS_MAX ? keyset_add(&s->keys, a, d) : -1;
+
+		if (added == 0) {
+			sample(wk, AQ_REJ_DUPLICATE, rid, c, i);
+		} else if (added < 0) {
+			s->count_dups = 0;
+			keyset_free(&s->keys);
+		}
+	}
+	return emit(wk, d, a, v, e);
+}
+
+/* Fetch to the end (or the stop flag, or another worker's failure), every row checked and kept. */
+static int fetch_all(struct worker *wk, SQLHSTMT st, struct cols *c, struct rowstate *s, struct aq_err *e)
+{
+	const struct aq_extract_opts *o = wk->sl->o;
+	SQLRETURN rc;
+	int r;
+
+	for (;;) {
+		if ((o->stop && *o->stop) || atomic_load(&wk->sl->failed))
+			return aq_err_set(e, AQ_EINTR, "extraction interrupted");
+		rc = SQLFetch(st);
+		if (rc == SQL_NO_DATA)
+			break;
+		if (!OK(rc))
+			return aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot fetch from '%s'", o->table);
+		wk->rows_read += c->fetched;
+		for (size_t i = 0; i < c->fetched; i++) {
+			int64_t rid = !c->text || c->ind_r[i] == SQL_NULL_DATA ? -1 : (int64_t)c->rowid[i], a;
+			int32_t d;
+			double v;
+
+			if (c->status[i] == SQL_ROW_ERROR || c->status[i] == SQL_ROW_NOROW) {
+				if (c->status[i] == SQL_ROW_ERROR)
+					sample(wk, AQ_REJ_ROW_ERROR, rid, NULL, i);
+				continue;
+			}
+			if (!parse_row(wk, c, i, rid, &a, &d, &v))
+				continue;
+			r = s->key_order ? keep_key_order(wk, s, c, i, rid, a, d, v, e)
+					 : keep_rowid_order(wk, s, c, i, rid, a, d, v, e);
+			if (r)
+				return r;
+		}
+		if (o->progress)
+			aq_progress_add(o->progress, c->fetched);
+	}
+	return 0;
+}
+
+/* After the last fetch: the pending row out, the shared writer's rows flushed, the counts final. */
+static int finish_rows(struct worker *wk, struct rowstate *s, struct aq_err *e)
+{
+	int r;
+
+	if (s->have_prev && (r = emit(wk, s->prev_date, s->prev_acct, s->prev_val, e)))
+		return r;
+	if (wk->sl->shared && (r = flush_out(wk, e)))
+		return r;
+	if (!s->key_order)
+		wk->accounts = s->ids.n;
+	wk->dups_uncounted = !s->count_dups;
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -482,25 +840,10 @@ static void *worker_main(void *arg)
 	struct aq_err *e = &wk->err;
 	struct aq_odbc own, *c = sl->conn0;
 	SQLHSTMT st = NULL;
-	SQLRETURN rc;
-	SQLULEN fetched = 0;
-	SQLUSMALLINT *status = NULL;
-	SQLBIGINT *rowid = NULL, *acct = NULL;
-	SQL_DATE_STRUCT *dates = NULL;
-	SQLINTEGER *days = NULL;
-	double *vals = NULL;
-	char *tacct = NULL, *tdate = NULL, *tval = NULL, *trow = NULL;
-	SQLLEN *ind_r = NULL, *ind_a = NULL, *ind_d = NULL, *ind_v = NULL;
-	int text = sl->bind == AQ_BIND_TEXT, packed = sl->packed_expr != NULL, have_prev = 0;
-	int key_order = sl->order == AQ_ORDER_KEY, r = 0;
 	int64_t params[4] = { sl->lo, sl->hi, 0, 0 };
-	int nparams = 2;
+	int nparams = 2, r;
 	char *sql = NULL;
-	int64_t prev_acct = 0, last_acct = INT64_MIN;
-	int32_t prev_date = 0;
-	double prev_val = 0;
-	struct keyset ids = { 0 }, keys = { 0 };
-	int count_dups = 1;
+	struct rowstate rs = { .key_order = sl->order == AQ_ORDER_KEY, .last_acct = INT64_MIN, .count_dups = 1 };
 	struct cols cols;
 
 	if ((r = worker_sql(sl, wk->i, params, &nparams, &sql, e))) {
@@ -517,261 +860,20 @@ static void *worker_main(void *arg)
 	}
 	if (!c)
 		c = &own;
-	status = malloc(n * sizeof(*status));
-	rowid = malloc(n * sizeof(*rowid));
-	ind_r = malloc(n * sizeof(*ind_r));
-	ind_a = malloc(n * sizeof(*ind_a));
-	ind_d = malloc(n * sizeof(*ind_d));
-	ind_v = malloc(n * sizeof(*ind_v));
-	if (packed) {
-		trow = malloc(n * TXT_ROW);
-	} else if (text) {
-		tacct = malloc(n * TXT_ACCT);
-		tdate = malloc(n * TXT_DATE);
-		tval = malloc(n * TXT_VAL);
-	} else {
-		acct = malloc(n * sizeof(*acct));
-		if (sl->days_expr)
-			days = malloc(n * sizeof(*days));
-		else
-			dates = malloc(n * sizeof(*dates));
-		vals = malloc(n * sizeof(*vals));
-	}
-	if (sl->shared) {
-		wk->ocap = n;
-		wk->od = malloc(n * sizeof(*wk->od));
-		wk->oa = malloc(n * sizeof(*wk->oa));
-		wk->ov = malloc(n * sizeof(*wk->ov));
-	}
-	if (!status || !rowid || !ind_r || !ind_a || !ind_d || !ind_v || (packed && !trow) ||
-	    (text && (!tacct || !tdate || !tval)) || (!text && !packed && (!acct || (!dates && !days) || !vals)) ||
-	    (sl->shared && (!wk->od || !wk->oa || !wk->ov))) {
+	if (cols_alloc(&cols, sl, n) || (sl->shared && pending_alloc(wk, n)))
 		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st);
-	if (!OK(rc)) {
-		st = NULL;
-		r = aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
-		goto out;
-	}
-	/* Column-wise binding of n-row arrays: one SQLFetch moves n rows. */
-	SQLSetStmtAttr(st, SQL_ATTR_ROW_BIND_TYPE, (SQLPOINTER)SQL_BIND_BY_COLUMN, 0);
-	rc = SQLSetStmtAttr(st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)(uintptr_t)n, 0);
-	if (!OK(rc)) {
-		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot set the row array size %zu", n);
-		goto out;
-	}
-	SQLSetStmtAttr(st, SQL_ATTR_ROW_STATUS_PTR, status, 0);
-	SQLSetStmtAttr(st, SQL_ATTR_ROWS_FETCHED_PTR, &fetched, 0);
-	for (int p = 0; p < nparams; p++) {
-		rc = SQLBindParameter(st, (SQLUSMALLINT)(p + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
-				      &params[p], 0, NULL);
-		if (!OK(rc)) {
-			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind parameter %d", p + 1);
-			goto out;
-		}
-	}
-	/* Column numbers: RowId is column 1 with text binding only (worker_sql). */
-	if (packed) {
-		rc = SQLBindCol(st, 1, SQL_C_CHAR, trow, TXT_ROW, ind_a);
-	} else if (text) {
-		rc = SQLBindCol(st, 1, SQL_C_SBIGINT, rowid, 0, ind_r);
-		if (OK(rc))
-			rc = SQLBindCol(st, 2, SQL_C_CHAR, tacct, TXT_ACCT, ind_a);
-		if (OK(rc))
-			rc = SQLBindCol(st, 3, SQL_C_CHAR, tdate, TXT_DATE, ind_d);
-		if (OK(rc))
-			rc = SQLBindCol(st, 4, SQL_C_CHAR, tval, TXT_VAL, ind_v);
-	} else {
-		rc = SQLBindCol(st, 1, SQL_C_SBIGINT, acct, 0, ind_a);
-		if (OK(rc))
-			rc = days ? SQLBindCol(st, 2, SQL_C_SLONG, days, 0, ind_d)
-				  : SQLBindCol(st, 2, SQL_C_TYPE_DATE, dates, sizeof(*dates), ind_d);
-		if (OK(rc))
-			rc = SQLBindCol(st, 3, SQL_C_DOUBLE, vals, 0, ind_v);
-	}
-	if (!OK(rc)) {
-		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind the result columns");
-		goto out;
-	}
-	aq_debug("worker %d: %s", wk->i, sql);
-	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
-	if (!OK(rc)) {
-		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read '%s'", o->table);
-		goto out;
-	}
-	cols = (struct cols){ .text = text, .trow = trow, .acct = acct, .dates = dates, .days = days, .vals = vals,
-			      .tacct = tacct, .tdate = tdate, .tval = tval, .ind_a = ind_a, .ind_d = ind_d, .ind_v = ind_v };
-	for (;;) {
-		if ((o->stop && *o->stop) || atomic_load(&sl->failed)) {
-			r = aq_err_set(e, AQ_EINTR, "extraction interrupted");
-			goto out;
-		}
-		rc = SQLFetch(st);
-		if (rc == SQL_NO_DATA)
-			break;
-		if (!OK(rc)) {
-			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot fetch from '%s'", o->table);
-			goto out;
-		}
-		wk->rows_read += fetched;
-		for (size_t i = 0; i < fetched; i++) {
-			int64_t rid = !text || ind_r[i] == SQL_NULL_DATA ? -1 : (int64_t)rowid[i], a;
-			int32_t d;
-			double v;
-			int vkind = -1;
-
-			if (status[i] == SQL_ROW_ERROR || status[i] == SQL_ROW_NOROW) {
-				if (status[i] == SQL_ROW_ERROR)
-					sample(wk, AQ_REJ_ROW_ERROR, rid, NULL, i);
-				continue;
-			}
-			if (packed) {
-				/* "account,days,value", a part empty for NULL (aq_odbc_packed_row_expr) */
-				char *ta = trow + i * TXT_ROW, *td, *tv;
-				int64_t dd;
-
-				if (ind_a[i] == SQL_NULL_DATA || ind_a[i] >= TXT_ROW || !(td = strchr(ta, ',')) ||
-				    !(tv = strchr(td + 1, ','))) {
-					sample(wk, AQ_REJ_ROW_ERROR, rid, &cols, i);
-					continue;
-				}
-				*td++ = '\0';
-				*tv++ = '\0';
-				if (!*ta || parse_i64(ta, &a)) {
-					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, &cols, i);
-					continue;
-				}
-				if (!*td || parse_i64(td, &dd) || dd < AQ_DATE_MIN || dd > AQ_DATE_MAX) {
-					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
-					continue;
-				}
-				d = (int32_t)dd;
-				if (!*tv)
-					vkind = AQ_REJ_NULL;
-				else if (parse_f64(tv, &v))
-					vkind = AQ_REJ_NON_NUMERIC;
-			} else if (text) {
-				const char *ta = tacct + i * TXT_ACCT, *td = tdate + i * TXT_DATE,
-					   *tv = tval + i * TXT_VAL;
-
-				if (ind_a[i] == SQL_NULL_DATA || ind_a[i] >= TXT_ACCT || parse_i64(ta, &a)) {
-					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, &cols, i);
-					continue;
-				}
-				if (ind_d[i] == SQL_NULL_DATA || ind_d[i] >= TXT_DATE ||
-				    parse_date_text(td, strlen(td), &d) || d < AQ_DATE_MIN || d > AQ_DATE_MAX) {
-					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
-					continue;
-				}
-				if (ind_v[i] == SQL_NULL_DATA)
-					vkind = AQ_REJ_NULL;
-				else if (ind_v[i] >= TXT_VAL || parse_f64(tv, &v))
-					vkind = AQ_REJ_NON_NUMERIC;
-			} else {
-				a = (int64_t)acct[i];
-				if (ind_a[i] == SQL_NULL_DATA) {
-					sample(wk, AQ_REJ_BAD_ACCOUNT, rid, &cols, i);
-					continue;
-				}
-				if (ind_d[i] == SQL_NULL_DATA ||
-				    (!days && (dates[i].month < 1 || dates[i].month > 12 || dates[i].day < 1 ||
-					       dates[i].day > 31))) {
-					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
-					continue;
-				}
-				d = days ? (int32_t)days[i] : aq_date_from_ymd(dates[i].year, dates[i].month, dates[i].day);
-				if (d < AQ_DATE_MIN || d > AQ_DATE_MAX) {
-					sample(wk, AQ_REJ_BAD_DATE, rid, &cols, i);
-					continue;
-				}
-				if (ind_v[i] == SQL_NULL_DATA)
-					vkind = AQ_REJ_NULL;
-				else
-					v = vals[i];
-			}
-			if (vkind < 0 && !isfinite(v))
-				vkind = AQ_REJ_NAN;
-			else if (vkind < 0 && v < 0)
-				vkind = AQ_REJ_NEGATIVE;
-			if (vkind >= 0) {
-				sample(wk, vkind, rid, &cols, i);
-				v = NAN;
-			}
-			if (key_order) {
-				/* Sorted by (account, date, RowId): the last of a run of equal keys wins. */
-				if (have_prev && prev_acct == a && prev_date == d) {
-					sample(wk, AQ_REJ_DUPLICATE, rid, &cols, i);
-				} else if (have_prev && (r = emit(wk, prev_date, prev_acct, prev_val, e))) {
-					goto out;
-				}
-				if (a != last_acct) {
-					wk->accounts++;
-					last_acct = a;
-				}
-				prev_acct = a;
-				prev_date = d;
-				prev_val = v;
-				have_prev = 1;
-			} else {
-				/* RowId order: the writer keeps the last arrival, i.e. the larger RowId. */
-				if (keyset_add(&ids, a, 0) < 0) {
-					r = aq_err_set(e, AQ_ENOMEM, "out of memory");
-					goto out;
-				}
-				if (count_dups) {
-					int added = keys.n < DUP_KEYS_MAX ? keyset_add(&keys, a, d) : -1;
-
-					if (added == 0) {
-						sample(wk, AQ_REJ_DUPLICATE, rid, &cols, i);
-					} else if (added < 0) {
-						count_dups = 0;
-						keyset_free(&keys);
-					}
-				}
-				if ((r = emit(wk, d, a, v, e)))
-					goto out;
-			}
-		}
-		if (o->progress)
-			aq_progress_add(o->progress, fetched);
-	}
-	if (have_prev && (r = emit(wk, prev_date, prev_acct, prev_val, e)))
-		goto out;
-	if (sl->shared && (r = flush_out(wk, e)))
-		goto out;
-	if (!key_order)
-		wk->accounts = ids.n;
-	wk->dups_uncounted = !count_dups;
-out:
+	else if (!(r = start_query(wk, c, &cols, params, nparams, sql, &st, e)) &&
+		 !(r = fetch_all(wk, st, &cols, &rs, e)))
+		r = finish_rows(wk, &rs, e);
 	if (st)
 		SQLFreeHandle(SQL_HANDLE_STMT, st);
 	if (c == &own)
 		aq_odbc_release(&own);
 	free(sql);
-	keyset_free(&ids);
-	keyset_free(&keys);
-	free(status);
-	free(rowid);
-	free(ind_r);
-	free(ind_a);
-	free(ind_d);
-	free(ind_v);
-	free(tacct);
-	free(tdate);
-	free(tval);
-	free(trow);
-	free(acct);
-	free(dates);
-	free(days);
-	free(vals);
-	free(wk->od);
-	free(wk->oa);
-	free(wk->ov);
-	wk->od = NULL;
-	wk->oa = NULL;
-	wk->ov = NULL;
+	keyset_free(&rs.ids);
+	keyset_free(&rs.keys);
+	cols_free(&cols);
+	pending_free(wk);
 	wk->rc = r;
 	if (r)
 		atomic_store(&sl->failed, 1);
