@@ -4,6 +4,7 @@
 #   make test       install missing deps, build, run every test (closing line: N passed, N failed)
 #   make demo       the main job on the embedded default (SQLite over unixODBC)
 #   make asan       unit tests under AddressSanitizer + UBSan (objects in build/asan)
+#   make format FILES="lib/x.c lib/x.h"   clang-format those files in place (.clang-format; never the whole tree)
 #   make install PREFIX=/usr/local
 
 PREFIX    ?= /usr/local
@@ -36,7 +37,7 @@ BINS      := $(CMDS:%=$(BINDIR)/aquacast-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all so lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench
+.PHONY: all so lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench format
 all: $(LIBA) $(BINS) $(UNIT_BINS)
 lib: $(LIBA)
 bins: $(BINS)
@@ -135,6 +136,11 @@ stack-down:
 
 bench: all
 	@for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
+
+# Only the files named: the tree follows .clang-format file by file, as files are created or moved.
+format: deps
+	@test -n "$(FILES)" || { echo 'usage: make format FILES="lib/x.c lib/x.h ..."' >&2; exit 2; }
+	clang-format -i $(FILES)
 
 clean:
 	rm -rf build bin lib/libaquacast.a

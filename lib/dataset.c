@@ -123,8 +123,9 @@ int aq_dataset_create(struct aq_dataset *ds, const char *root, const char *kind,
 	rc = dataset_load(ds, root, &e2);
 	if (rc == 0) {
 		if (strcmp(ds->kind, kind) || ds->parts != parts) {
-			rc = aq_err_set(e, AQ_ESTATE, "'%s' exists as a dataset of kind '%s' with %d parts, not '%s' with %d",
-					root, ds->kind, ds->parts, kind, parts);
+			rc = aq_err_set(e, AQ_ESTATE,
+					"'%s' exists as a dataset of kind '%s' with %d parts, not '%s' with %d", root,
+					ds->kind, ds->parts, kind, parts);
 			aq_dataset_release(ds);
 			return rc;
 		}
@@ -147,10 +148,13 @@ int aq_dataset_create(struct aq_dataset *ds, const char *root, const char *kind,
 		goto out;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* one key and value a line */
+	/* clang-format off */
 	j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:s}", "format", "aquacast.dataset", "version", 1,
 		      "kind", kind, "parts", parts, "partition_key", "AccountOID",
 		      "hash", "splitmix64 finaliser of the 64-bit id, mod parts",
 		      "layout", "<kind>/part=NNN/<20-digit key>-<label>[.<seq>].parquet", "created", when);
+	/* clang-format on */
 	txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(j);
 	if (!txt) {

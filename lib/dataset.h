@@ -30,7 +30,7 @@
 
 struct aq_dataset {
 	char *root;
-	char *kind;        /* "readings", "models", "metrics", ... */
+	char *kind; /* "readings", "models", "metrics", ... */
 	int parts;
 };
 

@@ -277,4 +277,3 @@ int aq_readings_read_file(const char *path, struct aq_readings *out, struct aq_e
 	out->n = 0;
 	return aq_readings_append_file(path, out, e);
 }
-

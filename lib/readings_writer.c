@@ -23,7 +23,7 @@
  * on meanwhile. Without workers the caller's thread does it all.
  */
 
-#define MAX_OPEN_FILES 256  /* open part files at once; the least recently used is finished beyond */
+#define MAX_OPEN_FILES 256 /* open part files at once; the least recently used is finished beyond */
 #define SYNC_THREADS 8
 #define SPARE_PER_WORKER 2
 #define MAX_WORKERS 16
@@ -33,22 +33,22 @@ struct rbuf {
 	int64_t *a;
 	double *v;
 	size_t n, cap;
-	int sorted;              /* rows ordered by (account, date) as added */
+	int sorted; /* rows ordered by (account, date) as added */
 };
 
-struct pstate {              /* a part's output; touched only by the worker owning the part */
-	int touched;             /* the part directory exists */
-	int open;                /* pw holds an open file */
+struct pstate {      /* a part's output; touched only by the worker owning the part */
+	int touched; /* the part directory exists */
+	int open;    /* pw holds an open file */
 	int nfiles;
 	struct aq_pq_writer pw;
-	int64_t last_a;          /* last key written to the open file */
+	int64_t last_a; /* last key written to the open file */
 	int32_t last_d;
-	uint64_t stamp;          /* last use, for the open-file limit */
+	uint64_t stamp; /* last use, for the open-file limit */
 };
 
 struct pfile {
 	struct aq_afile f;
-	int part, idx;           /* idx: creation order within the part */
+	int part, idx; /* idx: creation order within the part */
 };
 
 struct job {
@@ -63,10 +63,10 @@ struct worker {
 	int id, started, nopen, max_open;
 	pthread_t th;
 	struct aq_pq_scratch *scratch;
-	struct pfile *done;      /* finished files awaiting fsync and rename */
+	struct pfile *done; /* finished files awaiting fsync and rename */
 	int ndone, capdone;
 	uint64_t stamp, rows, files, bytes;
-	struct job *q;           /* ring of jobs, guarded by p->mu */
+	struct job *q; /* ring of jobs, guarded by p->mu */
 	int qhead, qlen, qcap;
 	struct aq_err err;
 };
@@ -75,19 +75,19 @@ struct rwpriv {
 	const struct aq_dataset *ds;
 	uint64_t key;
 	const char *label;
-	struct rbuf *fill;       /* per part: the buffer being filled by the caller */
-	struct pstate *ps;       /* per part */
-	size_t chunk;            /* rows per buffer (= rows per row group) */
+	struct rbuf *fill; /* per part: the buffer being filled by the caller */
+	struct pstate *ps; /* per part */
+	size_t chunk;      /* rows per buffer (= rows per row group) */
 	int64_t last_acc;
 	int last_part;
 	struct aq_pq_write_opts pq;
-	int nw;                  /* worker threads; 0: the caller's thread writes */
-	struct worker *w;        /* nw workers (1 context when nw == 0) */
+	int nw;           /* worker threads; 0: the caller's thread writes */
+	struct worker *w; /* nw workers (1 context when nw == 0) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work, cv_free;
-	struct rbuf *spare;      /* empty buffers */
+	struct rbuf *spare; /* empty buffers */
 	int nspare, nextra, maxextra;
-	int failed, rc;          /* a worker failed: rc and err are its */
+	int failed, rc; /* a worker failed: rc and err are its */
 	struct aq_err err;
 };
 
@@ -420,8 +420,8 @@ static void default_opts(struct aq_readings_writer_opts *o, const struct aq_read
 		o->row_group_rows = AQ_READINGS_ROW_GROUP_ROWS;
 }
 
-int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_dataset *ds, uint64_t key,
-			    const char *label, const struct aq_readings_writer_opts *o, struct aq_err *e)
+int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_dataset *ds, uint64_t key, const char *label,
+			    const struct aq_readings_writer_opts *o, struct aq_err *e)
 {
 	struct rwpriv *p;
 	int nw, nk;
@@ -520,16 +520,15 @@ static inline int add_row(struct rwpriv *p, int32_t date, int64_t account, doubl
 	return 0;
 }
 
-int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value,
-			   struct aq_err *e)
+int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value, struct aq_err *e)
 {
 	if (!w->priv)
 		return aq_err_set(e, AQ_ESTATE, "readings writer is not open");
 	return add_row(w->priv, date, account, value, e);
 }
 
-int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const int32_t *date,
-				const int64_t *account, const double *value, struct aq_err *e)
+int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const int32_t *date, const int64_t *account,
+				const double *value, struct aq_err *e)
 {
 	struct rwpriv *p = w->priv;
 	int rc;

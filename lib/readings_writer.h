@@ -24,11 +24,11 @@
  */
 struct aq_readings_writer_opts {
 	struct aq_pq_write_opts pq;
-	size_t max_buffer_bytes;   /* default 128 MiB across all parts */
-	size_t row_group_rows;     /* default 1M */
-	int threads;               /* worker threads that sort, compress and write: 0 = 2 when the
-				      machine has 2 CPUs or more, else none; < 0 = none (the caller's
-				      thread does everything) */
+	size_t max_buffer_bytes; /* default 128 MiB across all parts */
+	size_t row_group_rows;   /* default 1M */
+	int threads;             /* worker threads that sort, compress and write: 0 = 2 when the
+				    machine has 2 CPUs or more, else none; < 0 = none (the caller's
+				    thread does everything) */
 };
 
 struct aq_readings_writer_stats {
@@ -44,13 +44,12 @@ struct aq_readings_writer {
 	void *priv;
 };
 
-int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_dataset *ds, uint64_t key,
-			    const char *label, const struct aq_readings_writer_opts *o, struct aq_err *e);
-int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value,
-			   struct aq_err *e);
+int aq_readings_writer_open(struct aq_readings_writer *w, const struct aq_dataset *ds, uint64_t key, const char *label,
+			    const struct aq_readings_writer_opts *o, struct aq_err *e);
+int aq_readings_writer_add(struct aq_readings_writer *w, int32_t date, int64_t account, double value, struct aq_err *e);
 /* n rows from column arrays: the same as n calls of aq_readings_writer_add. */
-int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const int32_t *date,
-				const int64_t *account, const double *value, struct aq_err *e);
+int aq_readings_writer_add_many(struct aq_readings_writer *w, size_t n, const int32_t *date, const int64_t *account,
+				const double *value, struct aq_err *e);
 /* Sort, write and commit every part's file. Releases w either way. */
 int aq_readings_writer_close(struct aq_readings_writer *w, struct aq_err *e);
 void aq_readings_writer_abort(struct aq_readings_writer *w);

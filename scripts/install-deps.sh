@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 pkgs=(
-  build-essential pkg-config
+  build-essential pkg-config clang-format
   unixodbc unixodbc-dev odbc-postgresql libsqliteodbc tdsodbc sqlite3
   librdkafka-dev libcurl4-openssl-dev libssl-dev libjansson-dev
   liblapacke-dev libopenblas-dev libzstd-dev zlib1g-dev
