@@ -1,4 +1,4 @@
-/* bench_shards.c — write and full-scan N accounts x D days of readings through lib/shard; one JSON line per run. */
+/* bench_shards.c — write and full-scan N accounts x D days of readings through lib/readings_writer and lib/merge; one JSON line per run. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>

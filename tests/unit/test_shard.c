@@ -1,4 +1,4 @@
-/* test_shard.c — datasets: hash, layout, readings sort/dedup, batch writer with spills, latest-wins merge, compaction. */
+/* test_shard.c — the readings data plane: hash, layout, sort/dedup, writer with spills, latest-wins merge, compaction. */
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
