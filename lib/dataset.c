@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,14 +109,100 @@ int aq_dataset_open(struct aq_dataset *ds, const char *root, struct aq_err *e)
 	return dataset_load(ds, root, e);
 }
 
-int aq_dataset_create(struct aq_dataset *ds, const char *root, const char *kind, int parts, struct aq_err *e)
+/* _dataset.json and the kind's directory inside dir. */
+static int write_skeleton(const char *dir, const char *kind, int parts, struct aq_err *e)
 {
-	struct aq_err e2;
-	json_t *j;
-	char *txt = NULL, *path = NULL, *kdir = NULL, when[32];
+	char *txt = NULL, *path = aq_path_join(dir, DATASET_JSON), *kdir = aq_path_join(dir, kind), when[32];
 	time_t now = time(NULL);
 	struct tm tm;
 	int rc;
+
+	if (!kdir || !path) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = aq_fs_mkdir_p(kdir, e)))
+		goto out;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* one key and value a line */
+	/* clang-format off */
+	json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:s}", "format", "aquacast.dataset", "version", 1,
+		      "kind", kind, "parts", parts, "partition_key", "AccountOID",
+		      "hash", "splitmix64 finaliser of the 64-bit id, mod parts",
+		      "layout", "<kind>/part=NNN/<20-digit key>-<label>[.<seq>].parquet", "created", when);
+	/* clang-format on */
+	txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(j);
+	if (!txt) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t l = strlen(txt);
+	char *t2 = realloc(txt, l + 2);
+	if (!t2) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	txt = t2;
+	txt[l] = '\n';
+	txt[l + 1] = '\0';
+	rc = aq_fs_write_atomic(path, txt, strlen(txt), e);
+out:
+	free(txt);
+	free(path);
+	free(kdir);
+	return rc;
+}
+
+/*
+ * A new root appears whole: the skeleton is written into ".<name>.tmp.<pid>"
+ * beside it and renamed into place (never over a root another process made
+ * meanwhile: then that one is opened). *raced = 1 in that case.
+ */
+static int create_new_root(const char *root, const char *kind, int parts, int *raced, struct aq_err *e)
+{
+	char *a = strdup(root), *b = strdup(root), *parent = NULL, *tmp = NULL, name[512];
+	int rc = 0;
+
+	*raced = 0;
+	if (!a || !b) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	parent = strdup(dirname(a));
+	snprintf(name, sizeof name, ".%s.tmp.%ld", basename(b), (long)getpid());
+	tmp = parent ? aq_path_join(parent, name) : NULL;
+	if (!tmp) {
+		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = aq_fs_mkdir_p(parent, e)) || (rc = aq_fs_remove_tree(tmp, e)) ||
+	    (rc = write_skeleton(tmp, kind, parts, e)) || (rc = aq_fs_fsync_dir(tmp, e)))
+		goto out;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, root, RENAME_NOREPLACE) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			rc = aq_err_sys(e, "cannot rename '%s' to '%s'", tmp, root);
+			goto out;
+		}
+		*raced = 1;
+	} else
+		rc = aq_fs_fsync_dir(parent, e);
+out:
+	if (tmp)
+		aq_fs_remove_tree(tmp, NULL);
+	free(a);
+	free(b);
+	free(parent);
+	free(tmp);
+	return rc;
+}
+
+int aq_dataset_create(struct aq_dataset *ds, const char *root, const char *kind, int parts, struct aq_err *e)
+{
+	struct aq_err e2;
+	struct stat sb;
+	int rc, raced = 0;
 
 	memset(ds, 0, sizeof(*ds));
 	if (!name_ok(kind, 0))
@@ -136,51 +225,48 @@ int aq_dataset_create(struct aq_dataset *ds, const char *root, const char *kind,
 			*e = e2;
 		return rc;
 	}
-	if ((rc = aq_fs_mkdir_p(root, e)))
+	/* an existing directory without _dataset.json (e.g. a sealed run's temporary) is filled in place */
+	if (stat(root, &sb) == 0)
+		rc = write_skeleton(root, kind, parts, e);
+	else
+		rc = create_new_root(root, kind, parts, &raced, e);
+	if (rc)
 		return rc;
-	kdir = aq_path_join(root, kind);
-	path = aq_path_join(root, DATASET_JSON);
-	if (!kdir || !path) {
-		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = aq_fs_mkdir_p(kdir, e)))
-		goto out;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	/* one key and value a line */
-	/* clang-format off */
-	j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:s}", "format", "aquacast.dataset", "version", 1,
-		      "kind", kind, "parts", parts, "partition_key", "AccountOID",
-		      "hash", "splitmix64 finaliser of the 64-bit id, mod parts",
-		      "layout", "<kind>/part=NNN/<20-digit key>-<label>[.<seq>].parquet", "created", when);
-	/* clang-format on */
-	txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(j);
-	if (!txt) {
-		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-		goto out;
-	}
-	{
-		size_t l = strlen(txt);
-		char *t2 = realloc(txt, l + 2);
-
-		if (!t2) {
-			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-			goto out;
-		}
-		txt = t2;
-		txt[l] = '\n';
-		txt[l + 1] = '\0';
-	}
-	if ((rc = aq_fs_write_atomic(path, txt, strlen(txt), e)))
-		goto out;
-	rc = dataset_load(ds, root, e);
-out:
-	free(txt);
-	free(path);
-	free(kdir);
+	if (raced)
+		return aq_dataset_create(ds, root, kind, parts, e);
+	if ((rc = dataset_load(ds, root, e)) == 0)
+		ds->created = 1;
 	return rc;
+}
+
+int aq_dataset_discard_unused(struct aq_dataset *ds)
+{
+	if (!ds->created || !ds->root)
+		return 0;
+	for (int p = 0; p < ds->parts; p++) {
+		char **files;
+		int n;
+		if (aq_dataset_list_part(ds, p, &files, &n, NULL))
+			return 0;
+		aq_paths_free(files, n);
+		if (n)
+			return 0;
+	}
+	char *state = aq_path_join(ds->root, "_state");
+	DIR *d = state ? opendir(state) : NULL;
+	int used = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		/* a writer's lock file is no state: only watermarks and checkpoints are */
+		used |= de->d_name[0] != '.' && !(l > 5 && strcmp(de->d_name + l - 5, ".lock") == 0);
+	}
+	if (d)
+		closedir(d);
+	free(state);
+	if (used)
+		return 0;
+	return aq_fs_remove_tree(ds->root, NULL) == 0;
 }
 
 char *aq_dataset_part_dir(const struct aq_dataset *ds, int part)

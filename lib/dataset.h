@@ -32,12 +32,22 @@ struct aq_dataset {
 	char *root;
 	char *kind; /* "readings", "models", "metrics", ... */
 	int parts;
+	int created; /* this aq_dataset_create made R (rather than opening it) */
 };
 
-/* Create R (and _dataset.json) or open it if it exists with the same kind and P. */
+/*
+ * Create R (and _dataset.json) or open it if it exists with the same kind
+ * and P. A new R appears whole (skeleton written beside it, then renamed).
+ */
 int aq_dataset_create(struct aq_dataset *ds, const char *root, const char *kind, int parts, struct aq_err *e);
 int aq_dataset_open(struct aq_dataset *ds, const char *root, struct aq_err *e);
 void aq_dataset_release(struct aq_dataset *ds);
+/*
+ * After a failed run: remove R if this run created it and nothing was
+ * committed into it (no batch file, no state), so a failure leaves no empty
+ * dataset that looks like output. Returns 1 when removed. Release ds after.
+ */
+int aq_dataset_discard_unused(struct aq_dataset *ds);
 int aq_part_of(int64_t account, int parts);
 /* malloc'd "R/<kind>/part=NNN" */
 char *aq_dataset_part_dir(const struct aq_dataset *ds, int part);

@@ -1246,6 +1246,8 @@ out:
 		aq_odbc_release(&c);
 	if (lockfd >= 0)
 		close(lockfd);
+	if (r && ds.root && aq_dataset_discard_unused(&ds))
+		aq_info("removed '%s': created by this run, which failed before writing a batch", o->out);
 	if (ds.root)
 		aq_dataset_release(&ds);
 	free(qtable);

@@ -468,6 +468,8 @@ out_db:
 out_ds:
 	if (g->w_open)
 		aq_readings_writer_abort(&g->w);
+	if (aq_dataset_discard_unused(&g->ds))
+		aq_info("removed '%s': created by this run, which committed no batch", o->out);
 	aq_dataset_release(&g->ds);
 out_free:
 	aq_readings_release(&g->dbrows);

@@ -156,6 +156,8 @@ int synth_import_csv(const struct cfg *c)
 		rows_db = all.n;
 	}
 out:
+	if (ds_open && rc)
+		aq_dataset_discard_unused(&ds); /* a failed import leaves no empty dataset it made */
 	if (ds_open)
 		aq_dataset_release(&ds);
 	free(x.accts.v);

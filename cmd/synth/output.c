@@ -254,6 +254,8 @@ out:
 	free(fill);
 	free(jobs);
 	free(th);
+	if (rc)
+		aq_dataset_discard_unused(&ds); /* a failed run leaves no empty dataset it made */
 	aq_dataset_release(&ds);
 	return rc;
 }

@@ -147,4 +147,15 @@ check "evaluate refuses an --out inside the readings" '[ $? -eq 1 ] && grep -q "
 aquacast-evaluate --models "$tmp/e2/models" --readings "$tmp/r" --out "$tmp/e2" --force >/dev/null 2>"$tmp/i3.log"
 check "evaluate --force refuses to replace a directory holding its input" '[ $? -eq 1 ] && grep -q "inside the output" "$tmp/i3.log" && [ -f "$tmp/e2/models/_manifest.json" ]'
 
+# -- a readings dataset's skeleton appears whole, and a failed first run leaves none behind
+printf 'ConsumptionDate,AccountOID,Consumption\n' >"$tmp/empty.csv"
+aquacast-synth --from-csv "$tmp/empty.csv" --out "$tmp/rd-empty" >/dev/null 2>&1
+check "synth --from-csv of an empty CSV fails and leaves no dataset" '[ $? -eq 1 ] && [ ! -e "$tmp/rd-empty" ]'
+sqlite3 "$tmp/nt.db" 'CREATE TABLE other (x INTEGER);'
+aquacast-extract --odbc "DRIVER=SQLite3;Database=$tmp/nt.db" --table PORTAL.ConsumptionDaily --out "$tmp/rd-x" --mode full >/dev/null 2>&1
+check "extract from a missing table fails and leaves no dataset" '[ $? -eq 1 ] && [ ! -e "$tmp/rd-x" ] && [ -z "$(find "$tmp" -maxdepth 1 -name ".rd-x.tmp.*")" ]'
+aquacast-synth --accounts 5 --days 30 --out "$tmp/rd-ok" --parts 2 >/dev/null 2>&1
+aquacast-synth --from-csv "$tmp/empty.csv" --out "$tmp/rd-ok" >/dev/null 2>&1
+check "a failed import into an existing dataset keeps it" '[ -f "$tmp/rd-ok/_dataset.json" ] && [ "$(find "$tmp/rd-ok" -name "*.parquet" | wc -l)" -gt 0 ]'
+
 [ "$fails" -eq 0 ]
