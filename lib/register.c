@@ -466,7 +466,9 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 	gethostname(host, sizeof host - 1);
 	set_s(tags, "mlflow.source.name", "aquacast-register");
 	set_s(tags, "mlflow.source.type", "JOB");
-	set_s(tags, "mlflow.source.git.commit", o->git_revision);
+	/* MLflow's commit tag only for a clean build: a "-dirty" one is no commit */
+	if (o->git_revision && !strstr(o->git_revision, "-dirty"))
+		set_s(tags, "mlflow.source.git.commit", o->git_revision);
 	set_s(tags, "aquacast.git_revision", o->git_revision);
 	set_s(tags, "aquacast.host", host);
 	set_s(tags, "aquacast.eval_dir", o->eval_dir);
