@@ -14,7 +14,9 @@
 #include "digest.h"
 #include "fs.h"
 #include "log.h"
+#include "metrics.h"
 #include "model.h"
+#include "parquet.h"
 #include "pyfunc.h"
 #include "register.h"
 #include "registry.h"
@@ -260,6 +262,118 @@ static int scan_set(const char *dir, struct setinfo *si, struct aq_err *e)
 	return rc;
 }
 
+/*
+ * WAPE and interval coverage of the served forecaster on the new days, per
+ * account, from the evaluation's metrics dataset (docs/formats.md,
+ * "Evaluation output"): rows with Scope "new", Status "ok" and Forecaster
+ * equal to the account's Served. Aggregated over accounts (lib/metrics.h).
+ */
+struct served_new {
+	struct aq_agg wape, cov80, cov95;
+};
+
+struct dvec {
+	double *v;
+	size_t n, cap;
+};
+
+static int dvec_push(struct dvec *d, double x, struct aq_err *e)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 1024;
+		double *v = realloc(d->v, cap * sizeof *v);
+		if (!v)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n++] = x;
+	return 0;
+}
+
+static int bytes_eq(const struct aq_pq_bytes *b, size_t i, const char *s)
+{
+	size_t n = (size_t)(b->off[i + 1] - b->off[i]);
+	return n == strlen(s) && !memcmp(b->data + b->off[i], s, n);
+}
+
+static int bytes_eq2(const struct aq_pq_bytes *a, const struct aq_pq_bytes *b, size_t i)
+{
+	size_t n = (size_t)(a->off[i + 1] - a->off[i]);
+	return n == (size_t)(b->off[i + 1] - b->off[i]) && !memcmp(a->data + a->off[i], b->data + b->off[i], n);
+}
+
+/* One metrics file: the served rows on new days into v[0..2] (WAPE, Cov80, Cov95). */
+static int served_new_file(const char *path, struct dvec *v, struct aq_err *e)
+{
+	static const char *const bcol[] = {"Scope", "Status", "Forecaster", "Served"};
+	static const char *const dcol[] = {"WAPE", "Cov80", "Cov95"};
+	struct aq_pq_reader r;
+	int rc = aq_pq_reader_open(&r, path, e), ci[7];
+	if (rc)
+		return rc;
+	for (int c = 0; c < 7 && !rc; c++) {
+		const char *name = c < 4 ? bcol[c] : dcol[c - 4];
+		if ((ci[c] = aq_pq_reader_col(&r, name)) < 0)
+			rc = aq_err_set(e, AQ_EFORMAT, "metrics file '%s' has no column '%s'", path, name);
+	}
+	for (int g = 0; !rc && g < r.nrow_groups; g++) {
+		size_t n = (size_t)aq_pq_reader_rg_rows(&r, g);
+		struct aq_pq_bytes b[4];
+		double *d[3] = {malloc(n * sizeof(double) + 1), malloc(n * sizeof(double) + 1),
+				malloc(n * sizeof(double) + 1)};
+		int nb = 0;
+		memset(b, 0, sizeof b);
+		if (!d[0] || !d[1] || !d[2])
+			rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+		for (; !rc && nb < 4; nb++)
+			rc = aq_pq_reader_read(&r, g, ci[nb], &b[nb], e);
+		for (int c = 0; !rc && c < 3; c++)
+			rc = aq_pq_reader_read(&r, g, ci[4 + c], d[c], e);
+		for (size_t i = 0; !rc && i < n; i++) {
+			if (!bytes_eq(&b[0], i, "new") || !bytes_eq(&b[1], i, "ok") || !bytes_eq2(&b[2], &b[3], i))
+				continue;
+			for (int c = 0; !rc && c < 3; c++)
+				rc = dvec_push(&v[c], d[c][i], e);
+		}
+		for (int k = 0; k < nb; k++)
+			aq_pq_bytes_free(&b[k]);
+		for (int c = 0; c < 3; c++)
+			free(d[c]);
+	}
+	aq_pq_reader_release(&r);
+	return rc;
+}
+
+static int served_new_metrics(const char *dir, struct served_new *out, struct aq_err *e)
+{
+	struct aq_dataset ds;
+	struct dvec v[3];
+	memset(v, 0, sizeof v);
+	int rc = aq_dataset_open(&ds, dir, e);
+	if (rc)
+		return aq_err_prefix(e, "metrics set '%s'", dir);
+	for (int p = 0; !rc && p < ds.parts; p++) {
+		char **paths;
+		int n;
+		if ((rc = aq_dataset_list_part(&ds, p, &paths, &n, e)))
+			break;
+		for (int i = 0; !rc && i < n; i++)
+			rc = served_new_file(paths[i], v, e);
+		aq_paths_free(paths, n);
+	}
+	aq_dataset_release(&ds);
+	if (!rc)
+		rc = aq_agg_compute(v[0].v, NULL, v[0].n, &out->wape, e);
+	if (!rc)
+		rc = aq_agg_compute(v[1].v, NULL, v[1].n, &out->cov80, e);
+	if (!rc)
+		rc = aq_agg_compute(v[2].v, NULL, v[2].n, &out->cov95, e);
+	for (int c = 0; c < 3; c++)
+		free(v[c].v);
+	return rc;
+}
+
 /* Refuse an unsealed set once sealing exists (lib/manifest.h); until then, check it is a readable dataset. */
 static int check_sealed(const char *dir, const char *kind, struct aq_err *e)
 {
@@ -284,9 +398,11 @@ static int check_sealed(const char *dir, const char *kind, struct aq_err *e)
 /* Everything read from the evaluation before talking to the registry: nothing is half-registered on bad input. */
 struct job {
 	json_t *decision, *summary, *sums[8];
+	json_t *train_meta;        /* the challenger set's manifest meta (train's options), when readable */
 	const char *names[8];
 	int nsums;
 	struct setinfo si;
+	struct served_new sn;
 	struct files files;
 	char *models, *metrics, *tmp;
 	char key[65], created[40];
@@ -297,6 +413,7 @@ static void job_release(struct job *j)
 {
 	json_decref(j->decision);
 	json_decref(j->summary);
+	json_decref(j->train_meta);
 	for (int i = 0; i < j->nsums; i++)
 		json_decref(j->sums[i]);
 	free(j->si.clean_rule);
@@ -364,6 +481,16 @@ static int job_read(const struct aq_register_opts *o, struct job *j, struct aq_e
 		rc = check_sealed(j->metrics, "metrics", e);
 	if (!rc)
 		rc = scan_set(j->models, &j->si, e);
+	if (!rc)
+		rc = served_new_metrics(j->metrics, &j->sn, e);
+	/* train's options as sealed with the challenger set: the params when no train summary is given */
+	const char *ch = json_string_value(json_object_get(j->decision, "challenger"));
+	char *mp = !rc && ch ? aq_path_join(ch, "_manifest.json") : NULL;
+	json_t *man = mp ? json_load_file(mp, 0, NULL) : NULL;
+	if (man && json_is_object(json_object_get(man, "meta")))
+		j->train_meta = json_incref(json_object_get(man, "meta"));
+	json_decref(man);
+	free(mp);
 	return rc;
 }
 
@@ -466,7 +593,9 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 	gethostname(host, sizeof host - 1);
 	set_s(tags, "mlflow.source.name", "aquacast-register");
 	set_s(tags, "mlflow.source.type", "JOB");
-	set_s(tags, "mlflow.source.git.commit", o->git_revision);
+	/* MLflow's commit tag only for a clean build: a "-dirty" one is no commit */
+	if (o->git_revision && !strstr(o->git_revision, "-dirty"))
+		set_s(tags, "mlflow.source.git.commit", o->git_revision);
 	set_s(tags, "aquacast.git_revision", o->git_revision);
 	set_s(tags, "aquacast.host", host);
 	set_s(tags, "aquacast.eval_dir", o->eval_dir);
@@ -482,6 +611,14 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 	set_num_s(params, "train.mode", json_object_get(tr, "mode"));
 	set_num_s(params, "train.season", json_object_get(tr, "season"));
 	set_num_s(params, "train.threads", json_object_get(tr, "threads"));
+	/* the search space and the series rule: train's summary, else the challenger set's manifest */
+	static const char *const space[] = {"max_p", "max_q", "max_P", "max_Q", "min_obs", "window", "hampel_t"};
+	for (size_t i = 0; i < sizeof space / sizeof *space; i++) {
+		char key[64];
+		snprintf(key, sizeof key, "train.%s", space[i]);
+		json_t *v = json_object_get(tr, space[i]);
+		set_num_s(params, key, v ? v : json_object_get(j->train_meta, space[i]));
+	}
 	set_num_s(params, "extract.mode", json_object_get(ex, "mode"));
 	set_s(params, "series.clean_rule", j->si.clean_rule);
 	char parts[16];
@@ -513,6 +650,12 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 		snprintf(key, sizeof key, "mase_%s_median", k);
 		metric(metrics, key, num(v, "median"));
 	}
+	/* the served forecaster on the new days, over accounts: WAPE (mean, median), 80/95% coverage (mean) */
+	metric(metrics, "wape_served_mean", j->sn.wape.mean);
+	metric(metrics, "wape_served_median", j->sn.wape.median);
+	metric(metrics, "wape_served_accounts", (double)j->sn.wape.n);
+	metric(metrics, "cov80_served_mean", j->sn.cov80.mean);
+	metric(metrics, "cov95_served_mean", j->sn.cov95.mean);
 	metric(metrics, "anomalies_flagged", num(json_object_get(j->summary, "anomalies"), "count"));
 }
 

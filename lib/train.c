@@ -628,8 +628,16 @@ static int seal_models(struct aq_seal *seal, const char *readings_root, const ch
 				 (json_int_t)st->carried, "searched", (json_int_t)st->searched, "refitted",
 				 (json_int_t)st->refitted, "updated", (json_int_t)st->updated, "readings",
 				 (json_int_t)st->readings);
-	if (meta)
+	if (meta) {
 		json_object_set_new(meta, "readings_dataset", json_string(readings_root));
+		/* the search space and the series rule the set was made with (register logs them as params) */
+		json_t *space = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:f}", "max_p", o->search.max_p, "max_q",
+					  o->search.max_q, "max_P", o->search.max_P, "max_Q", o->search.max_Q, "min_obs",
+					  o->min_obs, "window", o->series.window, "hampel_t", o->series.t);
+		if (space)
+			json_object_update(meta, space);
+		json_decref(space);
+	}
 	if (meta && range) {
 		json_object_set_new(meta, "part_lo", json_integer(o->part_lo));
 		json_object_set_new(meta, "part_hi", json_integer(o->part_hi));

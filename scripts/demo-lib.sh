@@ -28,3 +28,32 @@ run() {
     LAST=$(tail -n 1 "$DEMO/logs/$name.out")
     echo "   done in ${T[$name]} s: $LAST"
 }
+
+# register_eval REGISTRY EVAL_DIR SUMMARY...: aquacast-register of evaluate's output into the local
+# registry (file:REGISTRY) with the jobs' summary lines (NAME=FILE, the stages' logs), then the
+# champion (--resolve champion: version, run, location), or the challenger when not promoted.
+# Sets REG_VERSION, REG_ALIAS, REG_FILES, REG_BYTES, REG_LINE (one line for the summary block).
+register_eval() {
+    local registry=$1 eval_dir=$2 s args=()
+    shift 2
+    for s in "$@"; do args+=(--summary "$s"); done
+    run register "$BIN/aquacast-register" --tracking-uri "file:$registry" --eval "$eval_dir" "${args[@]}"
+    REG_VERSION=$(jget "$LAST" version)
+    REG_ALIAS=$(jget "$LAST" alias)
+    REG_FILES=$(jget "$LAST" files)
+    REG_BYTES=$(jget "$LAST" bytes_uploaded)
+    if [ "$REG_ALIAS" = champion ]; then
+        run resolve "$BIN/aquacast-register" --tracking-uri "file:$registry" --resolve champion
+        echo "   champion: $(head -n 1 "$DEMO/logs/resolve.out")"
+        REG_LINE="version $REG_VERSION is the champion"
+    else
+        echo "   not promoted: the challenger was registered as version $REG_VERSION (alias challenger)"
+        if "$BIN/aquacast-register" --tracking-uri "file:$registry" --resolve champion >"$DEMO/logs/resolve.out" \
+            2>"$DEMO/logs/resolve.log"; then
+            echo "   champion (unchanged): $(head -n 1 "$DEMO/logs/resolve.out")"
+        else
+            echo "   no champion in the registry yet"
+        fi
+        REG_LINE="version $REG_VERSION registered as the challenger"
+    fi
+}

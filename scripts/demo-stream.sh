@@ -11,7 +11,8 @@
 # season) → stream (stream-replay run: the next DEMO_NEW_DAYS days into the topic) → ingest
 # (aquacast-extract --kafka into the same dataset: the FETCH timing) → update (train --mode
 # update --prev, the last DEMO_HOLDOUT_DAYS days held out for the gate: the RETRAIN timing)
-# → evaluate against the old set as champion (the EVALUATE timing) → summary, timings.
+# → evaluate against the old set as champion (the EVALUATE timing) → register into the local
+# registry demo/stream/registry (prints the champion) → summary, timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -35,7 +36,7 @@ DEMO_PROG=demo-stream
 # shellcheck source=scripts/demo-lib.sh
 . "$top/scripts/demo-lib.sh"
 
-for b in synth extract shard train evaluate stream-replay; do need "$b"; done
+for b in synth extract shard train evaluate stream-replay register; do need "$b"; done
 command -v sqlite3 >/dev/null || { echo "demo-stream: sqlite3 is missing (scripts/install-deps.sh)" >&2; exit 1; }
 "$KAFKA" destroy >/dev/null 2>&1 || true
 rm -rf "$DEMO"
@@ -106,14 +107,19 @@ EVAL_SCORED=$(jget "$LAST" scored)
 if [ "$RC" -eq 0 ]; then DECISION="promoted"; else DECISION="not promoted (exit 3)"; fi
 echo "   decision: $DECISION"
 
-stage 10 "summary"
+stage 10 "register: the evaluated run-2 into the local registry (file:${DEMO#"$top"/}/registry)"
+register_eval "$DEMO/registry" "$DEMO/eval/run-2" "extract=$DEMO/logs/ingest.out" \
+    "train=$DEMO/logs/train_update.out" "evaluate=$DEMO/logs/evaluate.out"
+
+stage 11 "summary"
 printf '   %-44s %s\n' "accounts (synthetic)" "$ACCOUNTS" \
     "seeded into SQLite" "$DB_ROWS rows (before $SPLIT)" \
     "streamed (CSV rows $SPLIT..$UNTIL)" "$STREAMED" \
     "ingested from Kafka" "$INGESTED" \
     "rows in the shards" "$SHARD_ROWS" \
     "model sets" "run-1 (full, $FULL_ACCOUNTS accounts), run-2 (update, $UPD_ACCOUNTS accounts)" \
-    "evaluation" "$DECISION (${DEMO#"$top"/}/eval/run-2/decision.json)"
+    "evaluation" "$DECISION (${DEMO#"$top"/}/eval/run-2/decision.json)" \
+    "registry (file:${DEMO#"$top"/}/registry)" "$REG_LINE"
 
 line() { printf '%-12s %10s s %12s %-10s %s\n' "$1" "${T[$2]}" "$(rate "$3" "${T[$2]}")" "$4/s" "$5"; }
 echo
@@ -123,3 +129,4 @@ line "  (full)" extract_full "$FULL_ROWS" rows "full: $FULL_ROWS seeded rows SQL
 line retraining train_update "$UPD_ACCOUNTS" accounts "update: --mode update --prev run-1, $UPD_ACCOUNTS accounts"
 line "  (full)" train_full "$FULL_ACCOUNTS" accounts "full: order search (season 7), $FULL_ACCOUNTS accounts"
 line evaluating evaluate "${EVAL_ACCOUNTS:-$UPD_ACCOUNTS}" accounts "run-2 vs champion run-1 ($EVAL_SCORED scored on $HOLDOUT new days + backtest): $DECISION"
+line registering register "$REG_FILES" files "run, params, metrics and version $REG_VERSION ($REG_BYTES bytes) into file:${DEMO#"$top"/}/registry, alias $REG_ALIAS"

@@ -11,9 +11,10 @@
 # (weekly season) → append (the next DEMO_NEW_DAYS days into the table: the monthly
 # feed) → extract incremental (the FETCH timing) → train auto with --prev (the RETRAIN
 # timing) → evaluate the new set against the old one as champion (the EVALUATE timing;
-# "not promoted" is a valid outcome) → forecast (one account, 30 days, 80/95%
-# intervals, period total) → summary and the timings block. Everything lives under
-# demo/ (gitignored); each run starts clean, so re-runs are idempotent.
+# "not promoted" is a valid outcome) → register (aquacast-register into the local registry
+# demo/registry with the three jobs' summary lines; prints the champion) → forecast (one
+# account, 30 days, 80/95% intervals, period total) → summary and the timings block.
+# Everything lives under demo/ (gitignored); each run starts clean, so re-runs are idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -45,9 +46,9 @@ DEMO_PROG=demo
 . "$top/scripts/demo-lib.sh"
 sq() { sqlite3 "$DB" "$1"; }
 
-for b in synth extract shard train evaluate; do need "$b"; done
+for b in synth extract shard train evaluate register; do need "$b"; done
 command -v sqlite3 >/dev/null || { echo "demo: sqlite3 is missing (scripts/install-deps.sh)" >&2; exit 1; }
-rm -rf "$DEMO/logs" "$DEMO/synth" "$DEMO/readings" "$DEMO/models" "$DEMO/eval"
+rm -rf "$DEMO/logs" "$DEMO/synth" "$DEMO/readings" "$DEMO/models" "$DEMO/eval" "$DEMO/registry"
 mkdir -p "$DEMO/logs" "$DEMO/synth" "$DEMO/models"
 echo "aquacast demo: $ACCOUNTS accounts × $DAYS days (seed $SEED); the first $HISTORY_PCT% ($HIST_DAYS days) is the original data, then a monthly feed of $NEW_DAYS days; $PARTS parts, $THREADS threads, under ${DEMO#"$top"/}/"
 
@@ -112,14 +113,18 @@ EVAL_SCORED=$(jget "$LAST" scored)
 if [ "$EVAL_RC" -eq 0 ]; then DECISION="promoted"; else DECISION="not promoted (exit 3)"; fi
 echo "   decision: $DECISION; $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join("%s=%s" % (k, d[k]) for k in list(d)[:6]))' "$DEMO/eval/run-2/decision.json" 2>/dev/null || true)"
 
+stage 10 "register: the evaluated run-2 into the local registry (file:${DEMO#"$top"/}/registry), with the timings of extract, train and evaluate"
+register_eval "$DEMO/registry" "$DEMO/eval/run-2" "extract=$DEMO/logs/extract_incr.out" \
+    "train=$DEMO/logs/train_month.out" "evaluate=$DEMO/logs/evaluate.out"
+
 ACCOUNT=$(sq "SELECT MIN(AccountOID) FROM PORTAL_ConsumptionDaily")
 FSET=$DEMO/eval/run-2/models
 [ -d "$FSET" ] || FSET=$DEMO/models/run-2
-stage 10 "forecast: account $ACCOUNT, the next 30 days with 80/95% intervals and the period total"
+stage 11 "forecast: account $ACCOUNT, the next 30 days with 80/95% intervals and the period total"
 run forecast "$BIN/aquacast-train" --forecast "$FSET" --account "$ACCOUNT" --days 30
 head -n -1 "$DEMO/logs/forecast.out" | sed 's/^/   /'
 
-stage 11 "summary"
+stage 12 "summary"
 printf '   %-36s %s\n' "accounts (synthetic)" "$ACCOUNTS" \
     "rows in the whole feed (CSV)" "$SYNTH_ROWS" \
     "original data (SQLite, days)" "$DB_ROWS1 rows ($HIST_DAYS days, to $HIST_END)" \
@@ -127,6 +132,7 @@ printf '   %-36s %s\n' "accounts (synthetic)" "$ACCOUNTS" \
     "rows in the shards" "${SHARD_ROWS:-?}" \
     "model sets" "run-1 (full, $FULL_ACCOUNTS accounts), run-2 ($RETRAIN_MODE, $MONTH_ACCOUNTS accounts)" \
     "evaluation" "$DECISION (${DEMO#"$top"/}/eval/run-2/decision.json)" \
+    "registry (file:${DEMO#"$top"/}/registry)" "$REG_LINE" \
     "planted events (truth.csv)" "$(($(wc -l <"$DEMO/synth/truth.csv") - 1))"
 
 line() { # label, stage, count, unit, detail
@@ -139,3 +145,4 @@ line "  (full)" extract_full "$FULL_ROWS" rows "full: $FULL_ROWS rows ($HIST_DAY
 line retraining train_month "$MONTH_ACCOUNTS" accounts "monthly: --mode $RETRAIN_MODE --prev run-1, $MONTH_ACCOUNTS accounts"
 line "  (full)" train_full "$FULL_ACCOUNTS" accounts "full: order search (season 7), $FULL_ACCOUNTS accounts"
 line evaluating evaluate "${EVAL_ACCOUNTS:-$MONTH_ACCOUNTS}" accounts "run-2 vs champion run-1 ($EVAL_SCORED scored on $HOLDOUT new days + backtest): $DECISION"
+line registering register "$REG_FILES" files "run, params, metrics and version $REG_VERSION ($REG_BYTES bytes) into file:${DEMO#"$top"/}/registry, alias $REG_ALIAS"

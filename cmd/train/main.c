@@ -270,6 +270,13 @@ static void stats_summary(const struct aq_train_stats *st, const struct args *a)
 	cli_set_int("researched", (long long)st->researched);
 	cli_set_int("carried", (long long)st->carried);
 	cli_set_int("season", a->o.search.season);
+	cli_set_int("max_p", a->o.search.max_p);
+	cli_set_int("max_q", a->o.search.max_q);
+	cli_set_int("max_P", a->o.search.max_P);
+	cli_set_int("max_Q", a->o.search.max_Q);
+	cli_set_int("min_obs", a->o.min_obs);
+	cli_set_int("window", a->o.series.window);
+	cli_set_real("hampel_t", a->o.series.t);
 	cli_set_str("out", a->out);
 	cli_set_str("unit", st->unit_parts ? "part" : "account");
 	if (a->prev)

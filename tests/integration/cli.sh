@@ -6,7 +6,7 @@ set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 cd "$top"
 aq_workspace cli
-bins=(train evaluate extract stream-replay synth shard)
+bins=(train evaluate extract stream-replay synth shard register)
 aq_snapshot_bins "${bins[@]/#/aquacast-}"
 
 # run ARGS...: stdout to $tmp/out, stderr to $tmp/err, the exit code in $rc.
@@ -80,6 +80,14 @@ bad_value "synth --accounts (integer)" --accounts 12abc aquacast-synth --csv - -
 bad_value "synth --event-rate (real)" --event-rate inf aquacast-synth --csv - --event-rate inf
 bad_value "synth --start (date)" --start 2022-04-31 aquacast-synth --csv - --start 2022-04-31
 bad_value "synth --account-range" --account-range 5:5 aquacast-synth --csv - --account-range 5:5
+bad_value "register --retries (integer)" --retries many aquacast-register --tracking-uri file:x --eval e --retries many
+bad_value "register --timeout (real)" --timeout 0 aquacast-register --tracking-uri file:x --eval e --timeout 0
+bad_value "register --limit-rate (integer)" --limit-rate 1e6 aquacast-register --tracking-uri file:x --eval e --limit-rate 1e6
+bad_value "register --summary (NAME=FILE)" --summary train aquacast-register --tracking-uri file:x --eval e --summary train
+run env -u MLFLOW_TRACKING_URI aquacast-register --eval e
+check "register without a tracking uri: exit 2 with a summary" '[ $rc -eq 2 ] && grep -q -- "--tracking-uri" "$tmp/err" && failed_summary "$tmp/out" 2'
+run aquacast-register --tracking-uri file:x --download champion
+check "register --download without DIR: exit 2" '[ $rc -eq 2 ] && failed_summary "$tmp/out" 2'
 run aquacast-shard head -n many x
 check "shard head -n many: exit 2 naming -n and 'many' (summary on stderr)" \
     '[ $rc -eq 2 ] && grep -qF "invalid value '"'"'many'"'"' for -n" "$tmp/err" && failed_summary "$tmp/err" 2'
@@ -112,6 +120,14 @@ check "shard stats of a missing path: exit 1, summary with error" '[ $rc -eq 1 ]
 run aquacast-shard to-csv "$tmp"
 check "shard to-csv of a non-dataset: exit 1, summary last on stderr" \
     '[ $rc -eq 1 ] && failed_summary "$tmp/err" 1 && ! grep -q "^{" "$tmp/out"'
+run aquacast-register --tracking-uri "file:$tmp/reg" --eval "$tmp/none"
+check "register of a missing evaluation: exit 1, summary with error and mode" \
+    '[ $rc -eq 1 ] && failed_summary "$tmp/out" 1 && jlast "$tmp/out" "d[\"mode\"] == \"register\" and \"none/decision.json\" in d[\"error\"]"'
+run aquacast-register --tracking-uri "file:$tmp/reg" --resolve champion
+check "register --resolve of an unknown alias: exit 1, summary with error" \
+    '[ $rc -eq 1 ] && failed_summary "$tmp/out" 1 && jlast "$tmp/out" "d[\"mode\"] == \"resolve\" and \"champion\" in d[\"error\"]"'
+run aquacast-register --tracking-uri "ftp://x" --eval "$tmp/none"
+check "register with a bad uri scheme: exit 1, summary with error" '[ $rc -eq 1 ] && failed_summary "$tmp/out" 1'
 run aquacast-train --readings "$tmp/quote\"dir" --out "$tmp/m"
 check "an error with quotes is escaped JSON" '[ $rc -eq 1 ] && failed_summary "$tmp/out" 1 && jlast "$tmp/out" "\"quote\\\"dir\" in d[\"error\"]"'
 

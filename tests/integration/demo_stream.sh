@@ -2,7 +2,8 @@
 # demo_stream.sh — scripts/demo-stream.sh end to end, small (40 accounts × 240 days) against the
 # broker it starts; checks the ingested readings equal the streamed ones (counted independently
 # from the CSV), the dataset holds seed + stream, the update and the evaluation ran, the broker
-# was stopped, and the output ends with the three-timings block.
+# was stopped, run-2 is registered in the local registry, and the output ends with the
+# three-timings block (then registering).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 cd "$top"
@@ -44,9 +45,15 @@ else
     nok "evaluate gated run-2 against the champion (decision.json)"
 fi
 check "the broker was stopped on exit" '! AQ_KAFKA_DIR=$d/kafka tests/services/kafka.sh status >/dev/null 2>&1'
-tail -n 6 "$out" | awk 'NR==1 && /^== timings/ {h=1} NR==2 && /^fetching +[0-9]+\.[0-9]+ s +[0-9]+ rows\/s/ {f=1}
+promoted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["promoted"])' "$d/eval/run-2/decision.json" 2>/dev/null)
+alias=challenger; [ "$promoted" = True ] && alias=champion
+rj=$(last_json "$d/logs/register.out")
+check "register: version 1 of run-2 in the local registry on alias '$alias'" \
+    '[ "$(jget "$rj" version)" = 1 ] && [ "$(jget "$rj" alias)" = "$alias" ] && [ -f "$d/registry/aquacast-water-forecast/aliases/$alias" ]'
+tail -n 7 "$out" | awk 'NR==1 && /^== timings/ {h=1} NR==2 && /^fetching +[0-9]+\.[0-9]+ s +[0-9]+ rows\/s/ {f=1}
     NR==4 && /^retraining +[0-9]+\.[0-9]+ s +[0-9]+ accounts\/s/ {r=1} NR==6 && /^evaluating +[0-9]+\.[0-9]+ s +[0-9]+ accounts\/s/ {e=1}
-    END {exit !(h && f && r && e)}' \
-    && ok "demo-stream ends with the timings block" || { nok "demo-stream ends with the timings block"; tail -n 6 "$out"; }
+    NR==7 && /^registering +[0-9]+\.[0-9]+ s +[0-9]+ files\/s/ {g=1}
+    END {exit !(h && f && r && e && g)}' \
+    && ok "demo-stream ends with the timings block (+ registering)" || { nok "demo-stream ends with the timings block (+ registering)"; tail -n 7 "$out"; }
 [ $fails -eq 0 ] && rm -rf "$tmp"
 exit $((fails > 0))

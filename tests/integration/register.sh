@@ -17,7 +17,7 @@ cp "$so" "$tmp/libaquacast.so"
 # A pipeline: 80 accounts; extract-like summary from synth, train to day 200, retrain to 230, evaluate both ways.
 aquacast-synth --accounts 80 --days 260 --seed 5 --out "$tmp/r" --parts 4 >"$tmp/extract.out" 2>/dev/null
 aquacast-train --readings "$tmp/r" --out "$tmp/m1" --until 2022-10-18 --season 7 --threads 2 >/dev/null 2>&1
-aquacast-train --readings "$tmp/r" --out "$tmp/m2" --prev "$tmp/m1" --mode auto --until 2022-11-17 --threads 2 \
+aquacast-train --readings "$tmp/r" --out "$tmp/m2" --prev "$tmp/m1" --mode auto --until 2022-11-17 --threads 2 --max-q 4 --hampel-t 6 \
     >"$tmp/train.out" 2>/dev/null
 aquacast-evaluate --models "$tmp/m2" --readings "$tmp/r" --champion "$tmp/m1" --out "$tmp/e_gate" --threads 2 \
     >"$tmp/evaluate.out" 2>/dev/null
@@ -52,6 +52,14 @@ aquacast-register --tracking-uri "$L" --eval "$tmp/e_promo" "${sums[@]}" --libso
 check "file: register exits 0" '[ $? -eq 0 ]'
 l1=$(last_json "$tmp/l1.out")
 check "file: promoted version 1 on alias champion" '[ "$(jget "$l1" version)" = 1 ] && [ "$(jget "$l1" alias)" = champion ]'
+check "file: the run record has WAPE/coverage metrics and train's search space as params" 'python3 -c "
+import json, glob, sys
+r = json.load(open(glob.glob(sys.argv[1] + \"/runs/*.json\")[0]))
+m, p = r[\"metrics\"], r[\"params\"]
+assert all(k in m for k in (\"wape_served_mean\", \"wape_served_median\", \"cov80_served_mean\", \"cov95_served_mean\"))
+assert 0 <= m[\"cov80_served_mean\"] <= m[\"cov95_served_mean\"] <= 1
+assert p[\"train.max_q\"] == \"4\" and p[\"train.hampel_t\"] == \"6\" and p[\"train.max_p\"] == \"5\" and \"train.window\" in p
+" "$tmp/local/aquacast-water-forecast"'
 check "file: alias file and version directory" '[ -f "$tmp/local/aquacast-water-forecast/aliases/champion" ] && [ -f "$tmp/local/aquacast-water-forecast/versions/1/MLmodel" ]'
 aquacast-register --tracking-uri "$L" --eval "$tmp/e_promo" "${sums[@]}" --libso "$tmp/libaquacast.so" >"$tmp/l2.out" 2>&1
 l2=$(last_json "$tmp/l2.out")
@@ -110,7 +118,7 @@ aquacast-register --tracking-uri "$U" --eval "$tmp/e_promo" "${sums[@]}" --libso
 check "mlflow: register promoted exits 0" '[ $? -eq 0 ]'
 tail -n 1 "$tmp/m2.out" >"$tmp/m2.json"
 check "mlflow: promoted → champion" '[ "$(jget "$(cat "$tmp/m2.json")" alias)" = champion ]'
-"$py" tests/integration/register_check.py "$U" "$tmp/m2.json" "$tmp/e_promo" champion "$tmp/forecasts.json" 2>"$tmp/check2.err" ||
+"$py" tests/integration/register_check.py "$U" "$tmp/m2.json" "$tmp/e_promo" champion "$tmp/forecasts.json" "$tmp/train.out" 2>"$tmp/check2.err" ||
     { tail -n 20 "$tmp/check2.err"; nok "mlflow client checks (champion)"; }
 [ "$gp" = False ] && check "mlflow: not promoted → challenger" '[ "$alias1" = challenger ]'
 "$py" tests/integration/register_check.py "$U" "$tmp/m1.json" "$gate_dir" "$alias1" "$tmp/forecasts.json" >"$tmp/check1.out" 2>"$tmp/check1.err"

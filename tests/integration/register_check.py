@@ -1,8 +1,9 @@
 """register_check.py — what the MLflow Python client sees after aquacast-register (run by tests/integration/register.sh).
 
 venv: requirements/mlflow.txt (tests/services/mlflow.sh python), not the test venv
-usage: register_check.py URI SUMMARY_JSON EVAL_DIR ALIAS TRAIN_FORECASTS_JSON
-Prints TAP lines; TRAIN_FORECASTS_JSON maps account -> the JSON line of train --forecast (30 days).
+usage: register_check.py URI SUMMARY_JSON EVAL_DIR ALIAS TRAIN_FORECASTS_JSON [TRAIN_OUT]
+Prints TAP lines; TRAIN_FORECASTS_JSON maps account -> the JSON line of train --forecast (30 days);
+TRAIN_OUT is train's stdout (its summary line carries the search space logged as params).
 """
 import hashlib
 import json
@@ -10,10 +11,14 @@ import os
 import sys
 import tempfile
 
+import math
+
 import mlflow
 import pandas as pd
+import pyarrow.dataset as pads
 
 uri, summary, eval_dir, alias, forecasts = sys.argv[1:6]
+train_out = sys.argv[6] if len(sys.argv) > 6 else None
 fails = 0
 
 
@@ -37,6 +42,18 @@ check("%s: accounts ok/fallback/failed and MASE" % alias,
       m["accounts"] == m["accounts_ok"] + m["accounts_fallback"] + m["accounts_failed"] and "mase_served_mean" in m)
 check("%s: params (mode, season, series rule, gate)" % alias,
       "train.mode" in p and "train.season" in p and "series.clean_rule" in p and "gate.max_worse_share" in p)
+# WAPE and coverage of the served forecaster on the new days, recomputed from the metrics Parquet
+mt = pads.dataset(os.path.join(eval_dir, "metrics"), format="parquet").to_table().to_pandas()
+sel = mt[(mt.Scope == "new") & (mt.Status == "ok") & (mt.Forecaster == mt.Served)]
+want = {"wape_served_mean": sel.WAPE.mean(), "wape_served_median": sel.WAPE.median(),
+        "cov80_served_mean": sel.Cov80.mean(), "cov95_served_mean": sel.Cov95.mean()}
+check("%s: WAPE and coverage metrics equal the metrics dataset's (%d accounts)" % (alias, len(sel)),
+      len(sel) > 0 and all(k in m and math.isclose(m[k], v, rel_tol=1e-9) for k, v in want.items()))
+if train_out:
+    tr = json.loads(open(train_out).read().splitlines()[-1])
+    space = ("max_p", "max_q", "max_P", "max_Q", "min_obs", "window", "hampel_t")
+    check("%s: the search space and series rule are params (%s)" % (alias, ", ".join(space)),
+          all(float(p.get("train." + k, "nan")) == float(tr[k]) for k in space))
 check("%s: tags (revision, trained-until, host, key)" % alias,
       all(k in t for k in ("aquacast.git_revision", "aquacast.trained_until", "aquacast.host", "aquacast.register_key")))
 check("%s: no credential in params or tags" % alias,
