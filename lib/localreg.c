@@ -244,8 +244,8 @@ int aq_localreg_commit(struct aq_registry *r, struct aq_registry_run *run, json_
 {
 	int rc = 0, max = 0;
 	if (!run->version) {
-		json_t *vj = json_pack("{s:s,s:s,s:O}", "key", run->key, "run_id", run->run_id, "tags",
-				       vtags ? vtags : json_object());
+		json_t *vj = json_pack("{s:s,s:s,s:o}", "key", run->key, "run_id", run->run_id, "tags",
+				       vtags ? json_incref(vtags) : json_object());
 		char *p = aq_path_join(run->model_uri, "version.json");
 		rc = vj && p ? write_json(p, vj, e) : oom(e);
 		free(p);
