@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "date.h"
+#include "manifest.h"
 #include "merge.h"
 #include "model.h"
 
@@ -32,9 +33,12 @@ int main(int argc, char **argv)
 	}
 	struct aq_err e = {0};
 	struct aq_dataset tds, rds, ods;
+	struct aq_seal seal;
 	int32_t until;
-	if (aq_date_parse(argv[3], (int)strlen(argv[3]), &until, &e) || aq_dataset_open(&tds, argv[1], &e) ||
-	    aq_dataset_open(&rds, argv[2], &e) || aq_dataset_create(&ods, argv[4], "models", rds.parts, &e))
+	/* written under a temporary name and sealed like a train run's set (lib/manifest.h) */
+	if (aq_date_parse(argv[3], (int)strlen(argv[3]), &until, &e) || aq_modelset_open(&tds, argv[1], NULL, &e) ||
+	    aq_dataset_open(&rds, argv[2], &e) || aq_seal_begin(&seal, argv[4], 0, &e) ||
+	    aq_dataset_create(&ods, seal.tmp, "models", rds.parts, &e))
 		return die(&e);
 	/* templates: every ARIMA row of the small set */
 	struct aq_model_part all;
@@ -94,6 +98,8 @@ int main(int argc, char **argv)
 		total += nr;
 		aq_readings_release(&rd);
 	}
+	if (aq_manifest_write(seal.tmp, "models", total, total, NULL, &e) || aq_seal_commit(&seal, &e))
+		return die(&e);
 	printf("%zu model rows from %zu templates\n", total, all.n);
 	aq_model_part_release(&all);
 	aq_dataset_release(&tds);
