@@ -9,7 +9,7 @@
 
 PREFIX    ?= /usr/local
 CC        ?= cc
-PKGS      := odbc rdkafka libcurl jansson lapacke openblas libzstd zlib libcrypto
+PKGS      := odbc rdkafka libcurl jansson lapacke openblas libzstd zlib libcrypto libmicrohttpd
 BUILD     ?= build/dev
 SAN       ?=
 
