@@ -74,6 +74,38 @@ static int find(struct aq_forecaster *f, int64_t account, struct aq_model_row **
 	return 0;
 }
 
+int aq_forecaster_load_all(struct aq_forecaster *f, struct aq_err *e)
+{
+	for (int p = 0; p < f->ds.parts; p++) {
+		if (f->loaded[p])
+			continue;
+		int rc = aq_model_read_part(&f->ds, p, &f->parts[p], e);
+		if (rc)
+			return rc;
+		f->loaded[p] = 1;
+	}
+	return 0;
+}
+
+int aq_forecaster_row(struct aq_forecaster *f, int64_t account, const struct aq_model_row **row, struct aq_err *e)
+{
+	struct aq_model_row *r;
+	int rc = find(f, account, &r, e);
+	if (!rc)
+		*row = r;
+	return rc;
+}
+
+size_t aq_forecaster_accounts(const struct aq_forecaster *f, int64_t *out)
+{
+	size_t n = 0;
+	for (int p = 0; p < f->ds.parts; p++)
+		for (size_t i = 0; f->loaded[p] && i < f->parts[p].n; i++, n++)
+			if (out)
+				out[n] = f->parts[p].rows[i].account;
+	return n;
+}
+
 int aq_forecaster_info(struct aq_forecaster *f, int64_t account, struct aq_forecast_info *out, struct aq_err *e)
 {
 	struct aq_model_row *r;
