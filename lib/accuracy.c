@@ -7,7 +7,7 @@
 #include "accuracy.h"
 #include "manifest.h"
 #include "parquet.h"
-#include "shard.h"
+#include "dataset.h"
 
 enum { C_ACC, C_SCOPE, C_FC, C_N, C_MAE, C_MASE, C_WAPE, C_COV80, C_COV95, C_SERVED, NC };
 static const char *const names[NC] = {"AccountOID", "Scope", "Forecaster", "N", "MAE",
