@@ -100,7 +100,7 @@ static int version_of(struct aq_serveset *s, const char *models, const char *ver
 	snprintf(p, sizeof p, "%s/_manifest.json", models);
 	int rc = aq_sha256_file(p, hex, NULL, e);
 	if (!rc)
-		snprintf(s->version, sizeof s->version, "sha256:%.12s", hex);
+		snprintf(s->version, sizeof s->version, "sha256-%.12s", hex);
 	return rc;
 }
 

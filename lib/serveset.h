@@ -30,7 +30,7 @@ struct aq_serveset {
 	atomic_int refs;
 	struct aq_forecaster f;
 	char dir[1024];
-	char version[80];              /* the registry's version, else "sha256:" + 12 hex of _manifest.json */
+	char version[80];              /* the registry's version, else "sha256-" + 12 hex of _manifest.json */
 	double loaded_at;              /* unix time */
 	double load_seconds;
 	int64_t *accounts;             /* sorted */
