@@ -166,10 +166,11 @@ int aq_httpd_start(struct aq_httpd *h, const struct aq_httpd_opts *o, aq_httpd_f
 		return aq_err_set(e, AQ_EINVAL, "bad listen address '%s' (want an IPv4 address)", o->host);
 	errno = 0;
 	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)o->port,
-				NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, or MHD warns */
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_TIMEOUT,
 				o->timeout_s, MHD_OPTION_CONNECTION_LIMIT, o->max_conns, MHD_OPTION_NOTIFY_COMPLETED,
-				on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+				on_completed, h, MHD_OPTION_END);
 	if (!h->d)
 		return aq_err_set(e, AQ_EIO, "cannot listen on '%s:%d': %s", o->host, o->port,
 				  errno ? strerror(errno) : "libmicrohttpd refused to start");
