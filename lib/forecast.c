@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arima.h"
 #include "forecast.h"
 #include "manifest.h"
 
@@ -138,20 +139,19 @@ int aq_forecaster_range(struct aq_forecaster *f, int64_t account, int32_t from, 
 	if (!m)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	double tot, tsd;
-	rc = aq_model_forecast(r, h, m, sd, e);
-	if (!rc)
-		rc = aq_model_forecast_total(r, skip, h, &tot, &tsd, e);
+	rc = aq_model_forecast_window(r, h, skip, m, sd, &tot, &tsd, e); /* = aq_model_forecast + _total, one pass */
+	double z80 = aq_qnorm(0.5 + 0.80 / 2), z95 = aq_qnorm(0.5 + 0.95 / 2); /* as aq_model_clip computes them */
 	for (int i = 0; !rc && i < n; i++) {
 		double m80 = m[skip + i], m95 = m80;
-		aq_model_clip(&m80, sd[skip + i], 0.80, &lo80[i], &hi80[i]);
-		aq_model_clip(&m95, sd[skip + i], 0.95, &lo95[i], &hi95[i]);
+		aq_model_clip_z(&m80, sd[skip + i], z80, &lo80[i], &hi80[i]);
+		aq_model_clip_z(&m95, sd[skip + i], z95, &lo95[i], &hi95[i]);
 		mean[i] = m80;
 	}
 	if (!rc) {
 		double t95 = tot;
 		total[0] = tot;
-		aq_model_clip(&total[0], tsd, 0.80, &total[1], &total[2]);
-		aq_model_clip(&t95, tsd, 0.95, &total[3], &total[4]);
+		aq_model_clip_z(&total[0], tsd, z80, &total[1], &total[2]);
+		aq_model_clip_z(&t95, tsd, z95, &total[3], &total[4]);
 	}
 	free(m);
 	return rc;
