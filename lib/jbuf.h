@@ -8,8 +8,8 @@
 /*
  * Appends never fail loudly: an allocation failure sets oom and later
  * appends do nothing, so a builder checks once at the end (aq_jbuf_ok).
- * Numbers: doubles as the shortest of %.15g/%.17g that reads back to the
- * same value (exact round trip), NaN and infinities as null.
+ * Numbers: doubles with 15 significant digits (relative error <= 5e-15;
+ * %.17g outside 1e-7..1e15), NaN and infinities as null.
  */
 struct aq_jbuf {
 	char *p;

@@ -154,7 +154,7 @@ static void test_response(void)
 	T_EQ_INT(json_integer_value(json_array_get(json_object_get(mean, "shape"), 1)), 30);
 	T_EQ_INT(json_array_size(json_object_get(mean, "data")), 60);
 	T_NEAR(json_real_value(json_array_get(json_object_get(mean, "data"), 31)), 1.1, 0);
-	T_NEAR(json_real_value(json_array_get(json_object_get(json_array_get(outs, 11), "data"), 0)), 2.0 / 3, 0);
+	T_NEAR(json_real_value(json_array_get(json_object_get(json_array_get(outs, 11), "data"), 0)), 2.0 / 3, 1e-15);
 	json_decref(j);
 	aq_jbuf_release(&b);
 	aq_v2_model_metadata(&b, "aquacast", "3");
@@ -171,6 +171,39 @@ static void test_response(void)
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next(void);
+
+/* Numbers: 15 significant digits, valid JSON, relative error <= 5e-15 (+ rounding), over many magnitudes. */
+static void test_numbers(void)
+{
+	const double fixed[] = {0, -0.0, 1, -1, 0.1, 1.1, 123456789012.5, 999999999999.6, 9.9999999999995,
+				1e-9, 1e15, 1.5e15, 3e-12, 0.000123, 100, 1e14, 0.526};
+	const char *want[] = {"0", "0", "1", "-1", "0.1", "1.1", "123456789012.5", "999999999999.6", "9.9999999999995",
+			      NULL, NULL, NULL, NULL, "0.000123", "100", "100000000000000", "0.526"};
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+		struct aq_jbuf b;
+		aq_jbuf_init(&b);
+		aq_jbuf_num(&b, fixed[i]);
+		if (want[i] && strcmp(b.p, want[i]))
+			T_FAIL("%.17g printed '%s', want '%s'", fixed[i], b.p, want[i]);
+		aq_jbuf_release(&b);
+	}
+	int bad = 0;
+	for (int i = 0; i < 200000 && bad < 5; i++) {
+		uint64_t r = next();
+		double v = (double)(r >> 11) / 9007199254740992.0 * pow(10, (int)(next() % 40) - 20) * ((r & 1) ? -1 : 1);
+		struct aq_jbuf b;
+		aq_jbuf_init(&b);
+		aq_jbuf_num(&b, v);
+		json_error_t je;
+		json_t *j = json_loadb(b.p, b.len, JSON_DECODE_ANY, &je);
+		double back = j ? json_number_value(j) : NAN;
+		if (!j || !(fabs(back - v) <= 6e-15 * fabs(v)))
+			T_FAIL("%.17g printed '%s' (bad=%d)", v, b.p, ++bad);
+		json_decref(j);
+		aq_jbuf_release(&b);
+	}
+}
 static uint64_t next(void)
 {
 	rng ^= rng << 13;
@@ -248,6 +281,7 @@ int main(void)
 	T_RUN(test_parse_good);
 	T_RUN(test_parse_bad);
 	T_RUN(test_response);
+	T_RUN(test_numbers);
 	T_RUN(test_fuzz);
 	T_DONE();
 }
