@@ -78,7 +78,10 @@ static int reload(struct runner *r, const char *why, struct aq_err *e)
 	if (cur)
 		snprintf(current, sizeof current, "%s", cur->version);
 	aq_serveset_unref(cur);
-	int rc = o->set ? aq_serveset_load(o->set, NULL, &next, e) : from_registry(r, cur ? current : NULL, &next, e);
+	/* --set alone: reload the directory; with a registry, the directory is only the first champion (an init
+	 * container's download) and the alias is polled from then on. */
+	int rc = o->set && (!o->registry || !cur) ? aq_serveset_load(o->set, NULL, &next, e)
+						  : from_registry(r, cur ? current : NULL, &next, e);
 	if (rc) {
 		atomic_fetch_add(&r->st.m.reloads_failed, 1);
 		aq_warn("%s: reload failed, still serving %s: %s", why, current[0] ? current : "nothing", e->msg);
@@ -122,8 +125,8 @@ static void sleep_slice(void)
 
 int aq_serve_run(const struct aq_serve_opts *o, struct aq_serve_stats *stats, struct aq_err *e)
 {
-	if (!o->set == !o->registry)
-		return aq_err_set(e, AQ_EINVAL, "give the champion as a directory or as a registry alias (one of them)");
+	if (!o->set && !o->registry)
+		return aq_err_set(e, AQ_EINVAL, "give the champion as a directory, a registry alias, or both");
 	struct runner *r = calloc(1, sizeof *r);
 	if (!r)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");

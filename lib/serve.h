@@ -22,6 +22,10 @@
  *   GET /api/bill?account=&from=&to=     the expected bill and its ranges (o->tariff)
  *   GET /metrics                         Prometheus text
  *   GET /…                               the dashboard's files (o->web)
+ * With both o->set and o->registry, the directory is the first champion
+ * (a Kubernetes init container's aquacast-register --download) and reloads
+ * go to the registry (its version name then differs from the directory's
+ * sha256 name, so the first poll downloads it once more and swaps).
  * A swap (on *o->reload, set by SIGHUP, and every o->poll_seconds when a
  * registry is given and the alias moved) loads the new set aside, then
  * exchanges one pointer under a mutex; each request holds a reference to

@@ -10,7 +10,7 @@
 #include "stop.h"
 
 static const char help[] =
-	"usage: aquacast-serve (--set DIR | --tracking-uri URI [--alias A]) [options]\n"
+	"usage: aquacast-serve [--set DIR] [--tracking-uri URI [--alias A] [--poll S]] [options]\n"
 	"\n"
 	"Loads the champion model set into memory (every account indexed) and answers over HTTP:\n"
 	"the KServe V2 / Open Inference Protocol (/v2/health/live|ready, /v2/models/NAME[/infer]),\n"
@@ -21,7 +21,8 @@ static const char help[] =
 	"\n"
 	"  --set DIR             a sealed model set, evaluate's output directory, or a version\n"
 	"                        downloaded by aquacast-register --download (reloaded from DIR on SIGHUP)\n"
-	"  --tracking-uri URI    or: the registry (file:DIR or http(s)://MLflow) whose alias is served\n"
+	"  --tracking-uri URI    or: the registry (file:DIR or http(s)://MLflow) whose alias is served;\n"
+	"                        with --set too, DIR is served first and reloads come from the alias\n"
 	"  --model-name NAME     registered model (default aquacast-water-forecast)\n"
 	"  --alias A             alias to serve (default champion)\n"
 	"  --poll SECONDS        check the alias every SECONDS (default 0: only on SIGHUP)\n"
@@ -96,8 +97,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_usage("unexpected argument '%s'", argv[optind]);
-	if (!o.set == !o.registry)
-		cli_usage("give exactly one of --set DIR and --tracking-uri URI");
+	if (!o.set && !o.registry)
+		cli_usage("give --set DIR or --tracking-uri URI (or both: DIR first, then the alias)");
 	if (o.poll_seconds > 0 && !o.registry)
 		cli_usage("--poll needs --tracking-uri (a --set directory reloads on SIGHUP)");
 	struct aq_err e = {0};

@@ -87,13 +87,24 @@ check "registry: the old download is removed, the new one kept" '[ "$(ls "$tmp/w
 kill -TERM "$spid"; wait "$spid"
 check "registry: clean stop removes the download" '[ "$(ls "$tmp/work" 2>/dev/null | wc -l)" -eq 0 ]'
 
+# Kubernetes style: an init container downloads the alias, serve starts on it and polls the alias.
+aquacast-register --tracking-uri "$L" --download champion "$tmp/init" >/dev/null 2>&1
+start_serve k8s --set "$tmp/init" --tracking-uri "$L" --poll 0.3 --work-dir "$tmp/work2"
+v0=$(curl -sf "http://127.0.0.1:$port/v2/health/ready")
+for _ in $(seq 1 50); do
+    v=$(curl -sf "http://127.0.0.1:$port/v2/models/aquacast" | python3 -c 'import json,sys; print(json.load(sys.stdin)["versions"][0])')
+    [ "$v" = 2 ] && break; sleep 0.2
+done
+check "init-container download served at once, then the alias's version by polling" '[ "$v0" = "{\"ready\":true}" ] && [ "$v" = 2 ]'
+kill -TERM "$spid"; wait "$spid"
+
 # Failures and usage.
 aquacast-serve --set "$tmp/nothing" --port 0 >"$tmp/f1.out" 2>&1; rc=$?
 check "a missing set: exit 1 with a summary naming it" '[ $rc -eq 1 ] && last_json "$tmp/f1.out" | grep -q "no model set in"'
 aquacast-serve --set "$tmp/A" --port 99999 >"$tmp/f2.out" 2>&1; rc=$?
 check "a bad --port: exit 2" '[ $rc -eq 2 ]'
-aquacast-serve --set "$tmp/A" --tracking-uri "$L" >"$tmp/f3.out" 2>&1; rc=$?
-check "--set and --tracking-uri together: exit 2" '[ $rc -eq 2 ]'
+aquacast-serve >"$tmp/f3.out" 2>&1; rc=$?
+check "neither --set nor --tracking-uri: exit 2" '[ $rc -eq 2 ]'
 aquacast-serve --help | grep -q -- "--max-horizon"
 check "--help" '[ $? -eq 0 ]'
 [ "$fails" -eq 0 ]
