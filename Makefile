@@ -6,10 +6,12 @@
 #   make asan       unit tests under AddressSanitizer + UBSan (objects in build/asan)
 #   make format FILES="lib/x.c lib/x.h"   clang-format those files in place (.clang-format; never the whole tree)
 #   make install PREFIX=/usr/local
+#   make web        the dashboard: web/src → web/dist (npm packages cached in ~/.cache/aquacast)
+#   make serve      aquacast-serve + dashboard on the demo's champion (prints its address)
 
 PREFIX    ?= /usr/local
 CC        ?= cc
-PKGS      := odbc rdkafka libcurl jansson lapacke openblas libzstd zlib libcrypto
+PKGS      := odbc rdkafka libcurl jansson lapacke openblas libzstd zlib libcrypto libmicrohttpd
 BUILD     ?= build/dev
 SAN       ?=
 
@@ -36,7 +38,7 @@ BINS      := $(CMDS:%=$(BINDIR)/aquacast-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all so lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench format
+.PHONY: all so lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench web serve format
 all: $(LIBA) $(BINS) $(UNIT_BINS)
 lib: $(LIBA)
 bins: $(BINS)
@@ -134,6 +136,14 @@ demo: deps
 demo-stream: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo-stream.sh
+
+web: deps
+	@scripts/web.sh
+
+serve: deps
+	@$(MAKE) --no-print-directory all
+	@[ -f web/dist/index.html ] || scripts/web.sh
+	@scripts/serve.sh
 
 stack-up:
 	@scripts/stack.sh up

@@ -1901,6 +1901,22 @@ int aq_arima_forecast_total(const struct aq_arima_model *m, int from, int to, do
 	return 0;
 }
 
+int aq_arima_forecast_window(const struct aq_arima_model *m, int h, int from, double *mean, double *sd, double *sum,
+			     double *sdsum, struct aq_err *e)
+{
+	if (from < 0 || h <= from)
+		return aq_err_set(e, AQ_EINVAL, "invalid forecast window [%d, %d)", from, h);
+	double s = 0, v = 0;
+	int rc = forecast_impl(m, h, mean, sd, from, h, &s, &v, e);
+	if (rc)
+		return rc;
+	if (!isfinite(s) || !isfinite(v))
+		return aq_err_set(e, AQ_ENUMERIC, "non-finite forecast total");
+	*sum = s;
+	*sdsum = v;
+	return 0;
+}
+
 /* Roots of the expanded polynomials in c (after expand()) all of modulus >= min_modulus? */
 static int ctx_roots_ok(const struct actx *c, double min_modulus)
 {

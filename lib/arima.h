@@ -143,6 +143,9 @@ int aq_arima_forecast(const struct aq_arima_model *m, int h, double *mean, doubl
  */
 int aq_arima_forecast_total(const struct aq_arima_model *m, int from, int to, double *sum, double *sd,
 			    struct aq_err *e);
+/* Both in one pass (serving): steps 0..h-1 into mean/sd and the sum of steps [from, h) with its sd. */
+int aq_arima_forecast_window(const struct aq_arima_model *m, int h, int from, double *mean, double *sd, double *sum,
+			     double *sdsum, struct aq_err *e);
 
 /* Roots of AR/MA polynomials outside the unit circle by margin (1.01 as R)? 1 = ok. */
 int aq_arima_roots_ok(const struct aq_arima_model *m, double min_modulus);

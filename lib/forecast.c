@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arima.h"
 #include "forecast.h"
 #include "manifest.h"
 
@@ -74,6 +75,38 @@ static int find(struct aq_forecaster *f, int64_t account, struct aq_model_row **
 	return 0;
 }
 
+int aq_forecaster_load_all(struct aq_forecaster *f, struct aq_err *e)
+{
+	for (int p = 0; p < f->ds.parts; p++) {
+		if (f->loaded[p])
+			continue;
+		int rc = aq_model_read_part(&f->ds, p, &f->parts[p], e);
+		if (rc)
+			return rc;
+		f->loaded[p] = 1;
+	}
+	return 0;
+}
+
+int aq_forecaster_row(struct aq_forecaster *f, int64_t account, const struct aq_model_row **row, struct aq_err *e)
+{
+	struct aq_model_row *r;
+	int rc = find(f, account, &r, e);
+	if (!rc)
+		*row = r;
+	return rc;
+}
+
+size_t aq_forecaster_accounts(const struct aq_forecaster *f, int64_t *out)
+{
+	size_t n = 0;
+	for (int p = 0; p < f->ds.parts; p++)
+		for (size_t i = 0; f->loaded[p] && i < f->parts[p].n; i++, n++)
+			if (out)
+				out[n] = f->parts[p].rows[i].account;
+	return n;
+}
+
 int aq_forecaster_info(struct aq_forecaster *f, int64_t account, struct aq_forecast_info *out, struct aq_err *e)
 {
 	struct aq_model_row *r;
@@ -106,20 +139,19 @@ int aq_forecaster_range(struct aq_forecaster *f, int64_t account, int32_t from, 
 	if (!m)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	double tot, tsd;
-	rc = aq_model_forecast(r, h, m, sd, e);
-	if (!rc)
-		rc = aq_model_forecast_total(r, skip, h, &tot, &tsd, e);
+	rc = aq_model_forecast_window(r, h, skip, m, sd, &tot, &tsd, e); /* = aq_model_forecast + _total, one pass */
+	double z80 = aq_qnorm(0.5 + 0.80 / 2), z95 = aq_qnorm(0.5 + 0.95 / 2); /* as aq_model_clip computes them */
 	for (int i = 0; !rc && i < n; i++) {
 		double m80 = m[skip + i], m95 = m80;
-		aq_model_clip(&m80, sd[skip + i], 0.80, &lo80[i], &hi80[i]);
-		aq_model_clip(&m95, sd[skip + i], 0.95, &lo95[i], &hi95[i]);
+		aq_model_clip_z(&m80, sd[skip + i], z80, &lo80[i], &hi80[i]);
+		aq_model_clip_z(&m95, sd[skip + i], z95, &lo95[i], &hi95[i]);
 		mean[i] = m80;
 	}
 	if (!rc) {
 		double t95 = tot;
 		total[0] = tot;
-		aq_model_clip(&total[0], tsd, 0.80, &total[1], &total[2]);
-		aq_model_clip(&t95, tsd, 0.95, &total[3], &total[4]);
+		aq_model_clip_z(&total[0], tsd, z80, &total[1], &total[2]);
+		aq_model_clip_z(&t95, tsd, z95, &total[3], &total[4]);
 	}
 	free(m);
 	return rc;

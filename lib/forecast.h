@@ -37,6 +37,17 @@ void aq_forecaster_release(struct aq_forecaster *f);
 struct aq_forecaster *aq_forecaster_new(const char *set, struct aq_err *e);
 void aq_forecaster_free(struct aq_forecaster *f);
 
+/*
+ * Read every part now: the in-memory index of all accounts (serving). Once
+ * loaded the forecaster is read-only, so any number of threads may call
+ * _info, _range, _row and _accounts on it at once.
+ */
+int aq_forecaster_load_all(struct aq_forecaster *f, struct aq_err *e);
+/* The account's model row (valid until release); AQ_ENOTFOUND when absent. */
+int aq_forecaster_row(struct aq_forecaster *f, int64_t account, const struct aq_model_row **row, struct aq_err *e);
+/* After load_all: the number of accounts, and their ids into out (may be NULL), in part order. */
+size_t aq_forecaster_accounts(const struct aq_forecaster *f, int64_t *out);
+
 /* The account's row summary; AQ_ENOTFOUND when the set has no row for it. */
 int aq_forecaster_info(struct aq_forecaster *f, int64_t account, struct aq_forecast_info *out, struct aq_err *e);
 /*

@@ -284,9 +284,37 @@ int aq_model_forecast_total(const struct aq_model_row *r, int from, int to, doub
 	return 0;
 }
 
+int aq_model_forecast_window(const struct aq_model_row *r, int h, int from, double *mean, double *sd, double *sum,
+			     double *sdsum, struct aq_err *e)
+{
+	if (from < 0 || h <= from)
+		return aq_err_set(e, AQ_EINVAL, "bad forecast period [%d, %d)", from, h);
+	if (aq_model_row_is_arima(r)) {
+		struct aq_arima_model m;
+		aq_arima_model_init(&m);
+		struct aq_err e2 = {0};
+		int rc = aq_model_row_to_arima(r, &m, &e2);
+		if (!rc)
+			rc = aq_arima_forecast_window(&m, h, from, mean, sd, sum, sdsum, &e2);
+		aq_arima_model_release(&m);
+		for (int i = 0; !rc && i < h; i++)
+			if (!isfinite(mean[i]) || !isfinite(sd[i]))
+				rc = AQ_ENUMERIC;
+		if (!rc)
+			return 0;
+	}
+	/* The fallbacks of aq_model_forecast and aq_model_forecast_total, each as they would give it. */
+	int rc = aq_model_forecast(r, h, mean, sd, e);
+	return rc ? rc : aq_model_forecast_total(r, from, h, sum, sdsum, e);
+}
+
 void aq_model_clip(double *mean, double sd, double level, double *lo, double *hi)
 {
-	double z = aq_qnorm(0.5 + level / 2);
+	aq_model_clip_z(mean, sd, aq_qnorm(0.5 + level / 2), lo, hi);
+}
+
+void aq_model_clip_z(double *mean, double sd, double z, double *lo, double *hi)
+{
 	double m = *mean;
 	*lo = fmax(0, m - z * sd);
 	*hi = fmax(0, m + z * sd);

@@ -91,12 +91,17 @@ int aq_model_forecast(const struct aq_model_row *r, int h, double *mean, double 
 /* Sum over days [from, to) ahead and its standard deviation, same rules. */
 int aq_model_forecast_total(const struct aq_model_row *r, int from, int to, double *sum, double *sd,
 			    struct aq_err *e);
+/* aq_model_forecast over h days and aq_model_forecast_total over [from, h), in one pass (serving). */
+int aq_model_forecast_window(const struct aq_model_row *r, int h, int from, double *mean, double *sd, double *sum,
+			     double *sdsum, struct aq_err *e);
 /*
  * Interval [lo, hi] of a Gaussian forecast at coverage `level` (0.8, 0.95),
  * clipped at 0 (consumption is never negative); the point forecast is
  * clipped too (*mean = max(mean, 0)).
  */
 void aq_model_clip(double *mean, double sd, double level, double *lo, double *hi);
+/* The same with z = aq_qnorm(0.5 + level / 2) given (computed once by a caller that clips many values). */
+void aq_model_clip_z(double *mean, double sd, double z, double *lo, double *hi);
 
 /* All rows of one part, sorted by account. */
 struct aq_model_part {

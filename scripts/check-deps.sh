@@ -20,6 +20,7 @@ cmds=(
     "java default-jdk-headless" "mvn maven" "Rscript r-base-core"
     "python3 python3" "dot graphviz" "bc bc" "timeout coreutils" "sha256sum coreutils"
     "setsid util-linux" "flock util-linux"
+    "chromium chromium" "wrk wrk" "yamllint yamllint" "curl curl" "node nodejs" "npm npm"
 )
 for c in "${cmds[@]}"; do
     set -- $c

@@ -146,3 +146,5 @@ line retraining train_month "$MONTH_ACCOUNTS" accounts "monthly: --mode $RETRAIN
 line "  (full)" train_full "$FULL_ACCOUNTS" accounts "full: order search (season 7), $FULL_ACCOUNTS accounts"
 line evaluating evaluate "${EVAL_ACCOUNTS:-$MONTH_ACCOUNTS}" accounts "run-2 vs champion run-1 ($EVAL_SCORED scored on $HOLDOUT new days + backtest): $DECISION"
 line registering register "$REG_FILES" files "run, params, metrics and version $REG_VERSION ($REG_BYTES bytes) into file:${DEMO#"$top"/}/registry, alias $REG_ALIAS"
+echo
+echo "dashboard: make serve  (aquacast-serve on this demo's champion, http://127.0.0.1:${SERVE_PORT:-8080}/)"

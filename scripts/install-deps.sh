@@ -11,9 +11,11 @@ pkgs=(
   python3-venv python3-dev
   graphviz bc
   r-base-core r-cran-forecast r-cran-jsonlite
-  libmicrohttpd-dev
+  libmicrohttpd-dev chromium wrk yamllint curl
   maven default-jdk-headless
 )
+# Node.js and npm (the dashboard's build, the browser test): Debian's packages unless a node is there already.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,8 @@
 # clean); checks every stage ran: the original data and the monthly feed in SQLite, shards
 # holding every row of the table after the incremental fetch, both model sets with one row
 # per account, evaluate's decision.json, the registered version in the local registry (champion when
-# promoted; register rerun resumes it), a 30-day forecast, and the three-timings block (+ registering).
+# promoted; register rerun resumes it), a 30-day forecast, the three-timings block (+ registering), then
+# the line pointing at make serve.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 cd "$top"
@@ -88,13 +89,14 @@ bin/aquacast-register --tracking-uri "file:$tmp/demo/registry" --eval "$tmp/demo
 r2=$(last_json "$tmp/reg2.out")
 check "register rerun on the demo's evaluation resumes version 1 (no second version)" \
     '[ "$(jget "$r2" version)" = 1 ] && [ "$(jget "$r2" resumed)" = True ] && [ ! -d "$reg/versions/2" ]'
-tail -n 7 "$out" | awk 'NR==1 && /^== timings/ {h=1} NR==2 && /^fetching +[0-9]+\.[0-9]+ s +[0-9]+ rows\/s/ {f=1}
+tail -n 9 "$out" | head -n 7 | awk 'NR==1 && /^== timings/ {h=1} NR==2 && /^fetching +[0-9]+\.[0-9]+ s +[0-9]+ rows\/s/ {f=1}
     NR==3 && /^  \(full\) +[0-9]+\.[0-9]+ s +[0-9]+ rows\/s/ {g=1} NR==4 && /^retraining +[0-9]+\.[0-9]+ s +[0-9]+ accounts\/s/ {r=1}
     NR==5 && /^  \(full\) +[0-9]+\.[0-9]+ s +[0-9]+ accounts\/s/ {s=1} NR==6 && /^evaluating +[0-9]+\.[0-9]+ s +[0-9]+ accounts\/s/ {e=1}
     NR==7 && /^registering +[0-9]+\.[0-9]+ s +[0-9]+ files\/s/ {g2=1}
     END {exit !(h && f && g && r && s && e && g2)}' \
     && ok "demo ends with the timings block (fetch, retrain, evaluate with numbers, then registering)" \
     || { nok "demo ends with the timings block (fetch, retrain, evaluate with numbers, then registering)"; tail -n 7 "$out"; }
+check "demo ends by pointing at make serve (the dashboard on its champion)" 'tail -n 1 "$out" | grep -q "^dashboard: make serve"'
 if run_demo "$tmp/run2.txt"; then ok "demo re-runs"; else nok "demo re-runs"; tail -n 30 "$tmp/run2.txt"; fi
 rows2=$(sqlite3 "$db" 'SELECT COUNT(*) FROM PORTAL_ConsumptionDaily' 2>/dev/null || echo 0)
 check "re-run is idempotent (same $rows2 rows)" '[ "$db_rows" = "$rows2" ]'

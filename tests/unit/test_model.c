@@ -131,6 +131,35 @@ static void test_round_trip(void)
 	aq_dataset_release(&ds);
 }
 
+/* The one-pass window (serving) gives bit for bit the values of aq_model_forecast + aq_model_forecast_total. */
+static void test_forecast_window(void)
+{
+	struct aq_model_row r, mean_row;
+	struct aq_arima_model m;
+	struct aq_err e = {0};
+	aq_model_row_init(&r);
+	aq_model_row_init(&mean_row);
+	aq_arima_model_init(&m);
+	fitted_row(&r, &m);
+	T_OK(aq_model_row_set_mean(&mean_row, 2.5, 0.3, AQ_MODEL_FALLBACK, "too short", &e));
+	const struct aq_model_row *rows[2] = {&r, &mean_row};
+	for (int k = 0; k < 2; k++)
+		for (int from = 0; from < 40; from += 9)
+			for (int h = from + 1; h <= 120; h += 17) {
+				double m1[120], s1[120], m2[120], s2[120], t1, d1, t2, d2;
+				T_OK(aq_model_forecast(rows[k], h, m1, s1, &e));
+				T_OK(aq_model_forecast_total(rows[k], from, h, &t1, &d1, &e));
+				T_OK(aq_model_forecast_window(rows[k], h, from, m2, s2, &t2, &d2, &e));
+				if (memcmp(m1, m2, sizeof(double) * (size_t)h) || memcmp(s1, s2, sizeof(double) * (size_t)h) ||
+				    t1 != t2 || d1 != d2)
+					T_FAIL("row %d window [%d, %d) differs", k, from, h);
+			}
+	T_CHECK(aq_model_forecast_window(&r, 5, 5, NULL, NULL, NULL, NULL, &e) == AQ_EINVAL);
+	aq_arima_model_release(&m);
+	aq_model_row_release(&r);
+	aq_model_row_release(&mean_row);
+}
+
 static void test_fallback_forecast_and_clip(void)
 {
 	struct aq_model_row r;
@@ -169,6 +198,7 @@ int main(void)
 		return 1;
 	T_RUN(test_round_trip);
 	T_RUN(test_fallback_forecast_and_clip);
+	T_RUN(test_forecast_window);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)
