@@ -279,7 +279,7 @@ static int gate_score(const struct aq_model_row *row, const struct aq_series *s,
 		origin = n;
 	struct aq_evmodel em;
 	aq_evmodel_from_row(&em, row, n_train, 0, NULL, e);
-	struct aq_eval_model m = {aq_evmodel_forecast, &em};
+	struct aq_eval_model m = {aq_evmodel_forecast, &em, aq_evmodel_sdsum};
 	struct aq_eval_opts o = *eo;
 	o.windows = 0;
 	struct aq_eval_result r = {.account = row->account};
@@ -366,7 +366,7 @@ static void eval_part(void *ctx, size_t part, int tid)
 			struct aq_evmodel em;
 			aq_evmodel_from_row(&em, row, n_train, j->refit, aws, e);
 			em.warmup = (size_t)j->warmup;
-			struct aq_eval_model m = {aq_evmodel_forecast, &em};
+			struct aq_eval_model m = {aq_evmodel_forecast, &em, aq_evmodel_sdsum};
 			/* scored against the cleaned readings: invalid values and gross spikes
 			   (meter faults, lib/series.h rule) are missing, not scored */
 			rc = aq_eval_account(y, y, n, n_train, &m, &j->eo, &ws, &a->r, e);

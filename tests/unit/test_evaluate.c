@@ -45,7 +45,7 @@ static void test_weekly_pattern_serves_snaive(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = weekly(t);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_opts o;
 	aq_eval_opts_default(&o);
 	struct aq_eval_ws ws;
@@ -98,7 +98,7 @@ static void test_no_new_data(void)
 	for (size_t t = 180; t < n; t++)
 		a[t] = NAN;  /* days arrived but all missing */
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
@@ -121,8 +121,8 @@ static void test_failing_model_and_short_history(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = (double)(t % 3);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
-	struct aq_eval_model broken = {NULL, NULL};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
+	struct aq_eval_model broken = {NULL, NULL, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
@@ -147,7 +147,7 @@ static void test_arima_wins_on_a_level_change(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = (double)((t / 10) % 5);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_opts o;
 	aq_eval_opts_default(&o);
 	o.horizon = 3;
@@ -181,7 +181,7 @@ static void test_anomalies(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = 0.3 + 0.2 * noise(&s);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
@@ -452,7 +452,7 @@ static void test_choice_hysteresis(void)
 	for (int t = 0; t < N; t++)
 		y[t] = 1.0;
 	struct fake f = {0, 1.05};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
