@@ -24,7 +24,7 @@ void aq_cal_sample_init(struct aq_cal_sample *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void aq_cal_sample_add(struct aq_cal_sample *s, int kind, double Y, double F, double S)
+void aq_cal_sample_add(struct aq_cal_sample *s, int kind, int window, double Y, double F, double S)
 {
 	if (kind < 0 || kind >= AQ_CAL_NK || !isfinite(Y) || !isfinite(F) || !(S > 0) || !isfinite(S))
 		return;
@@ -32,22 +32,46 @@ void aq_cal_sample_add(struct aq_cal_sample *s, int kind, double Y, double F, do
 	int n = s->n[kind];
 	if (n == AQ_CAL_MAXZ) {   /* keep the latest: shift out the oldest */
 		memmove(s->z[kind], s->z[kind] + 1, (AQ_CAL_MAXZ - 1) * sizeof(float));
+		memmove(s->w[kind], s->w[kind] + 1, AQ_CAL_MAXZ - 1);
 		n--;
 	}
 	s->z[kind][n] = z;
+	s->w[kind][n] = (unsigned char)window;
 	s->n[kind] = n + 1;
 }
 
-/* Median and MAD of the sample's kind k (scratch: AQ_CAL_MAXZ doubles). */
-static void own_loc_scale(const struct aq_cal_sample *s, int k, double *tmp, double *m, double *r)
+/* Median and MAD of the sample's kind k without window skip (-1: all); the count into *cnt. */
+static void own_loc_scale(const struct aq_cal_sample *s, int k, int skip, double *tmp, double *m, double *r,
+			  int *cnt)
 {
-	int n = s->n[k];
-	for (int j = 0; j < n; j++)
-		tmp[j] = s->z[k][j];
+	int n = 0;
+	for (int j = 0; j < s->n[k]; j++)
+		if (s->w[k][j] != skip)
+			tmp[n++] = s->z[k][j];
+	*cnt = n;
 	*m = aq_median_inplace(tmp, (size_t)n);
-	for (int j = 0; j < n; j++)
-		tmp[j] = fabs((double)s->z[k][j] - *m);
+	n = 0;
+	for (int j = 0; j < s->n[k]; j++)
+		if (s->w[k][j] != skip)
+			tmp[n++] = fabs((double)s->z[k][j] - *m);
 	*r = aq_median_inplace(tmp, (size_t)n);
+}
+
+/* The shrunk location and scale of account s, kind k, without window skip (-1: all). */
+static void shrunk(const struct aq_cal_sample *s, int k, int skip, double n0, double m0, double r0, double *loc,
+		   double *sc)
+{
+	double tmp[AQ_CAL_MAXZ], m, r;
+	int cnt;
+	*loc = m0;
+	*sc = r0;
+	own_loc_scale(s, k, skip, tmp, &m, &r, &cnt);
+	if (cnt < MIN_OWN)
+		return;
+	double w = cnt / (cnt + n0);
+	r = fmax(r, SCALE_FLOOR * r0);
+	*loc = w * m + (1 - w) * m0;
+	*sc = exp(w * log(r) + (1 - w) * log(r0));
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -67,8 +91,9 @@ static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, doubl
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate calibration of %zu accounts", n);
 	for (size_t i = 0; i < n; i++) {
 		total += s[i] ? (size_t)s[i]->n[k] : 0;
+		int cnt;
 		if (s[i] && s[i]->n[k] >= MIN_OWN) {
-			own_loc_scale(s[i], k, tmp, &own_m[nown], &own_r[nown]);
+			own_loc_scale(s[i], k, -1, tmp, &own_m[nown], &own_r[nown], &cnt);
 			nown++;
 		}
 	}
@@ -103,15 +128,17 @@ static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, doubl
 		sc[i] = *r0;
 		if (!s[i] || s[i]->n[k] == 0)
 			continue;
-		if (s[i]->n[k] >= MIN_OWN) {
-			double m, r, w = s[i]->n[k] / (s[i]->n[k] + n0);
-			own_loc_scale(s[i], k, tmp, &m, &r);
-			r = fmax(r, SCALE_FLOOR * *r0);
-			loc[i] = w * m + (1 - w) * *m0;
-			sc[i] = exp(w * log(r) + (1 - w) * log(*r0));
+		shrunk(s[i], k, -1, n0, *m0, *r0, &loc[i], &sc[i]);
+		/* the pooled shape out of sample: each window against the estimates without it */
+		int prev = -1;
+		double lw = *m0, sw = *r0;
+		for (int j = 0; j < s[i]->n[k]; j++) {
+			if (s[i]->w[k][j] != prev) {
+				prev = s[i]->w[k][j];
+				shrunk(s[i], k, prev, n0, *m0, *r0, &lw, &sw);
+			}
+			u[t++] = (s[i]->z[k][j] - lw) / sw;
 		}
-		for (int j = 0; j < s[i]->n[k]; j++)
-			u[t++] = (s[i]->z[k][j] - loc[i]) / sc[i];
 	}
 	qsort(u, t, sizeof(double), cmp_d);
 	for (int p = 0; p < AQ_CAL_NP; p++)

@@ -22,8 +22,13 @@
  *   m_0, r_0 = medians of m_i, r_i over the accounts with >= 3 values
  *   w_i = n_i / (n_i + n0)                              (n0: prior weight)
  *   m~_i = w_i m_i + (1 - w_i) m_0,  log r~_i = w_i log r_i + (1 - w_i) log r_0
- *   u_ij = (z_ij - m~_i) / r~_i pooled over all accounts, Q(p) its quantile
+ *   u_ij = (z_ij - m~_i(-w)) / r~_i(-w) pooled over all accounts, Q(p) its quantile
  *   q_i(p) = m~_i + r~_i Q(p)
+ *
+ * where m~_i(-w), r~_i(-w) are the shrunk estimates without the window w of
+ * z_ij (leave one window out, as jackknife+ does: Barber et al. 2021): the
+ * pooled shape Q is then that of an error the own estimates have not seen,
+ * as a new window's will be; in-sample residuals would make Q too narrow.
  *
  * so an account with a long, calm (or wild) history gets narrow (or wide)
  * intervals and one without history the pooled ones. n0 = 30 for days and 8
@@ -47,6 +52,7 @@ extern const double aq_cal_probs[AQ_CAL_NP];
 struct aq_cal_sample {
 	int n[AQ_CAL_NK];
 	float z[AQ_CAL_NK][AQ_CAL_MAXZ];
+	unsigned char w[AQ_CAL_NK][AQ_CAL_MAXZ];   /* the window (origin) of each value */
 };
 
 /* Calibrated quantiles of z per kind; ok = 0: not calibrated (use the Gaussian interval). */
@@ -61,8 +67,8 @@ struct aq_cal_opts {
 void aq_cal_opts_default(struct aq_cal_opts *o);
 
 void aq_cal_sample_init(struct aq_cal_sample *s);
-/* Add the error of one day (kind 0) or total (1, 2); skipped unless Y, F finite and S > 0. */
-void aq_cal_sample_add(struct aq_cal_sample *s, int kind, double Y, double F, double S);
+/* Add the error of one day (kind 0) or total (1, 2) of backtest window `window`; skipped unless Y, F finite and S > 0. */
+void aq_cal_sample_add(struct aq_cal_sample *s, int kind, int window, double Y, double F, double S);
 
 /*
  * Calibrate every account: s[0..n) the samples (NULL entries: no history),

@@ -45,6 +45,7 @@ struct part_out {
 	struct acct *a;
 	long refits, resets, arima_failures, innov, kalman;
 	long champion_rows;   /* the champion's accounts in this part */
+	struct aq_model_part np;   /* the served model set's rows, written once calibrated (write_models) */
 	double refit_seconds;
 	int failed;
 	struct aq_err err;
@@ -420,8 +421,8 @@ static void eval_part(void *ctx, size_t part, int tid)
 	}
 	if ((rc = write_metrics(&j->eds, (int)part, j->key, po, e)))
 		goto out;
-	if (np.n && (rc = aq_model_write_part(&j->ods, (int)part, j->key, "evaluate", np.rows, np.n, NULL, e)))
-		goto out;
+	po->np = np;   /* moved: calibrated and written by write_models once every part is evaluated */
+	aq_model_part_init(&np);
 out:
 	if (rc) {
 		po->failed = 1;
@@ -878,8 +879,10 @@ static int seal_outputs(struct aq_seal *seal, const struct tally *t, const json_
 static void job_release(struct job *j, int opened)
 {
 	if (j->parts) {
-		for (int p = 0; p < j->mds.parts; p++)
+		for (int p = 0; p < j->mds.parts; p++) {
 			free(j->parts[p].a);
+			aq_model_part_release(&j->parts[p].np);
+		}
 		free(j->parts);
 	}
 	if (opened & OPEN_MODELS)
@@ -894,12 +897,58 @@ static void job_release(struct job *j, int opened)
 		aq_dataset_release(&j->ods);
 }
 
+/*
+ * The served model set: every evaluated account's calibrated intervals
+ * (lib/calib.h), pooled over all parts' backtests, into its row's Calib;
+ * accounts without a backtest window get the pooled quantiles; then one file
+ * per part. With no backtest error at all the rows stay uncalibrated.
+ */
+static int write_models(struct job *j, struct aq_err *e)
+{
+	size_t na = 0, k = 0;
+	for (int p = 0; p < j->mds.parts; p++)
+		na += j->parts[p].n;
+	const struct aq_cal_sample **s = calloc(na + 1, sizeof(*s));
+	struct aq_cal *cal = calloc(na + 1, sizeof(*cal));
+	int rc = 0;
+	if (!s || !cal) {
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate the calibration of %zu accounts", na);
+		goto out;
+	}
+	for (int p = 0; p < j->mds.parts; p++)
+		for (size_t i = 0; i < j->parts[p].n; i++, k++) {
+			const struct acct *a = &j->parts[p].a[i];
+			s[k] = a->status == AQ_EVAL_OK || a->status == AQ_EVAL_NO_NEW_DATA ? &a->r.cal : NULL;
+		}
+	struct aq_err ce = {0};
+	if (aq_cal_fit(s, na, NULL, cal, &ce))
+		aq_warn("served intervals not calibrated: %s", ce.msg);
+	k = 0;
+	for (int p = 0; p < j->mds.parts && !rc; p++) {
+		struct part_out *po = &j->parts[p];
+		for (size_t i = 0; i < po->n; i++, k++) {
+			struct aq_model_row *row = aq_model_part_find(&po->np, po->a[i].account);
+			if (row && s[k])
+				row->cal = cal[k];
+		}
+		if (po->np.n)
+			rc = aq_model_write_part(&j->ods, p, j->key, "evaluate", po->np.rows, po->np.n, NULL, e);
+		aq_model_part_release(&po->np);
+	}
+out:
+	free(s);
+	free(cal);
+	return rc;
+}
+
 static int run_parts(struct job *j, int threads, struct aq_err *e)
 {
 	j->key = aq_dataset_next_key(&j->eds);
 	j->parts = calloc((size_t)j->mds.parts, sizeof(*j->parts));
 	if (!j->parts)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d parts", j->mds.parts);
+	for (int p = 0; p < j->mds.parts; p++)
+		aq_model_part_init(&j->parts[p].np);
 	aq_progress_init(&j->prog, "evaluate", "accounts", 0);
 	int rc = aq_parallel_for(threads, (size_t)j->mds.parts, eval_part, j, e);
 	aq_progress_finish(&j->prog);
@@ -910,7 +959,7 @@ static int run_parts(struct job *j, int threads, struct aq_err *e)
 			*e = j->parts[p].err;
 			return e->code ? e->code : AQ_EIO;
 		}
-	return 0;
+	return write_models(j, e);
 }
 
 /* Fold, decide, and write summary.json and decision.json into the temporary directory. */

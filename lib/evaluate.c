@@ -352,16 +352,18 @@ static void score_totals(struct aq_total_acc acc[AQ_FC_N][AQ_TOT_NH], const doub
 }
 
 /* The served forecaster's errors of one backtest block, standardised by the model's sd (lib/calib.h). */
-static void cal_add_block(struct aq_cal_sample *cal, const double *actual, const double *base, int h, int served)
+static void cal_add_block(struct aq_cal_sample *cal, int window, const double *actual, const double *base, int h,
+			  int served)
 {
 	struct aq_path sp = path_at((double *)base, served, h);
 	const double *sd = block_sd((double *)base, h), *sdsum = sd + h;
 	for (int i = 0; i < h; i++)
-		aq_cal_sample_add(cal, 0, actual[i], sp.mean[i], sd[i]);
+		aq_cal_sample_add(cal, 0, window, actual[i], sp.mean[i], sd[i]);
 	for (int k = 1; k < AQ_CAL_NK; k++) {
 		int L = aq_cal_lengths[k];
 		if (L <= h)
-			aq_cal_sample_add(cal, k, aq_sum_complete(actual, L), aq_sum_complete(sp.mean, L), sdsum[L - 1]);
+			aq_cal_sample_add(cal, k, window, aq_sum_complete(actual, L), aq_sum_complete(sp.mean, L),
+					  sdsum[L - 1]);
 	}
 }
 
@@ -536,8 +538,8 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 	r->served = win;
 	for (int k = nwin; k >= 1; k--)   /* oldest window first */
 		if (used[k - 1])
-			cal_add_block(&r->cal, actual + (n - (size_t)k * (size_t)h), ws->buf + (size_t)(k - 1) * block, h,
-				      win);
+			cal_add_block(&r->cal, k, actual + (n - (size_t)k * (size_t)h), ws->buf + (size_t)(k - 1) * block,
+				      h, win);
 
 	/* New data: every forecaster from origin n_train over [n_train, n_train + hn). */
 	double *nb = ws->buf + (size_t)K * block;
