@@ -30,7 +30,10 @@
  * pooled shape Q is then that of an error the own estimates have not seen,
  * as a new window's will be; in-sample residuals would make Q too narrow.
  *
- * so an account with a long, calm (or wild) history gets narrow (or wide)
+ * (With 4 windows a total's own scale comes from 3 values in the leave-one-out
+ * step: on accounts that are in fact alike, N(0,1), Q of the totals is about
+ * 1.3x the normal quantile — tests/unit/test_evaluate.c, test_calib.)
+ * So an account with a long, calm (or wild) history gets narrow (or wide)
  * intervals and one without history the pooled ones. n0 = 30 for days and 8
  * for totals (a priori: an own scale from 4 totals is mostly noise), not tuned.
  * Kinds: daily (L = 1), totals of 7 and 30 days from the origin; a period
