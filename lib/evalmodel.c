@@ -440,3 +440,34 @@ out:
 		em->failures++;
 	return rc;
 }
+
+int aq_evmodel_sdsum(void *ctx, int h, double *sdsum, struct aq_err *e)
+{
+	struct aq_evmodel *em = ctx;
+	int rc;
+	if (h <= 0)
+		return 0;
+	if (!em->arima) {
+		if (!em->row)
+			return aq_err_set(e, AQ_ESTATE, "no model to forecast with");
+		double m, sd;
+		if ((rc = aq_model_forecast(em->row, 1, &m, &sd, e)))
+			return rc;
+		for (int i = 0; i < h; i++)
+			sdsum[i] = sd * sqrt(i + 1.0);
+		return 0;
+	}
+	struct aq_evmodel_innov *in = &em->in;
+	if (!in->ready && (rc = innov_setup(em, e)))
+		return rc;
+	if ((rc = innov_reserve(in, in->t, h, e)))
+		return rc;
+	const double *psi = in->fx + in->hcap + in->na + 1;   /* psi_0..psi_{hcap-1}, innov_reserve */
+	double Psi = 0, v = 0;
+	for (int i = 0; i < h; i++) {
+		Psi += psi[i];
+		v += Psi * Psi;
+		sdsum[i] = sqrt(v * em->m.sigma2);
+	}
+	return 0;
+}

@@ -95,5 +95,16 @@ void aq_evmodel_release(struct aq_evmodel *em);
 int aq_evmodel_selfcheck(struct aq_evmodel *em, const double *y, double *maxdiff, struct aq_err *e);
 int aq_evmodel_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
 		      struct aq_err *e);
+/*
+ * sdsum[i] = sd of the total of steps 1..i+1 (i < h), the aq_eval_model
+ * sdsum callback. The errors of one path are correlated:
+ * e_{T+i} = sum_{j<i} psi_j a_{T+i-j}, so the total of H steps has the error
+ * sum_k a_{T+k} Psi_{H-k}, Psi_m = psi_0 + ... + psi_m, and
+ *   Var = sigma2 * sum_{m<H} Psi_m^2
+ * (Brockwell & Davis 2002, 5.3; psi of A(B)^-1 theta(B) as the innovations
+ * path above: the steady state, at every origin). Mean rows: white noise,
+ * sd sqrt(i+1). The drift's estimation error is not in it (as in R's predict).
+ */
+int aq_evmodel_sdsum(void *ctx, int h, double *sdsum, struct aq_err *e);
 
 #endif

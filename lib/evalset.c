@@ -45,6 +45,7 @@ struct part_out {
 	struct acct *a;
 	long refits, resets, arima_failures, innov, kalman;
 	long champion_rows;   /* the champion's accounts in this part */
+	struct aq_model_part np;   /* the served model set's rows, written once calibrated (write_models) */
 	double refit_seconds;
 	int failed;
 	struct aq_err err;
@@ -105,7 +106,15 @@ static void strcol_free(struct strcol *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static const struct aq_pq_column metrics_cols[] = {
+/*
+ * Schema aquacast.metrics v2 (docs/formats.md): v1's 17 columns, then the
+ * daily interval widths and, per total horizon h of aq_tot_horizons, the
+ * period-total metrics of lib/metrics.h (TotN INT32 and 6 DOUBLE columns).
+ */
+#define TOT_NCOL 6   /* WAPE, MAPE, Cov80, Cov95, Width95, Winkler95 */
+#define METRICS_V1_NCOLS 17
+#define METRICS_NCOLS (METRICS_V1_NCOLS + 2 + AQ_TOT_NH * (1 + TOT_NCOL))
+static const struct aq_pq_column metrics_cols[METRICS_NCOLS] = {
 	{"AccountOID", AQ_PQ_INT64, AQ_PQ_NONE},  {"Scope", AQ_PQ_BYTES, AQ_PQ_STRING},
 	{"Forecaster", AQ_PQ_BYTES, AQ_PQ_STRING}, {"Status", AQ_PQ_BYTES, AQ_PQ_STRING},
 	{"N", AQ_PQ_INT32, AQ_PQ_NONE},            {"MAE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
@@ -114,10 +123,39 @@ static const struct aq_pq_column metrics_cols[] = {
 	{"Cov80", AQ_PQ_DOUBLE, AQ_PQ_NONE},       {"Cov95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
 	{"Scale", AQ_PQ_DOUBLE, AQ_PQ_NONE},       {"Served", AQ_PQ_BYTES, AQ_PQ_STRING},
 	{"ServedMargin", AQ_PQ_DOUBLE, AQ_PQ_NONE}, {"Replace", AQ_PQ_INT32, AQ_PQ_NONE},
-	{"Anomaly", AQ_PQ_BYTES, AQ_PQ_STRING},
+	{"Anomaly", AQ_PQ_BYTES, AQ_PQ_STRING},    {"Width80", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Width95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	/* per h in aq_tot_horizons (7, 30, 90): N, then tot_names */
+	{"Tot7N", AQ_PQ_INT32, AQ_PQ_NONE},
+	{"Tot7WAPE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot7MAPE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot7Cov80", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot7Cov95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot7Width95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot7Winkler95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot30N", AQ_PQ_INT32, AQ_PQ_NONE},
+	{"Tot30WAPE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot30MAPE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot30Cov80", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot30Cov95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot30Width95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot30Winkler95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot90N", AQ_PQ_INT32, AQ_PQ_NONE},
+	{"Tot90WAPE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot90MAPE", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot90Cov80", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot90Cov95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot90Width95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Tot90Winkler95", AQ_PQ_DOUBLE, AQ_PQ_NONE},
 };
-#define METRICS_NCOLS ((int)(sizeof(metrics_cols) / sizeof(metrics_cols[0])))
-static const struct aq_pq_schema metrics_schema = {"aquacast.metrics", 1, METRICS_NCOLS, metrics_cols};
+static const struct aq_pq_schema metrics_schema = {"aquacast.metrics", 2, METRICS_NCOLS, metrics_cols};
+
+/* Value m (0: N) of a total's metrics. */
+static double tot_value(const struct aq_total_metrics *t, int m)
+{
+	const double v[TOT_NCOL] = {t->wape, t->mape, t->cov80, t->cov95, t->width95, t->winkler95};
+	return m ? v[m - 1] : (double)t->n;
+}
 
 static int write_metrics(const struct aq_dataset *ds, int part, uint64_t key, const struct part_out *po,
 			 struct aq_err *e)
@@ -125,15 +163,26 @@ static int write_metrics(const struct aq_dataset *ds, int part, uint64_t key, co
 	size_t cap = po->n * 2 * AQ_FC_N + 1;
 	int64_t *acc = malloc(cap * sizeof(*acc));
 	int32_t *nn = malloc(cap * sizeof(*nn)), *rep = malloc(cap * sizeof(*rep));
-	double *d[9];
-	for (int j = 0; j < 9; j++)
+	double *d[11];
+	for (int j = 0; j < 11; j++)
 		d[j] = malloc(cap * sizeof(double));
+	int32_t *tn[AQ_TOT_NH];
+	double *td[AQ_TOT_NH][TOT_NCOL];
+	for (int h = 0; h < AQ_TOT_NH; h++) {
+		tn[h] = malloc(cap * sizeof(int32_t));
+		for (int m = 0; m < TOT_NCOL; m++)
+			td[h][m] = malloc(cap * sizeof(double));
+	}
 	struct strcol scope = {0}, fc = {0}, st = {0}, sv = {0}, an = {0};
 	int rc = 0;
 	size_t k = 0;
-	for (int j = 0; j < 9; j++)
+	for (int j = 0; j < 11; j++)
 		if (!d[j])
 			rc = -1;
+	for (int h = 0; h < AQ_TOT_NH; h++)
+		for (int m = 0; m <= TOT_NCOL; m++)
+			if (!(m ? (void *)td[h][m - 1] : (void *)tn[h]))
+				rc = -1;
 	if (!acc || !nn || !rep || rc) {
 		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate the metrics of part %d", part);
 		goto out;
@@ -148,10 +197,17 @@ static int write_metrics(const struct aq_dataset *ds, int part, uint64_t key, co
 				const struct aq_metrics *m = s ? &a->r.backtest[f] : &a->r.newdata[f];
 				acc[k] = a->account;
 				nn[k] = evaluated ? (int32_t)m->n : 0;
-				double v[9] = {m->mae, m->rmse, m->mase, m->wape, m->bias, m->cov80, m->cov95, a->r.scale,
-					       a->r.served_margin};
-				for (int j = 0; j < 9; j++)
+				double v[11] = {m->mae,	  m->rmse,	m->mase,		m->wape,
+						m->bias,  m->cov80,	m->cov95,		a->r.scale,
+						a->r.served_margin, m->width80, m->width95};
+				for (int j = 0; j < 11; j++)
 					d[j][k] = evaluated ? v[j] : NAN;
+				for (int h = 0; h < AQ_TOT_NH; h++) {
+					const struct aq_total_metrics *t = s ? &a->r.bttot[f][h] : &a->r.newtot[f][h];
+					tn[h][k] = evaluated ? (int32_t)t->n : 0;
+					for (int q = 1; q <= TOT_NCOL; q++)
+						td[h][q - 1][k] = evaluated ? tot_value(t, q) : NAN;
+				}
 				rep[k] = a->replace;
 				char fname[24];
 				if (f == AQ_FC_COMBO)
@@ -172,8 +228,11 @@ static int write_metrics(const struct aq_dataset *ds, int part, uint64_t key, co
 		goto out;
 	struct aq_pq_bytes b_scope = {scope.data, scope.off}, b_fc = {fc.data, fc.off}, b_st = {st.data, st.off},
 			   b_sv = {sv.data, sv.off}, b_an = {an.data, an.off};
-	const void *cols[METRICS_NCOLS] = {acc,  &b_scope, &b_fc, &b_st, nn,   d[0], d[1],   d[2], d[3],
-					   d[4], d[5],     d[6],  d[7],  &b_sv, d[8], rep, &b_an};
+	const void *cols[METRICS_NCOLS] = {acc,	 &b_scope, &b_fc, &b_st, nn,   d[0], d[1], d[2], d[3], d[4],
+					   d[5], d[6],	   d[7],  &b_sv, d[8], rep,  &b_an, d[9], d[10]};
+	for (int h = 0, c = METRICS_V1_NCOLS + 2; h < AQ_TOT_NH; h++)
+		for (int q = 0; q <= TOT_NCOL; q++)
+			cols[c++] = q ? (const void *)td[h][q - 1] : (const void *)tn[h];
 	char *path = aq_dataset_batch_path(ds, part, key, "evaluate");
 	char *dir = aq_dataset_part_dir(ds, part);
 	if (!path || !dir) {
@@ -195,8 +254,13 @@ out:
 	free(acc);
 	free(nn);
 	free(rep);
-	for (int j = 0; j < 9; j++)
+	for (int j = 0; j < 11; j++)
 		free(d[j]);
+	for (int h = 0; h < AQ_TOT_NH; h++) {
+		free(tn[h]);
+		for (int q = 0; q < TOT_NCOL; q++)
+			free(td[h][q]);
+	}
 	strcol_free(&scope);
 	strcol_free(&fc);
 	strcol_free(&st);
@@ -279,7 +343,7 @@ static int gate_score(const struct aq_model_row *row, const struct aq_series *s,
 		origin = n;
 	struct aq_evmodel em;
 	aq_evmodel_from_row(&em, row, n_train, 0, NULL, e);
-	struct aq_eval_model m = {aq_evmodel_forecast, &em};
+	struct aq_eval_model m = {aq_evmodel_forecast, &em, aq_evmodel_sdsum};
 	struct aq_eval_opts o = *eo;
 	o.windows = 0;
 	struct aq_eval_result r = {.account = row->account};
@@ -366,7 +430,7 @@ static void eval_part(void *ctx, size_t part, int tid)
 			struct aq_evmodel em;
 			aq_evmodel_from_row(&em, row, n_train, j->refit, aws, e);
 			em.warmup = (size_t)j->warmup;
-			struct aq_eval_model m = {aq_evmodel_forecast, &em};
+			struct aq_eval_model m = {aq_evmodel_forecast, &em, aq_evmodel_sdsum};
 			/* scored against the cleaned readings: invalid values and gross spikes
 			   (meter faults, lib/series.h rule) are missing, not scored */
 			rc = aq_eval_account(y, y, n, n_train, &m, &j->eo, &ws, &a->r, e);
@@ -420,8 +484,8 @@ static void eval_part(void *ctx, size_t part, int tid)
 	}
 	if ((rc = write_metrics(&j->eds, (int)part, j->key, po, e)))
 		goto out;
-	if (np.n && (rc = aq_model_write_part(&j->ods, (int)part, j->key, "evaluate", np.rows, np.n, NULL, e)))
-		goto out;
+	po->np = np;   /* moved: calibrated and written by write_models once every part is evaluated */
+	aq_model_part_init(&np);
 out:
 	if (rc) {
 		po->failed = 1;
@@ -878,8 +942,10 @@ static int seal_outputs(struct aq_seal *seal, const struct tally *t, const json_
 static void job_release(struct job *j, int opened)
 {
 	if (j->parts) {
-		for (int p = 0; p < j->mds.parts; p++)
+		for (int p = 0; p < j->mds.parts; p++) {
 			free(j->parts[p].a);
+			aq_model_part_release(&j->parts[p].np);
+		}
 		free(j->parts);
 	}
 	if (opened & OPEN_MODELS)
@@ -894,12 +960,58 @@ static void job_release(struct job *j, int opened)
 		aq_dataset_release(&j->ods);
 }
 
+/*
+ * The served model set: every evaluated account's calibrated intervals
+ * (lib/calib.h), pooled over all parts' backtests, into its row's Calib;
+ * accounts without a backtest window get the pooled quantiles; then one file
+ * per part. With no backtest error at all the rows stay uncalibrated.
+ */
+static int write_models(struct job *j, struct aq_err *e)
+{
+	size_t na = 0, k = 0;
+	for (int p = 0; p < j->mds.parts; p++)
+		na += j->parts[p].n;
+	const struct aq_cal_sample **s = calloc(na + 1, sizeof(*s));
+	struct aq_cal *cal = calloc(na + 1, sizeof(*cal));
+	int rc = 0;
+	if (!s || !cal) {
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate the calibration of %zu accounts", na);
+		goto out;
+	}
+	for (int p = 0; p < j->mds.parts; p++)
+		for (size_t i = 0; i < j->parts[p].n; i++, k++) {
+			const struct acct *a = &j->parts[p].a[i];
+			s[k] = a->status == AQ_EVAL_OK || a->status == AQ_EVAL_NO_NEW_DATA ? &a->r.cal : NULL;
+		}
+	struct aq_err ce = {0};
+	if (aq_cal_fit(s, na, NULL, cal, &ce))
+		aq_warn("served intervals not calibrated: %s", ce.msg);
+	k = 0;
+	for (int p = 0; p < j->mds.parts && !rc; p++) {
+		struct part_out *po = &j->parts[p];
+		for (size_t i = 0; i < po->n; i++, k++) {
+			struct aq_model_row *row = aq_model_part_find(&po->np, po->a[i].account);
+			if (row && s[k])
+				row->cal = cal[k];
+		}
+		if (po->np.n)
+			rc = aq_model_write_part(&j->ods, p, j->key, "evaluate", po->np.rows, po->np.n, NULL, e);
+		aq_model_part_release(&po->np);
+	}
+out:
+	free(s);
+	free(cal);
+	return rc;
+}
+
 static int run_parts(struct job *j, int threads, struct aq_err *e)
 {
 	j->key = aq_dataset_next_key(&j->eds);
 	j->parts = calloc((size_t)j->mds.parts, sizeof(*j->parts));
 	if (!j->parts)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d parts", j->mds.parts);
+	for (int p = 0; p < j->mds.parts; p++)
+		aq_model_part_init(&j->parts[p].np);
 	aq_progress_init(&j->prog, "evaluate", "accounts", 0);
 	int rc = aq_parallel_for(threads, (size_t)j->mds.parts, eval_part, j, e);
 	aq_progress_finish(&j->prog);
@@ -910,7 +1022,7 @@ static int run_parts(struct job *j, int threads, struct aq_err *e)
 			*e = j->parts[p].err;
 			return e->code ? e->code : AQ_EIO;
 		}
-	return 0;
+	return write_models(j, e);
 }
 
 /* Fold, decide, and write summary.json and decision.json into the temporary directory. */

@@ -217,11 +217,34 @@ static struct aq_path path_at(double *base, int fc, int h)
 	return r;
 }
 
-/* Forecast every forecaster except combo from origin o (y[0..o) known) into base. Returns 0 if arima worked. */
-static int forecast_all(const double *y, size_t o, int h, const struct aq_eval_model *model, double *base,
-			double *sd)
+/* The model's daily sd and the sd of its cumulative totals, after the paths of an origin block of h days. */
+static double *block_sd(double *base, int h)
+{
+	return base + (size_t)AQ_FC_N * 5 * (size_t)h;
+}
+
+/* sdsum[i]: sd of the total of steps 1..i+1 (the model's, else independent days). */
+static void sd_sums(const struct aq_eval_model *model, const double *sd, int h, double *sdsum)
+{
+	struct aq_err e = {0};
+	if (model && model->sdsum && model->sdsum(model->ctx, h, sdsum, &e) == 0)
+		return;
+	double v = 0;
+	for (int i = 0; i < h; i++) {
+		v += sd[i] * sd[i];
+		sdsum[i] = sqrt(v);
+	}
+}
+
+/*
+ * Forecast every forecaster except combo from origin o (y[0..o) known) into
+ * base (paths, then the model's sd and sdsum of h days each). Returns 0 if
+ * arima worked.
+ */
+static int forecast_all(const double *y, size_t o, int h, const struct aq_eval_model *model, double *base)
 {
 	struct aq_path pa = path_at(base, AQ_FC_ARIMA, h);
+	double *sd = block_sd(base, h), *sdsum = sd + h;
 	struct aq_err e = {0};
 	int rc = model && model->forecast ? model->forecast(model->ctx, y, o, h, pa.mean, sd, &e) : AQ_EINVAL;
 	if (rc == 0) {
@@ -229,16 +252,119 @@ static int forecast_all(const double *y, size_t o, int h, const struct aq_eval_m
 			if (!isfinite(pa.mean[i]))
 				rc = AQ_ENUMERIC;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		normal_path(pa.mean, sd, h, &pa);
-	else
+		sd_sums(model, sd, h, sdsum);
+	} else {
 		for (int i = 0; i < h; i++)
-			pa.mean[i] = pa.lo80[i] = pa.hi80[i] = pa.lo95[i] = pa.hi95[i] = NAN;
+			pa.mean[i] = pa.lo80[i] = pa.hi80[i] = pa.lo95[i] = pa.hi95[i] = sd[i] = sdsum[i] = NAN;
+	}
 	for (int r = 0; r < AQ_REF_N; r++) {
 		struct aq_path pr = path_at(base, AQ_FC_SNAIVE7 + r, h);
 		aq_ref_forecast(r, y, o, h, &pr, NULL);  /* NaN when the window is empty */
 	}
 	return rc;
+}
+
+static void combo_path(double *base, int ref, int h);
+
+/* Total of the first L days of path p; bounds from the root sum of squares of the daily half-widths. */
+static void ref_total(const struct aq_path *p, int L, double tot[5])
+{
+	double F = 0, s[4] = {0, 0, 0, 0};
+	const double *b[4] = {p->lo80, p->hi80, p->lo95, p->hi95};
+	for (int i = 0; i < L; i++) {
+		F += p->mean[i];
+		for (int j = 0; j < 4; j++)
+			s[j] += (b[j][i] - p->mean[i]) * (b[j][i] - p->mean[i]);   /* NaN bound: NaN */
+	}
+	tot[0] = F;
+	for (int j = 0; j < 4; j++)
+		tot[1 + j] = (j & 1) ? F + sqrt(s[j]) : fmax(0.0, F - sqrt(s[j]));
+}
+
+/*
+ * Every forecaster's total of the first L days of the origin block base (h
+ * days): tot[f] = {F, lo80, hi80, lo95, hi95} (rules in evaluate.h, newtot).
+ */
+static void block_totals(const double *base, int h, int L, int ref, double tot[AQ_FC_N][5])
+{
+	struct aq_path pa = path_at((double *)base, AQ_FC_ARIMA, h);
+	const double *sdsum = block_sd((double *)base, h) + h;
+	double F = aq_sum_complete(pa.mean, L);
+	tot[AQ_FC_ARIMA][0] = F;
+	aq_cal_interval(NULL, L, F, sdsum[L - 1], 0.80, &tot[AQ_FC_ARIMA][1], &tot[AQ_FC_ARIMA][2]);
+	aq_cal_interval(NULL, L, F, sdsum[L - 1], 0.95, &tot[AQ_FC_ARIMA][3], &tot[AQ_FC_ARIMA][4]);
+	for (int j = 1; j < 5 && !isfinite(sdsum[L - 1]); j++)
+		tot[AQ_FC_ARIMA][j] = NAN;
+	for (int r = 0; r < AQ_REF_N; r++) {
+		struct aq_path pr = path_at((double *)base, AQ_FC_SNAIVE7 + r, h);
+		ref_total(&pr, L, tot[AQ_FC_SNAIVE7 + r]);
+	}
+	struct aq_path pc = path_at((double *)base, AQ_FC_COMBO, h), pe = path_at((double *)base, AQ_FC_ENSEMBLE, h);
+	tot[AQ_FC_COMBO][0] = aq_sum_complete(pc.mean, L);
+	tot[AQ_FC_ENSEMBLE][0] = aq_sum_complete(pe.mean, L);
+	for (int j = 1; j < 5; j++) {
+		double a = tot[AQ_FC_ARIMA][j], b = tot[AQ_FC_SNAIVE7 + ref][j];
+		tot[AQ_FC_COMBO][j] = isnan(a) ? b : isnan(b) ? a : 0.5 * (a + b);
+		double v[4];
+		for (int m = 0; m < 4; m++)
+			v[m] = isfinite(tot[m][0]) ? tot[m][j] : NAN;
+		tot[AQ_FC_ENSEMBLE][j] = median_finite(v, 4);
+	}
+}
+
+size_t aq_eval_block_size(int h)
+{
+	return ((size_t)AQ_FC_N * 5 + 2) * (size_t)(h > 0 ? h : 1);
+}
+
+int aq_eval_paths(const double *y, size_t o, int h, const struct aq_eval_model *model, int combo_ref, double *block,
+		  struct aq_path paths[AQ_FC_N], const double **sd, const double **sdsum)
+{
+	int rc = forecast_all(y, o, h, model, block);
+	combo_path(block, combo_ref >= 0 && combo_ref < AQ_REF_N ? combo_ref : AQ_REF_MEDIAN28, h);
+	for (int f = 0; f < AQ_FC_N; f++)
+		paths[f] = path_at(block, f, h);
+	*sd = block_sd(block, h);
+	*sdsum = *sd + h;
+	return rc;
+}
+
+void aq_eval_block_totals(const double *block, int h, int L, int combo_ref, double tot[AQ_FC_N][5])
+{
+	block_totals(block, h, L, combo_ref >= 0 && combo_ref < AQ_REF_N ? combo_ref : AQ_REF_MEDIAN28, tot);
+}
+
+/* Score the totals of every horizon that fits in the block's h days into acc[f][j]. */
+static void score_totals(struct aq_total_acc acc[AQ_FC_N][AQ_TOT_NH], const double *actual, const double *base,
+			 int h, int ref)
+{
+	for (int j = 0; j < AQ_TOT_NH; j++) {
+		int L = aq_tot_horizons[j];
+		if (L > h)
+			continue;
+		double tot[AQ_FC_N][5], Y = aq_sum_complete(actual, L);
+		block_totals(base, h, L, ref, tot);
+		for (int f = 0; f < AQ_FC_N; f++)
+			aq_total_acc_add(&acc[f][j], Y, tot[f][0], tot[f][1], tot[f][2], tot[f][3], tot[f][4]);
+	}
+}
+
+/* The served forecaster's errors of one backtest block, standardised by the model's sd (lib/calib.h). */
+static void cal_add_block(struct aq_cal_sample *cal, int window, const double *actual, const double *base, int h,
+			  int served)
+{
+	struct aq_path sp = path_at((double *)base, served, h);
+	const double *sd = block_sd((double *)base, h), *sdsum = sd + h;
+	for (int i = 0; i < h; i++)
+		aq_cal_sample_add(cal, 0, window, actual[i], sp.mean[i], sd[i]);
+	for (int k = 1; k < AQ_CAL_NK; k++) {
+		int L = aq_cal_lengths[k];
+		if (L <= h)
+			aq_cal_sample_add(cal, k, window, aq_sum_complete(actual, L), aq_sum_complete(sp.mean, L),
+					  sdsum[L - 1]);
+	}
 }
 
 /* The combination with reference ref, and the ensemble, from the members already in base. */
@@ -293,12 +419,18 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 	int W = o->anomaly.days > 0 ? o->anomaly.days : 28;
 	if (W > hmax)
 		hmax = W;
-	/* workspace: K backtest path blocks + one for new data/anomaly, + sd */
-	size_t block = (size_t)AQ_FC_N * 5 * (size_t)hmax;
-	int rc = ws_reserve(ws, (size_t)(K + 1) * block + (size_t)hmax, e);
+	/* workspace: K backtest origin blocks + one for new data/anomaly (paths, sd, sdsum) */
+	size_t block = ((size_t)AQ_FC_N * 5 + 2) * (size_t)hmax;
+	int rc = ws_reserve(ws, (size_t)(K + 1) * block, e);
 	if (rc)
 		return rc;
-	double *sd = ws->buf + (size_t)(K + 1) * block;
+	aq_cal_sample_init(&r->cal);
+	struct aq_total_acc btt[AQ_FC_N][AQ_TOT_NH], nat[AQ_FC_N][AQ_TOT_NH];
+	for (int f = 0; f < AQ_FC_N; f++)
+		for (int j = 0; j < AQ_TOT_NH; j++) {
+			aq_total_acc_init(&btt[f][j]);
+			aq_total_acc_init(&nat[f][j]);
+		}
 
 	/* Backtest: origins n - k h, k = K..1. */
 	struct aq_metrics_acc bt[AQ_FC_N];
@@ -311,7 +443,7 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 		if (o_k < AQ_REF_WINDOW)
 			continue;
 		double *base = ws->buf + (size_t)(k - 1) * block;
-		if (forecast_all(y, (size_t)o_k, h, model, base, sd))
+		if (forecast_all(y, (size_t)o_k, h, model, base))
 			r->arima_failures++;
 		used[k - 1] = 1;
 	}
@@ -347,13 +479,17 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 			for (int f = 0; f < AQ_FC_N; f++)
 				aq_metrics_acc_init(&tmp[f]);
 			score(tmp, actual + (n - (size_t)k * (size_t)h), base, h, h);
+			score_totals(btt, actual + (n - (size_t)k * (size_t)h), base, h, r->combo_ref);
 			for (int f = 0; f < AQ_FC_N; f++) {
 				wmae[k - 1][f] = pooled_mae(&tmp[f]);
 				aq_metrics_acc_merge(&bt[f], &tmp[f]);
 			}
 		}
-	for (int f = 0; f < AQ_FC_N; f++)
+	for (int f = 0; f < AQ_FC_N; f++) {
 		aq_metrics_finish(&bt[f], r->scale, &r->backtest[f]);
+		for (int j = 0; j < AQ_TOT_NH; j++)
+			aq_total_finish(&btt[f][j], &r->bttot[f][j]);
+	}
 
 	/* Choice: lowest pooled MAE; margin to the runner-up. */
 	int win = -1, second = -1;
@@ -400,6 +536,10 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 		r->served_margin = b > 0 ? (b - a) / b : 0.0;
 	}
 	r->served = win;
+	for (int k = nwin; k >= 1; k--)   /* oldest window first */
+		if (used[k - 1])
+			cal_add_block(&r->cal, k, actual + (n - (size_t)k * (size_t)h), ws->buf + (size_t)(k - 1) * block,
+				      h, win);
 
 	/* New data: every forecaster from origin n_train over [n_train, n_train + hn). */
 	double *nb = ws->buf + (size_t)K * block;
@@ -407,13 +547,17 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 	for (int f = 0; f < AQ_FC_N; f++)
 		aq_metrics_acc_init(&na[f]);
 	if (hn > 0) {
-		if (forecast_all(y, n_train, hn, model, nb, sd))
+		if (forecast_all(y, n_train, hn, model, nb))
 			r->arima_failures++;
 		combo_path(nb, r->combo_ref, hn);
 		score(na, actual + n_train, nb, hn, hn);
+		score_totals(nat, actual + n_train, nb, hn, r->combo_ref);
 	}
-	for (int f = 0; f < AQ_FC_N; f++)
+	for (int f = 0; f < AQ_FC_N; f++) {
 		aq_metrics_finish(&na[f], r->scale, &r->newdata[f]);
+		for (int j = 0; j < AQ_TOT_NH; j++)
+			aq_total_finish(&nat[f][j], &r->newtot[f][j]);
+	}
 	r->status = (na[AQ_FC_MEDIAN28].n > 0 || na[AQ_FC_ARIMA].n > 0) ? AQ_EVAL_OK : AQ_EVAL_NO_NEW_DATA;
 
 	/*
@@ -427,7 +571,7 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 		if (w > hmax)
 			w = hmax, ao = n - (size_t)w;
 		if (!(ao == n_train && w == hn)) {
-			if (forecast_all(y, ao, w, model, nb, sd))
+			if (forecast_all(y, ao, w, model, nb))
 				r->arima_failures++;
 			combo_path(nb, r->combo_ref, w);
 		}

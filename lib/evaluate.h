@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "anomaly.h"
+#include "calib.h"
 #include "err.h"
 #include "metrics.h"
 #include "reference.h"
@@ -71,6 +72,12 @@ struct aq_eval_model {
 	int (*forecast)(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
 			struct aq_err *e);
 	void *ctx;
+	/*
+	 * Optional: sdsum[i] = the sd of the total of steps 1..i+1 (i < h), whose
+	 * errors are correlated (ARIMA: the psi weights, lib/evalmodel.h). NULL:
+	 * sqrt of the cumulative sum of the daily variances (independent days).
+	 */
+	int (*sdsum)(void *ctx, int h, double *sdsum, struct aq_err *e);
 };
 
 enum aq_choice { AQ_CHOICE_ROBUST = 0, AQ_CHOICE_LOWEST };
@@ -108,6 +115,24 @@ struct aq_eval_result {
 	double served_margin;
 	struct aq_anomaly anomaly;
 	int anomaly_origin;                 /* first day of the anomaly's window or flat run (= anomaly.start) */
+	/*
+	 * Period totals (lib/metrics.h) of h = aq_tot_horizons[j] days from the
+	 * origin: new data (from n_train, when the new days cover h) and the
+	 * backtest windows pooled (h <= the window's horizon). The intervals of a
+	 * total: arima Gaussian with the sd of the sum (model->sdsum); a
+	 * reference F -/+ the root sum of squares of its daily half-widths (days
+	 * independent); combo the average of arima's and its reference's bounds;
+	 * ensemble the median of its members' bounds. Points: the sums of the
+	 * daily point forecasts.
+	 */
+	struct aq_total_metrics newtot[AQ_FC_N][AQ_TOT_NH];
+	struct aq_total_metrics bttot[AQ_FC_N][AQ_TOT_NH];
+	/*
+	 * The served forecaster's backtest errors standardised by the model's sd
+	 * (lib/calib.h): every scored day (kind 0) and the 7- and 30-day totals
+	 * from each window's origin (kinds 1, 2), oldest window first.
+	 */
+	struct aq_cal_sample cal;
 };
 
 /* Scratch buffers, reused across accounts (one per thread). */
@@ -121,6 +146,20 @@ void aq_eval_ws_release(struct aq_eval_ws *ws);
 int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_train,
 		    const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
 		    struct aq_eval_result *r, struct aq_err *e);
+
+/*
+ * Every forecaster from origin o (y[0..o) known) over h days, as
+ * aq_eval_account computes them: block has aq_eval_block_size(h) doubles
+ * (the caller's); paths[f] point into it, *sd and *sdsum (the model's daily
+ * sd and the sd of its cumulative totals, NaN when the model failed) too.
+ * Returns 0, or the model's failure (the reference paths are still there).
+ * aq_eval_block_totals: tot[f] = {F, lo80, hi80, lo95, hi95} of the first
+ * L <= h days of such a block (the rules of newtot).
+ */
+size_t aq_eval_block_size(int h);
+int aq_eval_paths(const double *y, size_t o, int h, const struct aq_eval_model *model, int combo_ref, double *block,
+		  struct aq_path paths[AQ_FC_N], const double **sd, const double **sdsum);
+void aq_eval_block_totals(const double *block, int h, int L, int combo_ref, double tot[AQ_FC_N][5]);
 
 /*
  * Forecast of the served forecaster (fc, combo_ref) h days after y[0..n):

@@ -1,10 +1,14 @@
 /* forecast.c — one account's daily forecasts, intervals and period total over a date range, from a model set. */
+#include "forecast.h"
+
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arima.h"
-#include "forecast.h"
+#include "calib.h"
+#include "evaluate.h"
 #include "manifest.h"
 
 int aq_forecaster_open(struct aq_forecaster *f, const char *set, struct aq_err *e)
@@ -135,24 +139,64 @@ int aq_forecaster_range(struct aq_forecaster *f, int64_t account, int32_t from, 
 				  "TrainedUntil) and end on or after its start",
 				  (long long)account, (int)first);
 	int h = to - first + 1, skip = from - first, n = to - from + 1;
-	double *m = malloc(2 * (size_t)h * sizeof *m), *sd = m ? m + h : NULL;
+	double *b = malloc(5 * (size_t)h * sizeof *b);
+	if (!b)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	struct aq_path p = {b, b + h, b + 2 * h, b + 3 * h, b + 4 * h};
+	rc = aq_forecast_row(r, h, skip, h, &p, total, e);
+	for (int i = 0; !rc && i < n; i++) {
+		mean[i] = p.mean[skip + i];
+		lo80[i] = p.lo80[skip + i];
+		hi80[i] = p.hi80[skip + i];
+		lo95[i] = p.lo95[skip + i];
+		hi95[i] = p.hi95[skip + i];
+	}
+	free(b);
+	return rc;
+}
+
+/* Reference history for a row: its Recent window (the 28 cleaned days up to TrainedUntil). */
+int aq_forecast_row(const struct aq_model_row *r, int h, int from, int to, const struct aq_path *out, double tot[5],
+		    struct aq_err *e)
+{
+	if (h <= 0 || from < 0 || to <= from || to > h)
+		return aq_err_set(e, AQ_EINVAL, "bad forecast period [%d, %d) of %d days", from, to, h);
+	int fc, ref, rc;
+	if (aq_served_parse(r->served, &fc, &ref))
+		fc = AQ_FC_ARIMA;
+	double *m = malloc(2 * (size_t)h * sizeof *m), *sd = m ? m + h : NULL, tsum, tsd;
 	if (!m)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
-	double tot, tsd;
-	rc = aq_model_forecast_window(r, h, skip, m, sd, &tot, &tsd, e); /* = aq_model_forecast + _total, one pass */
-	double z80 = aq_qnorm(0.5 + 0.80 / 2), z95 = aq_qnorm(0.5 + 0.95 / 2); /* as aq_model_clip computes them */
-	for (int i = 0; !rc && i < n; i++) {
-		double m80 = m[skip + i], m95 = m80;
-		aq_model_clip_z(&m80, sd[skip + i], z80, &lo80[i], &hi80[i]);
-		aq_model_clip_z(&m95, sd[skip + i], z95, &lo95[i], &hi95[i]);
-		mean[i] = m80;
+	/* to == h (every caller in the repository): the days and the total in one Kalman pass */
+	if (to == h)
+		rc = aq_model_forecast_window(r, h, from, m, sd, &tsum, &tsd, e);
+	else if (!(rc = aq_model_forecast(r, h, m, sd, e)))
+		rc = aq_model_forecast_total(r, from, to, &tsum, &tsd, e);
+	if (rc)
+		goto out;
+	if (aq_served_forecast(fc, ref, r->recent, AQ_MODEL_RECENT, h, m, sd, out, NULL))
+		aq_served_forecast(AQ_FC_ARIMA, ref, r->recent, AQ_MODEL_RECENT, h, m, sd, out, NULL);
+	double F = 0;
+	for (int i = 0; i < h; i++) {
+		if (!isfinite(out->mean[i])) {   /* a reference without history that day: the model's */
+			out->mean[i] = fmax(0, m[i]);
+			aq_cal_interval(NULL, 1, m[i], sd[i], 0.80, &out->lo80[i], &out->hi80[i]);
+			aq_cal_interval(NULL, 1, m[i], sd[i], 0.95, &out->lo95[i], &out->hi95[i]);
+		}
+		if (r->cal.ok) {
+			aq_cal_interval(&r->cal, 1, out->mean[i], sd[i], 0.80, &out->lo80[i], &out->hi80[i]);
+			aq_cal_interval(&r->cal, 1, out->mean[i], sd[i], 0.95, &out->lo95[i], &out->hi95[i]);
+		}
+		if (i >= from && i < to)
+			F += out->mean[i];
 	}
-	if (!rc) {
-		double t95 = tot;
-		total[0] = tot;
-		aq_model_clip_z(&total[0], tsd, z80, &total[1], &total[2]);
-		aq_model_clip_z(&t95, tsd, z95, &total[3], &total[4]);
-	}
+	/* the total: around the served points' sum, the model's sd of the sum (calibrated when the row is) */
+	tot[0] = F;
+	const struct aq_cal *c = r->cal.ok ? &r->cal : NULL;
+	aq_cal_interval(c, to - from, F, tsd, 0.80, &tot[1], &tot[2]);
+	aq_cal_interval(c, to - from, F, tsd, 0.95, &tot[3], &tot[4]);
+	(void)tsum;
+out:
 	free(m);
 	return rc;
 }

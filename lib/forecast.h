@@ -7,14 +7,14 @@
 #include "dataset.h"
 #include "err.h"
 #include "model.h"
+#include "reference.h"
 
 /*
  * A model set opened for forecasting: parts are read on first use and kept
  * (a 27,000-account set is a few MB). Forecasts start the day after the
  * account's TrainedUntil; a range [from, to] (dates, days since 1970-01-01,
  * inclusive) must start on or after that day. Values are those of
- * aquacast-train --forecast: aq_model_forecast / aq_model_forecast_total,
- * point forecast and 80/95% intervals clipped at 0 (aq_model_clip).
+ * aquacast-train --forecast: the row's served forecast, aq_forecast_row.
  * Also the C ABI of the Python pyfunc (ctypes on libaquacast.so): plain
  * pointers and integers only.
  */
@@ -30,6 +30,22 @@ struct aq_forecast_info {
 	int32_t status;                /* enum aq_model_status */
 	char spec[96];                 /* "ARIMA(1,0,1)(0,1,1)[7]", truncated */
 };
+
+/*
+ * The served forecast of one row (what serving shows), h days after
+ * TrainedUntil: the row's Served forecaster (lib/evaluate.h
+ * aq_served_forecast: arima, a reference from Recent, their combination or
+ * the ensemble; a Served value it cannot compute is served as arima), point
+ * forecasts >= 0. Intervals of each day and of the total of days [from, to)
+ * (0 <= from < to <= h, ahead of TrainedUntil) are the calibrated ones of
+ * lib/calib.h when the row carries Calib (F + q S, S the model's sd of the
+ * day or of the total: aq_model_forecast, aq_model_forecast_total), else
+ * the forecaster's own (arima: Gaussian, clipped at 0; the total: Gaussian
+ * with the model's sd of the sum around the sum of the points). out: the
+ * caller's 5 arrays of h days; tot = {sum, lo80, hi80, lo95, hi95}.
+ */
+int aq_forecast_row(const struct aq_model_row *r, int h, int from, int to, const struct aq_path *out, double tot[5],
+		    struct aq_err *e);
 
 int aq_forecaster_open(struct aq_forecaster *f, const char *set, struct aq_err *e);
 void aq_forecaster_release(struct aq_forecaster *f);

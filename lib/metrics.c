@@ -27,10 +27,12 @@ void aq_metrics_acc_add(struct aq_metrics_acc *a, double actual, double fc, doub
 	if (!isnan(lo80) && !isnan(hi80)) {
 		a->n_int80++;
 		a->in80 += (actual >= lo80 && actual <= hi80);
+		a->sum_w80 += hi80 - lo80;
 	}
 	if (!isnan(lo95) && !isnan(hi95)) {
 		a->n_int95++;
 		a->in95 += (actual >= lo95 && actual <= hi95);
+		a->sum_w95 += hi95 - lo95;
 	}
 }
 
@@ -52,6 +54,8 @@ void aq_metrics_acc_merge(struct aq_metrics_acc *dst, const struct aq_metrics_ac
 	dst->in80 += src->in80;
 	dst->n_int95 += src->n_int95;
 	dst->in95 += src->in95;
+	dst->sum_w80 += src->sum_w80;
+	dst->sum_w95 += src->sum_w95;
 }
 
 void aq_metrics_finish(const struct aq_metrics_acc *a, double scale, struct aq_metrics *m)
@@ -60,7 +64,7 @@ void aq_metrics_finish(const struct aq_metrics_acc *a, double scale, struct aq_m
 	m->scale = scale;
 	m->sum_y = a->sum_y;
 	if (a->n == 0) {
-		m->mae = m->rmse = m->mase = m->wape = m->bias = m->cov80 = m->cov95 = NAN;
+		m->mae = m->rmse = m->mase = m->wape = m->bias = m->cov80 = m->cov95 = m->width80 = m->width95 = NAN;
 		return;
 	}
 	double n = (double)a->n;
@@ -71,6 +75,84 @@ void aq_metrics_finish(const struct aq_metrics_acc *a, double scale, struct aq_m
 	m->mase = (isfinite(scale) && scale > 0) ? m->mae / scale : NAN;
 	m->cov80 = a->n_int80 ? (double)a->in80 / (double)a->n_int80 : NAN;
 	m->cov95 = a->n_int95 ? (double)a->in95 / (double)a->n_int95 : NAN;
+	m->width80 = a->n_int80 ? a->sum_w80 / (double)a->n_int80 : NAN;
+	m->width95 = a->n_int95 ? a->sum_w95 / (double)a->n_int95 : NAN;
+}
+
+const int aq_tot_horizons[AQ_TOT_NH] = {7, 30, 90};
+
+void aq_total_acc_init(struct aq_total_acc *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void aq_total_acc_add(struct aq_total_acc *a, double Y, double F, double lo80, double hi80, double lo95,
+		      double hi95)
+{
+	if (isnan(Y) || !isfinite(F))
+		return;
+	double err = fabs(Y - F);
+	a->n++;
+	a->sum_abs += err;
+	a->sum_abs_y += fabs(Y);
+	if (Y > 0) {
+		a->sum_ape += err / Y;
+		a->n_ape++;
+	}
+	if (!isnan(lo80) && !isnan(hi80)) {
+		a->n80++;
+		a->in80 += Y >= lo80 && Y <= hi80;
+		a->sum_w80 += hi80 - lo80;
+	}
+	if (!isnan(lo95) && !isnan(hi95)) {
+		const double alpha = 0.05;
+		a->n95++;
+		a->in95 += Y >= lo95 && Y <= hi95;
+		a->sum_w95 += hi95 - lo95;
+		a->sum_wink95 += (hi95 - lo95) + (Y < lo95 ? 2 / alpha * (lo95 - Y) : 0) +
+				 (Y > hi95 ? 2 / alpha * (Y - hi95) : 0);
+	}
+}
+
+void aq_total_acc_merge(struct aq_total_acc *dst, const struct aq_total_acc *src)
+{
+	dst->n += src->n;
+	dst->sum_abs += src->sum_abs;
+	dst->sum_abs_y += src->sum_abs_y;
+	dst->sum_ape += src->sum_ape;
+	dst->n_ape += src->n_ape;
+	dst->n80 += src->n80;
+	dst->in80 += src->in80;
+	dst->n95 += src->n95;
+	dst->in95 += src->in95;
+	dst->sum_w80 += src->sum_w80;
+	dst->sum_w95 += src->sum_w95;
+	dst->sum_wink95 += src->sum_wink95;
+}
+
+void aq_total_finish(const struct aq_total_acc *a, struct aq_total_metrics *m)
+{
+	m->n = a->n;
+	m->sum_y = a->sum_abs_y;
+	m->wape = m->mape = m->cov80 = m->cov95 = m->winkler95 = m->width80 = m->width95 = NAN;
+	if (a->n == 0)
+		return;
+	double sy = a->sum_abs_y;
+	m->wape = sy > 0 ? a->sum_abs / sy : NAN;
+	m->mape = a->n_ape ? a->sum_ape / (double)a->n_ape : NAN;
+	m->cov80 = a->n80 ? (double)a->in80 / (double)a->n80 : NAN;
+	m->cov95 = a->n95 ? (double)a->in95 / (double)a->n95 : NAN;
+	m->width80 = a->n80 && sy > 0 ? a->sum_w80 / sy : NAN;
+	m->width95 = a->n95 && sy > 0 ? a->sum_w95 / sy : NAN;
+	m->winkler95 = a->n95 && sy > 0 ? a->sum_wink95 / sy : NAN;
+}
+
+double aq_sum_complete(const double *x, int h)
+{
+	double s = 0;
+	for (int i = 0; i < h; i++)
+		s += x[i];   /* a NaN makes the sum NaN */
+	return s;
 }
 
 double aq_mase_scale(const double *y, size_t n, int lag)

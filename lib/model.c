@@ -35,16 +35,21 @@ static const struct aq_pq_column model_cols[] = {
 	{"Recent", AQ_PQ_BYTES, AQ_PQ_NONE},
 	{"Served", AQ_PQ_BYTES, AQ_PQ_STRING},
 	{"ServedMargin", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"Calib", AQ_PQ_BYTES, AQ_PQ_NONE},
 };
 
 enum {
 	C_ACCOUNT, C_STATUS, C_REASON, C_SPEC, C_P, C_D, C_Q, C_SP, C_SD, C_SQ, C_S, C_CONST, C_COEF,
 	C_SIGMA2, C_LOGLIK, C_AICC, C_FIRST, C_UNTIL, C_NOBS, C_N, C_FITSEC, C_STATE, C_STATET, C_RULE,
-	C_RECENT, C_SERVED, C_MARGIN, C_NCOLS
+	C_RECENT, C_SERVED, C_MARGIN, C_CALIB, C_NCOLS
 };
 
 const struct aq_pq_schema aq_models_schema = {
-	"aquacast.models", 1, C_NCOLS, model_cols,
+	"aquacast.models", 2, C_NCOLS, model_cols,
+};
+/* v1: the same columns without Calib (read as not calibrated) */
+static const struct aq_pq_schema models_v1_schema = {
+	"aquacast.models", 1, C_CALIB, model_cols,
 };
 
 static const char *status_names[] = {"ok", "fallback", "failed"};
@@ -426,7 +431,7 @@ static int bc_add(struct bytes_col *c, size_t i, const void *p, size_t len, int 
 	return 0;
 }
 
-#define NBYTECOLS 9
+#define NBYTECOLS 10
 
 int aq_model_write_file(const char *path, const struct aq_model_row *rows, size_t n,
 			const struct aq_pq_write_opts *o, struct aq_err *e)
@@ -477,6 +482,8 @@ int aq_model_write_file(const char *path, const struct aq_model_row *rows, size_
 			    bc_add(&bc[5], j, r->recent, AQ_MODEL_RECENT * 8, 1))
 				goto oomrow;
 			bc[7].off[j + 1] = 0;   /* slot 7 unused */
+			if (bc_add(&bc[9], j, r->cal.q, r->cal.ok ? AQ_CAL_NVALUES * 8 : 0, 1))
+				goto oomrow;
 			i32[0][j] = r->spec.p;
 			i32[1][j] = r->spec.d;
 			i32[2][j] = r->spec.q;
@@ -521,7 +528,7 @@ oomrow:
 			[C_SIGMA2] = dbl[0], [C_LOGLIK] = dbl[1], [C_AICC] = dbl[2], [C_FIRST] = i32[8],
 			[C_UNTIL] = i32[9], [C_NOBS] = nobs, [C_N] = nn, [C_FITSEC] = dbl[3], [C_STATE] = &pb[4],
 			[C_STATET] = st, [C_RULE] = &pb[6], [C_RECENT] = &pb[5], [C_SERVED] = &pb[8],
-			[C_MARGIN] = dbl[4],
+			[C_MARGIN] = dbl[4], [C_CALIB] = &pb[9],
 		};
 		rc = m ? aq_pq_writer_write(&w, m, cols, e) : 0;
 		free(nobs);
@@ -600,6 +607,23 @@ static int bytes_doubles(const struct aq_pq_bytes *b, size_t i, double **out, in
 	return 0;
 }
 
+/* Calib bytes of row j: empty (not calibrated) or AQ_CAL_NVALUES doubles. */
+static int read_calib(const struct aq_pq_bytes *b, size_t j, struct aq_cal *cal)
+{
+	size_t len = b->off[j + 1] - b->off[j];
+	memset(cal, 0, sizeof *cal);
+	if (len == 0)
+		return 0;
+	if (len != AQ_CAL_NVALUES * 8)
+		return AQ_EFORMAT;
+	get_le_doubles(&cal->q[0][0], b->data + b->off[j], AQ_CAL_NVALUES);
+	for (int k = 0; k < AQ_CAL_NVALUES; k++)
+		if (!isfinite((&cal->q[0][0])[k]))
+			return AQ_EFORMAT;
+	cal->ok = 1;
+	return 0;
+}
+
 /* Value j of an INT32 column decoded by the reader. */
 static inline int32_t i32_at(void *const *col, int c, size_t j)
 {
@@ -612,16 +636,19 @@ int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_er
 	int rc = aq_pq_reader_open(&r, path, e);
 	if (rc)
 		return rc;
-	if ((rc = aq_pq_reader_expect(&r, &aq_models_schema, e))) {
+	const struct aq_pq_schema *sch =
+		r.ncols == models_v1_schema.ncols && r.schema_version <= 1 ? &models_v1_schema : &aq_models_schema;
+	if ((rc = aq_pq_reader_expect(&r, sch, e))) {
 		aq_pq_reader_release(&r);
 		return rc;
 	}
+	int ncols = sch->ncols;
 	for (int g = 0; g < r.nrow_groups && !rc; g++) {
 		size_t m = aq_pq_reader_rg_rows(&r, g);
 		void *col[C_NCOLS] = {0};
 		struct aq_pq_bytes pb[C_NCOLS];
 		memset(pb, 0, sizeof pb);
-		for (int c = 0; c < C_NCOLS && !rc; c++) {
+		for (int c = 0; c < ncols && !rc; c++) {
 			enum aq_pq_type t = model_cols[c].type;
 			if (t == AQ_PQ_BYTES) {
 				col[c] = &pb[c];
@@ -679,6 +706,8 @@ int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_er
 				if (!brc)
 					memcpy(row.recent, rec, sizeof row.recent);
 				free(rec);
+				if (!brc && ncols > C_CALIB)
+					brc = read_calib(&pb[C_CALIB], j, &row.cal);
 				if (brc == AQ_ENOMEM)
 					rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate model arrays");
 				else if (brc)

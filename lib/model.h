@@ -8,7 +8,7 @@
  * on. aquacast-train writes one file per part, "<key>-train.parquet", into
  * a fresh directory per run; a model set is never modified in place —
  * evaluate writes a new set (copy rows, change Served/ServedMargin,
- * aq_model_write_part into the new set). Schema "aquacast.models" v1,
+ * aq_model_write_part into the new set). Schema "aquacast.models" v2,
  * columns in this order (docs/formats.md, section "Model sets"):
  *
  *   AccountOID INT64, Status STRING (ok|fallback|failed), Reason STRING,
@@ -18,7 +18,10 @@
  *   DATE, NObs N INT32, FitSeconds DOUBLE, State BYTES (LE doubles, opaque
  *   aq_arima_state.v), StateT INT64, CleanRule STRING (JSON), Recent BYTES
  *   (28 LE doubles: cleaned values of the last 28 days up to TrainedUntil,
- *   NaN = missing), Served STRING, ServedMargin DOUBLE.
+ *   NaN = missing), Served STRING, ServedMargin DOUBLE, Calib BYTES (v2:
+ *   AQ_CAL_NVALUES LE doubles, the calibrated quantiles of lib/calib.h set
+ *   by evaluate; empty = not calibrated, Gaussian intervals). v1 files (no
+ *   Calib) are read as not calibrated.
  *
  * Fallback rows (Status fallback, or failed) have Spec "MEAN": p=d=q=P=D=Q=s=0,
  * Constant 1, Coef = {mean}, Sigma2 the variance of the data (0 for
@@ -30,6 +33,7 @@
 #include <stdint.h>
 
 #include "arima.h"
+#include "calib.h"
 #include "dataset.h"
 #include "err.h"
 #include "parquet.h"
@@ -63,6 +67,7 @@ struct aq_model_row {
 	double recent[AQ_MODEL_RECENT];
 	char *served;                  /* "arima" unless evaluate chose otherwise */
 	double served_margin;          /* NaN until evaluated */
+	struct aq_cal cal;             /* calibrated intervals (cal.ok = 0: none, Gaussian) */
 };
 
 void aq_model_row_init(struct aq_model_row *r);
@@ -102,6 +107,7 @@ int aq_model_forecast_window(const struct aq_model_row *r, int h, int from, doub
 void aq_model_clip(double *mean, double sd, double level, double *lo, double *hi);
 /* The same with z = aq_qnorm(0.5 + level / 2) given (computed once by a caller that clips many values). */
 void aq_model_clip_z(double *mean, double sd, double z, double *lo, double *hi);
+
 
 /* All rows of one part, sorted by account. */
 struct aq_model_part {

@@ -10,6 +10,16 @@
  * never the held-out days), then every forecaster from the training end.
  * R: forecasts read from auto_arima.R's output (same accounts, same days).
  *
+ * Intervals and period totals (issue #15), on the held-out days: daily 80/95 %
+ * coverage and mean width (pooled over days, relative to the mean actual), and
+ * the totals of the first 7 and 30 held-out days (lib/metrics.h: WAPE pooled
+ * over accounts, MAPE, coverage, relative width, Winkler score of the 95 %
+ * interval). Every forecaster's own intervals (lib/evaluate.h, newtot); R's
+ * from its forecast() sd and the psi-weight sd of the total; "served_cal" is
+ * the served point forecast with the calibrated intervals of lib/calib.h,
+ * fitted on the served forecaster's errors in the backtest windows before
+ * the held-out days of all accounts (never the held-out days).
+ *
  *   accuracy DATA.csv R_FORECASTS.csv [HOLD=30] [MIN_DAYS=120] [THREADS]
  * Prints a table and, last, one JSON line.
  */
@@ -22,6 +32,7 @@
 
 #include "evalmodel.h"
 #include "autoarima.h"
+#include "calib.h"
 #include "date.h"
 #include "evaluate.h"
 #include "log.h"
@@ -31,14 +42,23 @@
 
 struct row { int64_t acc; int32_t date; double v; };
 
+#define NTOT 2                     /* held-out totals of 7 and 30 days */
+static const int tot_len[NTOT] = {7, 30};
+enum { M_SERVED = AQ_FC_N, M_CAL, M_R, NM };   /* methods: forecasters, served, served_cal, R */
+
 struct acct {
 	int64_t id;
 	size_t r0, k;          /* rows[r0 .. r0+k) */
 	int used;
-	double mase[AQ_FC_N + 2];   /* forecasters, served, R */
+	double mase[NM];
+	struct aq_metrics_acc day[NM];
+	struct aq_total_acc tot[NM][NTOT];
 	int served;
 	double fit_s;
 	double selfcheck;      /* day-0 filter vs stored state, relative */
+	struct aq_cal_sample cal;
+	double *held;          /* hold x 4: actual, served point, model sd, sd of the cumulative total */
+	double scale;
 };
 
 struct ctx {
@@ -55,16 +75,6 @@ static int cmp_row(const void *x, const void *y)
 	if (a->acc != b->acc)
 		return a->acc < b->acc ? -1 : 1;
 	return (a->date > b->date) - (a->date < b->date);
-}
-
-static double mase_of(const double *act, const double *f, int h, double scale)
-{
-	struct aq_metrics_acc a;
-	struct aq_metrics m;
-	aq_metrics_acc_init(&a);
-	aq_metrics_acc_add_n(&a, act, f, h);
-	aq_metrics_finish(&a, scale, &m);
-	return m.mase;
 }
 
 static void run_one(void *vc, size_t i, int tid)
@@ -94,8 +104,6 @@ static void run_one(void *vc, size_t i, int tid)
 	aq_series_opts_default(&so);
 	so.until = first + (int32_t)nt - 1;
 	struct aq_err e = {0};
-	for (size_t t = 0; t < n; t++)
-		a->mase[0] = NAN;
 	if (aq_series_build(&s, d, v, a->k, &so, &e) == 0)
 		for (size_t t = 0; t < s.n; t++)
 			if ((size_t)(s.first - first) + t < nt)
@@ -110,7 +118,7 @@ static void run_one(void *vc, size_t i, int tid)
 	int have = aq_auto_arima(y, nt, &ao, &m, NULL, ws, &e) == 0;
 	a->fit_s = aq_now() - t0;
 	struct aq_evmodel em;
-	struct aq_eval_model model = {NULL, NULL};
+	struct aq_eval_model model = {NULL, NULL, NULL};
 	if (have && aq_evmodel_from_arima(&em, &m, nt, 0, ws, &e) == 0) {
 		model.forecast = aq_evmodel_forecast;
 		model.ctx = &em;
@@ -119,21 +127,46 @@ static void run_one(void *vc, size_t i, int tid)
 	} else {
 		have = 0;
 	}
-	/* choice on the training part */
+	/* choice (and the calibration sample) on the training part */
 	struct aq_eval_ws ews;
 	aq_eval_ws_init(&ews);
-	struct aq_eval_result choice = {.account = a->id}, held = {.account = a->id};
+	struct aq_eval_result choice = {.account = a->id};
 	aq_eval_account(y, act, nt, nt, &model, &c->eo, &ews, &choice, &e);
-	/* held-out: every forecaster from the training end, the combination with the chosen reference */
-	struct aq_eval_opts ho = c->eo;
-	ho.windows = 0;
-	ho.combo_ref = choice.combo_ref;
-	aq_eval_account(y, act, n, nt, &model, &ho, &ews, &held, &e);
-	for (int f = 0; f < AQ_FC_N; f++)
-		a->mase[f] = held.newdata[f].mase;
 	a->served = choice.served;
-	a->mase[AQ_FC_N] = held.newdata[choice.served].mase;
-	(void)mase_of;
+	a->cal = choice.cal;
+	a->scale = aq_mase_scale(act, nt, 7);
+	/* held-out: every forecaster from the training end, the combination with the chosen reference */
+	int hold = c->hold;
+	double *block = malloc(aq_eval_block_size(hold) * sizeof(double));
+	struct aq_path p[AQ_FC_N];
+	const double *sd, *sdsum;
+	aq_eval_paths(y, nt, hold, &model, choice.combo_ref, block, p, &sd, &sdsum);
+	const double *ya = act + nt;
+	for (int f = 0; f < AQ_FC_N; f++) {
+		for (int i = 0; i < hold; i++)
+			aq_metrics_acc_add(&a->day[f], ya[i], p[f].mean[i], p[f].lo80[i], p[f].hi80[i], p[f].lo95[i],
+					   p[f].hi95[i]);
+		struct aq_metrics m;
+		aq_metrics_finish(&a->day[f], a->scale, &m);
+		a->mase[f] = m.mase;
+	}
+	for (int j = 0; j < NTOT; j++) {
+		double tot[AQ_FC_N][5], Y = aq_sum_complete(ya, tot_len[j]);
+		aq_eval_block_totals(block, hold, tot_len[j], choice.combo_ref, tot);
+		for (int f = 0; f < AQ_FC_N; f++)
+			aq_total_acc_add(&a->tot[f][j], Y, tot[f][0], tot[f][1], tot[f][2], tot[f][3], tot[f][4]);
+		a->tot[M_SERVED][j] = a->tot[choice.served][j];
+	}
+	a->day[M_SERVED] = a->day[choice.served];
+	a->mase[M_SERVED] = a->mase[M_CAL] = a->mase[choice.served];
+	a->held = malloc(4 * (size_t)hold * sizeof(double));
+	for (int i = 0; i < hold; i++) {
+		a->held[i] = ya[i];
+		a->held[hold + i] = p[choice.served].mean[i];
+		a->held[2 * hold + i] = sd[i];
+		a->held[3 * hold + i] = sdsum[i];
+	}
+	free(block);
 	if (have)
 		aq_evmodel_release(&em);
 	aq_eval_ws_release(&ews);
@@ -145,6 +178,179 @@ static void run_one(void *vc, size_t i, int tid)
 	free(d);
 	free(v);
 	aq_progress_add(&c->prog, 1);
+}
+
+/* R's forecasts: AccountOID,origin,step,mean,sd,sdsum (origin 0 = held-out); scored as the others. */
+static void score_r(struct acct *a, const struct row *rows, int hold, const double *fc)
+{
+	const struct row *r = rows + a->r0;
+	int32_t first = r[0].date, last = r[a->k - 1].date;
+	size_t len = (size_t)(last - first + 1), nt = len - (size_t)hold;
+	double *act = malloc(len * sizeof(double));
+	for (size_t t = 0; t < len; t++)
+		act[t] = NAN;
+	for (size_t j = 0; j < a->k; j++)
+		act[r[j].date - first] = isfinite(r[j].v) && r[j].v >= 0 ? r[j].v : NAN;
+	const double *m = fc, *sd = fc + hold, *ss = fc + 2 * hold, *ya = act + nt;
+	for (int i = 0; i < hold; i++) {
+		double l80, h80, l95, h95;
+		aq_cal_interval(NULL, 1, m[i], sd[i], 0.80, &l80, &h80);
+		aq_cal_interval(NULL, 1, m[i], sd[i], 0.95, &l95, &h95);
+		if (!isfinite(sd[i]))
+			l80 = h80 = l95 = h95 = NAN;
+		aq_metrics_acc_add(&a->day[M_R], ya[i], m[i], l80, h80, l95, h95);
+	}
+	struct aq_metrics mm;
+	aq_metrics_finish(&a->day[M_R], aq_mase_scale(act, nt, 7), &mm);
+	a->mase[M_R] = mm.mase;
+	for (int j = 0; j < NTOT; j++) {
+		int L = tot_len[j];
+		double F = aq_sum_complete(m, L), S = ss[L - 1], l80, h80, l95, h95;
+		aq_cal_interval(NULL, L, F, S, 0.80, &l80, &h80);
+		aq_cal_interval(NULL, L, F, S, 0.95, &l95, &h95);
+		if (!isfinite(S))
+			l80 = h80 = l95 = h95 = NAN;
+		aq_total_acc_add(&a->tot[M_R][j], aq_sum_complete(ya, L), F, l80, h80, l95, h95);
+	}
+	free(act);
+}
+
+static int read_r(const char *path, const struct row *rows, struct acct *a, size_t na, int hold)
+{
+	FILE *rf = fopen(path, "r");
+	char line[512];
+	if (!rf || !fgets(line, sizeof(line), rf)) {
+		fprintf(stderr, "bench-accuracy: no R forecasts in '%s'\n", path);
+		if (rf)
+			fclose(rf);
+		return 0;
+	}
+	size_t ai = 0;
+	double *fc = malloc(3 * (size_t)hold * sizeof(double));   /* mean, sd, sdsum */
+	int64_t cur = -1;
+	while (1) {
+		char *ok = fgets(line, sizeof(line), rf);
+		int64_t acc = -1;
+		int origin = 0, step = 0;
+		double v[3] = {NAN, NAN, NAN};
+		if (ok) {
+			char *q = line;
+			acc = strtoll(q, &q, 10);
+			origin = (int)strtol(q + 1, &q, 10);
+			step = (int)strtol(q + 1, &q, 10);
+			for (int j = 0; j < 3 && *q == ','; j++) {
+				char *end;
+				v[j] = (q[1] == 'N') ? NAN : strtod(q + 1, &end);
+				q = strchr(q + 1, ',') ? strchr(q + 1, ',') : q + strlen(q);
+			}
+		}
+		if (cur >= 0 && acc != cur) {
+			while (ai < na && a[ai].id < cur)
+				ai++;
+			if (ai < na && a[ai].id == cur && a[ai].used)
+				score_r(&a[ai], rows, hold, fc);
+		}
+		if (!ok)
+			break;
+		if (acc != cur) {
+			cur = acc;
+			for (int q = 0; q < 3 * hold; q++)
+				fc[q] = NAN;
+		}
+		if (origin == 0 && step >= 1 && step <= hold)
+			for (int j = 0; j < 3; j++)
+				fc[j * hold + step - 1] = v[j];
+	}
+	free(fc);
+	fclose(rf);
+	return 1;
+}
+
+/* served_cal: the served point forecast with the intervals calibrated on every account's backtest (lib/calib.h). */
+static void calibrate(struct acct *a, size_t na, int hold)
+{
+	const struct aq_cal_sample **s = calloc(na + 1, sizeof(*s));
+	struct aq_cal *cal = calloc(na + 1, sizeof(*cal));
+	struct aq_err e = {0};
+	for (size_t i = 0; i < na; i++)
+		s[i] = a[i].used ? &a[i].cal : NULL;
+	if (aq_cal_fit(s, na, NULL, cal, &e))
+		fprintf(stderr, "bench-accuracy: no calibration: %s\n", e.msg);
+	for (size_t i = 0; i < na; i++) {
+		if (!a[i].used || !a[i].held)
+			continue;
+		const double *ya = a[i].held, *f = ya + hold, *sd = f + hold, *ss = sd + hold;
+		for (int t = 0; t < hold; t++) {
+			double l80, h80, l95, h95;
+			aq_cal_interval(&cal[i], 1, f[t], sd[t], 0.80, &l80, &h80);
+			aq_cal_interval(&cal[i], 1, f[t], sd[t], 0.95, &l95, &h95);
+			if (!isfinite(sd[t]))
+				l80 = h80 = l95 = h95 = NAN;
+			aq_metrics_acc_add(&a[i].day[M_CAL], ya[t], f[t], l80, h80, l95, h95);
+		}
+		for (int j = 0; j < NTOT; j++) {
+			int L = tot_len[j];
+			double F = aq_sum_complete(f, L), S = ss[L - 1], l80, h80, l95, h95;
+			aq_cal_interval(&cal[i], L, F, S, 0.80, &l80, &h80);
+			aq_cal_interval(&cal[i], L, F, S, 0.95, &l95, &h95);
+			if (!isfinite(S))
+				l80 = h80 = l95 = h95 = NAN;
+			aq_total_acc_add(&a[i].tot[M_CAL][j], aq_sum_complete(ya, L), F, l80, h80, l95, h95);
+		}
+	}
+	free(s);
+	free(cal);
+}
+
+static json_t *tot_json(const struct aq_total_metrics *t)
+{
+	return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "wape", t->wape, "mape", t->mape, "cov80", t->cov80,
+			 "cov95", t->cov95, "width80", t->width80, "width95", t->width95, "winkler95", t->winkler95, "n",
+			 (json_int_t)t->n);
+}
+
+/* The per-method table over the accounts used; its numbers into out. */
+static void print_table(const struct acct *a, size_t na, const char *const *names, json_t *out)
+{
+	double *col = malloc((na + 1) * sizeof(double));
+	printf("%-13s %7s %7s %5s %5s %6s %6s | %7s %7s %7s %5s %5s %6s %6s %5s\n", "method", "mase", "median",
+	       "cov80", "cov95", "w80", "w95", "wape7", "wape30", "mape30", "tc80", "tc95", "tw80", "tw95", "n30");
+	for (int q = 0; q < NM; q++) {
+		size_t k = 0;
+		struct aq_metrics_acc d;
+		struct aq_total_acc t[NTOT];
+		aq_metrics_acc_init(&d);
+		for (int j = 0; j < NTOT; j++)
+			aq_total_acc_init(&t[j]);
+		for (size_t i = 0; i < na; i++)
+			if (a[i].used) {
+				col[k++] = a[i].mase[q];
+				aq_metrics_acc_merge(&d, &a[i].day[q]);
+				for (int j = 0; j < NTOT; j++)
+					aq_total_acc_merge(&t[j], &a[i].tot[q][j]);
+			}
+		struct aq_agg g;
+		struct aq_metrics dm;
+		struct aq_total_metrics tm[NTOT];
+		aq_agg_compute(col, NULL, k, &g, NULL);
+		aq_metrics_finish(&d, NAN, &dm);
+		for (int j = 0; j < NTOT; j++)
+			aq_total_finish(&t[j], &tm[j]);
+		double my = d.n ? d.sum_y / (double)d.n : NAN;   /* daily widths relative to the mean actual */
+		printf("%-13s %7.4f %7.4f %5.1f %5.1f %6.3f %6.3f | %7.4f %7.4f %7.4f %5.1f %5.1f %6.3f %6.3f %5ld\n",
+		       names[q], g.mean, g.median, 100 * dm.cov80, 100 * dm.cov95, dm.width80 / my, dm.width95 / my,
+		       tm[0].wape, tm[1].wape, tm[1].mape, 100 * tm[1].cov80, 100 * tm[1].cov95, tm[1].width80,
+		       tm[1].width95, tm[1].n);
+		json_t *jm = json_pack("{s:f,s:f,s:I,s:f,s:f,s:f,s:f}", "mase_mean", g.mean, "mase_median", g.median,
+				       "n", (json_int_t)g.n, "cov80", dm.cov80, "cov95", dm.cov95, "width80",
+				       dm.width80 / my, "width95", dm.width95 / my);
+		json_object_set_new(jm, "total7", tot_json(&tm[0]));
+		json_object_set_new(jm, "total30", tot_json(&tm[1]));
+		json_object_set_new(out, names[q], jm);
+	}
+	printf("(daily: mean MASE over accounts, coverage %% and mean width / mean actual pooled over days;\n"
+	       " totals of the first 7 / 30 held-out days: WAPE pooled over accounts, MAPE, coverage %%, width / total)\n");
+	free(col);
 }
 
 int main(int argc, char **argv)
@@ -187,7 +393,10 @@ int main(int argc, char **argv)
 	qsort(rows, n, sizeof(*rows), cmp_row);
 	/* accounts */
 	size_t na = 0;
-	struct acct *a = calloc(n + 1, sizeof(*a));
+	size_t nacc = n > 0;
+	for (size_t i = 1; i < n; i++)
+		nacc += rows[i].acc != rows[i - 1].acc;
+	struct acct *a = calloc(nacc + 1, sizeof(*a));
 	for (size_t i = 0; i < n;) {
 		size_t j = i, valid = 0;
 		while (j < n && rows[j].acc == rows[i].acc) {
@@ -199,8 +408,12 @@ int main(int argc, char **argv)
 		a[na].k = j - i;
 		int32_t span = rows[j - 1].date - rows[i].date + 1;
 		a[na].used = valid >= (size_t)min_days && span > 3 * hold;
-		for (int q = 0; q < AQ_FC_N + 2; q++)
+		for (int q = 0; q < NM; q++) {
 			a[na].mase[q] = NAN;
+			aq_metrics_acc_init(&a[na].day[q]);
+			for (int j = 0; j < NTOT; j++)
+				aq_total_acc_init(&a[na].tot[q][j]);
+		}
 		a[na].selfcheck = NAN;
 		na++;
 		i = j;
@@ -223,65 +436,16 @@ int main(int argc, char **argv)
 	aq_parallel_for(threads, na, run_one, &c, NULL);
 	aq_progress_finish(&c.prog);
 	double secs = aq_now() - t0;
-	FILE *rf = fopen(argv[2], "r");
-	int have_r = 0;
-	if (rf && fgets(line, sizeof(line), rf)) {
-		have_r = 1;
-		size_t ai = 0;
-		double *fc = malloc((size_t)hold * sizeof(double));
-		int64_t cur = -1;
-		while (1) {
-			char *ok = fgets(line, sizeof(line), rf);
-			int64_t acc = -1;
-			int origin = 0, step = 0;
-			double mean = NAN;
-			if (ok) {
-				char *p = line;
-				acc = strtoll(p, &p, 10);
-				origin = (int)strtol(p + 1, &p, 10);
-				step = (int)strtol(p + 1, &p, 10);
-				mean = (p[1] == 'N') ? NAN : strtod(p + 1, NULL);
-			}
-			if (cur >= 0 && acc != cur) {
-				/* score the finished account */
-				while (ai < na && a[ai].id < cur)
-					ai++;
-				if (ai < na && a[ai].id == cur && a[ai].used) {
-					const struct row *r = rows + a[ai].r0;
-					int32_t first = r[0].date, last = r[a[ai].k - 1].date;
-					size_t len = (size_t)(last - first + 1), nt = len - (size_t)hold;
-					double *act = malloc(len * sizeof(double));
-					for (size_t t = 0; t < len; t++)
-						act[t] = NAN;
-					for (size_t j = 0; j < a[ai].k; j++)
-						act[r[j].date - first] = isfinite(r[j].v) && r[j].v >= 0 ? r[j].v : NAN;
-					a[ai].mase[AQ_FC_N + 1] = mase_of(act + nt, fc, hold, aq_mase_scale(act, nt, 7));
-					free(act);
-				}
-			}
-			if (!ok)
-				break;
-			if (acc != cur) {
-				cur = acc;
-				for (int q = 0; q < hold; q++)
-					fc[q] = NAN;
-			}
-			if (origin == 0 && step >= 1 && step <= hold)
-				fc[step - 1] = mean;
-		}
-		free(fc);
-		fclose(rf);
-	} else {
-		fprintf(stderr, "bench-accuracy: no R forecasts in '%s'\n", argv[2]);
-	}
+	int have_r = read_r(argv[2], rows, a, na, hold);
+	calibrate(a, na, hold);
 	/* table: mean over the accounts where every method has a finite MASE (same set for all) */
-	const char *names[AQ_FC_N + 2];
+	const char *names[NM];
 	for (int f = 0; f < AQ_FC_N; f++)
 		names[f] = aq_fc_name(f);
-	names[AQ_FC_N] = "served";
-	names[AQ_FC_N + 1] = "r_auto_arima";
+	names[M_SERVED] = "served";
+	names[M_CAL] = "served_cal";
+	names[M_R] = "r_auto_arima";
 	long served_n[AQ_FC_N] = {0};
-	double *col = malloc((na + 1) * sizeof(double));
 	size_t common = 0;
 	double worst = 0;
 	for (size_t i = 0; i < na; i++)
@@ -289,7 +453,7 @@ int main(int argc, char **argv)
 			worst = fmax(worst, a[i].selfcheck);
 	for (size_t i = 0; i < na; i++) {
 		int all = a[i].used;
-		for (int q = 0; q < AQ_FC_N + 1 + have_r && all; q++)
+		for (int q = 0; q < (have_r ? NM : M_R) && all; q++)
 			all = isfinite(a[i].mase[q]);   /* without R's file (argv[2] = /dev/null): aquacast only */
 		a[i].used = all;
 		common += all;
@@ -297,18 +461,7 @@ int main(int argc, char **argv)
 			served_n[a[i].served]++;
 	}
 	json_t *out = json_object();
-	printf("%-14s %8s %8s %8s %6s\n", "method", "mase", "median", "p90", "n");
-	for (int q = 0; q < AQ_FC_N + 2; q++) {
-		size_t k = 0;
-		for (size_t i = 0; i < na; i++)
-			if (a[i].used)
-				col[k++] = a[i].mase[q];
-		struct aq_agg g;
-		aq_agg_compute(col, NULL, k, &g, NULL);
-		printf("%-14s %8.4f %8.4f %8.4f %6ld\n", names[q], g.mean, g.median, g.q[5], g.n);
-		json_object_set_new(out, names[q], json_pack("{s:f,s:f,s:I}", "mase_mean", g.mean, "mase_median",
-							     g.median, "n", (json_int_t)g.n));
-	}
+	print_table(a, na, names, out);
 	json_t *sv = json_object();
 	for (int f = 0; f < AQ_FC_N; f++)
 		json_object_set_new(sv, aq_fc_name(f), json_integer(served_n[f]));
@@ -326,7 +479,8 @@ int main(int argc, char **argv)
 	puts(s);
 	free(s);
 	json_decref(out);
-	free(col);
+	for (size_t i = 0; i < na; i++)
+		free(a[i].held);
 	free(a);
 	free(rows);
 	return 0;

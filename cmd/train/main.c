@@ -11,6 +11,7 @@
 #include "dataset.h"
 #include "date.h"
 #include "log.h"
+#include "forecast.h"
 #include "model.h"
 #include "stop.h"
 #include "train.h"
@@ -62,36 +63,32 @@ static const char help[] =
 	"exit: 0 ok, 1 failure, 2 usage (a bad option value names the option and the value)\n";
 
 /* The table on stdout; the forecast's numbers into the summary. */
-static void print_forecast(const struct aq_model_row *r, int64_t account, int days, const double *mean,
-			   const double *sd, double tot, double tsd)
+static void print_forecast(const struct aq_model_row *r, int64_t account, int days, const struct aq_path *p,
+			   const double tot[5])
 {
 	char d0[AQ_DATE_STRLEN];
 	json_t *arr = json_array();
-	double t80 = tot, t95 = tot, tlo80, thi80, tlo95, thi95;
 
-	printf("# account %lld  model %s  status %s%s%s  trained until %s\n", (long long)account, r->spec_str,
-	       aq_model_status_name(r->status), r->reason && r->reason[0] ? " — " : "", r->reason ? r->reason : "",
+	printf("# account %lld  model %s  status %s%s%s  served %s%s  trained until %s\n", (long long)account,
+	       r->spec_str, aq_model_status_name(r->status), r->reason && r->reason[0] ? " — " : "",
+	       r->reason ? r->reason : "", r->served ? r->served : "arima", r->cal.ok ? " (calibrated intervals)" : "",
 	       aq_date_format(r->trained_until, d0));
 	printf("%-10s %9s %9s %9s %9s %9s\n", "date", "mean", "lo80", "hi80", "lo95", "hi95");
 	for (int i = 0; i < days; i++) {
-		double m80 = mean[i], m95 = mean[i], lo80, hi80, lo95, hi95;
 		char ds[AQ_DATE_STRLEN];
-
-		aq_model_clip(&m80, sd[i], 0.80, &lo80, &hi80);
-		aq_model_clip(&m95, sd[i], 0.95, &lo95, &hi95);
-		printf("%-10s %9.3f %9.3f %9.3f %9.3f %9.3f\n", aq_date_format(r->trained_until + 1 + i, ds), m80, lo80,
-		       hi80, lo95, hi95);
-		json_array_append_new(arr, json_real(m80));
+		printf("%-10s %9.3f %9.3f %9.3f %9.3f %9.3f\n", aq_date_format(r->trained_until + 1 + i, ds),
+		       p->mean[i], p->lo80[i], p->hi80[i], p->lo95[i], p->hi95[i]);
+		json_array_append_new(arr, json_real(p->mean[i]));
 	}
-	aq_model_clip(&t80, tsd, 0.80, &tlo80, &thi80);
-	aq_model_clip(&t95, tsd, 0.95, &tlo95, &thi95);
-	printf("%-10s %9.3f %9.3f %9.3f %9.3f %9.3f\n", "total", t80, tlo80, thi80, tlo95, thi95);
+	printf("%-10s %9.3f %9.3f %9.3f %9.3f %9.3f\n", "total", tot[0], tot[1], tot[2], tot[3], tot[4]);
 	cli_set_str("model", r->spec_str);
 	cli_set_str("status", aq_model_status_name(r->status));
+	cli_set_str("served", r->served ? r->served : "arima");
+	cli_set("calibrated", json_boolean(r->cal.ok));
 	cli_set("mean", arr);
-	cli_set_real("total", t80);
-	cli_set("total80", json_pack("[f,f]", tlo80, thi80));
-	cli_set("total95", json_pack("[f,f]", tlo95, thi95));
+	cli_set_real("total", tot[0]);
+	cli_set("total80", json_pack("[f,f]", tot[1], tot[2]));
+	cli_set("total95", json_pack("[f,f]", tot[3], tot[4]));
 }
 
 static int do_forecast(const char *set, int64_t account, int days)
@@ -100,7 +97,7 @@ static int do_forecast(const char *set, int64_t account, int days)
 	struct aq_dataset ds;
 	struct aq_model_part part;
 	struct aq_model_row *r;
-	double *mean = NULL, *sd = NULL, tot, tsd;
+	double *b = NULL, tot[5];
 	int rc;
 
 	cli_set_int("account", account);
@@ -118,16 +115,15 @@ static int do_forecast(const char *set, int64_t account, int days)
 		aq_model_part_release(&part);
 		return cli_fail("account '%lld' not found in model set '%s'", (long long)account, set);
 	}
-	mean = malloc((size_t)days * sizeof(*mean));
-	sd = malloc((size_t)days * sizeof(*sd));
-	if (!mean || !sd)
+	b = malloc(5 * (size_t)days * sizeof(*b));
+	struct aq_path p = { b, b + days, b + 2 * days, b + 3 * days, b + 4 * days };
+	if (!b)
 		rc = cli_fail("out of memory");
-	else if (aq_model_forecast(r, days, mean, sd, &e) || aq_model_forecast_total(r, 0, days, &tot, &tsd, &e))
+	else if (aq_forecast_row(r, days, 0, days, &p, tot, &e))
 		rc = cli_fail("cannot forecast account '%lld': %s", (long long)account, e.msg);
 	else
-		print_forecast(r, account, days, mean, sd, tot, tsd);
-	free(mean);
-	free(sd);
+		print_forecast(r, account, days, &p, tot);
+	free(b);
 	aq_model_part_release(&part);
 	return rc ? rc : cli_finish(CLI_EXIT_OK, NULL);
 }

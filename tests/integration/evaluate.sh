@@ -55,6 +55,25 @@ srv = set(m.Served)
 check("served copy of the model set", len(m) == len(ds.dataset(f"{tmp}/m/models", format="parquet").to_table()) and srv <= {"arima", "snaive7", "mean28", "median28", "ensemble", "arima+snaive7", "arima+mean28", "arima+median28"})
 j = m.merge(ev[["AccountOID", "Served"]].drop_duplicates(), on="AccountOID", suffixes=("", "_m"))
 check("model copy and metrics agree on Served", (j.Served == j.Served_m).all())
+# schema v2: period totals and interval widths (lib/metrics.h), the served set calibrated (lib/calib.h)
+check("metrics schema v2", md[b"aquacast.schema_version"] == b"2" and all(
+    c in t.columns for h in (7, 30, 90) for c in (f"Tot{h}N", f"Tot{h}WAPE", f"Tot{h}Cov95", f"Tot{h}Winkler95")))
+bt = t[(t.Status == "ok") & (t.Scope == "backtest")]
+check("backtest: 30-day totals scored, none of 90 days (30-day windows)",
+      bt.Tot30N.max() >= 1 and bt.Tot30N.max() <= 4 and (bt.Tot90N == 0).all() and bt.Tot90WAPE.isna().all())
+tw = bt.dropna(subset=["Tot30WAPE", "Tot30Width95", "Tot30Winkler95"])
+check("Winkler score >= width, coverage in [0, 1]", len(tw) > 0 and (tw.Tot30Winkler95 >= tw.Tot30Width95 - 1e-12).all()
+      and tw.Tot30Cov95.between(0, 1).all())
+ws = ev[ev.Scope == "new"].dropna(subset=["Width80", "Width95"])
+check("daily widths: 95% at least the 80% one", len(ws) > 0 and (ws.Width95 >= ws.Width80 - 1e-12).all())
+mmd = pq.read_metadata(glob.glob(f"{tmp}/e/models/models/part=*/*.parquet")[0]).metadata
+check("served model set v2 with Calib", mmd[b"aquacast.schema_version"] == b"2" and "Calib" in m.columns)
+scored = set(ev.AccountOID)
+cal = m[m.AccountOID.isin(scored)].Calib
+check("every evaluated account calibrated (12 doubles)", len(cal) > 0 and all(len(b) == 96 for b in cal))
+import struct
+q = [struct.unpack("<12d", b) for b in cal]
+check("calibrated quantiles ordered per kind", all(all(v[4*k] <= v[4*k+1] <= v[4*k+2] <= v[4*k+3] for k in range(3)) for v in q))
 d = json.load(open(f"{tmp}/e/decision.json"))
 check("decision file", d["promoted"] is True and d["exit_code"] == 0 and d["champion"] is None)
 # anomalies against the planted truth (the detection bars are in evaluate_anomaly.sh, 2,000 accounts):

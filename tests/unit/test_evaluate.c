@@ -45,7 +45,7 @@ static void test_weekly_pattern_serves_snaive(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = weekly(t);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_opts o;
 	aq_eval_opts_default(&o);
 	struct aq_eval_ws ws;
@@ -98,7 +98,7 @@ static void test_no_new_data(void)
 	for (size_t t = 180; t < n; t++)
 		a[t] = NAN;  /* days arrived but all missing */
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
@@ -121,8 +121,8 @@ static void test_failing_model_and_short_history(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = (double)(t % 3);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
-	struct aq_eval_model broken = {NULL, NULL};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
+	struct aq_eval_model broken = {NULL, NULL, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
@@ -147,7 +147,7 @@ static void test_arima_wins_on_a_level_change(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = (double)((t / 10) % 5);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_opts o;
 	aq_eval_opts_default(&o);
 	o.horizon = 3;
@@ -181,7 +181,7 @@ static void test_anomalies(void)
 	for (size_t t = 0; t < n; t++)
 		y[t] = 0.3 + 0.2 * noise(&s);
 	struct fake f = {0, NAN};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
@@ -452,7 +452,7 @@ static void test_choice_hysteresis(void)
 	for (int t = 0; t < N; t++)
 		y[t] = 1.0;
 	struct fake f = {0, 1.05};
-	struct aq_eval_model m = {fake_forecast, &f};
+	struct aq_eval_model m = {fake_forecast, &f, NULL};
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
@@ -480,6 +480,116 @@ static void test_choice_hysteresis(void)
 	aq_eval_ws_release(&ws);
 }
 
+/*
+ * The sd of an ARIMA total against R: (1,0,1)(0,1,1)[7], phi 0.6, theta 0.3,
+ * Theta -0.5, sigma2 2; R forecast 8.20, 40,000 paths of
+ *   fit <- Arima(y, order = c(1,0,1), seasonal = c(0,1,1), fixed = c(0.6, 0.3, -0.5)); fit$sigma2 <- 2
+ *   sd(replicate(40000, sum(simulate(fit, nsim = 30, future = TRUE)[1:7])))   # and [1:30]
+ * gave 9.6024 (7 days) and 45.1002 (30 days); the Monte Carlo error of an sd
+ * from 40,000 paths is ~0.4 %, tolerance 1.5 %. The same from the exact
+ * Kalman filter (aq_arima_forecast_total, 400 days filtered), and far from
+ * the sqrt of the summed daily variances (the errors are correlated).
+ */
+static void test_total_sd_vs_r(void)
+{
+	enum { N = 400 };
+	double y[N];
+	unsigned s = 777;
+	double prev = 0;
+	for (int t = 0; t < N; t++) {
+		s = s * 1103515245u + 12345u;
+		prev = 0.6 * prev + ((s >> 8) & 0xffff) / 65536.0 - 0.5;
+		y[t] = 10 + prev + ((t % 7) == 6 ? 1.5 : 0.0);
+	}
+	struct aq_arima_spec sp = { .p = 1, .d = 0, .q = 1, .P = 0, .D = 1, .Q = 1, .s = 7, .constant = 0 };
+	struct aq_arima_fit_opts fo = { .method = AQ_ARIMA_CSS_ML, .max_iter = 100, .reltol = 1.5e-8 };
+	struct aq_arima_ws *ws = aq_arima_ws_new();
+	struct aq_arima_model m;
+	struct aq_err e = { 0 };
+	aq_arima_model_init(&m);
+	T_OK(aq_arima_fit(y, N, &sp, &fo, &m, ws, &e));
+	T_EQ_INT(m.ncoef, 3);
+	m.coef[0] = 0.6;
+	m.coef[1] = 0.3;
+	m.coef[2] = -0.5;
+	m.sigma2 = 2;
+	T_OK(aq_arima_state_reset(&m, &e));
+	T_OK(aq_arima_update(&m, y, N, &e));
+	struct aq_evmodel em;
+	T_OK(aq_evmodel_from_arima(&em, &m, N, 0, NULL, &e));
+	double ss[30], mean[30], sd[30], tot, tsd7, tsd30;
+	T_OK(aq_evmodel_sdsum(&em, 30, ss, &e));
+	T_RNEAR(ss[6], 9.6024, 0.015);
+	T_RNEAR(ss[29], 45.1002, 0.015);
+	T_OK(aq_arima_forecast_total(&m, 0, 7, &tot, &tsd7, &e));
+	T_OK(aq_arima_forecast_total(&m, 0, 30, &tot, &tsd30, &e));
+	T_RNEAR(tsd7, 9.6024, 0.015);
+	T_RNEAR(tsd30, 45.1002, 0.015);
+	T_OK(aq_arima_forecast(&m, 30, mean, sd, &e));
+	double v = 0;
+	for (int i = 0; i < 30; i++)
+		v += sd[i] * sd[i];
+	T_CHECK(sqrt(v) < 0.5 * ss[29]);   /* independence would understate the total's sd by half */
+	aq_evmodel_release(&em);
+	aq_arima_model_release(&m);
+	aq_arima_ws_free(ws);
+}
+
+/*
+ * lib/calib.h: 200 accounts of N(0, s_i^2) standardised errors (s_i = 1, one
+ * account s = 3), 4 windows of 30 days: the pooled quantiles are the normal
+ * ones (within sampling error; totals wider, see below), the wide account's are wider by about its
+ * shrunk scale, an account without history gets the pooled ones.
+ */
+static void test_calib(void)
+{
+	enum { NA = 201 };
+	static struct aq_cal_sample smp[NA];
+	const struct aq_cal_sample *sp[NA];
+	struct aq_cal cal[NA];
+	struct aq_err e = { 0 };
+	unsigned s = 99;
+	for (int i = 0; i < NA; i++) {
+		aq_cal_sample_init(&smp[i]);
+		sp[i] = i == NA - 1 ? NULL : &smp[i];
+		double scale = i == 0 ? 3.0 : 1.0;
+		for (int w = 0; w < 4; w++)
+			for (int t = 0; t < 30; t++) {
+				double u1, u2;   /* Box-Muller */
+				s = s * 1103515245u + 12345u;
+				u1 = (((s >> 8) & 0xffff) + 0.5) / 65536.0;
+				s = s * 1103515245u + 12345u;
+				u2 = (((s >> 8) & 0xffff) + 0.5) / 65536.0;
+				double z = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2) * scale;
+				aq_cal_sample_add(&smp[i], 0, w, z, 0, 1);
+				if (t == 0) {
+					aq_cal_sample_add(&smp[i], 1, w, z, 0, 1);
+					aq_cal_sample_add(&smp[i], 2, w, z, 0, 1);
+				}
+			}
+	}
+	T_OK(aq_cal_fit(sp, NA, NULL, cal, &e));
+	T_CHECK(cal[NA - 1].ok && cal[1].ok);
+	const double zq[4] = { -1.959964, -1.281552, 1.281552, 1.959964 };
+	for (int p = 0; p < 4; p++) {
+		T_NEAR(cal[NA - 1].q[0][p], zq[p], 0.12);       /* pooled: 24,000 values */
+		/* pooled totals (800 values): wider than the normal by the noise of own scales from
+		   3 of 4 windows (leave one out), the price of not knowing all accounts are alike */
+		T_CHECK(cal[NA - 1].q[2][p] / zq[p] >= 0.95 && cal[NA - 1].q[2][p] / zq[p] <= 1.45);
+		T_CHECK(cal[0].q[0][p] / zq[p] > 2.0);          /* own scale 3, weight 120 / 150 */
+	}
+	double lo, hi;
+	aq_cal_interval(&cal[NA - 1], 1, 10, 1, 0.95, &lo, &hi);
+	T_NEAR(lo, 10 + cal[NA - 1].q[0][0], 1e-12);
+	T_NEAR(hi, 10 + cal[NA - 1].q[0][3], 1e-12);
+	aq_cal_interval(NULL, 30, 1, 1, 0.95, &lo, &hi);
+	T_NEAR(lo, 0, 0);                                   /* clipped at 0 */
+	T_NEAR(hi, 1 + 1.959964, 1e-6);
+	/* nothing to pool */
+	const struct aq_cal_sample *none[1] = { NULL };
+	T_CHECK(aq_cal_fit(none, 1, NULL, cal, &e) == AQ_ENOTFOUND && !cal[0].ok);
+}
+
 int main(void)
 {
 	T_RUN(test_weekly_pattern_serves_snaive);
@@ -494,5 +604,7 @@ int main(void)
 	T_RUN(test_innovations_vs_kalman);
 	T_RUN(test_ensemble_by_hand);
 	T_RUN(test_choice_hysteresis);
+	T_RUN(test_total_sd_vs_r);
+	T_RUN(test_calib);
 	T_DONE();
 }
