@@ -36,6 +36,7 @@ cleanup() {
 passed=0
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 trap cleanup EXIT
+trap "exit 143" TERM INT # so that the services are stopped on a kill too
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 free_port() {
@@ -174,4 +175,49 @@ for r in $(api GET "/dags/aquacast_retrain/dagRuns" | jq_py '" ".join(r["dag_run
 done
 
 [ -n "${AQ_STACK_ONLY_A:-}" ] && exit $((fails > 0))
+
+# ---- b. CeleryExecutor: two Celery workers over Redis ------------------------------------------
+kill "$SCHED_PID" 2>/dev/null
+for _ in $(seq 1 60); do kill -0 "$SCHED_PID" 2>/dev/null || break; sleep 0.5; done
+REDIS_PORT=$(free_port)
+start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp"
+for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.2; done
+check "Redis (Debian redis-server) up on 127.0.0.1:$REDIS_PORT" 'redis-cli -p "$REDIS_PORT" ping | grep -q PONG'
+export AIRFLOW__CORE__EXECUTOR=CeleryExecutor AIRFLOW__CELERY__BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0 \
+    AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql+psycopg2://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/airflow"
+start scheduler-celery "$venv/bin/airflow" scheduler
+for w in w1 w2; do # each worker serves its task logs on its own port
+    AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$(free_port) start "worker-$w" \
+        "$venv/bin/airflow" celery worker --celery-hostname "$w@%h" --concurrency 1
+done
+t0=$(now)
+for _ in $(seq 1 120); do
+    grep -q "w1@.* ready" "$tmp/worker-w1.log" && grep -q "w2@.* ready" "$tmp/worker-w2.log" && break; sleep 1
+done
+check "two Celery workers ready (w1@…, w2@…, concurrency 1; $(secs "$t0") s)" \
+    'grep -q "w1@.* ready" "$tmp/worker-w1.log" && grep -q "w2@.* ready" "$tmp/worker-w2.log"'
+CH=$B/eval/models
+t0=$(now)
+CR=$(trigger aquacast_retrain "{\"source\":\"db\",\"mode\":\"update\",\"champion\":\"$CH\",\"train_tasks\":4,\"threads\":1}")
+st=$(wait_run aquacast_retrain "$CR" 900)
+CSECS=$(secs "$t0")
+check "a retrain run on the CeleryExecutor succeeds: $st ($CSECS s)" '[ "$st" = success ]'
+R2=$H/runs/aquacast_retrain/$(python3 -c 'import re,sys; print(re.sub(r"[^A-Za-z0-9._-]", "_", sys.argv[1]))' "$CR")
+n1=$(grep "Executing workload" "$tmp/worker-w1.log" | grep -c "task_id='train'")
+n2=$(grep "Executing workload" "$tmp/worker-w2.log" | grep -c "task_id='train'")
+check "... its 4 mapped train tasks ran on both workers (w1: $n1, w2: $n2)" '[ "$n1" -ge 1 ] && [ "$n2" -ge 1 ] && [ $((n1 + n2)) -eq 4 ]'
+api GET "/dags/aquacast_retrain/dagRuns/$CR/taskInstances?task_id=train" >"$tmp/ti2.json" 2>/dev/null
+echo "# train task instances (map_index state hostname seconds): $(jq_py '"; ".join(" ".join(str(t[k]) for k in ("map_index", "state", "hostname", "duration")) for t in d["task_instances"])' <"$tmp/ti2.json" 2>/dev/null)"
+# the same training in one process, on the same readings, from the same champion
+models_csv() { aquacast-shard to-csv "$1" 2>/dev/null | python3 -c '
+import csv, sys
+r = csv.reader(sys.stdin); h = next(r); i = h.index("FitSeconds")
+for row in r: print(",".join(v for k, v in enumerate(row) if k != i))' | sort; }
+t0=$(now)
+aquacast-train --readings "$H/readings" --out "$tmp/single" --mode update --prev "$CH" --season 7 --threads 1 \
+    >"$tmp/single.log" 2>&1
+check "the single-process aquacast-train reference ($(secs "$t0") s)" '[ -f "$tmp/single/_manifest.json" ]'
+models_csv "$R2/models" >"$tmp/celery.csv"; models_csv "$tmp/single" >"$tmp/single.csv"
+check "... the Celery run's model set equals it ($(wc -l <"$tmp/single.csv") models, to-csv without FitSeconds)" \
+    '[ -s "$tmp/single.csv" ] && cmp -s "$tmp/celery.csv" "$tmp/single.csv"'
 exit $((fails > 0))
