@@ -2,6 +2,7 @@
 #
 #   make            library + every binary (bin/aquacast-<name>)
 #   make test       install missing deps, build, run every test (closing line: N passed, N failed)
+#   make test-stack the DAGs on a real Airflow (scheduler, api-server, Celery workers) on loopback
 #   make demo       the main job on the embedded default (SQLite over unixODBC)
 #   make asan       unit tests under AddressSanitizer + UBSan (objects in build/asan)
 #   make format FILES="lib/x.c lib/x.h"   clang-format those files in place (.clang-format; never the whole tree)
@@ -38,7 +39,7 @@ BINS      := $(CMDS:%=$(BINDIR)/aquacast-%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all so lib bins unit install test demo demo-stream asan clean deps venv stack-up stack-down bench web serve format
+.PHONY: all so lib bins unit install test test-stack demo demo-stream asan clean deps venv stack-up stack-down bench web serve format
 all: $(LIBA) $(BINS) $(UNIT_BINS)
 lib: $(LIBA)
 bins: $(BINS)
@@ -124,6 +125,12 @@ venv: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh
+
+# The DAGs on a real Airflow deployment (scheduler, dag-processor, api-server, PostgreSQL, Kafka,
+# Celery workers over Redis): tests/stack/run.sh. Not part of make test.
+test-stack: deps
+	@$(MAKE) --no-print-directory bins
+	@tests/stack/run.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' CFLAGS='-O1 -g' unit

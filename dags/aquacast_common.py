@@ -142,7 +142,9 @@ def source(params: Any, dag_run: Any) -> str:
     src = str(params.get("source", "auto"))
     if src != "auto":
         return src
-    return "kafka" if str(getattr(dag_run, "run_type", "")).endswith("asset_triggered") else "db"
+    # the Task SDK's run_type is an enum whose str() is "DagRunType.ASSET_TRIGGERED": compare its value
+    run_type = getattr(dag_run, "run_type", "")
+    return "kafka" if str(getattr(run_type, "value", run_type)) == "asset_triggered" else "db"
 
 
 MACROS = {

@@ -19,7 +19,7 @@ cmds=(
     "sqlite3 sqlite3" "odbcinst unixodbc" "psql postgresql-client"
     "java default-jdk-headless" "mvn maven" "Rscript r-base-core"
     "python3 python3" "dot graphviz" "bc bc" "timeout coreutils" "sha256sum coreutils"
-    "setsid util-linux" "flock util-linux"
+    "setsid util-linux" "flock util-linux" "redis-server redis-server"
     "chromium chromium" "wrk wrk" "yamllint yamllint" "curl curl" "node nodejs" "npm npm"
 )
 for c in "${cmds[@]}"; do

@@ -7,7 +7,7 @@ pkgs=(
   unixodbc unixodbc-dev odbc-postgresql libsqliteodbc tdsodbc sqlite3
   librdkafka-dev libcurl4-openssl-dev libssl-dev libjansson-dev
   liblapacke-dev libopenblas-dev libzstd-dev zlib1g-dev
-  postgresql postgresql-client
+  postgresql postgresql-client redis-server
   python3-venv python3-dev
   graphviz bc
   r-base-core r-cran-forecast r-cran-jsonlite
