@@ -16,15 +16,23 @@ pkgs=(
 )
 # Node.js and npm (the dashboard's build, the browser test): Debian's packages unless a node is there already.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
-missing=()
-for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+find_missing() {
+    missing=()
+    for p in "${pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+}
+find_missing
+[ ${#missing[@]} -eq 0 ] && exit 0
+# two at once (parallel builds, clones) would fight over dpkg's lock: one waits, then looks again
+exec 9>/tmp/aquacast-install-deps.lock
+flock 9
+find_missing
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
 $SUDO apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 rm -f "$log"

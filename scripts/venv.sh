@@ -9,8 +9,13 @@ cache=${AQUACAST_CACHE:-$HOME/.cache/aquacast}
 name=$(basename "$1" .txt)
 hash=$(cat "$@" | sha256sum | cut -c1-12)
 venv=$cache/venv-$name-$hash
-if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
+# two makers at once (parallel clones, helpers) would remove each other's half-made venv: one waits
+if [ ! -f "$venv/.complete" ]; then
     mkdir -p "$cache"
+    exec 9>"$venv.lock"
+    flock 9
+fi
+if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
     rm -rf "$venv"
     py=${PYTHON:-python3}
     echo "venv: creating $venv" >&2
