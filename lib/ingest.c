@@ -313,22 +313,14 @@ static int ingest_consumer(struct ing *g, const struct aq_ingest_opts *o, struct
 					 /* also the rebalance timeout: bounds how long a rejoin waits for gone members */
 					 "max.poll.interval.ms=30000"};
 	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
-	const char **props = malloc((size_t)(ndef + 1 + o->nprops) * sizeof(*props));
 	rd_kafka_conf_t *conf = NULL;
 	char errstr[512];
 	int rc;
 
-	if (!props)
-		return aq_err_set(e, AQ_ENOMEM, "out of memory");
-	for (int i = 0; i < ndef; i++)
-		props[i] = defaults[i];
-	for (int i = 0; i < o->nprops; i++)
-		props[ndef + i] = o->props[i];
-	rc = aq_kafka_conf_new(&conf, o->brokers, props, ndef + o->nprops, e);
-	free(props);
-	if (rc || (rc = aq_kafka_conf_set(conf, "group.id", o->group, e))) {
-		if (conf)
-			rd_kafka_conf_destroy(conf);
+	if ((rc = aq_kafka_conf_new_defaults(&conf, o->brokers, defaults, ndef, o->props, o->nprops, e)))
+		return rc;
+	if ((rc = aq_kafka_conf_set(conf, "group.id", o->group, e))) {
+		rd_kafka_conf_destroy(conf);
 		return rc;
 	}
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);

@@ -284,20 +284,11 @@ static int run_producer(const struct aq_replay_opts *o, struct run *u, struct aq
 				  "queue.buffering.max.messages=1000000", "queue.buffering.max.kbytes=1048576",
 				  "reconnect.backoff.max.ms=2000"};
 	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
-	const char **props = malloc((size_t)(ndef + o->nprops + 1) * sizeof(*props));
 	rd_kafka_conf_t *conf = NULL;
 	char errstr[512];
 	int rc;
 
-	if (!props)
-		return aq_err_set(e, AQ_ENOMEM, "out of memory for %zu accounts", u->nacc);
-	for (int i = 0; i < ndef; i++)
-		props[i] = defaults[i];
-	for (int i = 0; i < o->nprops; i++)
-		props[ndef + i] = o->props[i];
-	rc = aq_kafka_conf_new(&conf, o->brokers, props, ndef + o->nprops, e);
-	free(props);
-	if (rc)
+	if ((rc = aq_kafka_conf_new_defaults(&conf, o->brokers, defaults, ndef, o->props, o->nprops, e)))
 		return rc;
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 	rd_kafka_conf_set_opaque(conf, &u->c);
