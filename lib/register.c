@@ -586,6 +586,19 @@ static void set_num_s(json_t *o, const char *k, json_t *v)
 	json_object_set_new(o, k, json_string(b));
 }
 
+/* Every key of obj as the string value "<prefix>.<key>" of dst (tags or params). */
+static void set_prefixed(json_t *dst, const char *prefix, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		char key[128];
+		snprintf(key, sizeof key, "%s.%s", prefix, k);
+		set_num_s(dst, key, v);
+	}
+}
+
 static json_t *job_summary(struct job *j, const char *name)
 {
 	for (int i = 0; i < j->nsums; i++)
@@ -631,14 +644,7 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 	char parts[16];
 	snprintf(parts, sizeof parts, "%d", j->si.parts);
 	set_s(params, "dataset.parts", parts);
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(j->decision, "options"), k, v)
-	{
-		char key[128];
-		snprintf(key, sizeof key, "gate.%s", k);
-		set_num_s(params, key, v);
-	}
+	set_prefixed(params, "gate", json_object_get(j->decision, "options"));
 	/* metrics */
 	timing_metrics(metrics, j->sums, j->names, j->nsums);
 	metric(metrics, "accounts", (double)j->si.accounts);
@@ -648,7 +654,8 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 	metric(metrics, "promoted", j->promoted);
 	flatten(metrics, "decision", json_object_get(j->decision, "accounts"), 0);
 	flatten(metrics, "decision", json_object_get(j->decision, "aggregate"), 0);
-	json_t *mase = json_object_get(j->summary, "mase");
+	json_t *mase = json_object_get(j->summary, "mase"), *v;
+	const char *k;
 	json_object_foreach(mase, k, v)
 	{
 		char key[128];
@@ -670,20 +677,8 @@ static void version_tags(struct job *j, json_t *vt, const char *run_id)
 {
 	set_s(vt, "aquacast.promoted", j->promoted ? "true" : "false");
 	set_s(vt, "aquacast.run_id", run_id);
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(j->decision, "accounts"), k, v)
-	{
-		char key[128];
-		snprintf(key, sizeof key, "decision.accounts.%s", k);
-		set_num_s(vt, key, v);
-	}
-	json_object_foreach(json_object_get(j->decision, "aggregate"), k, v)
-	{
-		char key[128];
-		snprintf(key, sizeof key, "decision.%s", k);
-		set_num_s(vt, key, v);
-	}
+	set_prefixed(vt, "decision.accounts", json_object_get(j->decision, "accounts"));
+	set_prefixed(vt, "decision", json_object_get(j->decision, "aggregate"));
 	json_t *reasons = json_object_get(j->decision, "reasons");
 	char *s = json_dumps(reasons ? reasons : json_array(), JSON_COMPACT);
 	if (s && strlen(s) < 5000)
