@@ -1459,265 +1459,309 @@ static int ml_monitor(int k, const double *x, void *ctx)
 	return c->unit_ma_stop > 0 && c->unit_ma_iters >= c->unit_ma_stop;
 }
 
-int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
-		 const struct aq_arima_fit_opts *o, struct aq_arima_model *m,
-		 struct aq_arima_ws *ws, struct aq_err *e)
-{
+/* One fit in progress: its context, the optimiser's options, what each step leaves for the next. */
+struct fit {
 	struct actx c;
 	struct aq_optim_opts oo;
 	struct aq_optim_result res;
-	struct aq_arima_fit_opts dflt = {0};
+	enum aq_arima_method method;
 	char sbuf[96];
+	double *coef, *vcov;
+	int converged, lm_it, css_evals;
+};
+
+/* The series checked, the context made, the method settled (CSS-ML with gaps is ML, as R). */
+static int fit_prepare(struct fit *f, const double *y, size_t n, const struct aq_arima_spec *spec,
+		       const struct aq_arima_fit_opts *o, struct aq_arima_ws *ws, struct aq_err *e)
+{
+	struct actx *c = &f->c;
+	char *sbuf = f->sbuf;
 	int rc;
 
-	if (!o)
-		o = &dflt;
-	if (!y || !m || !ws)
-		return aq_err_set(e, AQ_EINVAL, "arima fit: missing argument");
-	if ((rc = ctx_init(&c, y, n, spec, ws, e)))
+	if ((rc = ctx_init(c, y, n, spec, ws, e)))
 		return rc;
-	aq_arima_spec_str(spec, sbuf, sizeof sbuf);
+	aq_arima_spec_str(spec, sbuf, sizeof f->sbuf);
 	for (size_t t = 0; t < n; t++)
 		if (isinf(y[t]))
 			return aq_err_set(e, AQ_EINVAL, "infinite value at day %zu in series for '%s'", t, sbuf);
-	scan_y(&c);
-	int k = c.ncoef;
-	if (c.n_used <= 0 || c.n_used < k + 3)
-		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations (%d used) for '%s'", c.n_used,
+	scan_y(c);
+	int k = c->ncoef;
+	if (c->n_used <= 0 || c->n_used < k + 3)
+		return aq_err_set(e, AQ_ENUMERIC, "too few non-missing observations (%d used) for '%s'", c->n_used,
 				  sbuf);
-	enum aq_arima_method method = o->method;
+	f->method = o->method;
 	/* R turns CSS-ML into ML from zeros when values are missing; so do we.
 	 * (Starting from a CSS fit instead saves ~half the evaluations but lands
 	 * in other local optima than R on ~1/4 of real series with gaps.) */
-	if (method == AQ_ARIMA_CSS_ML && c.anymiss)
-		method = AQ_ARIMA_ML;
+	if (f->method == AQ_ARIMA_CSS_ML && c->anymiss)
+		f->method = AQ_ARIMA_ML;
 
-	aq_optim_opts_default(&oo);
+	aq_optim_opts_default(&f->oo);
 	if (o->max_iter > 0)
-		oo.max_iter = o->max_iter;
+		f->oo.max_iter = o->max_iter;
 	if (o->reltol > 0)
-		oo.reltol = o->reltol;
+		f->oo.reltol = o->reltol;
+	return 0;
+}
 
-	/* Initial values and parameter scales (R: zeros; lm on the differenced series). */
-	make_diff(&c);
+/* Initial values and parameter scales (R: zeros; lm on the differenced series), or the caller's. */
+static int fit_start_values(struct fit *f, const struct aq_arima_fit_opts *o, struct aq_err *e)
+{
+	struct actx *c = &f->c;
+	const char *sbuf = f->sbuf;
+	int k = c->ncoef;
+
+	make_diff(c);
 	double beta, se, rss, tss;
-	regress(&c, &beta, &se, &rss, &tss);
+	regress(c, &beta, &se, &rss, &tss);
 	if (!(rss > 1e-24 * tss) || !(rss > 0))
 		return aq_err_set(e, AQ_ENUMERIC, "zero variance: series is constant%s for '%s'",
-				  c.dd ? " after differencing" : "", sbuf);
+				  c->dd ? " after differencing" : "", sbuf);
 	for (int i = 0; i < k; i++) {
-		c.init[i] = 0.0;
-		c.parscale[i] = 1.0;
+		c->init[i] = 0.0;
+		c->parscale[i] = 1.0;
 	}
-	if (c.ncx) {
-		c.init[k - 1] = beta;
-		c.parscale[k - 1] = (se > 0 && isfinite(se)) ? 10 * se : fmax(1e-3 * fabs(beta), 1e-6);
+	if (c->ncx) {
+		c->init[k - 1] = beta;
+		c->parscale[k - 1] = (se > 0 && isfinite(se)) ? 10 * se : fmax(1e-3 * fabs(beta), 1e-6);
 	}
-	oo.parscale = c.parscale;
+	f->oo.parscale = c->parscale;
 	if (o->init) {
 		if (!all_finite(o->init, (size_t)k))
 			return aq_err_set(e, AQ_EINVAL, "non-finite initial coefficients for '%s'", sbuf);
-		memcpy(c.init, o->init, sizeof(double) * k);
-		if (method == AQ_ARIMA_ML &&
-		    (!ar_ok(c.p, c.init) || !ar_ok(c.P, c.init + c.p + c.q)))
+		memcpy(c->init, o->init, sizeof(double) * k);
+		if (f->method == AQ_ARIMA_ML &&
+		    (!ar_ok(c->p, c->init) || !ar_ok(c->P, c->init + c->p + c->q)))
 			return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part in initial values for '%s'", sbuf);
 	}
+	return 0;
+}
 
-	double *coef = calloc((size_t)k + 1, sizeof(double));
-	double *vcov = NULL;
-	int converged = 1, lm_it = 0;
-	if (!coef)
-		return aq_err_set(e, AQ_ENOMEM, "cannot allocate coefficients");
+/* The CSS stage (CSS, or the start of CSS-ML): Levenberg–Marquardt, BFGS where LM fails; c.init its optimum. */
+static int fit_css(struct fit *f, const struct aq_arima_fit_opts *o, struct aq_err *e)
+{
+	struct actx *c = &f->c;
+	const char *sbuf = f->sbuf;
+	enum aq_arima_method method = f->method;
+	int k = c->ncoef, rc = 0;
 
-	if (method == AQ_ARIMA_CSS || method == AQ_ARIMA_CSS_ML) {
-		c.ncond = c.dd + c.p + c.s * c.P;
-		c.css_unit_stop = method == AQ_ARIMA_CSS ? o->css_unit_ma_stop : 0;
-		memcpy(c.raw, c.init, sizeof(double) * k);
-		if (k > 0) {
-			/* In CSS-ML the CSS fit only starts the ML search: a looser
-			 * tolerance saves ~40% of its evaluations, the ML optimum is
-			 * unchanged (tests/python/test_arima_oracle.py). */
-			struct aq_optim_opts oc = oo;
-			if (method == AQ_ARIMA_CSS_ML && !(o->reltol > 0))
-				oc.reltol = CSS_ML_RELTOL;
-			int lm_iters = 0;
-			double lm_rtol = o->css_rtol > 0 ? o->css_rtol : method == AQ_ARIMA_CSS ? 1e-12 : CSS_ML_LM_RTOL;
-			int lm_cap = o->css_max_iter > 0 ? o->css_max_iter : 4 * oo.max_iter;
-			if (css_lm(&c, c.raw, lm_cap, lm_rtol, &lm_iters) == 0) {
-				lm_it = lm_iters;
-				/* the LM minimiser; counted as css evaluations in the debug line */
-				memset(&res, 0, sizeof res);
-				rc = 0;
-			} else {
-				memcpy(c.raw, c.init, sizeof(double) * k);
-				rc = aq_optim_bfgs(k, c.raw, css_fn, &c, &oc, c.ow, &res, e);
-			}
-			if (rc) {
-				aq_err_prefix(e, "css fit of '%s'", sbuf);
-				goto fail;
-			}
-			if (res.fail == 0 || method == AQ_ARIMA_CSS)
-				memcpy(c.init, c.raw, sizeof(double) * k);
-			converged = res.fail == 0;
+	c->ncond = c->dd + c->p + c->s * c->P;
+	c->css_unit_stop = method == AQ_ARIMA_CSS ? o->css_unit_ma_stop : 0;
+	memcpy(c->raw, c->init, sizeof(double) * k);
+	if (k > 0) {
+		/* In CSS-ML the CSS fit only starts the ML search: a looser
+		 * tolerance saves ~40% of its evaluations, the ML optimum is
+		 * unchanged (tests/python/test_arima_oracle.py). */
+		struct aq_optim_opts oc = f->oo;
+		if (method == AQ_ARIMA_CSS_ML && !(o->reltol > 0))
+			oc.reltol = CSS_ML_RELTOL;
+		int lm_iters = 0;
+		double lm_rtol = o->css_rtol > 0 ? o->css_rtol : method == AQ_ARIMA_CSS ? 1e-12 : CSS_ML_LM_RTOL;
+		int lm_cap = o->css_max_iter > 0 ? o->css_max_iter : 4 * f->oo.max_iter;
+		if (css_lm(c, c->raw, lm_cap, lm_rtol, &lm_iters) == 0) {
+			f->lm_it = lm_iters;
+			/* the LM minimiser; counted as css evaluations in the debug line */
+			memset(&f->res, 0, sizeof f->res);
+			rc = 0;
+		} else {
+			memcpy(c->raw, c->init, sizeof(double) * k);
+			rc = aq_optim_bfgs(k, c->raw, css_fn, c, &oc, c->ow, &f->res, e);
 		}
-		if (!ar_ok(c.p, c.init) || !ar_ok(c.P, c.init + c.p + c.q)) {
-			rc = aq_err_set(e, AQ_ENUMERIC, "non-stationary %sAR part from CSS for '%s'",
-					ar_ok(c.p, c.init) ? "seasonal " : "", sbuf);
-			goto fail;
+		if (rc) {
+			aq_err_prefix(e, "css fit of '%s'", sbuf);
+			return rc;
+		}
+		if (f->res.fail == 0 || method == AQ_ARIMA_CSS)
+			memcpy(c->init, c->raw, sizeof(double) * k);
+		f->converged = f->res.fail == 0;
+	}
+	if (!ar_ok(c->p, c->init) || !ar_ok(c->P, c->init + c->p + c->q))
+		return aq_err_set(e, AQ_ENUMERIC, "non-stationary %sAR part from CSS for '%s'",
+				  ar_ok(c->p, c->init) ? "seasonal " : "", sbuf);
+	return 0;
+}
+
+/* A CSS fit's coefficients, and their covariance when wanted (R: solve(hessian * n.used) of the CSS objective). */
+static int fit_css_result(struct fit *f, const struct aq_arima_fit_opts *o, struct aq_err *e)
+{
+	struct actx *c = &f->c;
+	int k = c->ncoef, rc = 0;
+
+	memcpy(f->coef, c->init, sizeof(double) * k);
+	if (!o->want_vcov || k == 0)
+		return 0;
+	f->vcov = calloc((size_t)k * k, sizeof(double));
+	double *W = malloc(sizeof(double) * 4 * (size_t)k * k);
+	if (!f->vcov || !W) {
+		free(W);
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
+	}
+	if (css_hessian(c, f->coef, f->oo.ndeps, f->vcov))
+		rc = aq_optim_hessian(k, f->coef, css_fn, c, &f->oo, f->vcov, c->ow, e);
+	for (int i = 0; !rc && i < k * k; i++)
+		f->vcov[i] *= c->n_used;
+	if (!rc && inv_small(k, f->vcov, W))
+		rc = aq_err_set(e, AQ_ENUMERIC, "singular css hessian for '%s'", f->sbuf);
+	free(W);
+	return rc;
+}
+
+/* Exact ML from c.init in the transformed space (BFGS), then the coefficients and their covariance. */
+static int fit_ml(struct fit *f, const struct aq_arima_fit_opts *o, struct aq_err *e)
+{
+	struct actx *c = &f->c;
+	const char *sbuf = f->sbuf;
+	int k = c->ncoef, rc;
+
+	c->ncond = 0;
+	c->trans = 1;
+	c->fast = ao_ok(c);
+	memcpy(c->raw, c->init, sizeof(double) * k);
+	if (c->p > 0)
+		invpartrans(c->p, c->init, c->raw);
+	if (c->P > 0)
+		invpartrans(c->P, c->init + c->p + c->q, c->raw + c->p + c->q);
+	ma_invert(c->q, c->raw + c->p);
+	ma_invert(c->Q, c->raw + c->p + c->q + c->P);
+	if (!all_finite(c->raw, (size_t)k))
+		return aq_err_set(e, AQ_ENUMERIC, "AR initial values on the stationarity boundary for '%s'", sbuf);
+	if (k > 0) {
+		struct aq_optim_opts om = f->oo;
+		if (c->q + c->Q > 0 && o->ml_unit_ma_stop > 0) {
+			om.monitor = ml_monitor;
+			c->unit_ma_stop = o->ml_unit_ma_stop;
+		}
+		if (f->method == AQ_ARIMA_CSS_ML)
+		{
+			untrans(c, c->raw, c->tmp);
+			om.B0 = ml_start_hessian(c, c->tmp, c->raw, c->parscale, c->H);
+		}
+		rc = aq_optim_bfgs(k, c->raw, ml_fn, c, &om, c->ow, &f->res, e);
+		if (rc) {
+			aq_err_prefix(e, "ml fit of '%s'", sbuf);
+			return rc;
+		}
+		if (f->res.fail == 2)
+			return aq_err_set(e, AQ_ENUMERIC, "MA root of '%s' stays on the unit circle (%d iterations)", sbuf,
+					  c->unit_ma_iters);
+		f->converged = f->res.fail == 0;
+	}
+	ma_invert(c->q, c->raw + c->p);
+	ma_invert(c->Q, c->raw + c->p + c->q + c->P);
+	untrans(c, c->raw, f->coef);
+	int want_vcov = o->want_vcov && k > 0;
+	if (want_vcov && o->vcov_min_root > 0) {
+		/* a model its caller rejects on its roots needs no covariance (k^2 passes) */
+		expand(c, f->coef);
+		want_vcov = all_finite(f->coef, (size_t)k) && ctx_roots_ok(c, o->vcov_min_root);
+	}
+	if (want_vcov) {
+		f->vcov = calloc((size_t)k * k, sizeof(double));
+		if (!f->vcov)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
+		if ((rc = make_vcov(c, c->raw, &f->oo, f->vcov, e))) {
+			aq_err_prefix(e, "'%s'", sbuf);
+			return rc;
 		}
 	}
-	int css_evals = c.nevals;
-	if (method == AQ_ARIMA_CSS) {
-		memcpy(coef, c.init, sizeof(double) * k);
-		if (o->want_vcov && k > 0) {
-			/* R: solve(hessian * n.used) of the CSS objective. */
-			vcov = calloc((size_t)k * k, sizeof(double));
-			double *W = malloc(sizeof(double) * 4 * (size_t)k * k);
-			if (!vcov || !W) {
-				free(W);
-				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
-				goto fail;
-			}
-			if (css_hessian(&c, coef, oo.ndeps, vcov))
-				rc = aq_optim_hessian(k, coef, css_fn, &c, &oo, vcov, c.ow, e);
-			for (int i = 0; !rc && i < k * k; i++)
-				vcov[i] *= c.n_used;
-			if (!rc && inv_small(k, vcov, W))
-				rc = aq_err_set(e, AQ_ENUMERIC, "singular css hessian for '%s'", sbuf);
-			free(W);
-			if (rc)
-				goto fail;
-		}
-	} else {
-		/* Exact ML from init in the transformed space. */
-		c.ncond = 0;
-		c.trans = 1;
-		c.fast = ao_ok(&c);
-		memcpy(c.raw, c.init, sizeof(double) * k);
-		if (c.p > 0)
-			invpartrans(c.p, c.init, c.raw);
-		if (c.P > 0)
-			invpartrans(c.P, c.init + c.p + c.q, c.raw + c.p + c.q);
-		ma_invert(c.q, c.raw + c.p);
-		ma_invert(c.Q, c.raw + c.p + c.q + c.P);
-		if (!all_finite(c.raw, (size_t)k)) {
-			rc = aq_err_set(e, AQ_ENUMERIC, "AR initial values on the stationarity boundary for '%s'", sbuf);
-			goto fail;
-		}
-		if (k > 0) {
-			struct aq_optim_opts om = oo;
-			if (c.q + c.Q > 0 && o->ml_unit_ma_stop > 0) {
-				om.monitor = ml_monitor;
-				c.unit_ma_stop = o->ml_unit_ma_stop;
-			}
-			if (method == AQ_ARIMA_CSS_ML)
-			{
-				untrans(&c, c.raw, c.tmp);
-				om.B0 = ml_start_hessian(&c, c.tmp, c.raw, c.parscale, c.H);
-			}
-			rc = aq_optim_bfgs(k, c.raw, ml_fn, &c, &om, c.ow, &res, e);
-			if (rc) {
-				aq_err_prefix(e, "ml fit of '%s'", sbuf);
-				goto fail;
-			}
-			if (res.fail == 2) {
-				rc = aq_err_set(e, AQ_ENUMERIC, "MA root of '%s' stays on the unit circle (%d iterations)", sbuf,
-						c.unit_ma_iters);
-				goto fail;
-			}
-			converged = res.fail == 0;
-		}
-		ma_invert(c.q, c.raw + c.p);
-		ma_invert(c.Q, c.raw + c.p + c.q + c.P);
-		untrans(&c, c.raw, coef);
-		int want_vcov = o->want_vcov && k > 0;
-		if (want_vcov && o->vcov_min_root > 0) {
-			/* a model its caller rejects on its roots needs no covariance (k^2 passes) */
-			expand(&c, coef);
-			want_vcov = all_finite(coef, (size_t)k) && ctx_roots_ok(&c, o->vcov_min_root);
-		}
-		if (want_vcov) {
-			vcov = calloc((size_t)k * k, sizeof(double));
-			if (!vcov) {
-				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima covariance");
-				goto fail;
-			}
-			if ((rc = make_vcov(&c, c.raw, &oo, vcov, e))) {
-				aq_err_prefix(e, "'%s'", sbuf);
-				goto fail;
-			}
-		}
-	}
-	if (!all_finite(coef, (size_t)k)) {
-		rc = aq_err_set(e, AQ_ENUMERIC, "non-finite coefficients for '%s'", sbuf);
-		goto fail;
-	}
+	return 0;
+}
 
-	/* Final pass in R's form over the whole series: likelihood, state. */
+/* Final pass in R's form over the whole series: likelihood, information criteria, state; m filled. */
+static int fit_store(struct fit *f, size_t n, const struct aq_arima_spec *spec, const struct aq_arima_fit_opts *o,
+		     struct aq_arima_model *m, struct aq_err *e)
+{
+	struct actx *c = &f->c;
+	const char *sbuf = f->sbuf;
+	enum aq_arima_method method = f->method;
+	int k = c->ncoef;
+
+	if (!all_finite(f->coef, (size_t)k))
+		return aq_err_set(e, AQ_ENUMERIC, "non-finite coefficients for '%s'", sbuf);
 	struct aq_kalman_stats st;
 	int want_state = !(method == AQ_ARIMA_CSS && o->no_state);
-	if (want_state && like_eval(&c, coef, 0, NULL, &st)) {
-		rc = aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part for '%s'", sbuf);
-		goto fail;
-	}
+	if (want_state && like_eval(c, f->coef, 0, NULL, &st))
+		return aq_err_set(e, AQ_ENUMERIC, "non-stationary AR part for '%s'", sbuf);
 	double fval, sigma2;
 	if (method == AQ_ARIMA_CSS) {
 		double ssq;
 		int nu;
-		css_eval(&c, coef, &ssq, &nu);
+		css_eval(c, f->coef, &ssq, &nu);
 		sigma2 = nu > 0 ? ssq / nu : NAN;
 		fval = 0.5 * log(sigma2);
 	} else {
 		fval = ml_value(&st);
-		sigma2 = st.ssq / c.n_used;
+		sigma2 = st.ssq / c->n_used;
 	}
-	double nu = c.n_used;
+	double nu = c->n_used;
 	double loglik = -0.5 * (2 * nu * fval + nu + nu * log(2 * M_PI));
 	double npar = k + 1;
 	double aic = -2 * loglik + 2 * npar;
 	double aicc = aic + 2 * npar * (npar + 1) / (nu - npar - 1);
 	double bic = aic + npar * (log(nu) - 2);
 	if (fval == DBL_MAX || !isfinite(sigma2) || !(sigma2 > 0) || !isfinite(loglik) || !isfinite(aicc) ||
-	    !isfinite(bic) || (want_state && (!all_finite(c.a, (size_t)c.km.rd) ||
-					      !all_finite(c.Pm, (size_t)c.km.rd * c.km.rd)))) {
-		rc = aq_err_set(e, AQ_ENUMERIC, "non-finite likelihood or state for '%s'", sbuf);
-		goto fail;
-	}
-	size_t slen = want_state ? (size_t)c.km.rd + (size_t)c.km.rd * c.km.rd : 0;
+	    !isfinite(bic) || (want_state && (!all_finite(c->a, (size_t)c->km.rd) ||
+					      !all_finite(c->Pm, (size_t)c->km.rd * c->km.rd))))
+		return aq_err_set(e, AQ_ENUMERIC, "non-finite likelihood or state for '%s'", sbuf);
+	size_t slen = want_state ? (size_t)c->km.rd + (size_t)c->km.rd * c->km.rd : 0;
 	double *sv = NULL;
 	if (want_state) {
-		if (!(sv = malloc(sizeof(double) * slen))) {
-			rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate arima state");
-			goto fail;
-		}
-		memcpy(sv, c.a, sizeof(double) * c.km.rd);
-		memcpy(sv + c.km.rd, c.Pm, sizeof(double) * c.km.rd * c.km.rd);
+		if (!(sv = malloc(sizeof(double) * slen)))
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate arima state");
+		memcpy(sv, c->a, sizeof(double) * c->km.rd);
+		memcpy(sv + c->km.rd, c->Pm, sizeof(double) * c->km.rd * c->km.rd);
 	}
 
 	if (aq_log_get_level() >= AQ_LOG_DEBUG)
 		aq_debug("arima fit '%s': %d css (%d lm iterations) + %d ml objective evaluations, loglik %.6f", sbuf,
-			 css_evals, lm_it, c.nevals - css_evals, loglik);
+			 f->css_evals, f->lm_it, c->nevals - f->css_evals, loglik);
 	aq_arima_model_release(m);
 	m->spec = *spec;
 	m->ncoef = k;
-	m->coef = coef;
-	m->vcov = vcov;
+	m->coef = f->coef;
+	m->vcov = f->vcov;
 	m->sigma2 = sigma2;
 	m->loglik = loglik;
 	m->aic = aic;
 	m->aicc = aicc;
 	m->bic = bic;
-	m->nobs = c.n_used;
+	m->nobs = c->n_used;
 	m->n = (int)n;
 	m->method = method;
-	m->converged = converged;
+	m->converged = f->converged;
 	m->state.len = (int)slen;
 	m->state.v = sv;
 	m->state.t = (int64_t)n;
 	return 0;
-fail:
-	free(coef);
-	free(vcov);
+}
+
+int aq_arima_fit(const double *y, size_t n, const struct aq_arima_spec *spec,
+		 const struct aq_arima_fit_opts *o, struct aq_arima_model *m,
+		 struct aq_arima_ws *ws, struct aq_err *e)
+{
+	struct aq_arima_fit_opts dflt = {0};
+	struct fit f = {.converged = 1};
+	int rc;
+
+	if (!o)
+		o = &dflt;
+	if (!y || !m || !ws)
+		return aq_err_set(e, AQ_EINVAL, "arima fit: missing argument");
+	if ((rc = fit_prepare(&f, y, n, spec, o, ws, e)) || (rc = fit_start_values(&f, o, e)))
+		return rc;
+	if (!(f.coef = calloc((size_t)f.c.ncoef + 1, sizeof(double))))
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate coefficients");
+	if (f.method == AQ_ARIMA_CSS || f.method == AQ_ARIMA_CSS_ML)
+		rc = fit_css(&f, o, e);
+	f.css_evals = f.c.nevals;
+	if (!rc)
+		rc = f.method == AQ_ARIMA_CSS ? fit_css_result(&f, o, e) : fit_ml(&f, o, e);
+	if (!rc)
+		rc = fit_store(&f, n, spec, o, m, e);
+	if (rc) {
+		free(f.coef);
+		free(f.vcov);
+	}
 	return rc;
 }
 

@@ -922,6 +922,151 @@ static int delete_batch(const struct aq_dataset *ds, uint64_t key, int del, uint
 	return 0;
 }
 
+/* The bound expressions of the resolved binding: packed falls back to typed where the dialect has none. */
+static int slice_exprs(struct slice *sl, struct aq_odbc *c0, char **days_expr, char **packed_expr, struct aq_err *e)
+{
+	if (sl->bind == AQ_BIND_PACKED) {
+		int oom;
+
+		if (!(*packed_expr = aq_odbc_packed_row_expr(c0->dialect, &oom))) {
+			if (oom)
+				return aq_err_set(e, AQ_ENOMEM, "out of memory");
+			aq_warn("no packed row expression for '%s': binding typed columns instead", c0->dbms);
+			sl->bind = AQ_BIND_TYPED;
+		}
+		sl->packed_expr = *packed_expr;
+	}
+	if (sl->bind == AQ_BIND_TYPED) {
+		int oom;
+
+		if (!(*days_expr = aq_odbc_days_expr(c0->dialect, "ConsumptionDate", &oom)) && oom)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		sl->days_expr = *days_expr;
+	}
+	return 0;
+}
+
+/* RANGE split: the AccountOID range, both ends index lookups on (AccountOID, ...), cheap whatever the table size. */
+static void slice_account_range(struct slice *sl, struct aq_odbc *c0)
+{
+	char q[400];
+	int n1 = 1, n2 = 1;
+	struct aq_err e2;
+
+	snprintf(q, sizeof(q), "SELECT MIN(AccountOID) FROM %s", sl->qtable);
+	if (!aq_odbc_query_int64(c0, q, NULL, 0, &sl->amin, &n1, &e2)) {
+		snprintf(q, sizeof(q), "SELECT MAX(AccountOID) FROM %s", sl->qtable);
+		if (aq_odbc_query_int64(c0, q, NULL, 0, &sl->amax, &n2, &e2))
+			n2 = 1;
+	}
+	if (n1 || n2 || sl->amax < sl->amin) {
+		aq_warn("no usable AccountOID range in '%s': splitting by AccountOID %% %d instead", sl->o->table,
+			sl->k);
+		sl->split = AQ_SPLIT_MODULO;
+	}
+}
+
+/* The writers: one per reader, or one (moved into the only reader, or shared by the K readers). */
+static int slice_writers(struct slice *sl, struct worker *wks, struct aq_readings_writer *shared, int nwriters,
+			 const char *label, const struct aq_readings_writer_opts *wo, struct aq_err *e)
+{
+	int k = sl->k, r;
+
+	if (nwriters == 1) {
+		if ((r = aq_readings_writer_open(shared, sl->ds, sl->key, label, wo, e)))
+			return r;
+		if (k > 1)
+			sl->shared = shared;
+	}
+	for (int i = 0; i < k; i++) {
+		wks[i].sl = sl;
+		wks[i].i = i;
+		if (nwriters > 1) {
+			char l2[96];
+
+			snprintf(l2, sizeof(l2), "%s-t%dof%d", label, i, k);
+			if ((r = aq_readings_writer_open(&wks[i].w, sl->ds, sl->key, l2, wo, e)))
+				return r;
+			wks[i].w_open = 1;
+		} else if (k == 1) {
+			wks[i].w = *shared; /* moved: the worker adds to it directly */
+			wks[i].w_open = 1;
+		}
+	}
+	return 0;
+}
+
+/* The readers: the only one on this thread, or K threads; the first worker's error is the slice's. */
+static int slice_read(struct slice *sl, struct worker *wks, pthread_t *th, struct aq_err *e)
+{
+	int k = sl->k, r = 0;
+
+	if (k == 1) {
+		worker_main(&wks[0]);
+	} else {
+		int started = 0;
+
+		for (; started < k; started++) {
+			if (pthread_create(&th[started], NULL, worker_main, &wks[started])) {
+				atomic_store(&sl->failed, 1);
+				r = aq_err_sys(e, "cannot start a worker thread");
+				break;
+			}
+		}
+		for (int i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		if (r)
+			return r;
+	}
+	for (int i = 0; i < k; i++) {
+		if (wks[i].rc && !r) {
+			r = wks[i].rc;
+			if (e)
+				*e = wks[i].err;
+		}
+	}
+	return r;
+}
+
+/* Commit: every part file of every writer made durable. */
+static int slice_commit(struct slice *sl, struct worker *wks, struct aq_readings_writer *shared, struct aq_err *e)
+{
+	int r;
+
+	for (int i = 0; i < sl->k; i++) {
+		if (wks[i].w_open) {
+			wks[i].w_open = 0;
+			if ((r = aq_readings_writer_close(&wks[i].w, e)))
+				return r;
+		}
+	}
+	if (sl->shared) {
+		sl->shared = NULL;
+		if ((r = aq_readings_writer_close(shared, e)))
+			return r;
+	}
+	return 0;
+}
+
+/* The committed slice's counts added to the run's. */
+static void slice_count(const struct slice *sl, const struct worker *wks, struct aq_extract_stats *st)
+{
+	uint64_t nf = 0;
+
+	for (int i = 0; i < sl->k; i++) {
+		st->rows_read += wks[i].rows_read;
+		st->rows += wks[i].rows;
+		st->accounts += wks[i].accounts;
+		for (int j = 0; j < AQ_REJ_KINDS; j++)
+			st->rejected[j] += wks[i].rejected[j];
+		if (wks[i].dups_uncounted)
+			st->dup_counted = 0;
+	}
+	st->slices++;
+	if (!delete_batch(sl->ds, sl->key, 0, &nf, NULL))
+		st->files += nf;
+}
+
 static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const struct aq_dataset *ds, const char *qtable,
 		     enum aq_extract_bind bind, int64_t lo, int64_t hi, uint64_t key, struct aq_extract_stats *st,
 		     struct aq_err *e)
@@ -938,24 +1083,10 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	sl.qtable = qtable;
 	sl.split = o->split;
 	sl.conn0 = k == 1 ? c0 : NULL;
-	if (bind == AQ_BIND_PACKED) {
-		int oom;
-
-		if (!(packed_expr = aq_odbc_packed_row_expr(c0->dialect, &oom))) {
-			if (oom)
-				return aq_err_set(e, AQ_ENOMEM, "out of memory");
-			aq_warn("no packed row expression for '%s': binding typed columns instead", c0->dbms);
-			bind = AQ_BIND_TYPED;
-			sl.bind = bind;
-		}
-		sl.packed_expr = packed_expr;
-	}
-	if (bind == AQ_BIND_TYPED) {
-		int oom;
-
-		if (!(days_expr = aq_odbc_days_expr(c0->dialect, "ConsumptionDate", &oom)) && oom)
-			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		sl.days_expr = days_expr;
+	if ((r = slice_exprs(&sl, c0, &days_expr, &packed_expr, e))) {
+		free(days_expr);
+		free(packed_expr);
+		return r;
 	}
 	pthread_mutex_init(&sl.lock, NULL);
 	/*
@@ -964,23 +1095,8 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	 * primary key, where key order would scan the whole account index.
 	 */
 	sl.order = o->order != AQ_ORDER_AUTO ? o->order : lo == 0 ? AQ_ORDER_KEY : AQ_ORDER_ROWID;
-	if (k > 1 && sl.split == AQ_SPLIT_RANGE) {
-		/* Both ends are index lookups on (AccountOID, ...): cheap whatever the table size. */
-		char q[400];
-		int n1 = 1, n2 = 1;
-		struct aq_err e2;
-
-		snprintf(q, sizeof(q), "SELECT MIN(AccountOID) FROM %s", qtable);
-		if (!aq_odbc_query_int64(c0, q, NULL, 0, &sl.amin, &n1, &e2)) {
-			snprintf(q, sizeof(q), "SELECT MAX(AccountOID) FROM %s", qtable);
-			if (aq_odbc_query_int64(c0, q, NULL, 0, &sl.amax, &n2, &e2))
-				n2 = 1;
-		}
-		if (n1 || n2 || sl.amax < sl.amin) {
-			aq_warn("no usable AccountOID range in '%s': splitting by AccountOID %% %d instead", o->table, k);
-			sl.split = AQ_SPLIT_MODULO;
-		}
-	}
+	if (k > 1 && sl.split == AQ_SPLIT_RANGE)
+		slice_account_range(&sl, c0);
 	aq_debug("slice (%lld, %lld], key %llu, %d reader(s)", (long long)lo, (long long)hi, (unsigned long long)key, k);
 	wks = calloc((size_t)k, sizeof(*wks));
 	th = calloc((size_t)k, sizeof(*th));
@@ -991,89 +1107,16 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	nwriters = k > 1 && !o->shared_writer ? k : 1;
 	wo.max_buffer_bytes = budget / (size_t)nwriters;
 	snprintf(label, sizeof(label), "odbc-%lld-%lld", (long long)lo, (long long)hi);
-	if (nwriters == 1) {
-		if ((r = aq_readings_writer_open(&shared, ds, key, label, &wo, e)))
-			goto out;
-		if (k > 1)
-			sl.shared = &shared;
+	if (!(r = slice_writers(&sl, wks, &shared, nwriters, label, &wo, e)) && !(r = slice_read(&sl, wks, th, e)) &&
+	    !(r = slice_commit(&sl, wks, &shared, e)))
+		slice_count(&sl, wks, st);
+	if (r) {
+		for (int i = 0; i < k; i++)
+			if (wks[i].w_open)
+				aq_readings_writer_abort(&wks[i].w);
+		if (sl.shared)
+			aq_readings_writer_abort(&shared);
 	}
-	for (int i = 0; i < k; i++) {
-		wks[i].sl = &sl;
-		wks[i].i = i;
-		if (nwriters > 1) {
-			char l2[96];
-
-			snprintf(l2, sizeof(l2), "%s-t%dof%d", label, i, k);
-			if ((r = aq_readings_writer_open(&wks[i].w, ds, key, l2, &wo, e)))
-				goto abort;
-			wks[i].w_open = 1;
-		} else if (k == 1) {
-			wks[i].w = shared; /* moved: the worker adds to it directly */
-			wks[i].w_open = 1;
-		}
-	}
-	if (k == 1) {
-		worker_main(&wks[0]);
-	} else {
-		int started = 0;
-
-		for (; started < k; started++) {
-			if (pthread_create(&th[started], NULL, worker_main, &wks[started])) {
-				atomic_store(&sl.failed, 1);
-				r = aq_err_sys(e, "cannot start a worker thread");
-				break;
-			}
-		}
-		for (int i = 0; i < started; i++)
-			pthread_join(th[i], NULL);
-		if (r)
-			goto abort;
-	}
-	for (int i = 0; i < k; i++) {
-		if (wks[i].rc && !r) {
-			r = wks[i].rc;
-			if (e)
-				*e = wks[i].err;
-		}
-	}
-	if (r)
-		goto abort;
-	/* Commit: every part file of every writer made durable. */
-	for (int i = 0; i < k; i++) {
-		if (wks[i].w_open) {
-			wks[i].w_open = 0;
-			if ((r = aq_readings_writer_close(&wks[i].w, e)))
-				goto abort;
-		}
-	}
-	if (sl.shared) {
-		sl.shared = NULL;
-		if ((r = aq_readings_writer_close(&shared, e)))
-			goto abort;
-	}
-	for (int i = 0; i < k; i++) {
-		st->rows_read += wks[i].rows_read;
-		st->rows += wks[i].rows;
-		st->accounts += wks[i].accounts;
-		for (int j = 0; j < AQ_REJ_KINDS; j++)
-			st->rejected[j] += wks[i].rejected[j];
-		if (wks[i].dups_uncounted)
-			st->dup_counted = 0;
-	}
-	st->slices++;
-	{
-		uint64_t nf = 0;
-
-		if (!delete_batch(ds, key, 0, &nf, NULL))
-			st->files += nf;
-	}
-	goto out;
-abort:
-	for (int i = 0; i < k; i++)
-		if (wks[i].w_open)
-			aq_readings_writer_abort(&wks[i].w);
-	if (sl.shared)
-		aq_readings_writer_abort(&shared);
 out:
 	pthread_mutex_destroy(&sl.lock);
 	free(days_expr);
@@ -1083,20 +1126,22 @@ out:
 	return r;
 }
 
-int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st, struct aq_err *e)
-{
-	struct aq_dataset ds = { 0 };
-	struct aq_extract_opts oo;
-	struct aq_odbc c = { 0 };
+/* What one extract run holds: the dataset, its state file and lock, the connection, the resolved options. */
+struct xrun {
+	const struct aq_extract_opts *o;
+	struct aq_extract_opts oo; /* o with --parallel auto resolved */
+	struct aq_dataset ds;
+	struct aq_odbc c;
 	struct state s;
-	char *sdir = NULL, *spath = NULL, *lpath = NULL, *qtable = NULL, *dsjson = NULL;
-	enum aq_extract_bind bind = o->bind;
-	double t0 = aq_now();
-	int r, lockfd = -1, connected = 0, isnull;
-	int64_t hi;
+	char *sdir, *spath, *lpath, *qtable;
+	enum aq_extract_bind bind;
+	int lockfd, connected;
+};
 
-	memset(st, 0, sizeof(*st));
-	st->dup_counted = 1;
+static int extract_check_opts(const struct aq_extract_opts *o, struct aq_err *e)
+{
+	int r;
+
 	if (!o->conn || !o->table || !o->out)
 		return aq_err_set(e, AQ_EINVAL, "extract needs a connection, a table and an output dataset");
 	if ((r = aq_odbc_check_ident(o->table, e)))
@@ -1106,60 +1151,69 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 	if (o->parallel < 0 || o->parallel > 64)
 		return aq_err_set(e, AQ_EINVAL, "bad parallelism %d (1..64)", o->parallel);
 	/* before anything is created: a missing SQLite file is an error, not a new empty database */
-	if ((r = aq_odbc_check_exists(o->conn, e)))
-		return r;
-	/* Dataset: open it if it exists (it keeps its P), else create with P. */
-	if (!(dsjson = aq_path_join(o->out, "_dataset.json")))
+	return aq_odbc_check_exists(o->conn, e);
+}
+
+/* Dataset: open it if it exists (it keeps its P), else create with P. */
+static int extract_dataset(const struct aq_extract_opts *o, struct aq_dataset *ds, struct aq_err *e)
+{
+	char *dsjson = aq_path_join(o->out, "_dataset.json");
+	int r;
+
+	if (!dsjson)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	if (!access(dsjson, F_OK))
-		r = aq_dataset_open(&ds, o->out, e);
+		r = aq_dataset_open(ds, o->out, e);
 	else
-		r = aq_dataset_create(&ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e);
+		r = aq_dataset_create(ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e);
 	free(dsjson);
-	if (r)
-		return r;
-	if (strcmp(ds.kind, "readings")) {
-		r = aq_err_set(e, AQ_EINVAL, "dataset '%s' holds '%s', not readings", o->out, ds.kind);
-		goto out;
-	}
-	if (o->parts > 0 && o->parts != ds.parts)
-		aq_warn("dataset '%s' exists with %d parts; --parts %d ignored", o->out, ds.parts, o->parts);
-	sdir = aq_path_join(o->out, "_state");
-	spath = sdir ? aq_path_join(sdir, "extract.json") : NULL;
-	lpath = sdir ? aq_path_join(sdir, "extract.lock") : NULL;
-	if (!spath || !lpath) {
-		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = aq_fs_mkdir_p(sdir, e)))
-		goto out;
-	/* One extractor per dataset at a time. */
-	lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lockfd < 0) {
-		r = aq_err_sys(e, "cannot open '%s'", lpath);
-		goto out;
-	}
-	if (flock(lockfd, LOCK_EX | LOCK_NB)) {
-		r = aq_err_set(e, AQ_ESTATE, "dataset '%s' is being extracted into by another process", o->out);
-		goto out;
-	}
-	if ((r = state_read(spath, &s, e)))
-		goto out;
-	if (s.table[0] && strcmp(s.table, o->table))
-		aq_warn("dataset '%s' was extracted from '%s', now from '%s'", o->out, s.table, o->table);
-	snprintf(s.table, sizeof(s.table), "%s", o->table);
-	st->watermark_from = st->watermark = s.watermark;
-	{
-		struct aq_odbc_opts co = { .fetch_rows = o->fetch_rows, .must_exist = 1 };
+	return r;
+}
 
-		if ((r = aq_odbc_connect(&c, o->conn, &co, e)))
-			goto out;
-		connected = 1;
-	}
-	snprintf(st->dbms, sizeof(st->dbms), "%s", c.dbms);
-	if (bind == AQ_BIND_AUTO)
-		bind = c.dialect == AQ_SQL_SQLITE ? AQ_BIND_TEXT : AQ_BIND_TYPED;
-	if (o->parallel == 0) {
+/* A readings dataset, locked for this run (one extractor per dataset at a time), and its state (the watermark). */
+static int extract_lock_state(struct xrun *x, struct aq_extract_stats *st, struct aq_err *e)
+{
+	const struct aq_extract_opts *o = x->o;
+	int r;
+
+	if (strcmp(x->ds.kind, "readings"))
+		return aq_err_set(e, AQ_EINVAL, "dataset '%s' holds '%s', not readings", o->out, x->ds.kind);
+	if (o->parts > 0 && o->parts != x->ds.parts)
+		aq_warn("dataset '%s' exists with %d parts; --parts %d ignored", o->out, x->ds.parts, o->parts);
+	x->sdir = aq_path_join(o->out, "_state");
+	x->spath = x->sdir ? aq_path_join(x->sdir, "extract.json") : NULL;
+	x->lpath = x->sdir ? aq_path_join(x->sdir, "extract.lock") : NULL;
+	if (!x->spath || !x->lpath)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if ((r = aq_fs_mkdir_p(x->sdir, e)))
+		return r;
+	x->lockfd = open(x->lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (x->lockfd < 0)
+		return aq_err_sys(e, "cannot open '%s'", x->lpath);
+	if (flock(x->lockfd, LOCK_EX | LOCK_NB))
+		return aq_err_set(e, AQ_ESTATE, "dataset '%s' is being extracted into by another process", o->out);
+	if ((r = state_read(x->spath, &x->s, e)))
+		return r;
+	if (x->s.table[0] && strcmp(x->s.table, o->table))
+		aq_warn("dataset '%s' was extracted from '%s', now from '%s'", o->out, x->s.table, o->table);
+	snprintf(x->s.table, sizeof(x->s.table), "%s", o->table);
+	st->watermark_from = st->watermark = x->s.watermark;
+	return 0;
+}
+
+/* The connection; the binding and the parallelism resolved for its DBMS; the table's quoted name. */
+static int extract_connect(struct xrun *x, struct aq_extract_stats *st, struct aq_err *e)
+{
+	struct aq_odbc_opts co = { .fetch_rows = x->o->fetch_rows, .must_exist = 1 };
+	int r;
+
+	if ((r = aq_odbc_connect(&x->c, x->o->conn, &co, e)))
+		return r;
+	x->connected = 1;
+	snprintf(st->dbms, sizeof(st->dbms), "%s", x->c.dbms);
+	if (x->bind == AQ_BIND_AUTO)
+		x->bind = x->c.dialect == AQ_SQL_SQLITE ? AQ_BIND_TEXT : AQ_BIND_TYPED;
+	if (x->o->parallel == 0) {
 		/*
 		 * Auto: two connections to a database server on 2+ CPUs. One
 		 * connection alternates (server produces a batch, the driver
@@ -1167,92 +1221,120 @@ int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st,
 		 * PostgreSQL on loopback, 25-33 s instead of 35-40 s (load 3).
 		 * SQLite runs in-process: nothing to overlap.
 		 */
-		oo = *o;
-		oo.parallel = c.dialect != AQ_SQL_SQLITE && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-		o = &oo;
+		x->oo = *x->o;
+		x->oo.parallel = x->c.dialect != AQ_SQL_SQLITE && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+		x->o = &x->oo;
 	}
-	st->parallel = o->parallel;
-	if ((r = aq_odbc_table_name(&c, o->table, &qtable, e)))
+	st->parallel = x->o->parallel;
+	return aq_odbc_table_name(&x->c, x->o->table, &x->qtable, e);
+}
+
+/* The slice of an interrupted run, redone first: its files removed, read again, the watermark moved to its end. */
+static int extract_resume(struct xrun *x, struct aq_extract_stats *st, struct aq_err *e)
+{
+	struct state *s = &x->s;
+	uint64_t del = 0;
+	int r;
+
+	aq_info("redoing the slice (%lld, %lld] of an interrupted run (batch key %llu)", (long long)s->lo,
+		(long long)s->hi, (unsigned long long)s->key);
+	if ((r = delete_batch(&x->ds, s->key, 1, &del, e)))
+		return r;
+	if (del)
+		aq_info("removed %llu file(s) of the interrupted batch", (unsigned long long)del);
+	if ((r = run_slice(x->o, &x->c, &x->ds, x->qtable, x->bind, s->lo, s->hi, s->key, st, e)))
+		return r;
+	st->resumed = 1;
+	s->pending = 0;
+	s->watermark = s->hi;
+	if ((r = state_write(x->spath, s, e)))
+		return r;
+	st->watermark = s->watermark;
+	return 0;
+}
+
+/* The new rows (watermark, MAX(RowId)] as one slice (full: (0, MAX]): pending in the state, read, committed. */
+static int extract_new_rows(struct xrun *x, struct aq_extract_stats *st, struct aq_err *e)
+{
+	const struct aq_extract_opts *o = x->o;
+	struct state *s = &x->s;
+	char q[400];
+	int64_t hi;
+	int r, isnull;
+
+	snprintf(q, sizeof(q), "SELECT MAX(RowId) FROM %s", x->qtable);
+	if ((r = aq_odbc_query_int64(&x->c, q, NULL, 0, &hi, &isnull, e)))
+		return r;
+	int64_t lo = o->mode == AQ_EXTRACT_FULL ? 0 : s->watermark;
+
+	if (o->mode != AQ_EXTRACT_FULL && o->overlap > 0)
+		lo = o->overlap < lo ? lo - o->overlap : 0;
+	st->read_from = lo;
+
+	/* A resumed full slice already covered (0, hi]. */
+	if (st->resumed && o->mode == AQ_EXTRACT_FULL && s->lo == 0 && s->hi >= hi)
+		lo = hi;
+	if (hi < s->watermark)
+		aq_warn("MAX(RowId) %lld is below the watermark %lld: rows deleted or table recreated?", (long long)hi,
+			(long long)s->watermark);
+	/*
+	 * Only rows above the watermark start a slice: an overlap alone
+	 * re-reads nothing (no batch per idle run, and a rerun after a
+	 * crash ends with the same batches as an uninterrupted run).
+	 */
+	if (!(hi > lo && hi > (o->mode == AQ_EXTRACT_FULL ? lo : s->watermark))) {
+		aq_info("nothing new: MAX(RowId) %lld, watermark %lld", (long long)hi, (long long)s->watermark);
+		return 0;
+	}
+	s->pending = 1;
+	s->lo = lo;
+	s->hi = hi;
+	s->key = aq_dataset_next_key(&x->ds);
+	if ((r = state_write(x->spath, s, e)))
+		return r;
+	failpoint("pending", 0);
+	if ((r = run_slice(o, &x->c, &x->ds, x->qtable, x->bind, lo, hi, s->key, st, e)))
+		return r;
+	failpoint("closed", 0);
+	s->pending = 0;
+	s->watermark = hi;
+	if ((r = state_write(x->spath, s, e)))
+		return r;
+	st->watermark = hi;
+	return 0;
+}
+
+int aq_extract_run(const struct aq_extract_opts *o, struct aq_extract_stats *st, struct aq_err *e)
+{
+	struct xrun x = { .o = o, .bind = o->bind, .lockfd = -1 };
+	double t0 = aq_now();
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->dup_counted = 1;
+	if ((r = extract_check_opts(o, e)) || (r = extract_dataset(o, &x.ds, e)))
+		return r;
+	if ((r = extract_lock_state(&x, st, e)) || (r = extract_connect(&x, st, e)))
 		goto out;
-	aq_info("extracting '%s' from %s (%s) into '%s' (%d parts), mode %s, watermark %lld", o->table, c.dbms,
-		c.redacted, o->out, ds.parts, o->mode == AQ_EXTRACT_FULL ? "full" : "incremental",
-		(long long)s.watermark);
-	if (s.pending) {
-		uint64_t del = 0;
-
-		aq_info("redoing the slice (%lld, %lld] of an interrupted run (batch key %llu)", (long long)s.lo,
-			(long long)s.hi, (unsigned long long)s.key);
-		if ((r = delete_batch(&ds, s.key, 1, &del, e)))
-			goto out;
-		if (del)
-			aq_info("removed %llu file(s) of the interrupted batch", (unsigned long long)del);
-		if ((r = run_slice(o, &c, &ds, qtable, bind, s.lo, s.hi, s.key, st, e)))
-			goto out;
-		st->resumed = 1;
-		s.pending = 0;
-		s.watermark = s.hi;
-		if ((r = state_write(spath, &s, e)))
-			goto out;
-		st->watermark = s.watermark;
-	}
-	{
-		char q[400];
-
-		snprintf(q, sizeof(q), "SELECT MAX(RowId) FROM %s", qtable);
-		if ((r = aq_odbc_query_int64(&c, q, NULL, 0, &hi, &isnull, e)))
-			goto out;
-	}
-	{
-		int64_t lo = o->mode == AQ_EXTRACT_FULL ? 0 : s.watermark;
-
-		if (o->mode != AQ_EXTRACT_FULL && o->overlap > 0)
-			lo = o->overlap < lo ? lo - o->overlap : 0;
-		st->read_from = lo;
-
-		/* A resumed full slice already covered (0, hi]. */
-		if (st->resumed && o->mode == AQ_EXTRACT_FULL && s.lo == 0 && s.hi >= hi)
-			lo = hi;
-		if (hi < s.watermark)
-			aq_warn("MAX(RowId) %lld is below the watermark %lld: rows deleted or table recreated?",
-				(long long)hi, (long long)s.watermark);
-		/*
-		 * Only rows above the watermark start a slice: an overlap alone
-		 * re-reads nothing (no batch per idle run, and a rerun after a
-		 * crash ends with the same batches as an uninterrupted run).
-		 */
-		if (hi > lo && hi > (o->mode == AQ_EXTRACT_FULL ? lo : s.watermark)) {
-			s.pending = 1;
-			s.lo = lo;
-			s.hi = hi;
-			s.key = aq_dataset_next_key(&ds);
-			if ((r = state_write(spath, &s, e)))
-				goto out;
-			failpoint("pending", 0);
-			if ((r = run_slice(o, &c, &ds, qtable, bind, lo, hi, s.key, st, e)))
-				goto out;
-			failpoint("closed", 0);
-			s.pending = 0;
-			s.watermark = hi;
-			if ((r = state_write(spath, &s, e)))
-				goto out;
-			st->watermark = hi;
-		} else {
-			aq_info("nothing new: MAX(RowId) %lld, watermark %lld", (long long)hi, (long long)s.watermark);
-		}
-	}
+	aq_info("extracting '%s' from %s (%s) into '%s' (%d parts), mode %s, watermark %lld", o->table, x.c.dbms,
+		x.c.redacted, o->out, x.ds.parts, o->mode == AQ_EXTRACT_FULL ? "full" : "incremental",
+		(long long)x.s.watermark);
+	if (x.s.pending && (r = extract_resume(&x, st, e)))
+		goto out;
+	r = extract_new_rows(&x, st, e);
 out:
 	st->seconds = aq_now() - t0;
-	if (connected)
-		aq_odbc_release(&c);
-	if (lockfd >= 0)
-		close(lockfd);
-	if (r && ds.root && aq_dataset_discard_unused(&ds))
+	if (x.connected)
+		aq_odbc_release(&x.c);
+	if (x.lockfd >= 0)
+		close(x.lockfd);
+	if (r && x.ds.root && aq_dataset_discard_unused(&x.ds))
 		aq_info("removed '%s': created by this run, which failed before writing a batch", o->out);
-	if (ds.root)
-		aq_dataset_release(&ds);
-	free(qtable);
-	free(sdir);
-	free(spath);
-	free(lpath);
+	if (x.ds.root)
+		aq_dataset_release(&x.ds);
+	free(x.qtable);
+	free(x.sdir);
+	free(x.spath);
+	free(x.lpath);
 	return r;
 }

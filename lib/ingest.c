@@ -286,7 +286,25 @@ static int take(struct ing *g, const rd_kafka_message_t *m, struct aq_record *re
 	return 0;
 }
 
-int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, struct aq_err *e)
+/* The output dataset: an existing one keeps its own partitioning; it must hold readings. */
+static int ingest_dataset(struct ing *g, const struct aq_ingest_opts *o, struct aq_err *e)
+{
+	struct aq_err oe = {0};
+	int rc;
+
+	if (aq_dataset_open(&g->ds, o->out, &oe) &&
+	    (rc = aq_dataset_create(&g->ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e)))
+		return rc;
+	if (strcmp(g->ds.kind, "readings")) {
+		rc = aq_err_set(e, AQ_EINVAL, "'%s' is a dataset of kind '%s', not readings", o->out, g->ds.kind);
+		aq_dataset_release(&g->ds);
+		return rc;
+	}
+	return 0;
+}
+
+/* The consumer: manual offset commits after each durable batch (aquacast's defaults, then the caller's). */
+static int ingest_consumer(struct ing *g, const struct aq_ingest_opts *o, struct aq_err *e)
 {
 	static const char *defaults[] = {"enable.auto.commit=false", "enable.auto.offset.store=false",
 					 "auto.offset.reset=earliest", "session.timeout.ms=6000",
@@ -295,15 +313,103 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 					 /* also the rebalance timeout: bounds how long a rejoin waits for gone members */
 					 "max.poll.interval.ms=30000"};
 	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
-	uint64_t batch_rows = o->batch_rows ? o->batch_rows : 1000000;
-	double batch_s = o->batch_seconds > 0 ? o->batch_seconds : 1.0, t0 = aq_now(), last_msg, unassigned_since = 0;
-	const char **props = NULL;
 	rd_kafka_conf_t *conf = NULL;
+	char errstr[512];
+	int rc;
+
+	if ((rc = aq_kafka_conf_new_defaults(&conf, o->brokers, defaults, ndef, o->props, o->nprops, e)))
+		return rc;
+	if ((rc = aq_kafka_conf_set(conf, "group.id", o->group, e))) {
+		rd_kafka_conf_destroy(conf);
+		return rc;
+	}
+	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	rd_kafka_conf_set_opaque(conf, g);
+	if (!(g->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
+		rd_kafka_conf_destroy(conf);
+		return aq_err_set(e, AQ_EKAFKA, "cannot create consumer: %s", errstr);
+	}
+	return 0;
+}
+
+/*
+ * Idle time counts only while partitions are assigned: after a broker
+ * restart the group coordinator may hold the rejoin for a while, and
+ * that is not an empty topic. Unassigned for 5× the idle time: give up.
+ * 1: stop consuming.
+ */
+static int ingest_idle(const struct ing *g, const struct aq_ingest_opts *o, double now, double last_msg,
+		       double *unassigned_since)
+{
+	if (g->nassigned > 0) {
+		*unassigned_since = 0;
+		if (now - (last_msg > g->assigned_at ? last_msg : g->assigned_at) >= o->idle_timeout) {
+			aq_info("no message for %.1f s: stopping", o->idle_timeout);
+			return 1;
+		}
+	} else if (!*unassigned_since) {
+		*unassigned_since = now;
+	} else if (now - *unassigned_since >= 5 * o->idle_timeout) {
+		aq_warn("no partition assigned for %.1f s: stopping", now - *unassigned_since);
+		return 1;
+	}
+	return 0;
+}
+
+/* Poll until a stop, a limit or the idle time: messages taken, batches flushed by rows or seconds; the last flush. */
+static int ingest_consume(struct ing *g, const struct aq_ingest_opts *o, struct aq_record *rec, struct aq_err *e)
+{
+	uint64_t batch_rows = o->batch_rows ? o->batch_rows : 1000000;
+	double batch_s = o->batch_seconds > 0 ? o->batch_seconds : 1.0, last_msg = aq_now(), unassigned_since = 0;
+	struct aq_ingest_stats *st = g->st;
+	int rc = 0;
+
+	for (;;) {
+		rd_kafka_message_t *m;
+		double now;
+
+		if (o->stop && *o->stop) {
+			st->stopped = 1;
+			break;
+		}
+		if (g->rc) {
+			*e = g->err;
+			return g->rc;
+		}
+		m = rd_kafka_consumer_poll(g->rk, 100);
+		now = aq_now();
+		if (m) {
+			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+				/* not requested; ignore */
+			} else if (m->err) {
+				aq_warn("consumer: %s", rd_kafka_message_errstr(m));
+			} else {
+				last_msg = now;
+				rc = take(g, m, rec, e);
+			}
+			rd_kafka_message_destroy(m);
+			if (rc)
+				return rc;
+		}
+		if (g->b_msgs && (g->b_rows >= batch_rows || now - g->b_t0 >= batch_s) && (rc = flush(g, e)))
+			return rc;
+		if (o->max_messages && st->messages >= o->max_messages)
+			break;
+		if (o->until_date && all_done(g))
+			break;
+		if (o->idle_timeout > 0 && ingest_idle(g, o, now, last_msg, &unassigned_since))
+			break;
+	}
+	return flush(g, e);
+}
+
+int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, struct aq_err *e)
+{
+	double t0 = aq_now();
 	rd_kafka_topic_partition_list_t *sub = NULL;
 	struct aq_record rec;
 	struct ing *g;
-	char errstr[512];
-	int rc = 0, subscribed = 0, closed = 1;
+	int rc = 0, closed = 1;
 
 	memset(st, 0, sizeof(*st));
 	st->lag = -1;
@@ -319,19 +425,8 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 	aq_readings_init(&g->dbrows);
 	for (int p = 0; p < MAX_PARTS; p++)
 		g->next_off[p] = -1;
-	{
-		/* an existing dataset keeps its own partitioning */
-		struct aq_err oe = {0};
-
-		if (aq_dataset_open(&g->ds, o->out, &oe) &&
-		    (rc = aq_dataset_create(&g->ds, o->out, "readings", o->parts > 0 ? o->parts : 32, e)))
-			goto out_free;
-		if (strcmp(g->ds.kind, "readings")) {
-			rc = aq_err_set(e, AQ_EINVAL, "'%s' is a dataset of kind '%s', not readings", o->out, g->ds.kind);
-			aq_dataset_release(&g->ds);
-			goto out_free;
-		}
-	}
+	if ((rc = ingest_dataset(g, o, e)))
+		goto out_free;
 	if (o->odbc_conn) {
 		struct aq_odbc_opts co = {.must_exist = 1}; /* the sink inserts into an existing table */
 
@@ -339,27 +434,8 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 			goto out_ds;
 		g->db_open = 1;
 	}
-	if (!(props = malloc((size_t)(ndef + 1 + o->nprops) * sizeof(*props)))) {
-		rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
+	if ((rc = ingest_consumer(g, o, e)))
 		goto out_db;
-	}
-	for (int i = 0; i < ndef; i++)
-		props[i] = defaults[i];
-	for (int i = 0; i < o->nprops; i++)
-		props[ndef + i] = o->props[i];
-	if ((rc = aq_kafka_conf_new(&conf, o->brokers, props, ndef + o->nprops, e)) ||
-	    (rc = aq_kafka_conf_set(conf, "group.id", o->group, e))) {
-		if (conf)
-			rd_kafka_conf_destroy(conf);
-		goto out_db;
-	}
-	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-	rd_kafka_conf_set_opaque(conf, g);
-	if (!(g->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
-		rd_kafka_conf_destroy(conf);
-		rc = aq_err_set(e, AQ_EKAFKA, "cannot create consumer: %s", errstr);
-		goto out_db;
-	}
 	/*
 	 * A subscription to a missing topic would wait for the next metadata
 	 * refresh (minutes). No broker answering counts as idle time.
@@ -382,66 +458,8 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 		rc = aq_kafka_err(e, (rd_kafka_resp_err_t)rc, "cannot subscribe to '%s'", o->topic);
 		goto out_rk;
 	}
-	subscribed = 1;
 	aq_info("consuming '%s' as group '%s' into '%s'", o->topic, o->group, o->out);
-	last_msg = aq_now();
-	for (;;) {
-		rd_kafka_message_t *m;
-		double now;
-
-		if (o->stop && *o->stop) {
-			st->stopped = 1;
-			break;
-		}
-		if (g->rc) {
-			rc = g->rc;
-			*e = g->err;
-			goto out_close;
-		}
-		m = rd_kafka_consumer_poll(g->rk, 100);
-		now = aq_now();
-		if (m) {
-			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				/* not requested; ignore */
-			} else if (m->err) {
-				aq_warn("consumer: %s", rd_kafka_message_errstr(m));
-			} else {
-				last_msg = now;
-				rc = take(g, m, &rec, e);
-			}
-			rd_kafka_message_destroy(m);
-			if (rc)
-				goto out_close;
-		}
-		if (g->b_msgs && (g->b_rows >= batch_rows || now - g->b_t0 >= batch_s) && (rc = flush(g, e)))
-			goto out_close;
-		if (o->max_messages && st->messages >= o->max_messages)
-			break;
-		if (o->until_date && all_done(g))
-			break;
-		/*
-		 * Idle time counts only while partitions are assigned: after a broker
-		 * restart the group coordinator may hold the rejoin for a while, and
-		 * that is not an empty topic. Unassigned for 5× the idle time: give up.
-		 */
-		if (o->idle_timeout > 0) {
-			if (g->nassigned > 0) {
-				unassigned_since = 0;
-				if (now - (last_msg > g->assigned_at ? last_msg : g->assigned_at) >= o->idle_timeout) {
-					aq_info("no message for %.1f s: stopping", o->idle_timeout);
-					break;
-				}
-			} else if (!unassigned_since) {
-				unassigned_since = now;
-			} else if (now - unassigned_since >= 5 * o->idle_timeout) {
-				aq_warn("no partition assigned for %.1f s: stopping", now - unassigned_since);
-				break;
-			}
-		}
-	}
-	if ((rc = flush(g, e)))
-		goto out_close;
-	{
+	if (!(rc = ingest_consume(g, o, &rec, e))) {
 		struct aq_err le = {0};
 		int64_t lag = 0;
 
@@ -450,19 +468,15 @@ int aq_ingest_run(const struct aq_ingest_opts *o, struct aq_ingest_stats *st, st
 		else
 			aq_warn("cannot compute the lag: %s", le.msg);
 	}
-out_close:
-	if (subscribed) {
-		/* revoke callback flushes again only if something is pending (an error path) */
-		if (rc)
-			g->b_msgs = 0;
-		closed = close_consumer(g);
-	}
+	/* revoke callback flushes again only if something is pending (an error path) */
+	if (rc)
+		g->b_msgs = 0;
+	closed = close_consumer(g);
 out_rk:
 	if (sub)
 		rd_kafka_topic_partition_list_destroy(sub);
 	rd_kafka_destroy_flags(g->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 out_db:
-	free(props);
 	if (g->db_open)
 		aq_odbc_release(&g->db);
 out_ds:

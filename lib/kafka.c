@@ -73,6 +73,20 @@ fail:
 	return rc;
 }
 
+int aq_kafka_conf_new_defaults(rd_kafka_conf_t **conf, const char *brokers, const char *const *defaults, int ndef,
+			       const char *const *props, int nprops, struct aq_err *e)
+{
+	rd_kafka_conf_t *c = NULL;
+	int rc = aq_kafka_conf_new(&c, brokers, defaults, ndef, e);
+
+	for (int i = 0; !rc && i < nprops; i++)
+		if ((rc = aq_kafka_conf_setkv(c, props[i], e)))
+			rd_kafka_conf_destroy(c);
+	if (!rc)
+		*conf = c;
+	return rc;
+}
+
 static int stopped(const volatile sig_atomic_t *stop)
 {
 	return stop && *stop;

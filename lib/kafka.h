@@ -24,6 +24,9 @@ int aq_kafka_conf_setkv(rd_kafka_conf_t *conf, const char *kv, struct aq_err *e)
  */
 int aq_kafka_conf_new(rd_kafka_conf_t **conf, const char *brokers, const char *const *props, int nprops,
 		      struct aq_err *e);
+/* aq_kafka_conf_new of a job's defaults (ndef) followed by the user's -X overrides (nprops): a later one wins. */
+int aq_kafka_conf_new_defaults(rd_kafka_conf_t **conf, const char *brokers, const char *const *defaults, int ndef,
+			       const char *const *props, int nprops, struct aq_err *e);
 
 /* librdkafka log lines into lib/log.h (syslog level ≤3 error, 4 warn, 5-6 info, 7 debug). */
 void aq_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);

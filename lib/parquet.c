@@ -1387,220 +1387,235 @@ static int frame_size_ok(const uint8_t *src, size_t len, size_t want)
 	return n == ZSTD_CONTENTSIZE_UNKNOWN || (n != ZSTD_CONTENTSIZE_ERROR && n == want);
 }
 
-/* Decode one column chunk. Fixed width into out; BYTE_ARRAY into *bout. */
+/* One column chunk being decoded: where, what width, and (BYTE_ARRAY) the values and offsets so far. */
+struct cread {
+	struct aq_pq_reader *r;
+	struct rpriv *p;
+	const struct rchunk *c;
+	const char *cname;
+	int rg;
+	size_t width, done; /* width 0: BYTE_ARRAY; done: values decoded */
+	uint8_t *data;
+	size_t dlen, dcap, offcap;
+	uint64_t *off;
+};
+
+/* A data page's header (PageHeader, DataPageHeader). */
+struct page_hdr {
+	int ptype, has_crc, enc;
+	int64_t uncomp, comp, nv;
+	uint32_t crc;
+};
+
+/* The page header at *pos (Thrift compact), which must be a v1 data page; *pos moves past it. */
+static int page_header(const struct cread *k, const uint8_t **pos, const uint8_t *end, struct page_hdr *h,
+		       struct aq_err *e)
+{
+	struct aq_pq_reader *r = k->r;
+	const char *cname = k->cname;
+	struct aq_tr t;
+	int ty;
+	int16_t id;
+
+	*h = (struct page_hdr){.ptype = -1, .enc = -1, .uncomp = -1, .comp = -1, .nv = -1};
+	aq_tr_init(&t, *pos, (size_t)(end - *pos));
+	aq_tr_struct_begin(&t);
+	while (aq_tr_field(&t, &ty, &id)) {
+		switch (id) {
+		case 1: h->ptype = aq_tr_i32(&t, ty); break;
+		case 2: h->uncomp = aq_tr_i32(&t, ty); break;
+		case 3: h->comp = aq_tr_i32(&t, ty); break;
+		case 4: h->crc = (uint32_t)aq_tr_i32(&t, ty); h->has_crc = 1; break;
+		case 5:
+			if (ty != AQ_TC_STRUCT) {
+				aq_tr_skip(&t, ty);
+				break;
+			}
+			aq_tr_struct_begin(&t);
+			while (aq_tr_field(&t, &ty, &id)) {
+				if (id == 1)
+					h->nv = aq_tr_i32(&t, ty);
+				else if (id == 2)
+					h->enc = aq_tr_i32(&t, ty);
+				else
+					aq_tr_skip(&t, ty);
+			}
+			break;
+		default: aq_tr_skip(&t, ty);
+		}
+	}
+	if (t.err)
+		return FERR("'%s': corrupt page header in column '%s' (row group %d, offset %lld)", r->path, cname,
+			    k->rg, (long long)(*pos - r->map));
+	if (h->ptype == PAGE_DICTIONARY)
+		return aq_err_set(e, AQ_EUNSUPPORTED,
+				  "'%s': dictionary encoding is not supported (write with use_dictionary=False), column '%s'",
+				  r->path, cname);
+	if (h->ptype == PAGE_DATA_V2)
+		return aq_err_set(e, AQ_EUNSUPPORTED,
+				  "'%s': data page v2 is not supported (write with data_page_version='1.0'), column '%s'",
+				  r->path, cname);
+	if (h->ptype != PAGE_DATA)
+		return aq_err_set(e, AQ_EUNSUPPORTED, "'%s': page type %d is not supported, column '%s'", r->path,
+				  h->ptype, cname);
+	*pos += aq_tr_consumed(&t, *pos);
+	return 0;
+}
+
+/* The page body at pos: inside the chunk, its CRC, PLAIN, no more values than are left, sizes that agree. */
+static int page_check(const struct cread *k, const uint8_t *pos, const uint8_t *end, const struct page_hdr *h,
+		      int64_t left, struct aq_err *e)
+{
+	struct aq_pq_reader *r = k->r;
+	const char *cname = k->cname;
+	int rg = k->rg;
+
+	if (h->comp < 0 || h->uncomp < 0 || h->comp > end - pos)
+		return FERR("'%s': column '%s' (row group %d): page of %lld bytes overruns its chunk", r->path, cname,
+			    rg, (long long)h->comp);
+	if (h->has_crc && (uint32_t)crc32(0L, pos, (uInt)h->comp) != h->crc)
+		return FERR("'%s': CRC mismatch in column '%s' (row group %d, page at offset %lld)", r->path, cname,
+			    rg, (long long)(pos - r->map));
+	if (h->enc == ENC_PLAIN_DICTIONARY || h->enc == ENC_RLE_DICTIONARY)
+		return aq_err_set(e, AQ_EUNSUPPORTED,
+				  "'%s': dictionary encoding is not supported (write with use_dictionary=False), column '%s'",
+				  r->path, cname);
+	if (h->enc != ENC_PLAIN)
+		return aq_err_set(e, AQ_EUNSUPPORTED, "'%s': encoding %s is not supported (only PLAIN), column '%s'",
+				  r->path, enc_name(h->enc), cname);
+	if (h->nv < 0 || h->nv > left)
+		return FERR("'%s': column '%s' (row group %d): page claims %lld values, %lld left", r->path, cname, rg,
+			    (long long)h->nv, (long long)left);
+	if (k->c->codec == AQ_PQ_UNCOMPRESSED && h->uncomp != h->comp)
+		return FERR("'%s': column '%s': uncompressed page sizes differ", r->path, cname);
+	return 0;
+}
+
+/* A fixed-width page's values straight into out (zstd-decompressed there, or copied). */
+static int page_fixed(struct cread *k, const uint8_t *pos, const struct page_hdr *h, void *out, struct aq_err *e)
+{
+	struct aq_pq_reader *r = k->r;
+	struct rpriv *p = k->p;
+	const char *cname = k->cname;
+	int rg = k->rg;
+	size_t need = (size_t)h->nv * k->width;
+	uint8_t *dst = (uint8_t *)out + k->done * k->width;
+
+	if ((size_t)h->uncomp != need)
+		return FERR("'%s': column '%s': page of %lld values has %lld bytes, want %zu", r->path, cname,
+			    (long long)h->nv, (long long)h->uncomp, need);
+	if (k->c->codec == AQ_PQ_ZSTD) {
+		size_t z;
+
+		if (!p->dctx && !(p->dctx = ZSTD_createDCtx()))
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		if (!frame_size_ok(pos, (size_t)h->comp, need))
+			return FERR("'%s': column '%s' (row group %d): zstd frame size differs from the page's", r->path,
+				    cname, rg);
+		z = ZSTD_decompressDCtx(p->dctx, dst, need, pos, (size_t)h->comp);
+		if (ZSTD_isError(z) || z != need)
+			return FERR("'%s': column '%s' (row group %d): zstd: %s", r->path, cname, rg,
+				    ZSTD_isError(z) ? ZSTD_getErrorName(z) : "size mismatch");
+	} else if (need) {
+		memcpy(dst, pos, need);
+	}
+	return 0;
+}
+
+/* A BYTE_ARRAY page (zstd-decompressed into the reader's buffer): its values appended, offsets grown. */
+static int page_bytes(struct cread *k, const uint8_t *pos, const struct page_hdr *h, struct aq_err *e)
+{
+	struct aq_pq_reader *r = k->r;
+	struct rpriv *p = k->p;
+	const char *cname = k->cname;
+	int rg = k->rg;
+	int64_t nv = h->nv;
+	const uint8_t *v = pos;
+	size_t vlen = (size_t)h->comp, done = k->done;
+
+	if (h->uncomp < 4 * nv)
+		return FERR("'%s': column '%s': page of %lld values has only %lld bytes", r->path, cname, (long long)nv,
+			    (long long)h->uncomp);
+	if (k->c->codec == AQ_PQ_ZSTD) {
+		size_t z;
+
+		if (!frame_size_ok(pos, (size_t)h->comp, (size_t)h->uncomp))
+			return FERR("'%s': column '%s' (row group %d): zstd frame size differs from the page's", r->path,
+				    cname, rg);
+		if (grow(&p->tmp, &p->tmpcap, (size_t)h->uncomp + 1))
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		if (!p->dctx && !(p->dctx = ZSTD_createDCtx()))
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		z = ZSTD_decompressDCtx(p->dctx, p->tmp, (size_t)h->uncomp, pos, (size_t)h->comp);
+		if (ZSTD_isError(z) || z != (size_t)h->uncomp)
+			return FERR("'%s': column '%s' (row group %d): zstd: %s", r->path, cname, rg,
+				    ZSTD_isError(z) ? ZSTD_getErrorName(z) : "size mismatch");
+		v = p->tmp;
+		vlen = z;
+	}
+	if ((size_t)nv > vlen / 4)
+		return FERR("'%s': column '%s': page of %lld values has only %zu bytes", r->path, cname, (long long)nv,
+			    vlen);
+	if (done + (size_t)nv + 1 > k->offcap) {
+		size_t nc = k->offcap * 2 > done + (size_t)nv + 1 ? k->offcap * 2 : done + (size_t)nv + 1;
+		uint64_t *no = realloc(k->off, nc * sizeof(*no));
+
+		if (!no)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		k->off = no;
+		k->offcap = nc;
+	}
+	return bytes_append(r, cname, v, vlen, nv, &k->data, &k->dlen, &k->dcap, k->off, done, e);
+}
+
+/* Decode one column chunk, page by page. Fixed width into out; BYTE_ARRAY into *bout. */
 static int read_chunk(struct aq_pq_reader *r, int rg, int col, void *out, struct aq_pq_bytes *bout,
 		      struct aq_err *e)
 {
 	struct rpriv *p = r->priv;
-	const struct rchunk *c = &p->rg[rg].c[col];
-	const char *cname = r->cols[col].name;
-	size_t width = width_of(r->cols[col].type), done = 0, dlen = 0, dcap = 0, offcap = 1;
-	const uint8_t *pos = r->map + c->start, *end = pos + c->len;
-	int64_t left = c->nvals;
-	uint8_t *data = NULL;
-	uint64_t *off = NULL;
+	struct cread k = {.r = r, .p = p, .c = &p->rg[rg].c[col], .cname = r->cols[col].name, .rg = rg,
+			  .width = width_of(r->cols[col].type), .offcap = 1};
+	const uint8_t *pos = r->map + k.c->start, *end = pos + k.c->len;
+	int64_t left = k.c->nvals;
 	int rc = 0;
 
-	if (!width) {
+	if (!k.width) {
 		/* offsets grow page by page, as values actually decode (footer counts are not trusted for sizes) */
-		off = malloc(sizeof(*off));
-		if (!off)
+		k.off = malloc(sizeof(*k.off));
+		if (!k.off)
 			return aq_err_set(e, AQ_ENOMEM, "out of memory");
-		off[0] = 0;
+		k.off[0] = 0;
 	}
 	while (left > 0) {
-		struct aq_tr t;
-		int ty, ptype = -1, has_crc = 0, enc = -1;
-		int16_t id;
-		int64_t uncomp = -1, comp = -1, nv = -1;
-		uint32_t crc = 0;
-		const uint8_t *v;
-		size_t vlen;
+		struct page_hdr h;
 
 		if (pos >= end) {
-			rc = FERR("'%s': column '%s' (row group %d) ends after %zu of %lld values", r->path, cname, rg,
-				  done, (long long)c->nvals);
+			rc = FERR("'%s': column '%s' (row group %d) ends after %zu of %lld values", r->path, k.cname, rg,
+				  k.done, (long long)k.c->nvals);
 			break;
 		}
-		aq_tr_init(&t, pos, (size_t)(end - pos));
-		aq_tr_struct_begin(&t);
-		while (aq_tr_field(&t, &ty, &id)) {
-			switch (id) {
-			case 1: ptype = aq_tr_i32(&t, ty); break;
-			case 2: uncomp = aq_tr_i32(&t, ty); break;
-			case 3: comp = aq_tr_i32(&t, ty); break;
-			case 4: crc = (uint32_t)aq_tr_i32(&t, ty); has_crc = 1; break;
-			case 5:
-				if (ty != AQ_TC_STRUCT) {
-					aq_tr_skip(&t, ty);
-					break;
-				}
-				aq_tr_struct_begin(&t);
-				while (aq_tr_field(&t, &ty, &id)) {
-					if (id == 1)
-						nv = aq_tr_i32(&t, ty);
-					else if (id == 2)
-						enc = aq_tr_i32(&t, ty);
-					else
-						aq_tr_skip(&t, ty);
-				}
-				break;
-			default: aq_tr_skip(&t, ty);
-			}
-		}
-		if (t.err) {
-			rc = FERR("'%s': corrupt page header in column '%s' (row group %d, offset %lld)", r->path, cname,
-				  rg, (long long)(pos - r->map));
+		if ((rc = page_header(&k, &pos, end, &h, e)) || (rc = page_check(&k, pos, end, &h, left, e)))
 			break;
-		}
-		if (ptype == PAGE_DICTIONARY) {
-			rc = aq_err_set(e, AQ_EUNSUPPORTED,
-					"'%s': dictionary encoding is not supported (write with use_dictionary=False), column '%s'",
-					r->path, cname);
-			break;
-		}
-		if (ptype == PAGE_DATA_V2) {
-			rc = aq_err_set(e, AQ_EUNSUPPORTED,
-					"'%s': data page v2 is not supported (write with data_page_version='1.0'), column '%s'",
-					r->path, cname);
-			break;
-		}
-		if (ptype != PAGE_DATA) {
-			rc = aq_err_set(e, AQ_EUNSUPPORTED, "'%s': page type %d is not supported, column '%s'", r->path,
-					ptype, cname);
-			break;
-		}
-		pos += aq_tr_consumed(&t, pos);
-		if (comp < 0 || uncomp < 0 || comp > end - pos) {
-			rc = FERR("'%s': column '%s' (row group %d): page of %lld bytes overruns its chunk", r->path,
-				  cname, rg, (long long)comp);
-			break;
-		}
-		if (has_crc && (uint32_t)crc32(0L, pos, (uInt)comp) != crc) {
-			rc = FERR("'%s': CRC mismatch in column '%s' (row group %d, page at offset %lld)", r->path, cname,
-				  rg, (long long)(pos - r->map));
-			break;
-		}
-		if (enc == ENC_PLAIN_DICTIONARY || enc == ENC_RLE_DICTIONARY) {
-			rc = aq_err_set(e, AQ_EUNSUPPORTED,
-					"'%s': dictionary encoding is not supported (write with use_dictionary=False), column '%s'",
-					r->path, cname);
-			break;
-		}
-		if (enc != ENC_PLAIN) {
-			rc = aq_err_set(e, AQ_EUNSUPPORTED, "'%s': encoding %s is not supported (only PLAIN), column '%s'",
-					r->path, enc_name(enc), cname);
-			break;
-		}
-		if (nv < 0 || nv > left) {
-			rc = FERR("'%s': column '%s' (row group %d): page claims %lld values, %lld left", r->path, cname,
-				  rg, (long long)nv, (long long)left);
-			break;
-		}
-		if (c->codec == AQ_PQ_UNCOMPRESSED && uncomp != comp) {
-			rc = FERR("'%s': column '%s': uncompressed page sizes differ", r->path, cname);
-			break;
-		}
 		r->pages++;
-		r->pages_crc += (uint64_t)has_crc;
-		if (width) {
-			size_t need = (size_t)nv * width;
-			uint8_t *dst = (uint8_t *)out + done * width;
-
-			if ((size_t)uncomp != need) {
-				rc = FERR("'%s': column '%s': page of %lld values has %lld bytes, want %zu", r->path, cname,
-					  (long long)nv, (long long)uncomp, need);
-				break;
-			}
-			if (c->codec == AQ_PQ_ZSTD) {
-				size_t z;
-
-				if (!p->dctx && !(p->dctx = ZSTD_createDCtx())) {
-					rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-					break;
-				}
-				if (!frame_size_ok(pos, (size_t)comp, need)) {
-					rc = FERR("'%s': column '%s' (row group %d): zstd frame size differs from the page's",
-						  r->path, cname, rg);
-					break;
-				}
-				z = ZSTD_decompressDCtx(p->dctx, dst, need, pos, (size_t)comp);
-				if (ZSTD_isError(z) || z != need) {
-					rc = FERR("'%s': column '%s' (row group %d): zstd: %s", r->path, cname, rg,
-						  ZSTD_isError(z) ? ZSTD_getErrorName(z) : "size mismatch");
-					break;
-				}
-			} else if (need) {
-				memcpy(dst, pos, need);
-			}
-		} else {
-			if (uncomp < 4 * nv) {
-				rc = FERR("'%s': column '%s': page of %lld values has only %lld bytes", r->path, cname,
-					  (long long)nv, (long long)uncomp);
-				break;
-			}
-			v = pos;
-			vlen = (size_t)comp;
-			if (c->codec == AQ_PQ_ZSTD) {
-				size_t z;
-
-				if (!frame_size_ok(pos, (size_t)comp, (size_t)uncomp)) {
-					rc = FERR("'%s': column '%s' (row group %d): zstd frame size differs from the page's",
-						  r->path, cname, rg);
-					break;
-				}
-				if (grow(&p->tmp, &p->tmpcap, (size_t)uncomp + 1)) {
-					rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-					break;
-				}
-				if (!p->dctx && !(p->dctx = ZSTD_createDCtx())) {
-					rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-					break;
-				}
-				z = ZSTD_decompressDCtx(p->dctx, p->tmp, (size_t)uncomp, pos, (size_t)comp);
-				if (ZSTD_isError(z) || z != (size_t)uncomp) {
-					rc = FERR("'%s': column '%s' (row group %d): zstd: %s", r->path, cname, rg,
-						  ZSTD_isError(z) ? ZSTD_getErrorName(z) : "size mismatch");
-					break;
-				}
-				v = p->tmp;
-				vlen = z;
-			}
-			if ((size_t)nv > vlen / 4) {
-				rc = FERR("'%s': column '%s': page of %lld values has only %zu bytes", r->path, cname,
-					  (long long)nv, vlen);
-				break;
-			}
-			if (done + (size_t)nv + 1 > offcap) {
-				size_t nc = offcap * 2 > done + (size_t)nv + 1 ? offcap * 2 : done + (size_t)nv + 1;
-				uint64_t *no = realloc(off, nc * sizeof(*no));
-
-				if (!no) {
-					rc = aq_err_set(e, AQ_ENOMEM, "out of memory");
-					break;
-				}
-				off = no;
-				offcap = nc;
-			}
-			if ((rc = bytes_append(r, cname, v, vlen, nv, &data, &dlen, &dcap, off, done, e)))
-				break;
-		}
-		pos += comp;
-		left -= nv;
-		done += (size_t)nv;
+		r->pages_crc += (uint64_t)h.has_crc;
+		if ((rc = k.width ? page_fixed(&k, pos, &h, out, e) : page_bytes(&k, pos, &h, e)))
+			break;
+		pos += h.comp;
+		left -= h.nv;
+		k.done += (size_t)h.nv;
 	}
 	if (rc) {
-		free(data);
-		free(off);
+		free(k.data);
+		free(k.off);
 		return rc;
 	}
-	if (!width) {
-		if (!data && !(data = malloc(1))) {
-			free(off);
+	if (!k.width) {
+		if (!k.data && !(k.data = malloc(1))) {
+			free(k.off);
 			return aq_err_set(e, AQ_ENOMEM, "out of memory");
 		}
-		bout->data = data;
-		bout->off = off;
+		bout->data = k.data;
+		bout->off = k.off;
 	}
 	return 0;
 }

@@ -494,9 +494,11 @@ static int job_read(const struct aq_register_opts *o, struct job *j, struct aq_e
 	return rc;
 }
 
-/* The version's files: data first, then the MLflow scaffold; the key from the data's digests. */
-static int job_files(const struct aq_register_opts *o, struct job *j, const char *run_id, const char *model_id,
-		     struct aq_err *e)
+/*
+ * The version's data files, each hashed once (the key and the upload manifest take these digests):
+ * the models and metrics sets, decision.json, summary.json, the .so; the key from the data's digests.
+ */
+static int job_data_files(const struct aq_register_opts *o, struct job *j, struct aq_err *e)
 {
 	files_release(&j->files);
 	int rc = files_walk(&j->files, j->models, "data/models", e);
@@ -515,36 +517,41 @@ static int job_files(const struct aq_register_opts *o, struct job *j, const char
 	if (rc)
 		return rc;
 	qsort(j->files.v, j->files.n, sizeof *j->files.v, cmp_file);
-	if (!run_id) {
-		/* key: sha256 of the data files' paths and digests (the .so and summary.json excluded) */
-		size_t cap = 1 << 16, len = 0;
-		char *buf = malloc(cap);
-		for (size_t i = 0; buf && i < j->files.n; i++) {
-			const struct file *f = &j->files.v[i];
-			if (!strncmp(f->rel, "data/lib/", 9) || !strcmp(f->rel, "data/summary.json"))
-				continue;
-			size_t need = strlen(f->rel) + 70;
-			if (len + need > cap) {
-				char *b = realloc(buf, cap *= 2);
-				if (!b) {
-					free(buf);
-					buf = NULL;
-					break;
-				}
-				buf = b;
+	/* key: sha256 of the data files' paths and digests (the .so and summary.json excluded) */
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	for (size_t i = 0; buf && i < j->files.n; i++) {
+		const struct file *f = &j->files.v[i];
+		if (!strncmp(f->rel, "data/lib/", 9) || !strcmp(f->rel, "data/summary.json"))
+			continue;
+		size_t need = strlen(f->rel) + 70;
+		if (len + need > cap) {
+			char *b = realloc(buf, cap *= 2);
+			if (!b) {
+				free(buf);
+				buf = NULL;
+				break;
 			}
-			len += (size_t)snprintf(buf + len, cap - len, "%s\t%s\n", f->rel, f->sha);
+			buf = b;
 		}
-		char hex[AQ_SHA256_HEX];
-		rc = buf ? aq_sha256_buf(buf, len, hex, e) : aq_err_set(e, AQ_ENOMEM, "out of memory");
-		free(buf);
-		if (!rc && !o->key)
-			snprintf(j->key, sizeof j->key, "%.32s", hex);
-		return rc;
+		len += (size_t)snprintf(buf + len, cap - len, "%s\t%s\n", f->rel, f->sha);
 	}
+	char hex[AQ_SHA256_HEX];
+	rc = buf ? aq_sha256_buf(buf, len, hex, e) : aq_err_set(e, AQ_ENOMEM, "out of memory");
+	free(buf);
+	if (!rc && !o->key)
+		snprintf(j->key, sizeof j->key, "%.32s", hex);
+	return rc;
+}
+
+/* The MLflow scaffold of the run (MLmodel, python_env.yaml, requirements.txt, the loader) added to the data files. */
+static int job_scaffold_files(const struct aq_register_opts *o, struct job *j, const char *run_id,
+			      const char *model_id, struct aq_err *e)
+{
 	struct aq_pyfunc_meta pm = {.run_id = run_id, .model_id = model_id, .mlflow_req = o->mlflow_req,
 				    .python_version = "3.11", .created = j->created};
-	if ((rc = aq_pyfunc_write(j->tmp, &pm, e)))
+	int rc = aq_pyfunc_write(j->tmp, &pm, e);
+	if (rc)
 		return rc;
 	const char *scaffold[] = {AQ_PYFUNC_MLMODEL, "python_env.yaml", "requirements.txt", AQ_PYFUNC_CODE};
 	for (size_t i = 0; !rc && i < 4; i++) {
@@ -577,6 +584,19 @@ static void set_num_s(json_t *o, const char *k, json_t *v)
 	else
 		return;
 	json_object_set_new(o, k, json_string(b));
+}
+
+/* Every key of obj as the string value "<prefix>.<key>" of dst (tags or params). */
+static void set_prefixed(json_t *dst, const char *prefix, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		char key[128];
+		snprintf(key, sizeof key, "%s.%s", prefix, k);
+		set_num_s(dst, key, v);
+	}
 }
 
 static json_t *job_summary(struct job *j, const char *name)
@@ -624,14 +644,7 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 	char parts[16];
 	snprintf(parts, sizeof parts, "%d", j->si.parts);
 	set_s(params, "dataset.parts", parts);
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(j->decision, "options"), k, v)
-	{
-		char key[128];
-		snprintf(key, sizeof key, "gate.%s", k);
-		set_num_s(params, key, v);
-	}
+	set_prefixed(params, "gate", json_object_get(j->decision, "options"));
 	/* metrics */
 	timing_metrics(metrics, j->sums, j->names, j->nsums);
 	metric(metrics, "accounts", (double)j->si.accounts);
@@ -641,7 +654,8 @@ static void job_tags(const struct aq_register_opts *o, struct job *j, json_t *ta
 	metric(metrics, "promoted", j->promoted);
 	flatten(metrics, "decision", json_object_get(j->decision, "accounts"), 0);
 	flatten(metrics, "decision", json_object_get(j->decision, "aggregate"), 0);
-	json_t *mase = json_object_get(j->summary, "mase");
+	json_t *mase = json_object_get(j->summary, "mase"), *v;
+	const char *k;
 	json_object_foreach(mase, k, v)
 	{
 		char key[128];
@@ -663,20 +677,8 @@ static void version_tags(struct job *j, json_t *vt, const char *run_id)
 {
 	set_s(vt, "aquacast.promoted", j->promoted ? "true" : "false");
 	set_s(vt, "aquacast.run_id", run_id);
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(j->decision, "accounts"), k, v)
-	{
-		char key[128];
-		snprintf(key, sizeof key, "decision.accounts.%s", k);
-		set_num_s(vt, key, v);
-	}
-	json_object_foreach(json_object_get(j->decision, "aggregate"), k, v)
-	{
-		char key[128];
-		snprintf(key, sizeof key, "decision.%s", k);
-		set_num_s(vt, key, v);
-	}
+	set_prefixed(vt, "decision.accounts", json_object_get(j->decision, "accounts"));
+	set_prefixed(vt, "decision", json_object_get(j->decision, "aggregate"));
 	json_t *reasons = json_object_get(j->decision, "reasons");
 	char *s = json_dumps(reasons ? reasons : json_array(), JSON_COMPACT);
 	if (s && strlen(s) < 5000)
@@ -743,7 +745,7 @@ static int job_registry(const struct aq_register_opts *o, struct job *j, struct 
 	if (!rc && run.version)
 		aq_info("version %s of key %s exists already: files not uploaded again", run.version, j->key);
 	if (!rc && !run.version) {
-		rc = job_files(o, j, run.run_id, run.model_id, e);
+		rc = job_scaffold_files(o, j, run.run_id, run.model_id, e); /* the data files' digests are kept */
 		if (!rc)
 			rc = job_upload(&r, &run, j, st, e);
 	}
@@ -800,7 +802,7 @@ int aq_register_run(const struct aq_register_opts *o, struct aq_register_stats *
 	if (!rc && o->key)
 		snprintf(j.key, sizeof j.key, "%.64s", o->key);
 	if (!rc)
-		rc = job_files(o, &j, NULL, NULL, e); /* digests: the key, and bad files found before any call */
+		rc = job_data_files(o, &j, e); /* digests: the key, and bad files found before any call */
 	if (!rc) {
 		snprintf(st->key, sizeof st->key, "%s", j.key);
 		st->promoted = j.promoted;

@@ -189,133 +189,217 @@ static int produce(rd_kafka_t *rk, const char *topic, const char *key, size_t kl
 	}
 }
 
-int aq_replay_run(struct aq_readings *r, const struct aq_replay_opts *o, struct aq_replay_stats *st,
-		  struct aq_err *e)
-{
-	const char *topic = o->topic ? o->topic : "water.readings.daily";
-	int W = o->batch_days > 0 ? o->batch_days : (o->speed > 0 ? 1 : 7);
-	const char *defaults[] = {"enable.idempotence=true", "compression.codec=lz4",
-				  o->speed > 0 ? "linger.ms=5" : "linger.ms=50", "batch.size=1000000",
-				  "queue.buffering.max.messages=1000000", "queue.buffering.max.kbytes=1048576",
-				  "reconnect.backoff.max.ms=2000"};
-	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
-	const char **props = NULL;
-	rd_kafka_conf_t *conf = NULL;
-	rd_kafka_t *rk = NULL;
-	struct ctx c = {0};
+/* One replay in progress: the plan (days, windows), the per-account cursors, the producer. */
+struct run {
+	const char *topic;
+	int W;                    /* days per window */
+	int32_t split, start, end, lo, hi;
+	size_t nacc, nw, acked;   /* accounts; windows; windows acknowledged in order */
+	size_t *acc_lo, *acc_hi, *cur;
+	uint8_t *seen;
+	struct ctx c;
+	rd_kafka_t *rk;
 	struct aq_record_buf buf;
-	size_t nacc = 0, *acc_lo = NULL, *acc_hi = NULL, *cur = NULL, nw, acked = 0, w;
-	int32_t split, start, end, last_acked, lo = INT32_MAX, hi = INT32_MIN;
-	char errstr[512];
 	double t0, last_ckpt;
-	int rc = 0;
-	uint8_t *seen = NULL;
+};
 
-	memset(st, 0, sizeof(*st));
-	aq_record_buf_init(&buf);
-	t0 = aq_now();
-	if (r->n == 0)
-		return aq_err_set(e, AQ_EINVAL, "no readings to replay");
+/* Sorted and deduplicated rows, the days to stream (from the split day, or after the checkpoint), the windows. */
+static int run_plan(struct aq_readings *r, const struct aq_replay_opts *o, struct run *u, struct aq_replay_stats *st,
+		    struct aq_err *e)
+{
+	int rc;
+
 	aq_readings_sort(r);
 	aq_readings_dedup_last(r);
 	for (size_t i = 0; i < r->n; i++) {
-		lo = r->date[i] < lo ? r->date[i] : lo;
-		hi = r->date[i] > hi ? r->date[i] : hi;
+		u->lo = r->date[i] < u->lo ? r->date[i] : u->lo;
+		u->hi = r->date[i] > u->hi ? r->date[i] : u->hi;
 		if (i == 0 || r->account[i] != r->account[i - 1])
-			nacc++;
+			u->nacc++;
 	}
-	split = aq_replay_split_day(r, o->history);
-	st->split_day = split;
-	start = split;
-	end = o->until && o->until < hi ? o->until : hi;
-	last_acked = start - 1;
+	u->split = aq_replay_split_day(r, o->history);
+	st->split_day = u->split;
+	u->start = u->split;
+	u->end = o->until && o->until < u->hi ? o->until : u->hi;
+	int32_t last_acked = u->start - 1;
 	if (o->state_path) {
 		int32_t ck = 0;
 
-		if ((rc = state_read(o->state_path, topic, &ck, e)))
+		if ((rc = state_read(o->state_path, u->topic, &ck, e)))
 			return rc;
-		if (ck >= start) {
-			start = ck + 1;
+		if (ck >= u->start) {
+			u->start = ck + 1;
 			last_acked = ck;
 			st->resumed = 1;
 		}
 	}
-	st->first_day = start;
+	st->first_day = u->start;
 	st->last_day = last_acked;
-	nw = end >= start ? (size_t)((end - start) / W + 1) : 0;
+	u->nw = u->end >= u->start ? (size_t)((u->end - u->start) / u->W + 1) : 0;
 	{
 		char a[AQ_DATE_STRLEN], b[AQ_DATE_STRLEN], s[AQ_DATE_STRLEN];
 
 		aq_info("replay: %zu readings of %zu accounts, %s..%s, stream from %s (%s), %zu windows of %d day(s)",
-			r->n, nacc, aq_date_format(lo, a), aq_date_format(hi, b), aq_date_format(start, s),
-			st->resumed ? "resumed after checkpoint" : "split day", nw, W);
+			r->n, u->nacc, aq_date_format(u->lo, a), aq_date_format(u->hi, b), aq_date_format(u->start, s),
+			st->resumed ? "resumed after checkpoint" : "split day", u->nw, u->W);
 	}
-	/* account ranges of the (account, date)-sorted rows, cursors at the first streamed day */
-	acc_lo = malloc((nacc + 1) * sizeof(*acc_lo));
-	acc_hi = malloc((nacc + 1) * sizeof(*acc_hi));
-	cur = malloc((nacc + 1) * sizeof(*cur));
-	seen = calloc(nacc + 1, 1);
-	c.win = calloc(nw + 1, sizeof(*c.win));
-	props = malloc((size_t)(ndef + o->nprops + 1) * sizeof(*props));
-	if (!acc_lo || !acc_hi || !cur || !seen || !c.win || !props) {
-		rc = aq_err_set(e, AQ_ENOMEM, "out of memory for %zu accounts", nacc);
-		goto out;
-	}
+	return 0;
+}
+
+/* Account ranges of the (account, date)-sorted rows, cursors at the first streamed day; the window table. */
+static int run_index(const struct aq_readings *r, struct run *u, struct aq_err *e)
+{
+	u->acc_lo = malloc((u->nacc + 1) * sizeof(*u->acc_lo));
+	u->acc_hi = malloc((u->nacc + 1) * sizeof(*u->acc_hi));
+	u->cur = malloc((u->nacc + 1) * sizeof(*u->cur));
+	u->seen = calloc(u->nacc + 1, 1);
+	u->c.win = calloc(u->nw + 1, sizeof(*u->c.win));
+	if (!u->acc_lo || !u->acc_hi || !u->cur || !u->seen || !u->c.win)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory for %zu accounts", u->nacc);
 	for (size_t i = 0, k = 0; i < r->n; k++) {
 		size_t j = i, a, b;
 
 		while (j < r->n && r->account[j] == r->account[i])
 			j++;
-		acc_lo[k] = i;
-		acc_hi[k] = j;
+		u->acc_lo[k] = i;
+		u->acc_hi[k] = j;
 		for (a = i, b = j; a < b;) { /* first row with date ≥ start */
 			size_t m = a + (b - a) / 2;
-			if (r->date[m] < start)
+			if (r->date[m] < u->start)
 				a = m + 1;
 			else
 				b = m;
 		}
-		cur[k] = a;
+		u->cur[k] = a;
 		i = j;
 	}
-	for (int i = 0; i < ndef; i++)
-		props[i] = defaults[i];
-	for (int i = 0; i < o->nprops; i++)
-		props[ndef + i] = o->props[i];
-	if ((rc = aq_kafka_conf_new(&conf, o->brokers, props, ndef + o->nprops, e)))
-		goto out;
+	return 0;
+}
+
+/* The idempotent producer (aquacast's defaults, then the caller's properties) and the topic. */
+static int run_producer(const struct aq_replay_opts *o, struct run *u, struct aq_replay_stats *st, struct aq_err *e)
+{
+	const char *defaults[] = {"enable.idempotence=true", "compression.codec=lz4",
+				  o->speed > 0 ? "linger.ms=5" : "linger.ms=50", "batch.size=1000000",
+				  "queue.buffering.max.messages=1000000", "queue.buffering.max.kbytes=1048576",
+				  "reconnect.backoff.max.ms=2000"};
+	int ndef = (int)(sizeof(defaults) / sizeof(defaults[0]));
+	rd_kafka_conf_t *conf = NULL;
+	char errstr[512];
+	int rc;
+
+	if ((rc = aq_kafka_conf_new_defaults(&conf, o->brokers, defaults, ndef, o->props, o->nprops, e)))
+		return rc;
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-	rd_kafka_conf_set_opaque(conf, &c);
-	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+	rd_kafka_conf_set_opaque(conf, &u->c);
+	if (!(u->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
 		rd_kafka_conf_destroy(conf);
-		rc = aq_err_set(e, AQ_EKAFKA, "cannot create producer: %s", errstr);
-		goto out;
+		return aq_err_set(e, AQ_EKAFKA, "cannot create producer: %s", errstr);
 	}
-	rc = aq_kafka_ensure_topic(rk, topic, o->partitions > 0 ? o->partitions : 6, 30000, o->stop, &st->topic_created,
-				   e);
-	if (rc == AQ_EINTR) { /* stopped before the broker answered: nothing produced */
-		aq_info("%s", e->msg);
-		aq_err_clear(e);
-		st->stopped = 1;
-		rc = 0;
-		goto out;
+	return aq_kafka_ensure_topic(u->rk, u->topic, o->partitions > 0 ? o->partitions : 6, 30000, o->stop,
+				     &st->topic_created, e);
+}
+
+/* At a finite speed, wait (serving delivery reports) until window w is due. */
+static void run_pace(const struct aq_replay_opts *o, struct run *u, size_t w)
+{
+	double due = u->t0 + (double)(w * (size_t)u->W) / o->speed, now;
+
+	while ((now = aq_now()) < due && !(o->stop && *o->stop)) {
+		int ms = (int)((due - now) * 1000) + 1;
+		rd_kafka_poll(u->rk, ms < 50 ? ms : 50);
 	}
-	if (rc)
-		goto out;
-	t0 = aq_now();
-	last_ckpt = t0;
-	for (w = 0; w < nw && !c.fail; w++) {
-		int32_t d0 = start + (int32_t)(w * (size_t)W), d1 = d0 + W - 1 < end ? d0 + W - 1 : end;
-		uint64_t nread = 0;
+}
 
-		if (o->speed > 0) {
-			double due = t0 + (double)(w * (size_t)W) / o->speed, now;
+/*
+ * Window w (days d0..d1): every account's readings of those days, as messages of at most
+ * AQ_RECORD_MAX_READINGS. *stopped when a stop cut it short (the window stays unacknowledged).
+ */
+static int run_window(const struct aq_readings *r, const struct aq_replay_opts *o, struct run *u, size_t w,
+		      int32_t d1, struct aq_replay_stats *st, int *stopped, struct aq_err *e)
+{
+	uint64_t nread = 0;
+	int rc;
 
-			while ((now = aq_now()) < due && !(o->stop && *o->stop)) {
-				int ms = (int)((due - now) * 1000) + 1;
-				rd_kafka_poll(rk, ms < 50 ? ms : 50);
+	for (size_t k = 0; k < u->nacc; k++) {
+		size_t i = u->cur[k], j = i;
+		char key[AQ_RECORD_KEYLEN];
+		size_t klen;
+
+		while (j < u->acc_hi[k] && r->date[j] <= d1)
+			j++;
+		if (j == i)
+			continue;
+		for (size_t n0 = i; n0 < j; n0 += AQ_RECORD_MAX_READINGS) {
+			size_t n = j - n0 < AQ_RECORD_MAX_READINGS ? j - n0 : AQ_RECORD_MAX_READINGS;
+
+			if ((rc = aq_record_encode(o->enc ? o->enc : AQ_REC_BINARY, r->account[n0], r->date + n0,
+						   r->value + n0, n, &u->buf, e)))
+				return rc;
+			klen = aq_record_key(r->account[n0], key);
+			u->c.win[w].out++;
+			if ((rc = produce(u->rk, u->topic, key, klen, &u->buf, w, o->stop, e))) {
+				u->c.win[w].out--;
+				if (rc == AQ_EINTR) {
+					u->c.win[w].failed = 1; /* partly produced: not acknowledged */
+					*stopped = 1;
+					return 0;
+				}
+				return rc;
 			}
+			st->messages++;
+			st->bytes += u->buf.len;
 		}
+		nread += j - i;
+		u->seen[k] = 1;
+		u->cur[k] = j;
+	}
+	u->c.win[w].released = 1;
+	st->readings += nread;
+	if (o->progress)
+		aq_progress_add(o->progress, nread);
+	return 0;
+}
+
+/*
+ * Advance over the windows acknowledged in order; the day they end is the new last acknowledged day,
+ * checkpointed at most once a second while streaming (every window at a finite speed), always when final.
+ */
+static int run_checkpoint(const struct aq_replay_opts *o, struct run *u, struct aq_replay_stats *st, int final,
+			  struct aq_err *e)
+{
+	int rc;
+
+	while (u->acked < u->nw && u->c.win[u->acked].released && !u->c.win[u->acked].failed &&
+	       u->c.win[u->acked].out == 0)
+		u->acked++;
+	if (!u->acked || (!final && !o->state_path))
+		return 0;
+	int32_t d = u->start + (int32_t)(u->acked * (size_t)u->W) - 1;
+
+	d = d < u->end ? d : u->end;
+	if (d <= st->last_day || (!final && !(o->speed > 0 || aq_now() - u->last_ckpt >= 1.0)))
+		return 0;
+	if (o->state_path && (rc = state_write(o->state_path, u->topic, u->split, d, e)))
+		return rc;
+	st->last_day = d;
+	u->last_ckpt = aq_now();
+	return 0;
+}
+
+/* Every window in day order, paced, with the timeline and the checkpoint; a stop or a failed delivery ends it. */
+static int run_stream(const struct aq_readings *r, const struct aq_replay_opts *o, struct run *u,
+		      struct aq_replay_stats *st, struct aq_err *e)
+{
+	int rc = 0, stopped = 0;
+
+	u->t0 = aq_now();
+	u->last_ckpt = u->t0;
+	for (size_t w = 0; w < u->nw && !u->c.fail; w++) {
+		int32_t d0 = u->start + (int32_t)(w * (size_t)u->W), d1 = d0 + u->W - 1 < u->end ? d0 + u->W - 1 : u->end;
+
+		if (o->speed > 0)
+			run_pace(o, u, w);
 		if (o->stop && *o->stop)
 			break;
 		if (o->timeline) {
@@ -326,112 +410,99 @@ int aq_replay_run(struct aq_readings *r, const struct aq_replay_opts *o, struct 
 				fprintf(o->timeline, "%s %.6f\n", aq_date_format(d, ds), tw);
 			fflush(o->timeline);
 		}
-		for (size_t k = 0; k < nacc; k++) {
-			size_t i = cur[k], j = i;
-			char key[AQ_RECORD_KEYLEN];
-			size_t klen;
-
-			while (j < acc_hi[k] && r->date[j] <= d1)
-				j++;
-			if (j == i)
-				continue;
-			for (size_t n0 = i; n0 < j; n0 += AQ_RECORD_MAX_READINGS) {
-				size_t n = j - n0 < AQ_RECORD_MAX_READINGS ? j - n0 : AQ_RECORD_MAX_READINGS;
-
-				if ((rc = aq_record_encode(o->enc ? o->enc : AQ_REC_BINARY, r->account[n0], r->date + n0,
-							   r->value + n0, n, &buf, e)))
-					goto out;
-				klen = aq_record_key(r->account[n0], key);
-				c.win[w].out++;
-				if ((rc = produce(rk, topic, key, klen, &buf, w, o->stop, e))) {
-					c.win[w].out--;
-					if (rc == AQ_EINTR) {
-						rc = 0;
-						c.win[w].failed = 1; /* partly produced: not acknowledged */
-						goto flush;
-					}
-					goto out;
-				}
-				st->messages++;
-				st->bytes += buf.len;
-			}
-			nread += j - i;
-			seen[k] = 1;
-			cur[k] = j;
-		}
-		c.win[w].released = 1;
-		st->readings += nread;
-		if (o->progress)
-			aq_progress_add(o->progress, nread);
-		rd_kafka_poll(rk, 0);
-		while (acked < nw && c.win[acked].released && !c.win[acked].failed && c.win[acked].out == 0)
-			acked++;
-		if (acked && o->state_path) {
-			int32_t d = start + (int32_t)(acked * (size_t)W) - 1;
-
-			d = d < end ? d : end;
-			if (d > st->last_day && (o->speed > 0 || aq_now() - last_ckpt >= 1.0)) {
-				if ((rc = state_write(o->state_path, topic, split, d, e)))
-					goto out;
-				st->last_day = d;
-				last_ckpt = aq_now();
-			}
-		}
+		if ((rc = run_window(r, o, u, w, d1, st, &stopped, e)) || stopped)
+			return rc;
+		rd_kafka_poll(u->rk, 0);
+		if ((rc = run_checkpoint(o, u, st, 0, e)))
+			return rc;
 	}
-flush:
+	return 0;
+}
+
+/* Wait for every delivery report (librdkafka retries through broker restarts); after a stop, STOP_GRACE s. */
+static void run_drain(const struct aq_replay_opts *o, struct run *u, struct aq_replay_stats *st)
+{
+	char errstr[512];
+
 	if (o->stop && *o->stop)
 		st->stopped = 1;
-	/* wait for every delivery report (librdkafka retries through broker restarts); after a stop, STOP_GRACE s */
-	for (double stop_at = 0; rd_kafka_outq_len(rk) > 0 && !c.fail;) {
-		rd_kafka_poll(rk, 100);
-		if (rd_kafka_fatal_error(rk, errstr, sizeof(errstr)))
+	for (double stop_at = 0; rd_kafka_outq_len(u->rk) > 0 && !u->c.fail;) {
+		rd_kafka_poll(u->rk, 100);
+		if (rd_kafka_fatal_error(u->rk, errstr, sizeof(errstr)))
 			break;
 		if (o->stop && *o->stop && !stop_at)
 			stop_at = aq_now();
 		if (stop_at && aq_now() - stop_at >= STOP_GRACE) {
 			st->stopped = 1;
 			aq_warn("%d message(s) not acknowledged %.1f s after the stop: left for the next run",
-				rd_kafka_outq_len(rk), STOP_GRACE);
+				rd_kafka_outq_len(u->rk), STOP_GRACE);
 			break;
 		}
 	}
-	while (acked < nw && c.win[acked].released && !c.win[acked].failed && c.win[acked].out == 0)
-		acked++;
-	if (acked) {
-		int32_t d = start + (int32_t)(acked * (size_t)W) - 1;
+}
 
-		d = d < end ? d : end;
-		if (d > st->last_day) {
-			if (o->state_path && (rc = state_write(o->state_path, topic, split, d, e)))
-				goto out;
-			st->last_day = d;
-		}
-	}
-	if (c.fail) {
-		rc = aq_err_set(e, AQ_EKAFKA, "topic '%s': %s", topic, c.fail_msg);
-		goto out;
-	}
-	if (rd_kafka_fatal_error(rk, errstr, sizeof(errstr))) {
-		rc = aq_err_set(e, AQ_EKAFKA, "producer fatal error: %s", errstr);
-		goto out;
-	}
-	for (size_t k = 0; k < nacc; k++)
-		st->accounts += seen[k];
-out:
-	st->seconds = aq_now() - t0;
-	if (rk) {
+/* Drained: the last checkpoint, then a failed delivery or a fatal producer error is the run's error. */
+static int run_finish(const struct aq_replay_opts *o, struct run *u, struct aq_replay_stats *st, struct aq_err *e)
+{
+	char errstr[512];
+	int rc;
+
+	run_drain(o, u, st);
+	if ((rc = run_checkpoint(o, u, st, 1, e)))
+		return rc;
+	if (u->c.fail)
+		return aq_err_set(e, AQ_EKAFKA, "topic '%s': %s", u->topic, u->c.fail_msg);
+	if (rd_kafka_fatal_error(u->rk, errstr, sizeof(errstr)))
+		return aq_err_set(e, AQ_EKAFKA, "producer fatal error: %s", errstr);
+	for (size_t k = 0; k < u->nacc; k++)
+		st->accounts += u->seen[k];
+	return 0;
+}
+
+static void run_release(struct run *u, struct aq_replay_stats *st, int rc)
+{
+	if (u->rk) {
 		if (st->stopped) /* undelivered messages are not waited for: the checkpoint says where to resume */
-			rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		rd_kafka_flush(rk, rc || st->stopped ? 1000 : 30000);
-		rd_kafka_destroy(rk);
+			rd_kafka_purge(u->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(u->rk, rc || st->stopped ? 1000 : 30000);
+		rd_kafka_destroy(u->rk);
 	}
-	aq_record_buf_release(&buf);
-	free(props);
-	free(c.win);
-	free(seen);
-	free(cur);
-	free(acc_hi);
-	free(acc_lo);
+	aq_record_buf_release(&u->buf);
+	free(u->c.win);
+	free(u->seen);
+	free(u->cur);
+	free(u->acc_hi);
+	free(u->acc_lo);
+}
+
+int aq_replay_run(struct aq_readings *r, const struct aq_replay_opts *o, struct aq_replay_stats *st,
+		  struct aq_err *e)
+{
+	struct run u = {.topic = o->topic ? o->topic : "water.readings.daily",
+			.W = o->batch_days > 0 ? o->batch_days : (o->speed > 0 ? 1 : 7),
+			.lo = INT32_MAX,
+			.hi = INT32_MIN};
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	aq_record_buf_init(&u.buf);
+	u.t0 = aq_now();
+	if (r->n == 0)
+		return aq_err_set(e, AQ_EINVAL, "no readings to replay");
+	if ((rc = run_plan(r, o, &u, st, e)))
+		return rc;
+	if (!(rc = run_index(r, &u, e)))
+		rc = run_producer(o, &u, st, e);
+	if (rc == AQ_EINTR) { /* stopped before the broker answered: nothing produced */
+		aq_info("%s", e->msg);
+		aq_err_clear(e);
+		st->stopped = 1;
+		rc = 0;
+	} else if (!rc && !(rc = run_stream(r, o, &u, st, e))) {
+		rc = run_finish(o, &u, st, e);
+	}
+	st->seconds = aq_now() - u.t0;
+	run_release(&u, st, rc);
 	return rc;
 }
 

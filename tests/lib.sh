@@ -7,6 +7,10 @@
 #   ok / nok NAME, check NAME EXPR (EXPR is eval'ed, so && works inside it), check_run NAME CMD ARGS...
 #   (CMD run as it is); $fails counts nok
 #   last_json FILE, jget JSON KEY
+#   aq_expected_forecasts MODELS FIRST LAST OUT
+#                              train --forecast (30 days) of the first 3 accounts in FIRST..LAST that
+#                              MODELS forecasts: OUT maps account -> its JSON line plus "first_date"
+#                              (the day after "trained until"); sets $accs to those accounts
 # The script ends with `[ "$fails" -eq 0 ]` (or `exit $((fails > 0))`).
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PATH=$top/bin:$PATH
@@ -28,4 +32,24 @@ aq_snapshot_bins() {
         done
     done
     PATH=$tmp/bin:$PATH
+}
+aq_expected_forecasts() {
+    local models=$1 first=$2 last=$3 out=$4 a
+    accs=
+    for a in $(seq "$first" "$last"); do
+        aquacast-train --forecast "$models" --account "$a" --days 30 >"$tmp/fc.$a" 2>/dev/null && accs="$accs $a"
+        [ "$(echo $accs | wc -w)" -ge 3 ] && break
+    done
+    python3 - "$tmp" "$out" $accs <<'PY'
+import json, sys, datetime
+tmp, path, accs = sys.argv[1], sys.argv[2], sys.argv[3:]
+out = {}
+for a in accs:
+    lines = open(f"{tmp}/fc.{a}").read().splitlines()
+    tu = lines[0].split("trained until ")[1].strip()
+    j = json.loads(lines[-1])
+    j["first_date"] = (datetime.date.fromisoformat(tu) + datetime.timedelta(days=1)).isoformat()
+    out[a] = j
+json.dump(out, open(path, "w"))
+PY
 }

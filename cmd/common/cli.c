@@ -56,6 +56,16 @@ void cli_set_str(const char *key, const char *v) { cli_set(key, v ? json_string(
 
 void cli_set_bool(const char *key, int v) { cli_set(key, json_boolean(v)); }
 
+void cli_set_rate(const char *key, double n, double seconds) { cli_set_real(key, seconds > 0 ? n / seconds : 0); }
+
+void cli_set_stream_rates(double seconds, double messages, double readings, double bytes)
+{
+	cli_set_real("seconds", seconds);
+	cli_set_rate("messages_per_s", messages, seconds);
+	cli_set_rate("readings_per_s", readings, seconds);
+	cli_set_rate("bytes_per_s", bytes, seconds);
+}
+
 void cli_merge(const json_t *obj)
 {
 	const char *k;

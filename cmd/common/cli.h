@@ -44,6 +44,10 @@ void cli_set_int(const char *key, long long v);
 void cli_set_real(const char *key, double v); /* NaN or infinite: null */
 void cli_set_str(const char *key, const char *v); /* NULL: null */
 void cli_set_bool(const char *key, int v);
+/* A throughput: n / seconds, 0 when no time was measured. */
+void cli_set_rate(const char *key, double n, double seconds);
+/* A stream's "seconds", then "messages_per_s", "readings_per_s", "bytes_per_s" (extract --kafka, stream-replay). */
+void cli_set_stream_rates(double seconds, double messages, double readings, double bytes);
 /* Copy every key of obj into the summary (obj is left as it is). */
 void cli_merge(const json_t *obj);
 

@@ -53,13 +53,10 @@ static void set_summary(const struct aq_ingest_stats *st)
 	cli_set_int("batches", (long long)st->batches);
 	cli_set_int("files", (long long)st->files);
 	cli_set_int("db_rows", (long long)st->db_rows);
-	cli_set_real("seconds", t);
-	cli_set_real("messages_per_s", t > 0 ? st->messages / t : 0);
-	cli_set_real("readings_per_s", t > 0 ? st->readings / t : 0);
-	cli_set_real("bytes_per_s", t > 0 ? st->bytes / t : 0);
+	cli_set_stream_rates(t, st->messages, st->readings, st->bytes);
 	cli_set_real("active_seconds", ta);
-	cli_set_real("active_readings_per_s", ta > 0 ? st->readings / ta : 0);
-	cli_set_real("active_messages_per_s", ta > 0 ? st->messages / ta : 0);
+	cli_set_rate("active_readings_per_s", st->readings, ta);
+	cli_set_rate("active_messages_per_s", st->messages, ta);
 	cli_set("lag", st->lag >= 0 ? json_integer(st->lag) : json_null());
 	cli_set_bool("stopped", st->stopped);
 }

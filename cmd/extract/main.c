@@ -82,7 +82,7 @@ static void set_summary(const struct aq_extract_opts *o, const struct aq_extract
 	cli_set_int("rows", (long long)st->rows);
 	cli_set_int("accounts", (long long)st->accounts);
 	cli_set_real("seconds", st->seconds);
-	cli_set_real("rows_per_s", st->seconds > 0 ? st->rows_read / st->seconds : 0);
+	cli_set_rate("rows_per_s", st->rows_read, st->seconds);
 	cli_set_int("watermark", st->watermark);
 	cli_set_str("mode", o->mode == AQ_EXTRACT_FULL ? "full" : "incremental");
 	cli_set("rejected", rej);

@@ -114,23 +114,19 @@ static void seed_summary(int32_t split_day, uint64_t seeded, double seconds)
 
 	cli_set_int("readings", (long long)seeded);
 	cli_set_real("seconds", seconds);
-	cli_set_real("readings_per_s", seconds > 0 ? seeded / seconds : 0);
+	cli_set_rate("readings_per_s", seeded, seconds);
 	cli_set_str("split_day", aq_date_format(split_day, d));
 }
 
 static void run_summary(const struct aq_replay_stats *st)
 {
-	double t = st->seconds;
 	char d[AQ_DATE_STRLEN];
 
 	cli_set_int("messages", (long long)st->messages);
 	cli_set_int("readings", (long long)st->readings);
 	cli_set_int("bytes", (long long)st->bytes);
 	cli_set_int("accounts", (long long)st->accounts);
-	cli_set_real("seconds", t);
-	cli_set_real("messages_per_s", t > 0 ? st->messages / t : 0);
-	cli_set_real("readings_per_s", t > 0 ? st->readings / t : 0);
-	cli_set_real("bytes_per_s", t > 0 ? st->bytes / t : 0);
+	cli_set_stream_rates(st->seconds, st->messages, st->readings, st->bytes);
 	cli_set_int("lag", 0); /* every produced message acknowledged */
 	cli_set_str("first_day", aq_date_format(st->first_day, d));
 	cli_set_str("last_acked_day", aq_date_format(st->last_day, d));

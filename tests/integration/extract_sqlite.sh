@@ -5,6 +5,7 @@
 # independent Python oracle reading the SQLite file directly).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-extract.sh"
 cd "$top"
 T=$(mktemp -d "${AQ_TEST_TMP:-/tmp}/extract_sqlite.XXXXXX")
 trap '[ -n "${AQ_KEEP:-}" ] || rm -rf "$T"' EXIT
@@ -18,10 +19,6 @@ TABLE=PORTAL_ConsumptionDaily
 # pyarrow reads the reference dataset once more, independently (interop check).
 VENV=$(scripts/venv.sh requirements/test.txt) || { echo "not ok - test venv"; exit 1; }
 PYORACLE="$VENV/bin/python $top/tests/integration/extract_oracle.py"
-dump_ds() { # the dataset as normalized, sorted CSV, read back by aquacast-shard to-csv
-    aquacast-shard to-csv "$1" >"$T/tocsv.raw" || return 1
-    $ORACLE normalize "$T/tocsv.raw"
-}
 same_as_source() { # dataset, label
     $ORACLE expect --sqlite "$DB" --table "$TABLE" --counts "$T/counts.json" >"$T/expected.csv" &&
         dump_ds "$1" >"$T/actual.csv" && $ORACLE compare "$T/expected.csv" "$T/actual.csv"
@@ -157,31 +154,15 @@ check_run "--overlap: the late rows re-read a second time (11 rows read)" [ "$(j
 check_run "--overlap re-read twice: still matches the source" late_same "$T/ds_late_ov"
 
 # ---- crash at several points (kill -9), rerun, same dataset as the uninterrupted run ----
-crash_case() { # name, env value ('' = random-time kill)
-    local name=$1 fp=$2 d=$T/ds_crash_$1
-    rm -rf "$d"; cp -a "$T/ds_before_month" "$d"
-    if [ -n "$fp" ]; then
-        AQUACAST_TEST_CRASH=$fp aquacast-extract --odbc "$CONN" --out "$d" >"$T/crash_$name.json" 2>"$T/crash_$name.json.err"
-        check_run "crash at '$fp': the process was killed" [ $? -eq 137 ]
-    else
-        aquacast-extract --odbc "$CONN" --out "$d" --fetch-rows 500 >"$T/crash_$name.json" 2>"$T/crash_$name.json.err" &
-        local pid=$!
-        sleep "0.0$((RANDOM % 9 + 1))"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-    fi
-    extract "$T/rerun_$name.json" --out "$d"
-    check_run "crash '$name': rerun exit 0" [ $? -eq 0 ]
-    same_as_ref() { dump_ds "$d" >"$T/crash.csv" && [ -s "$T/crash.csv" ] && $ORACLE compare "$T/reference.csv" "$T/crash.csv"; }
-    check_run "crash '$name': same rows as the uninterrupted run" same_as_ref
-    check_run "crash '$name': aquacast-shard verify" bash -c "aquacast-shard verify '$d' >'$T/verify.out' 2>&1"
-    ls "$d/readings/"part=*/ | grep parquet | sed 's/^[0-9]*-//' | sort >"$T/crash.files"
-    check_run "crash '$name': same files as the uninterrupted run" cmp -s "$T/reference.files" "$T/crash.files"
-    check_run "crash '$name': watermark at MAX(RowId)" grep -q "\"watermark\": $(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")," "$d/_state/extract.json"
+crash_case_sqlite() { # name, env value ('' = a kill -9 after 10-90 ms): crash_case, then the watermark
+    crash_case "$1" "$2" "0.0$((RANDOM % 9 + 1))"
+    check_run "crash '$1': watermark at MAX(RowId)" grep -q "\"watermark\": $(sqlite3 "$DB" "SELECT MAX(RowId) FROM $TABLE")," "$T/ds_crash_$1/_state/extract.json"
 }
-crash_case pending pending
-crash_case rows "rows:2048"
-crash_case closed closed
-crash_case random1 ''
-crash_case random2 ''
+crash_case_sqlite pending pending
+crash_case_sqlite rows "rows:2048"
+crash_case_sqlite closed closed
+crash_case_sqlite random1 ''
+crash_case_sqlite random2 ''
 check_run "crash 'pending': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_pending.json"
 check_run "crash 'closed': the rerun redid the pending slice" grep -q '"resumed":true' "$T/rerun_closed.json"
 

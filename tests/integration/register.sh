@@ -28,23 +28,7 @@ gate_promoted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[
 sums=(--summary "extract=$tmp/extract.out" --summary "train=$tmp/train.out" --summary "evaluate=$tmp/evaluate.out")
 
 # train --forecast of 3 accounts (30 days), with the first forecast day, for the pyfunc check.
-accs=
-for a in $(seq 3000000 3000079); do
-    aquacast-train --forecast "$tmp/e_promo/models" --account "$a" --days 30 >"$tmp/fc.$a" 2>/dev/null && accs="$accs $a"
-    [ "$(echo $accs | wc -w)" -ge 3 ] && break
-done
-python3 - "$tmp" $accs <<'PY'
-import json, sys, datetime
-tmp, accs = sys.argv[1], sys.argv[2:]
-out = {}
-for a in accs:
-    lines = open(f"{tmp}/fc.{a}").read().splitlines()
-    tu = lines[0].split("trained until ")[1].strip()
-    j = json.loads(lines[-1])
-    j["first_date"] = (datetime.date.fromisoformat(tu) + datetime.timedelta(days=1)).isoformat()
-    out[a] = json.dumps(j)
-json.dump(out, open(f"{tmp}/forecasts.json", "w"))
-PY
+aq_expected_forecasts "$tmp/e_promo/models" 3000000 3000079 "$tmp/forecasts.json"
 
 # --- the local registry (file:) ---
 L=file:$tmp/local

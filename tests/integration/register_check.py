@@ -2,7 +2,7 @@
 
 venv: requirements/mlflow.txt (tests/services/mlflow.sh python), not the test venv
 usage: register_check.py URI SUMMARY_JSON EVAL_DIR ALIAS TRAIN_FORECASTS_JSON [TRAIN_OUT]
-Prints TAP lines; TRAIN_FORECASTS_JSON maps account -> the JSON line of train --forecast (30 days);
+Prints TAP lines; TRAIN_FORECASTS_JSON maps account -> train --forecast's JSON object (30 days) with "first_date";
 TRAIN_OUT is train's stdout (its summary line carries the search space logged as params).
 """
 import hashlib
@@ -87,8 +87,7 @@ with tempfile.TemporaryDirectory() as d:
 model = mlflow.pyfunc.load_model("models:/aquacast-water-forecast@%s" % alias)
 fc = json.load(open(forecasts))
 good = True
-for acc, line in fc.items():
-    want = json.loads(line)
+for acc, want in fc.items():
     first = pd.Timestamp(want["first_date"])
     end = first + pd.Timedelta(days=want["days"] - 1)
     out = model.predict(pd.DataFrame({"account_oid": [int(acc)], "start_date": [first.strftime("%Y-%m-%d")],

@@ -23,23 +23,7 @@ aquacast-evaluate --models "$tmp/m1" --readings "$tmp/r" --out "$tmp/B" --thread
 check "inputs: two sealed evaluations" '[ -f "$tmp/A/_manifest.json" ] && [ -f "$tmp/B/_manifest.json" ]'
 
 # train --forecast of 3 accounts (30 days): the expected values.
-accs=
-for a in $(seq 3000000 3000059); do
-    aquacast-train --forecast "$tmp/A/models" --account "$a" --days 30 >"$tmp/fc.$a" 2>/dev/null && accs="$accs $a"
-    [ "$(echo $accs | wc -w)" -ge 3 ] && break
-done
-python3 - "$tmp" $accs <<'PY'
-import json, sys, datetime
-tmp, accs = sys.argv[1], sys.argv[2:]
-out = {}
-for a in accs:
-    lines = open(f"{tmp}/fc.{a}").read().splitlines()
-    tu = lines[0].split("trained until ")[1].strip()
-    j = json.loads(lines[-1])
-    j["first_date"] = (datetime.date.fromisoformat(tu) + datetime.timedelta(days=1)).isoformat()
-    out[a] = j
-json.dump(out, open(f"{tmp}/expected.json", "w"))
-PY
+aq_expected_forecasts "$tmp/A/models" 3000000 3000059 "$tmp/expected.json"
 check "expected forecasts of 3 accounts" '[ "$(echo $accs | wc -w)" -eq 3 ]'
 
 web=

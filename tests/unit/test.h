@@ -33,4 +33,33 @@ static const char *t_cur;
 
 #define T_DONE() return t_failed_cases ? 1 : 0
 
+/* Test data: a xorshift64 stream, t_unif() in (0, 1), t_gauss() N(0, 1); define T_RNG_SEED before this header for another stream. */
+#ifndef T_RNG_SEED
+#define T_RNG_SEED 0x9E3779B97F4A7C15ULL
+#endif
+static unsigned long long t_rng_state = T_RNG_SEED;
+static inline double t_unif(void)
+{
+	t_rng_state ^= t_rng_state << 13;
+	t_rng_state ^= t_rng_state >> 7;
+	t_rng_state ^= t_rng_state << 17;
+	return ((t_rng_state >> 11) + 0.5) / 9007199254740992.0;
+}
+static inline double t_gauss(void)
+{
+	return sqrt(-2 * log(t_unif())) * cos(2 * M_PI * t_unif());
+}
+
+/* The test's scratch directory removed, unless a case failed (then it is left to look at). */
+static inline void t_remove_if_passed(const char *dir)
+{
+	char cmd[600];
+
+	if (t_failed_cases)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
 #endif

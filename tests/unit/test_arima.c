@@ -4,25 +4,12 @@
 #include "arima.h"
 #include "test.h"
 
-static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
-static double unif(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return ((rng_state >> 11) + 0.5) / 9007199254740992.0;
-}
-static double gauss(void)
-{
-	return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif());
-}
-
 /* ARIMA(1,1,1) with drift 0.05 around 20, n days. */
 static double *sim111(int n)
 {
 	double *y = malloc(sizeof(double) * n), x = 0, w = 0, e0 = 0;
 	for (int t = 0; t < n; t++) {
-		double e = gauss();
+		double e = t_gauss();
 		w = 0.6 * w + e + 0.3 * e0;
 		e0 = e;
 		x += w;
@@ -90,7 +77,7 @@ static void test_robustness(void)
 			case 2: y[t] = (t % 37 == 5) ? 0.8 : 0.0; break;             /* mostly zero */
 			case 3: y[t] = 1.5 + 0.01 * t; break;                        /* exact linear trend */
 			case 4: y[t] = (t % 7 == 0) ? 2.0 : 1.0; break;              /* exact weekly pattern */
-			case 5: y[t] = 1.0 + 1e-9 * gauss(); break;                  /* near-constant */
+			case 5: y[t] = 1.0 + 1e-9 * t_gauss(); break;                  /* near-constant */
 			}
 		}
 		for (size_t si = 0; si < sizeof specs / sizeof specs[0]; si++) {
@@ -119,7 +106,7 @@ static void test_robustness(void)
 	T_EQ_INT(aq_arima_fit(y, n, &specs[0], NULL, &m, ws, &e), AQ_ENUMERIC);
 	double shorty[4] = {1, 2, 3, 2};
 	T_EQ_INT(aq_arima_fit(shorty, 4, &specs[4], NULL, &m, ws, &e), AQ_ENUMERIC);
-	for (int t = 0; t < n; t++) y[t] = gauss();
+	for (int t = 0; t < n; t++) y[t] = t_gauss();
 	y[50] = INFINITY;
 	T_EQ_INT(aq_arima_fit(y, n, &specs[0], NULL, &m, ws, &e), AQ_EINVAL);
 	/* non-finite coefficients */
@@ -204,7 +191,7 @@ static void test_forecast_total_vs_simulation(void)
 	for (int r = 0; r < R; r++) {
 		double lev = y[n - 1], wp = w_prev, ep = e_prev, tot = 0;
 		for (int i = 0; i < to; i++) {
-			double ee = sg * gauss(), w = ar * wp + ee + ma * ep;
+			double ee = sg * t_gauss(), w = ar * wp + ee + ma * ep;
 			lev += w + dr;
 			wp = w;
 			ep = ee;
@@ -288,7 +275,7 @@ static void test_css_formula(void)
 	int n = 200;
 	double *y = malloc(sizeof(double) * n), x = 0;
 	for (int t = 0; t < n; t++) {
-		x = 0.7 * x + gauss();
+		x = 0.7 * x + t_gauss();
 		y[t] = 5 + x;
 	}
 	struct aq_arima_spec s = {1, 0, 0, 0, 0, 0, 0, 1};
@@ -313,7 +300,7 @@ static void test_vcov(void)
 	int n = 2000;
 	double *y = malloc(sizeof(double) * n), x = 0;
 	for (int t = 0; t < n; t++) {
-		x = 0.5 * x + gauss();
+		x = 0.5 * x + t_gauss();
 		y[t] = x;
 	}
 	struct aq_arima_spec s = {1, 0, 0, 0, 0, 0, 0, 0};
@@ -351,7 +338,7 @@ static void test_css_unit_stop(void)
 	/* white noise differenced: some samples take the CSS across the circle */
 	for (int trial = 0; trial < 40; trial++) {
 		for (int t = 0; t < n; t++)
-			y[t] = 3 + gauss();
+			y[t] = 3 + t_gauss();
 		o.css_unit_ma_stop = 0;
 		T_OK(aq_arima_fit(y, n, &s, &o, &a, ws, &e));
 		if (aq_arima_roots_ok(&a, 1.01))
@@ -364,7 +351,7 @@ static void test_css_unit_stop(void)
 	T_CHECK(crawled > 0);
 	o.css_unit_ma_stop = 0;
 	for (int t = 0; t < n; t++) {
-		double eps = gauss();
+		double eps = t_gauss();
 		x = 0.6 * x + eps + 0.3 * e0;
 		e0 = eps;
 		y[t] = x;

@@ -2,20 +2,8 @@
 #include <string.h>
 
 #include "kalman.h"
+#define T_RNG_SEED 88172645463325252ULL
 #include "test.h"
-
-static unsigned long long rng_state = 88172645463325252ULL;
-static double unif(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return ((rng_state >> 11) + 0.5) / 9007199254740992.0;
-}
-static double gauss(void)
-{
-	return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif());
-}
 
 /* Expanded (1 - ar B)(1 - sar B^s) and (1 + ma B)(1 + sma B^s). */
 static void expand(int p, const double *ar, int q, const double *ma, int P, const double *sar, int Q,
@@ -114,14 +102,14 @@ static double *series(int n, int np, const double *phi, int nq, const double *th
 	double *y = malloc(sizeof(double) * n), *e = malloc(sizeof(double) * (n + 200));
 	double *x = calloc(n + 200, sizeof(double));
 	for (int t = 0; t < n + 200; t++) {
-		e[t] = gauss();
+		e[t] = t_gauss();
 		double v = e[t];
 		for (int i = 0; i < np && t - 1 - i >= 0; i++) v += phi[i] * x[t - 1 - i];
 		for (int j = 0; j < nq && t - 1 - j >= 0; j++) v += theta[j] * e[t - 1 - j];
 		x[t] = v;
 	}
 	for (int t = 0; t < n; t++) y[t] = x[t + 200];
-	for (int k = 0; k < nmiss; k++) y[10 + (int)(unif() * (n - 20))] = NAN;
+	for (int k = 0; k < nmiss; k++) y[10 + (int)(t_unif() * (n - 20))] = NAN;
 	free(e); free(x);
 	return y;
 }

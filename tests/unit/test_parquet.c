@@ -526,12 +526,6 @@ int main(void)
 	T_RUN(test_foreign_and_crc);
 	T_RUN(test_crafted_footers);
 	T_RUN(test_corrupt_fuzz);
-	if (!t_failed_cases) {
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", tmpdir);
-	}
+	t_remove_if_passed(tmpdir);
 	T_DONE();
 }

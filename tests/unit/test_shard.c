@@ -654,12 +654,6 @@ int main(void)
 	T_RUN(test_empty);
 	T_RUN(test_ignores_tmp_and_foreign);
 	T_RUN(test_next_key);
-	if (!t_failed_cases) {
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", tmpdir);
-	}
+	t_remove_if_passed(tmpdir);
 	T_DONE();
 }
