@@ -680,7 +680,7 @@ static void version_tags(struct job *j, json_t *vt, const char *run_id)
 	set_prefixed(vt, "decision.accounts", json_object_get(j->decision, "accounts"));
 	set_prefixed(vt, "decision", json_object_get(j->decision, "aggregate"));
 	json_t *reasons = json_object_get(j->decision, "reasons");
-	char *s = json_dumps(reasons ? reasons : json_array(), JSON_COMPACT);
+	char *s = reasons ? json_dumps(reasons, JSON_COMPACT) : strdup("[]");
 	if (s && strlen(s) < 5000)
 		set_s(vt, "decision.reasons", s);
 	free(s);

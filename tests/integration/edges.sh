@@ -135,6 +135,8 @@ t1=$(now)
 aquacast-extract --kafka "$B" --topic edges.empty --group ge --out "$tmp/ids3" --idle-timeout 2 >"$tmp/idl.json" 2>"$tmp/idl.log"; rc=$?
 dt=$(elapsed "$t1" "$(now)")
 echo "# idle-timeout 2 on an empty topic: exit $rc after $dt s"
-check "ingest --idle-timeout 2, empty topic: exit 0 within 6 s (${dt} s; topic creation and group join included)" \
-    "[ $rc -eq 0 ] && lt $dt 6 && last_json '$tmp/idl.json' | grep -q '\"lag\":0'"
+# the bound proves the idle timeout ends the run (no hang); it is loose because a broker started a
+# moment ago on a loaded 2-core machine takes seconds to create the topic and join the group
+check "ingest --idle-timeout 2, empty topic: exit 0 within 20 s (${dt} s; topic creation and group join included)" \
+    "[ $rc -eq 0 ] && lt $dt 20 && last_json '$tmp/idl.json' | grep -q '\"lag\":0'"
 [ "$fails" -eq 0 ]
