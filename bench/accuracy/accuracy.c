@@ -20,6 +20,13 @@
  * fitted on the served forecaster's errors in the backtest windows before
  * the held-out days of all accounts (never the held-out days).
  *
+ * arima_bc: lib/autoarima on the Box–Cox transform (lib/boxcox.h) of the
+ * cleaned training part, AQ_BENCH_LAMBDA = auto (default) or log1p; the
+ * median as the daily point, back-transformed quantiles as bounds, the
+ * totals the sum of the bias-adjusted means (AQ_BENCH_BC_TOTAL = median |
+ * fwmedian: experiments). ensemble_bc: the ensemble with arima_bc as its
+ * ARIMA member. docs/accuracy.md "ARIMA on a transformed scale".
+ *
  *   accuracy DATA.csv R_FORECASTS.csv [HOLD=30] [MIN_DAYS=120] [THREADS]
  * Prints a table and, last, one JSON line.
  */
