@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # train.sh — aquacast-train end to end on a dataset full of degenerate accounts: full, update, refit, auto,
-# carry-over, --until, --accounts, --forecast, immutability, usage errors.
+# carry-over, --until, --accounts, --forecast, --lambda, immutability, usage errors.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 cd "$top"
