@@ -421,7 +421,8 @@ int aq_model_forecast_path(const struct aq_model_row *r, int h, int from, int to
 	if (row_bc(r)) {   /* only after a failure above: the mean of Recent */
 		struct aq_model_row plain = *r;
 		plain.bc = aq_bc_none();
-		plain.nstate = 0;   /* not an ARIMA: aq_model_forecast's last resort */
+		plain.nstate = 0;   /* not an ARIMA nor a MEAN row (coef is z-scale): the mean of Recent */
+		plain.ncoef = 0;
 		rc = aq_model_forecast(&plain, h, m, s, e);
 		if (!rc)
 			rc = aq_model_forecast_total(&plain, from, to, &tsum, &ts, e);

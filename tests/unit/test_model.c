@@ -330,6 +330,18 @@ static void test_transformed_row(void)
 	aq_model_row_init(&c);
 	T_OK(aq_model_row_copy(&c, a, &e));
 	T_CHECK(aq_bc_active(&c.bc));
+	/* a transformed model that cannot forecast (here a NaN coefficient) serves the mean of Recent */
+	c.coef[0] = NAN;
+	double rm = 0;
+	int rk = 0;
+	for (int i = 0; i < AQ_MODEL_RECENT; i++)
+		if (isfinite(c.recent[i])) {
+			rm += c.recent[i];
+			rk++;
+		}
+	T_OK(aq_model_forecast_path(&c, H, 0, H, &out, tot, NULL, NULL, &e));
+	T_RNEAR(out.mean[5], rm / rk, 1e-12);
+	T_RNEAR(tot[0], 30 * rm / rk, 1e-9);
 	T_OK(aq_model_row_set_mean(&c, 1, 0, AQ_MODEL_FAILED, "x", &e));
 	T_CHECK(!aq_bc_active(&c.bc));
 	aq_model_row_release(&c);
