@@ -89,21 +89,15 @@ static int cmp_row(const void *x, const void *y)
 	return (a->date > b->date) - (a->date < b->date);
 }
 
-/* Median of the finite values of v[0..k), NaN if none. */
+/* Median of the finite values of v[0..k) (k <= 8), NaN if none. */
 static double median_of(const double *v, int k)
 {
 	double x[8];
-	int m = 0;
+	size_t m = 0;
 	for (int i = 0; i < k; i++)
-		if (isfinite(v[i])) {
-			int j = m++;
-			while (j > 0 && x[j - 1] > v[i]) {
-				x[j] = x[j - 1];
-				j--;
-			}
-			x[j] = v[i];
-		}
-	return m == 0 ? NAN : m % 2 ? x[m / 2] : 0.5 * (x[m / 2 - 1] + x[m / 2]);
+		if (isfinite(v[i]))
+			x[m++] = v[i];
+	return aq_median_inplace(x, m);
 }
 
 /*
