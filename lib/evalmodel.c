@@ -332,6 +332,7 @@ static void em_zero(struct aq_evmodel *em)
 {
 	memset(em, 0, sizeof(*em));
 	aq_arima_model_init(&em->m);
+	em->bc = aq_bc_none();
 }
 
 int aq_evmodel_from_row(struct aq_evmodel *em, const struct aq_model_row *row, size_t n_train, int refit,
@@ -345,8 +346,10 @@ int aq_evmodel_from_row(struct aq_evmodel *em, const struct aq_model_row *row, s
 	em->ws = ws;
 	if (aq_model_row_is_arima(row)) {
 		struct aq_err le = {0};
-		if (aq_model_row_to_arima(row, &em->m, &le) == 0)
+		if (aq_model_row_to_arima(row, &em->m, &le) == 0) {
 			em->arima = 1;
+			em->bc = row->bc;
+		}
 		else
 			aq_debug("account %lld: %s (served by its mean)", (long long)row->account, le.msg);
 	}
@@ -378,6 +381,8 @@ void aq_evmodel_release(struct aq_evmodel *em)
 	free(em->in.a);
 	free(em->in.x);
 	free(em->in.psi2);
+	free(em->z);
+	free(em->bmu);
 	em_zero(em);
 }
 
@@ -401,10 +406,9 @@ static int refit_at(struct aq_evmodel *em, const double *y, size_t origin, int h
 	return rc;
 }
 
-int aq_evmodel_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+static int forecast_z(struct aq_evmodel *em, const double *y, size_t origin, int h, double *mean, double *sd,
 		      struct aq_err *e)
 {
-	struct aq_evmodel *em = ctx;
 	int rc;
 	if (!em->arima) {
 		if (!em->row)
@@ -441,12 +445,84 @@ out:
 	return rc;
 }
 
+#define Z95 1.959963984540054
+
+/* y[0..origin) on the model's scale: the transform of a transformed row, cached per series (em->z). */
+static const double *on_scale(struct aq_evmodel *em, const double *y, size_t origin, struct aq_err *e)
+{
+	if (!aq_bc_active(&em->bc))
+		return y;
+	if (em->zsrc != y || em->zn < origin) {
+		if (origin > em->zcap) {
+			double *z = realloc(em->z, (origin ? origin : 1) * sizeof *z);
+			if (!z) {
+				aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu days", origin);
+				return NULL;
+			}
+			em->z = z;
+			em->zcap = origin;
+		}
+		aq_bc_apply(&em->bc, y, origin, em->z);
+		em->zsrc = y;
+		em->zn = origin;
+	}
+	return em->z;
+}
+
+int aq_evmodel_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+		      struct aq_err *e)
+{
+	struct aq_evmodel *em = ctx;
+	if (!aq_bc_active(&em->bc) || !em->arima)
+		return forecast_z(em, y, origin, h, mean, sd, e);
+	const double *z = on_scale(em, y, origin, e);
+	if (!z)
+		return AQ_ENOMEM;
+	int rc = forecast_z(em, z, origin, h, mean, sd, e);
+	if (rc)
+		return rc;
+	/* back-transformed (lib/boxcox.h): the median, and the sd of the Gaussian with the same 95 % width */
+	if (h > em->bcap) {
+		double *b = realloc(em->bmu, 2 * (size_t)h * sizeof *b);
+		if (!b)
+			return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d days", h);
+		em->bmu = b;
+		em->bcap = h;
+	}
+	em->bh = h;
+	for (int i = 0; i < h; i++) {
+		double mu = mean[i], s = sd[i];
+		em->bmu[i] = mu;
+		em->bmu[em->bcap + i] = s;
+		mean[i] = aq_bc_median(&em->bc, mu);
+		sd[i] = (aq_bc_inv(&em->bc, mu + Z95 * s) - aq_bc_inv(&em->bc, mu - Z95 * s)) / (2 * Z95);
+	}
+	return 0;
+}
+
+/* Transformed row: sdsum[i] from aq_bc_total of the last forecast's first i + 1 days (95 % width / 2 z95). */
+static int bc_sdsum(struct aq_evmodel *em, int h, double *sdsum, struct aq_err *e)
+{
+	if (em->bh < h)
+		return aq_err_set(e, AQ_ESTATE, "no forecast of %d days to sum", h);
+	for (int i = 0; i < h; i++) {
+		double tot[5], sde;
+		int rc = aq_bc_total(&em->bc, &em->m, em->bmu, em->bmu + em->bcap, 0, i + 1, tot, &sde, NULL, e);
+		if (rc)
+			return rc;
+		sdsum[i] = isfinite(tot[4]) ? (tot[4] - tot[3]) / (2 * Z95) : sde;
+	}
+	return 0;
+}
+
 int aq_evmodel_sdsum(void *ctx, int h, double *sdsum, struct aq_err *e)
 {
 	struct aq_evmodel *em = ctx;
 	int rc;
 	if (h <= 0)
 		return 0;
+	if (em->arima && aq_bc_active(&em->bc))
+		return bc_sdsum(em, h, sdsum, e);
 	if (!em->arima) {
 		if (!em->row)
 			return aq_err_set(e, AQ_ESTATE, "no model to forecast with");

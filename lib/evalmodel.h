@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "arima.h"
+#include "boxcox.h"
 #include "evaluate.h"
 #include "kalman.h"
 #include "model.h"
@@ -79,6 +80,18 @@ struct aq_evmodel {
 	size_t warmup;                   /* Kalman path: days filtered before the first earlier origin; 0 = day 0 */
 	int kalman;                      /* earlier origins by the exact Kalman filter (else innovations) */
 	struct aq_evmodel_innov in;
+	/*
+	 * A transformed row (lib/boxcox.h): the model filters and forecasts the transform of y
+	 * (cached: z[0..zn) of zsrc); aq_evmodel_forecast gives the back-transformed median and the sd
+	 * of the Gaussian with the same 95 % interval width (evaluate's intervals are Gaussian around
+	 * its point), sdsum the same of aq_bc_total over the last forecast (bmu: z means, then sds).
+	 */
+	struct aq_bc bc;
+	double *z;
+	const double *zsrc;
+	size_t zn, zcap;
+	double *bmu;
+	int bcap, bh;
 };
 
 /* Default warm-up: max relative forecast difference to the full filter ~5e-6 on DAIAD (non-seasonal). */

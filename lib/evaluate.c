@@ -164,6 +164,31 @@ static void ensemble_of(const struct aq_path *mem, int k, int h, const struct aq
 int aq_served_forecast(int fc, int combo_ref, const double *y, size_t n, int h, const double *arima_mean,
 		       const double *arima_sd, const struct aq_path *out, struct aq_err *e)
 {
+	if (!arima_mean)
+		return aq_served_forecast_path(fc, combo_ref, y, n, h, NULL, out, e);
+	double *tmp = malloc((size_t)(h > 0 ? h : 1) * 5 * sizeof(*tmp));
+	if (!tmp)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate a forecast path of %d days", h);
+	struct aq_path a = {tmp, tmp + h, tmp + 2 * h, tmp + 3 * h, tmp + 4 * h};
+	normal_path(arima_mean, arima_sd, h, &a);
+	int rc = aq_served_forecast_path(fc, combo_ref, y, n, h, &a, out, e);
+	free(tmp);
+	return rc;
+}
+
+static void copy_path(const struct aq_path *src, int h, const struct aq_path *dst)
+{
+	size_t sz = (size_t)h * sizeof(double);
+	memmove(dst->mean, src->mean, sz);
+	memmove(dst->lo80, src->lo80, sz);
+	memmove(dst->hi80, src->hi80, sz);
+	memmove(dst->lo95, src->lo95, sz);
+	memmove(dst->hi95, src->hi95, sz);
+}
+
+int aq_served_forecast_path(int fc, int combo_ref, const double *y, size_t n, int h, const struct aq_path *arima,
+			    const struct aq_path *out, struct aq_err *e)
+{
 	if (fc < 0 || fc >= AQ_FC_N)
 		return aq_err_set(e, AQ_EINVAL, "unknown forecaster %d", fc);
 	if (fc == AQ_FC_ENSEMBLE) {
@@ -175,15 +200,15 @@ int aq_served_forecast(int fc, int combo_ref, const double *y, size_t n, int h, 
 			double *b = tmp + (size_t)j * 5 * (size_t)h;
 			mem[j] = (struct aq_path){b, b + h, b + 2 * h, b + 3 * h, b + 4 * h};
 		}
-		if (arima_mean)
-			normal_path(arima_mean, arima_sd, h, &mem[0]);
+		if (arima)
+			copy_path(arima, h, &mem[0]);
 		else
 			for (int i = 0; i < h; i++)
 				mem[0].mean[i] = NAN;
 		int nref = 0;
 		for (int r = 0; r < AQ_REF_N; r++)
 			nref += aq_ref_forecast(r, y, n, h, &mem[1 + r], NULL) == 0;
-		if (!arima_mean && !nref) {
+		if (!arima && !nref) {
 			free(tmp);
 			return aq_err_set(e, AQ_ENOTFOUND, "no member of the ensemble has a forecast");
 		}
@@ -192,9 +217,9 @@ int aq_served_forecast(int fc, int combo_ref, const double *y, size_t n, int h, 
 		return 0;
 	}
 	if (fc == AQ_FC_ARIMA || fc == AQ_FC_COMBO) {
-		if (!arima_mean)
+		if (!arima)
 			return aq_err_set(e, AQ_EINVAL, "served forecaster '%s' needs the arima forecast", fc_names[fc]);
-		normal_path(arima_mean, arima_sd, h, out);
+		copy_path(arima, h, out);
 		if (fc == AQ_FC_ARIMA)
 			return 0;
 		double *tmp = malloc((size_t)(h > 0 ? h : 1) * 5 * sizeof(*tmp));

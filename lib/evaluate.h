@@ -169,6 +169,13 @@ void aq_eval_block_totals(const double *block, int h, int L, int combo_ref, doub
  */
 int aq_served_forecast(int fc, int combo_ref, const double *y, size_t n, int h, const double *arima_mean,
 		       const double *arima_sd, const struct aq_path *out, struct aq_err *e);
+/*
+ * The same with the ARIMA part given as a path (points >= 0 and bounds, e.g.
+ * the back-transformed quantiles of a transformed row, aq_model_forecast_path;
+ * NULL when fc uses none). out may not alias arima.
+ */
+int aq_served_forecast_path(int fc, int combo_ref, const double *y, size_t n, int h, const struct aq_path *arima,
+			    const struct aq_path *out, struct aq_err *e);
 
 /*
  * Champion/challenger on the same new days, per account: the challenger

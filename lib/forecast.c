@@ -155,6 +155,53 @@ int aq_forecaster_range(struct aq_forecaster *f, int64_t account, int32_t from, 
 	return rc;
 }
 
+/*
+ * A transformed row (lib/boxcox.h): the ARIMA part is the back-transformed path (median points, quantile
+ * bounds); the total of Served arima is the sum of the bias-adjusted means with its lognormal interval, of
+ * any other forecaster the sum of its points with the model's sd of the total.
+ */
+static int forecast_row_bc(const struct aq_model_row *r, int fc, int ref, int h, int from, int to,
+			   const struct aq_path *out, double tot[5], struct aq_err *e)
+{
+	double *b = malloc(6 * (size_t)h * sizeof *b), tt[5], tsd;
+	if (!b)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	struct aq_path a = {b, b + h, b + 2 * h, b + 3 * h, b + 4 * h};
+	double *sd = b + 5 * h;
+	int rc = aq_model_forecast_path(r, h, from, to, &a, tt, sd, &tsd, e);
+	if (rc)
+		goto out;
+	if (aq_served_forecast_path(fc, ref, r->recent, AQ_MODEL_RECENT, h, &a, out, NULL))
+		aq_served_forecast_path(AQ_FC_ARIMA, ref, r->recent, AQ_MODEL_RECENT, h, &a, out, NULL);
+	double F = 0;
+	for (int i = 0; i < h; i++) {
+		if (!isfinite(out->mean[i])) {   /* a reference without history that day: the model's */
+			out->mean[i] = a.mean[i];
+			out->lo80[i] = a.lo80[i];
+			out->hi80[i] = a.hi80[i];
+			out->lo95[i] = a.lo95[i];
+			out->hi95[i] = a.hi95[i];
+		}
+		if (r->cal.ok) {
+			aq_cal_interval(&r->cal, 1, out->mean[i], sd[i], 0.80, &out->lo80[i], &out->hi80[i]);
+			aq_cal_interval(&r->cal, 1, out->mean[i], sd[i], 0.95, &out->lo95[i], &out->hi95[i]);
+		}
+		if (i >= from && i < to)
+			F += out->mean[i];
+	}
+	const struct aq_cal *c = r->cal.ok ? &r->cal : NULL;
+	if (fc == AQ_FC_ARIMA && !c) {
+		memcpy(tot, tt, sizeof tt);
+	} else {
+		tot[0] = fc == AQ_FC_ARIMA ? tt[0] : F;
+		aq_cal_interval(c, to - from, tot[0], tsd, 0.80, &tot[1], &tot[2]);
+		aq_cal_interval(c, to - from, tot[0], tsd, 0.95, &tot[3], &tot[4]);
+	}
+out:
+	free(b);
+	return rc;
+}
+
 /* Reference history for a row: its Recent window (the 28 cleaned days up to TrainedUntil). */
 int aq_forecast_row(const struct aq_model_row *r, int h, int from, int to, const struct aq_path *out, double tot[5],
 		    struct aq_err *e)
@@ -164,6 +211,8 @@ int aq_forecast_row(const struct aq_model_row *r, int h, int from, int to, const
 	int fc, ref, rc;
 	if (aq_served_parse(r->served, &fc, &ref))
 		fc = AQ_FC_ARIMA;
+	if (aq_bc_active(&r->bc) && aq_model_row_is_arima(r))
+		return forecast_row_bc(r, fc, ref, h, from, to, out, tot, e);
 	double *m = malloc(2 * (size_t)h * sizeof *m), *sd = m ? m + h : NULL, tsum, tsd;
 	if (!m)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");

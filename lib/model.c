@@ -36,16 +36,22 @@ static const struct aq_pq_column model_cols[] = {
 	{"Served", AQ_PQ_BYTES, AQ_PQ_STRING},
 	{"ServedMargin", AQ_PQ_DOUBLE, AQ_PQ_NONE},
 	{"Calib", AQ_PQ_BYTES, AQ_PQ_NONE},
+	{"Lambda", AQ_PQ_DOUBLE, AQ_PQ_NONE},
+	{"LambdaShift", AQ_PQ_DOUBLE, AQ_PQ_NONE},
 };
 
 enum {
 	C_ACCOUNT, C_STATUS, C_REASON, C_SPEC, C_P, C_D, C_Q, C_SP, C_SD, C_SQ, C_S, C_CONST, C_COEF,
 	C_SIGMA2, C_LOGLIK, C_AICC, C_FIRST, C_UNTIL, C_NOBS, C_N, C_FITSEC, C_STATE, C_STATET, C_RULE,
-	C_RECENT, C_SERVED, C_MARGIN, C_CALIB, C_NCOLS
+	C_RECENT, C_SERVED, C_MARGIN, C_CALIB, C_LAMBDA, C_LSHIFT, C_NCOLS
 };
 
 const struct aq_pq_schema aq_models_schema = {
-	"aquacast.models", 2, C_NCOLS, model_cols,
+	"aquacast.models", 3, C_NCOLS, model_cols,
+};
+/* v2: the same columns without Lambda, LambdaShift (read as not transformed) */
+static const struct aq_pq_schema models_v2_schema = {
+	"aquacast.models", 2, C_LAMBDA, model_cols,
 };
 /* v1: the same columns without Calib (read as not calibrated) */
 static const struct aq_pq_schema models_v1_schema = {
@@ -74,6 +80,7 @@ void aq_model_row_init(struct aq_model_row *r)
 	memset(r, 0, sizeof *r);
 	r->sigma2 = r->loglik = r->aicc = NAN;
 	r->served_margin = NAN;
+	r->bc = aq_bc_none();
 	for (int i = 0; i < AQ_MODEL_RECENT; i++)
 		r->recent[i] = NAN;
 }
@@ -210,6 +217,7 @@ int aq_model_row_set_mean(struct aq_model_row *r, double mean, double sigma2, en
 	r->sigma2 = isfinite(sigma2) && sigma2 >= 0 ? sigma2 : 0;
 	r->loglik = r->aicc = NAN;
 	r->status = st;
+	r->bc = aq_bc_none();   /* a mean is on the readings' scale */
 	return 0;
 }
 
@@ -239,11 +247,69 @@ static void mean_model(const struct aq_model_row *r, double *mu, double *var)
 	}
 }
 
+/* 1 when r is an ARIMA row fitted on a transformed scale. */
+static int row_bc(const struct aq_model_row *r)
+{
+	return aq_bc_active(&r->bc) && aq_model_row_is_arima(r);
+}
+
+/* The ARIMA of the row and its z-scale forecast mu, sd over h days (finite), or an error. */
+static int arima_z(const struct aq_model_row *r, int h, struct aq_arima_model *m, double *mu, double *sd,
+		   struct aq_err *e)
+{
+	aq_arima_model_init(m);
+	int rc = aq_model_row_to_arima(r, m, e);
+	if (!rc)
+		rc = aq_arima_forecast(m, h, mu, sd, e);
+	for (int i = 0; !rc && i < h; i++)
+		if (!isfinite(mu[i]) || !isfinite(sd[i]))
+			rc = aq_err_set(e, AQ_ENUMERIC, "non-finite forecast");
+	if (rc)
+		aq_arima_model_release(m);
+	return rc;
+}
+
+/*
+ * Transformed row: days (Gaussian approximation, model.h) and, when to > from, the total of [from, to).
+ * mean/sd may be NULL (total only). Returns non-zero when the model cannot forecast.
+ */
+static int bc_forecast(const struct aq_model_row *r, int h, double *mean, double *sd, int from, int to, double *sum,
+		       double *sdsum)
+{
+	struct aq_err e2 = {0};
+	double *mu = malloc(2 * (size_t)h * sizeof *mu), *sz = mu ? mu + h : NULL;
+	if (!mu)
+		return AQ_ENOMEM;
+	struct aq_arima_model m;
+	int rc = arima_z(r, h, &m, mu, sz, &e2);
+	if (rc) {
+		free(mu);
+		return rc;
+	}
+	for (int i = 0; mean && i < h; i++) {
+		mean[i] = aq_bc_mean(&r->bc, mu[i], sz[i] * sz[i]);
+		sd[i] = aq_bc_dinv(&r->bc, mu[i]) * sz[i];
+	}
+	if (to > from) {
+		double tot[5];
+		rc = aq_bc_total(&r->bc, &m, mu, sz, from, to, tot, sdsum, NULL, &e2);
+		*sum = tot[0];
+		if (!rc && (!isfinite(*sum) || !isfinite(*sdsum)))
+			rc = AQ_ENUMERIC;
+	}
+	aq_arima_model_release(&m);
+	free(mu);
+	return rc;
+}
+
 int aq_model_forecast(const struct aq_model_row *r, int h, double *mean, double *sd, struct aq_err *e)
 {
 	if (h <= 0)
 		return aq_err_set(e, AQ_EINVAL, "forecast horizon %d is not positive", h);
-	if (aq_model_row_is_arima(r)) {
+	if (row_bc(r)) {
+		if (bc_forecast(r, h, mean, sd, 0, 0, NULL, NULL) == 0)
+			return 0;
+	} else if (aq_model_row_is_arima(r)) {
 		struct aq_arima_model m;
 		aq_arima_model_init(&m);
 		struct aq_err e2 = {0};
@@ -271,7 +337,10 @@ int aq_model_forecast_total(const struct aq_model_row *r, int from, int to, doub
 {
 	if (from < 0 || to <= from)
 		return aq_err_set(e, AQ_EINVAL, "bad forecast period [%d, %d)", from, to);
-	if (aq_model_row_is_arima(r)) {
+	if (row_bc(r)) {
+		if (bc_forecast(r, to, NULL, NULL, from, to, sum, sd) == 0)
+			return 0;
+	} else if (aq_model_row_is_arima(r)) {
 		struct aq_arima_model m;
 		aq_arima_model_init(&m);
 		struct aq_err e2 = {0};
@@ -294,7 +363,10 @@ int aq_model_forecast_window(const struct aq_model_row *r, int h, int from, doub
 {
 	if (from < 0 || h <= from)
 		return aq_err_set(e, AQ_EINVAL, "bad forecast period [%d, %d)", from, h);
-	if (aq_model_row_is_arima(r)) {
+	if (row_bc(r)) {
+		if (bc_forecast(r, h, mean, sd, from, h, sum, sdsum) == 0)
+			return 0;
+	} else if (aq_model_row_is_arima(r)) {
 		struct aq_arima_model m;
 		aq_arima_model_init(&m);
 		struct aq_err e2 = {0};
@@ -311,6 +383,90 @@ int aq_model_forecast_window(const struct aq_model_row *r, int h, int from, doub
 	/* The fallbacks of aq_model_forecast and aq_model_forecast_total, each as they would give it. */
 	int rc = aq_model_forecast(r, h, mean, sd, e);
 	return rc ? rc : aq_model_forecast_total(r, from, h, sum, sdsum, e);
+}
+
+#define Z95 1.959963984540054
+
+int aq_model_forecast_path(const struct aq_model_row *r, int h, int from, int to, const struct aq_path *out,
+			   double tot[5], double *sd, double *tsd, struct aq_err *e)
+{
+	if (h <= 0 || from < 0 || to <= from || to > h)
+		return aq_err_set(e, AQ_EINVAL, "bad forecast period [%d, %d) of %d days", from, to, h);
+	if (row_bc(r)) {
+		double *mu = malloc(2 * (size_t)h * sizeof *mu), *sz = mu ? mu + h : NULL, ts;
+		if (!mu)
+			return aq_err_set(e, AQ_ENOMEM, "out of memory");
+		struct aq_arima_model m;
+		struct aq_err e2 = {0};
+		int rc = arima_z(r, h, &m, mu, sz, &e2);
+		if (!rc) {
+			aq_bc_path(&r->bc, mu, sz, h, 0, out);
+			rc = aq_bc_total(&r->bc, &m, mu, sz, from, to, tot, &ts, NULL, &e2);
+			aq_arima_model_release(&m);
+		}
+		free(mu);
+		if (!rc && isfinite(tot[0]) && isfinite(tot[4])) {
+			for (int i = 0; sd && i < h; i++)
+				sd[i] = (out->hi95[i] - out->lo95[i]) / (2 * Z95);
+			if (tsd)
+				*tsd = (tot[4] - tot[3]) / (2 * Z95);
+			return 0;
+		}
+		/* the model cannot forecast: the fallback of aq_model_forecast below (Gaussian) */
+	}
+	double *m = malloc(2 * (size_t)h * sizeof *m), *s = m ? m + h : NULL, tsum, ts;
+	if (!m)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	int rc;
+	if (row_bc(r)) {   /* only after a failure above: the mean of Recent */
+		struct aq_model_row plain = *r;
+		plain.bc = aq_bc_none();
+		plain.nstate = 0;   /* not an ARIMA nor a MEAN row (coef is z-scale): the mean of Recent */
+		plain.ncoef = 0;
+		rc = aq_model_forecast(&plain, h, m, s, e);
+		if (!rc)
+			rc = aq_model_forecast_total(&plain, from, to, &tsum, &ts, e);
+	} else if (to == h) {
+		rc = aq_model_forecast_window(r, h, from, m, s, &tsum, &ts, e);
+	} else if (!(rc = aq_model_forecast(r, h, m, s, e))) {
+		rc = aq_model_forecast_total(r, from, to, &tsum, &ts, e);
+	}
+	if (!rc) {
+		double F = 0, z80 = aq_qnorm(0.9);
+		for (int i = 0; i < h; i++) {
+			out->mean[i] = m[i];
+			aq_model_clip_z(&out->mean[i], s[i], z80, &out->lo80[i], &out->hi80[i]);
+			double m2 = m[i];
+			aq_model_clip_z(&m2, s[i], Z95, &out->lo95[i], &out->hi95[i]);
+			if (sd)
+				sd[i] = s[i];
+			if (i >= from && i < to)
+				F += out->mean[i];
+		}
+		tot[0] = F;
+		double F2 = F;
+		aq_model_clip_z(&F2, ts, z80, &tot[1], &tot[2]);
+		F2 = F;
+		aq_model_clip_z(&F2, ts, Z95, &tot[3], &tot[4]);
+		if (tsd)
+			*tsd = ts;
+	}
+	free(m);
+	return rc;
+}
+
+int aq_model_row_update(const struct aq_model_row *r, struct aq_arima_model *m, const double *v, size_t k,
+			struct aq_err *e)
+{
+	if (!aq_bc_active(&r->bc))
+		return aq_arima_update(m, v, k, e);
+	double *z = malloc((k ? k : 1) * sizeof *z);
+	if (!z)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %zu days", k);
+	aq_bc_apply(&r->bc, v, k, z);
+	int rc = aq_arima_update(m, z, k, e);
+	free(z);
+	return rc;
 }
 
 void aq_model_clip(double *mean, double sd, double level, double *lo, double *hi)
@@ -443,7 +599,7 @@ int aq_model_write_file(const char *path, const struct aq_model_row *rows, size_
 	const size_t rg = 1 << 20;
 	int32_t *i32[10] = {0};
 	int64_t *acc = NULL, *st = NULL;
-	double *dbl[5] = {0};
+	double *dbl[7] = {0};
 	struct bytes_col bc[NBYTECOLS];
 	memset(bc, 0, sizeof bc);
 	size_t cap = n < rg ? n : rg;
@@ -452,7 +608,7 @@ int aq_model_write_file(const char *path, const struct aq_model_row *rows, size_
 	int oom = 0;
 	for (int i = 0; i < 10; i++)
 		oom |= !(i32[i] = malloc(cap * sizeof(int32_t)));
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		oom |= !(dbl[i] = malloc(cap * sizeof(double)));
 	for (int i = 0; i < NBYTECOLS; i++)
 		oom |= !(bc[i].off = malloc((cap + 1) * sizeof(uint64_t)));
@@ -499,6 +655,8 @@ int aq_model_write_file(const char *path, const struct aq_model_row *rows, size_
 			dbl[2][j] = r->aicc;
 			dbl[3][j] = r->fit_seconds;
 			dbl[4][j] = r->served_margin;
+			dbl[5][j] = aq_bc_active(&r->bc) ? r->bc.lambda : NAN;
+			dbl[6][j] = aq_bc_active(&r->bc) ? r->bc.shift : 0;
 			st[j] = r->state_t;
 			continue;
 oomrow:
@@ -528,7 +686,7 @@ oomrow:
 			[C_SIGMA2] = dbl[0], [C_LOGLIK] = dbl[1], [C_AICC] = dbl[2], [C_FIRST] = i32[8],
 			[C_UNTIL] = i32[9], [C_NOBS] = nobs, [C_N] = nn, [C_FITSEC] = dbl[3], [C_STATE] = &pb[4],
 			[C_STATET] = st, [C_RULE] = &pb[6], [C_RECENT] = &pb[5], [C_SERVED] = &pb[8],
-			[C_MARGIN] = dbl[4], [C_CALIB] = &pb[9],
+			[C_MARGIN] = dbl[4], [C_CALIB] = &pb[9], [C_LAMBDA] = dbl[5], [C_LSHIFT] = dbl[6],
 		};
 		rc = m ? aq_pq_writer_write(&w, m, cols, e) : 0;
 		free(nobs);
@@ -540,7 +698,7 @@ oomrow:
 	}
 	for (int i = 0; i < 10; i++)
 		free(i32[i]);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		free(dbl[i]);
 	for (int i = 0; i < NBYTECOLS; i++) {
 		free(bc[i].data);
@@ -553,7 +711,7 @@ fail:
 	aq_pq_writer_abort(&w);
 	for (int i = 0; i < 10; i++)
 		free(i32[i]);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		free(dbl[i]);
 	for (int i = 0; i < NBYTECOLS; i++) {
 		free(bc[i].data);
@@ -636,8 +794,9 @@ int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_er
 	int rc = aq_pq_reader_open(&r, path, e);
 	if (rc)
 		return rc;
-	const struct aq_pq_schema *sch =
-		r.ncols == models_v1_schema.ncols && r.schema_version <= 1 ? &models_v1_schema : &aq_models_schema;
+	const struct aq_pq_schema *sch = r.ncols == models_v1_schema.ncols && r.schema_version <= 1 ? &models_v1_schema
+					 : r.ncols == models_v2_schema.ncols && r.schema_version == 2 ? &models_v2_schema
+												       : &aq_models_schema;
 	if ((rc = aq_pq_reader_expect(&r, sch, e))) {
 		aq_pq_reader_release(&r);
 		return rc;
@@ -693,6 +852,13 @@ int aq_model_read_file(const char *path, struct aq_model_part *out, struct aq_er
 			row.fit_seconds = ((const double *)col[C_FITSEC])[j];
 			row.served_margin = ((const double *)col[C_MARGIN])[j];
 			row.state_t = ((const int64_t *)col[C_STATET])[j];
+			if (ncols > C_LSHIFT && isfinite(((const double *)col[C_LAMBDA])[j])) {
+				row.bc.lambda = ((const double *)col[C_LAMBDA])[j];
+				row.bc.shift = ((const double *)col[C_LSHIFT])[j];
+				if (!isfinite(row.bc.shift) || row.bc.shift < 0)
+					rc = aq_err_set(e, AQ_EFORMAT, "bad LambdaShift in '%s' (account %lld)", path,
+							(long long)row.account);
+			}
 			double *rec = NULL;
 			int nrec = 0, brc = 0;
 			if (!bad && !rc) {

@@ -20,8 +20,16 @@
  *   (28 LE doubles: cleaned values of the last 28 days up to TrainedUntil,
  *   NaN = missing), Served STRING, ServedMargin DOUBLE, Calib BYTES (v2:
  *   AQ_CAL_NVALUES LE doubles, the calibrated quantiles of lib/calib.h set
- *   by evaluate; empty = not calibrated, Gaussian intervals). v1 files (no
- *   Calib) are read as not calibrated.
+ *   by evaluate; empty = not calibrated, Gaussian intervals), Lambda
+ *   LambdaShift DOUBLE (v3: the transform the ARIMA was fitted on,
+ *   lib/boxcox.h: Box–Cox of x + LambdaShift; Lambda NaN = none). v1 files
+ *   (no Calib) are read as not calibrated, v1 and v2 files (no Lambda) as
+ *   not transformed.
+ *
+ * A transformed row (Lambda finite) holds coefficients, Sigma2 and State on
+ * the transformed scale; every forecast from the row is back-transformed
+ * (aq_model_forecast*), and the new days of an update are transformed
+ * before they are filtered (aq_model_row_update).
  *
  * Fallback rows (Status fallback, or failed) have Spec "MEAN": p=d=q=P=D=Q=s=0,
  * Constant 1, Coef = {mean}, Sigma2 the variance of the data (0 for
@@ -33,6 +41,7 @@
 #include <stdint.h>
 
 #include "arima.h"
+#include "boxcox.h"
 #include "calib.h"
 #include "dataset.h"
 #include "err.h"
@@ -68,6 +77,7 @@ struct aq_model_row {
 	char *served;                  /* "arima" unless evaluate chose otherwise */
 	double served_margin;          /* NaN until evaluated */
 	struct aq_cal cal;             /* calibrated intervals (cal.ok = 0: none, Gaussian) */
+	struct aq_bc bc;               /* transform of the ARIMA's scale (bc.lambda NaN: none) */
 };
 
 void aq_model_row_init(struct aq_model_row *r);
@@ -90,7 +100,11 @@ int aq_model_row_is_arima(const struct aq_model_row *r);
  * Forecast h days after TrainedUntil from a row, whatever its kind: ARIMA
  * rows through aq_arima_forecast, mean rows as white noise. Never NaN: an
  * ARIMA failure or non-finite output falls back to the mean of Recent.
- * Unclipped; aq_model_clip() applies the water rule.
+ * Unclipped; aq_model_clip() applies the water rule. A transformed row
+ * (bc) gives its Gaussian approximation on the original scale: mean = the
+ * bias-adjusted mean (lib/boxcox.h), sd = the delta-method sd g'(mu) sd_z;
+ * the total: the sum of the means and the sd of aq_bc_total. Its exact
+ * quantiles and median are aq_model_forecast_path's.
  */
 int aq_model_forecast(const struct aq_model_row *r, int h, double *mean, double *sd, struct aq_err *e);
 /* Sum over days [from, to) ahead and its standard deviation, same rules. */
@@ -99,6 +113,26 @@ int aq_model_forecast_total(const struct aq_model_row *r, int from, int to, doub
 /* aq_model_forecast over h days and aq_model_forecast_total over [from, h), in one pass (serving). */
 int aq_model_forecast_window(const struct aq_model_row *r, int h, int from, double *mean, double *sd, double *sum,
 			     double *sdsum, struct aq_err *e);
+/*
+ * The row's own forecast as a path (what serving shows for Served arima):
+ * untransformed rows the Gaussian mean -/+ z sd clipped at 0 and the total
+ * Gaussian with the sd of the sum; transformed rows the median as the point,
+ * the back-transformed quantiles as bounds, the total from aq_bc_total
+ * (its mean, the lognormal bounds). Days [from, to) of h (to <= h); out:
+ * 5 arrays of h days, tot = {sum, lo80, hi80, lo95, hi95}. sd, tsd (may be
+ * NULL): the sd of each day (h values) and of the total — for a transformed
+ * row the Gaussian equivalent of the 95 % interval, (hi95 - lo95) / (2 z95)
+ * — the scale of calibrated intervals (lib/calib.h).
+ */
+int aq_model_forecast_path(const struct aq_model_row *r, int h, int from, int to, const struct aq_path *out,
+			   double tot[5], double *sd, double *tsd, struct aq_err *e);
+/*
+ * Filter k new days (original scale, NaN = missing) through the ARIMA m of
+ * row r (aq_model_row_to_arima): transformed first when r is.
+ */
+int aq_model_row_update(const struct aq_model_row *r, struct aq_arima_model *m, const double *v, size_t k,
+			struct aq_err *e);
+
 /*
  * Interval [lo, hi] of a Gaussian forecast at coverage `level` (0.8, 0.95),
  * clipped at 0 (consumption is never negative); the point forecast is

@@ -112,6 +112,18 @@ static int forecast_ok(const struct aq_arima_model *m)
 	return 1;
 }
 
+/* y of s on the scale of transform b: s->y itself, or *buf (malloc'd, the caller frees) transformed. */
+static const double *scaled(const struct aq_series *s, const struct aq_bc *b, double **buf)
+{
+	*buf = NULL;
+	if (!aq_bc_active(b))
+		return s->y;
+	if (!(*buf = malloc((s->n ? s->n : 1) * sizeof **buf)))
+		return NULL;
+	aq_bc_apply(b, s->y, s->n, *buf);
+	return *buf;
+}
+
 static int search(const struct aq_series *s, const struct aq_train_opts *o, struct aq_arima_ws *ws,
 		  struct aq_model_row *r, char *why, size_t whylen)
 {
@@ -119,7 +131,21 @@ static int search(const struct aq_series *s, const struct aq_train_opts *o, stru
 	aq_arima_model_init(&m);
 	struct aq_auto_info info;
 	struct aq_err e = {0};
-	int rc = aq_auto_arima(s->y, s->n, &o->search, &m, &info, ws, &e);
+	/* the transform of o->lambda_rule (lib/boxcox.h, O(n)); none by default */
+	struct aq_bc bc = aq_bc_auto(o->lambda_rule, s->y, s->n, o->search.season > 1 ? o->search.season : 7);
+	double *zb;
+	const double *y = scaled(s, &bc, &zb);
+	if (!y) {
+		snprintf(why, whylen, "search failed: out of memory");
+		return AQ_ENOMEM;
+	}
+	int rc = aq_auto_arima(y, s->n, &o->search, &m, &info, ws, &e);
+	free(zb);
+	if (rc && aq_bc_active(&bc)) {   /* no model on the transformed scale: the untransformed search */
+		bc = aq_bc_none();
+		rc = aq_auto_arima(s->y, s->n, &o->search, &m, &info, ws, &e);
+	}
+	r->bc = bc;
 	if (!rc && !forecast_ok(&m)) {
 		rc = AQ_ENUMERIC;
 		snprintf(e.msg, sizeof e.msg, "fitted model gives a non-finite forecast");
@@ -150,21 +176,28 @@ static int refit(const struct aq_series *s, const struct aq_model_row *prev, con
 	fo.reltol = 1.5e-8;
 	struct aq_err e = {0};
 	int rc;
+	/* the previous model's transform is kept with its order (lib/boxcox.h) */
+	double *zb;
+	const double *y = scaled(s, &prev->bc, &zb);
+	r->bc = prev->bc;
 	/* interior gaps imputed for estimation, statistics and state on the real days (autoarima.h) */
-	double *yf = o->search.exact_missing ? NULL : malloc((s->n ? s->n : 1) * sizeof *yf);
+	double *yf = o->search.exact_missing || !y ? NULL : malloc((s->n ? s->n : 1) * sizeof *yf);
 	size_t i0 = 0, last = s->n;
-	while (i0 < s->n && !isfinite(s->y[i0]))
+	while (y && i0 < s->n && !isfinite(y[i0]))
 		i0++;
-	while (last > i0 && !isfinite(s->y[last - 1]))
+	while (y && last > i0 && !isfinite(y[last - 1]))
 		last--;
-	if (yf && i0 < last && aq_fill_interior(s->y, last, o->search.season, yf) > 0) {
+	if (!y) {
+		rc = aq_err_set(&e, AQ_ENOMEM, "out of memory");
+	} else if (yf && i0 < last && aq_fill_interior(y, last, o->search.season, yf) > 0) {
 		rc = aq_arima_fit(yf, last, &prev->spec, &fo, &m, ws, &e);
 		if (!rc)
-			rc = aq_auto_requalify(&m, s->y, s->n, ws, &e);
+			rc = aq_auto_requalify(&m, y, s->n, ws, &e);
 	} else {
-		rc = aq_arima_fit(s->y, s->n, &prev->spec, &fo, &m, ws, &e);
+		rc = aq_arima_fit(y, s->n, &prev->spec, &fo, &m, ws, &e);
 	}
 	free(yf);
+	free(zb);
 	if (!rc && (!aq_arima_roots_ok(&m, o->search.min_root) || !forecast_ok(&m))) {
 		rc = AQ_ENUMERIC;
 		snprintf(e.msg, sizeof e.msg, "refitted model is not stationary/invertible or forecasts non-finite");
@@ -212,15 +245,15 @@ static double one_step_z2(const struct aq_model_row *prev, const double *v, size
 	double s = 0;
 	size_t c = 0;
 	for (size_t i = 0; i < k; i++) {
-		double mean, sd;
+		double mean, sd, vi = aq_bc_fwd(&prev->bc, v[i]);   /* on the model's scale */
 		if (aq_arima_forecast(&m, 1, &mean, &sd, &e))
 			break;
-		if (isfinite(v[i]) && sd > 0) {
-			double z = (v[i] - mean) / sd;
+		if (isfinite(vi) && sd > 0) {
+			double z = (vi - mean) / sd;
 			s += z * z;
 			c++;
 		}
-		if (aq_arima_update(&m, &v[i], 1, &e))
+		if (aq_arima_update(&m, &vi, 1, &e))
 			break;
 	}
 	aq_arima_model_release(&m);
@@ -242,7 +275,8 @@ static int update(const struct aq_series *s, const struct aq_model_row *prev, st
 	struct aq_err e = {0};
 	int rc = aq_model_row_to_arima(prev, &m, &e);
 	if (!rc)
-		rc = aq_arima_update(&m, v, k, &e);
+		rc = aq_model_row_update(prev, &m, v, k, &e);
+	r->bc = prev->bc;
 	if (!rc && !forecast_ok(&m)) {
 		rc = AQ_ENUMERIC;
 		snprintf(e.msg, sizeof e.msg, "updated state forecasts non-finite values");

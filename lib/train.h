@@ -55,6 +55,9 @@ struct aq_train_opts {
 	const volatile sig_atomic_t *stop; /* lib/stop.h: when set, accounts not started are skipped and the
 					      run fails with AQ_EINTR (nothing is sealed) */
 	int part_lo, part_hi;         /* parts lo..hi only (mapped training, lib/trainparts.h); -1 = all */
+	int lambda_rule;              /* enum aq_bc_rule (lib/boxcox.h) of a search: the ARIMA of each account
+					 is searched and fitted on that transform of its series (none: default);
+					 refit and update keep the previous model's transform */
 };
 
 void aq_train_opts_default(struct aq_train_opts *o);

@@ -20,6 +20,13 @@
  * fitted on the served forecaster's errors in the backtest windows before
  * the held-out days of all accounts (never the held-out days).
  *
+ * arima_bc: lib/autoarima on the Box–Cox transform (lib/boxcox.h) of the
+ * cleaned training part, AQ_BENCH_LAMBDA = auto (default) or log1p; the
+ * median as the daily point, back-transformed quantiles as bounds, the
+ * totals the sum of the bias-adjusted means (AQ_BENCH_BC_TOTAL = median |
+ * fwmedian: experiments). ensemble_bc: the ensemble with arima_bc as its
+ * ARIMA member. docs/accuracy.md "ARIMA on a transformed scale".
+ *
  *   accuracy DATA.csv R_FORECASTS.csv [HOLD=30] [MIN_DAYS=120] [THREADS]
  * Prints a table and, last, one JSON line.
  */
@@ -32,6 +39,7 @@
 
 #include "evalmodel.h"
 #include "autoarima.h"
+#include "boxcox.h"
 #include "calib.h"
 #include "date.h"
 #include "evaluate.h"
@@ -44,7 +52,8 @@ struct row { int64_t acc; int32_t date; double v; };
 
 #define NTOT 2                     /* held-out totals of 7 and 30 days */
 static const int tot_len[NTOT] = {7, 30};
-enum { M_SERVED = AQ_FC_N, M_CAL, M_R, NM };   /* methods: forecasters, served, served_cal, R */
+/* methods: forecasters, served, served_cal, ARIMA on a transformed scale and the ensemble with it, R */
+enum { M_SERVED = AQ_FC_N, M_CAL, M_BC, M_ENSBC, M_R, NM };
 
 struct acct {
 	int64_t id;
@@ -59,12 +68,15 @@ struct acct {
 	struct aq_cal_sample cal;
 	double *held;          /* hold x 4: actual, served point, model sd, sd of the cumulative total */
 	double scale;
+	int bc_ok;             /* arima_bc has its own transformed fit */
+	double bc_lambda;
 };
 
 struct ctx {
 	struct row *rows;
 	struct acct *a;
 	int hold;
+	int bc_rule;           /* AQ_BENCH_LAMBDA: the transform of arima_bc (default auto) */
 	struct aq_eval_opts eo;
 	struct aq_progress prog;
 };
@@ -75,6 +87,92 @@ static int cmp_row(const void *x, const void *y)
 	if (a->acc != b->acc)
 		return a->acc < b->acc ? -1 : 1;
 	return (a->date > b->date) - (a->date < b->date);
+}
+
+/* Median of the finite values of v[0..k) (k <= 8), NaN if none. */
+static double median_of(const double *v, int k)
+{
+	double x[8];
+	size_t m = 0;
+	for (int i = 0; i < k; i++)
+		if (isfinite(v[i]))
+			x[m++] = v[i];
+	return aq_median_inplace(x, m);
+}
+
+/*
+ * arima_bc: lib/autoarima on the transform of c->bc_rule of the cleaned training part (lib/boxcox.h),
+ * the median as the daily point, the back-transformed quantiles as bounds, the 30/7-day totals the sum of
+ * the bias-adjusted means with aq_bc_total's interval; ensemble_bc: the ensemble with arima_bc in
+ * arima's place (totals: the sum of its points, the median of the members' total bounds, as the
+ * ensemble's). Without a transformed fit both are plain arima's (as train falls back).
+ */
+static void score_bc(struct ctx *c, struct acct *a, const double *y, size_t nt, const double *ya,
+		     const double *block, struct aq_arima_ws *ws, const struct aq_path *plain)
+{
+	int hold = c->hold;
+	struct aq_bc bc = aq_bc_auto(c->bc_rule, y, nt, 7);
+	double *z = malloc(nt * sizeof(double)), *buf = malloc(12 * (size_t)hold * sizeof(double));
+	aq_bc_apply(&bc, y, nt, z);
+	struct aq_auto_opts ao;
+	aq_auto_opts_default(&ao);
+	ao.season = getenv("AQ_BENCH_SEASON") ? atoi(getenv("AQ_BENCH_SEASON")) : 7;
+	struct aq_arima_model m;
+	aq_arima_model_init(&m);
+	struct aq_err e = {0};
+	struct aq_path pb = {buf, buf + hold, buf + 2 * hold, buf + 3 * hold, buf + 4 * hold};
+	struct aq_path pe = {buf + 5 * hold, buf + 6 * hold, buf + 7 * hold, buf + 8 * hold, buf + 9 * hold};
+	double *mu = buf + 10 * hold, *sd = buf + 11 * hold;
+	int ok = aq_bc_active(&bc) && aq_auto_arima(z, nt, &ao, &m, NULL, ws, &e) == 0 &&
+		 aq_arima_forecast(&m, hold, mu, sd, &e) == 0;
+	for (int i = 0; ok && i < hold; i++)
+		ok = isfinite(mu[i]) && isfinite(sd[i]);
+	if (ok)
+		aq_bc_path(&bc, mu, sd, hold, 0, &pb);
+	else if (plain)
+		for (int i = 0; i < hold; i++) {
+			pb.mean[i] = plain->mean[i];
+			pb.lo80[i] = plain->lo80[i];
+			pb.hi80[i] = plain->hi80[i];
+			pb.lo95[i] = plain->lo95[i];
+			pb.hi95[i] = plain->hi95[i];
+		}
+	a->bc_ok = ok;
+	a->bc_lambda = ok ? bc.lambda : NAN;
+	int have = ok || plain;
+	aq_served_forecast_path(AQ_FC_ENSEMBLE, 0, y, nt, hold, have ? &pb : NULL, &pe, NULL);
+	const struct aq_path *pp[2] = {&pb, &pe};
+	for (int q = 0; q < 2; q++) {
+		for (int i = 0; i < hold && have; i++)
+			aq_metrics_acc_add(&a->day[M_BC + q], ya[i], pp[q]->mean[i], pp[q]->lo80[i], pp[q]->hi80[i],
+					   pp[q]->lo95[i], pp[q]->hi95[i]);
+		struct aq_metrics mm;
+		aq_metrics_finish(&a->day[M_BC + q], a->scale, &mm);
+		a->mase[M_BC + q] = have ? mm.mase : NAN;
+	}
+	for (int j = 0; j < NTOT && have; j++) {
+		int L = tot_len[j];
+		double tot[AQ_FC_N][5], tb[5], te[5], sde, Y = aq_sum_complete(ya, L);
+		aq_eval_block_totals(block, hold, L, 0, tot);
+		double tmed;
+		const char *tp = getenv("AQ_BENCH_BC_TOTAL");
+		if (!ok || aq_bc_total(&bc, &m, mu, sd, 0, L, tb, &sde, &tmed, &e))
+			memcpy(tb, tot[AQ_FC_ARIMA], sizeof tb);
+		else if (tp && strcmp(tp, "median") == 0)
+			tb[0] = aq_sum_complete(pb.mean, L);   /* experiment: the sum of the daily medians */
+		else if (tp && strcmp(tp, "fwmedian") == 0)
+			tb[0] = tmed;   /* experiment: the median of the total's lognormal */
+		te[0] = aq_sum_complete(pe.mean, L);
+		for (int k = 1; k < 5; k++) {
+			double v[4] = {tb[k], tot[AQ_FC_SNAIVE7][k], tot[AQ_FC_MEAN28][k], tot[AQ_FC_MEDIAN28][k]};
+			te[k] = median_of(v, 4);
+		}
+		aq_total_acc_add(&a->tot[M_BC][j], Y, tb[0], tb[1], tb[2], tb[3], tb[4]);
+		aq_total_acc_add(&a->tot[M_ENSBC][j], Y, te[0], te[1], te[2], te[3], te[4]);
+	}
+	aq_arima_model_release(&m);
+	free(z);
+	free(buf);
 }
 
 static void run_one(void *vc, size_t i, int tid)
@@ -166,6 +264,7 @@ static void run_one(void *vc, size_t i, int tid)
 		a->held[2 * hold + i] = sd[i];
 		a->held[3 * hold + i] = sdsum[i];
 	}
+	score_bc(c, a, y, nt, ya, block, ws, have ? &p[AQ_FC_ARIMA] : NULL);
 	free(block);
 	if (have)
 		aq_evmodel_release(&em);
@@ -419,8 +518,12 @@ int main(int argc, char **argv)
 		i = j;
 	}
 	/* R forecasts: AccountOID,origin,step,mean (origin 0 = held-out) -> MASE with the same scale */
-	struct ctx c = {rows, a, hold, {0}, {0}};
+	struct ctx c = {rows, a, hold, AQ_BC_RULE_AUTO, {0}, {0}};
 	aq_eval_opts_default(&c.eo);
+	if (getenv("AQ_BENCH_LAMBDA") && aq_bc_rule_parse(getenv("AQ_BENCH_LAMBDA"), &c.bc_rule)) {
+		fprintf(stderr, "bench-accuracy: AQ_BENCH_LAMBDA must be none, log1p or auto\n");
+		return 2;
+	}
 	if (getenv("AQ_BENCH_WINDOWS"))
 		c.eo.windows = atoi(getenv("AQ_BENCH_WINDOWS"));
 	/* experiments only (docs/accuracy.md): the old lowest-MAE choice, another challenge margin */
@@ -444,6 +547,8 @@ int main(int argc, char **argv)
 		names[f] = aq_fc_name(f);
 	names[M_SERVED] = "served";
 	names[M_CAL] = "served_cal";
+	names[M_BC] = "arima_bc";
+	names[M_ENSBC] = "ensemble_bc";
 	names[M_R] = "r_auto_arima";
 	long served_n[AQ_FC_N] = {0};
 	size_t common = 0;
@@ -472,6 +577,23 @@ int main(int argc, char **argv)
 	       c.eo.choice == AQ_CHOICE_LOWEST ? "lowest" : "robust", c.eo.challenge_margin, na, common, secs);
 	json_object_set_new(json_object_get(out, "served"), "choice", sv);
 	json_object_set_new(out, "series", json_integer((json_int_t)common));
+	{
+		size_t nbc = 0, k = 0;
+		double *lam = malloc((na + 1) * sizeof(double));
+		for (size_t i = 0; i < na; i++)
+			if (a[i].used) {
+				nbc += a[i].bc_ok;
+				if (isfinite(a[i].bc_lambda))
+					lam[k++] = a[i].bc_lambda;
+			}
+		struct aq_agg g;
+		aq_agg_compute(lam, NULL, k, &g, NULL);
+		printf("arima_bc: transform %s, own fit on %zu of %zu accounts, lambda median %.3f\n",
+		       aq_bc_rule_name(c.bc_rule), nbc, common, g.median);
+		json_object_set_new(out, "arima_bc_transform", json_pack("{s:s,s:I,s:f}", "rule", aq_bc_rule_name(c.bc_rule),
+							      "own_fit", (json_int_t)nbc, "lambda_median", isfinite(g.median) ? g.median : -1.0));
+		free(lam);
+	}
 	json_object_set_new(out, "aquacast_seconds", json_real(secs));
 	json_object_set_new(out, "origin_filter_max_rel_diff", json_real(worst));
 	fprintf(stderr, "bench-accuracy: origin filter vs stored state: max relative difference %.3g\n", worst);

@@ -37,6 +37,11 @@ static const char help[] =
 	"                        where the previous model's one-step errors on the new days have\n"
 	"                        mean z^2 > --auto-z2\n"
 	"  --season 0|7          seasonal period of the search (default 7)\n"
+	"  --lambda none|log1p|auto  search and fit each account's ARIMA on a transformed scale\n"
+	"                        (default none): log1p = log(1 + x); auto = Box-Cox of x + mean/10\n"
+	"                        with Guerrero's lambda in [0, 1] per account; forecasts are\n"
+	"                        back-transformed (docs/accuracy.md); refit/update keep a model's own\n"
+	"                        transform\n"
 	"  --threads N           worker threads 0..1024 (default 0: all cores)\n"
 	"  --unit auto|part|account  work unit of the threads (default auto: whole parts when\n"
 	"                        there are at least 2 parts per thread, else accounts)\n"
@@ -69,8 +74,10 @@ static void print_forecast(const struct aq_model_row *r, int64_t account, int da
 	char d0[AQ_DATE_STRLEN];
 	json_t *arr = json_array();
 
-	printf("# account %lld  model %s  status %s%s%s  served %s%s  trained until %s\n", (long long)account,
-	       r->spec_str, aq_model_status_name(r->status), r->reason && r->reason[0] ? " — " : "",
+	char bcs[64];
+	printf("# account %lld  model %s%s%s  status %s%s%s  served %s%s  trained until %s\n", (long long)account,
+	       r->spec_str, aq_bc_active(&r->bc) ? " on " : "", aq_bc_active(&r->bc) ? aq_bc_str(&r->bc, bcs, sizeof bcs) : "",
+	       aq_model_status_name(r->status), r->reason && r->reason[0] ? " — " : "",
 	       r->reason ? r->reason : "", r->served ? r->served : "arima", r->cal.ok ? " (calibrated intervals)" : "",
 	       aq_date_format(r->trained_until, d0));
 	printf("%-10s %9s %9s %9s %9s %9s\n", "date", "mean", "lo80", "hi80", "lo95", "hi95");
@@ -83,6 +90,7 @@ static void print_forecast(const struct aq_model_row *r, int64_t account, int da
 	printf("%-10s %9.3f %9.3f %9.3f %9.3f %9.3f\n", "total", tot[0], tot[1], tot[2], tot[3], tot[4]);
 	cli_set_str("model", r->spec_str);
 	cli_set_str("status", aq_model_status_name(r->status));
+	cli_set_str("transform", aq_bc_str(&r->bc, bcs, sizeof bcs));
 	cli_set_str("served", r->served ? r->served : "arima");
 	cli_set("calibrated", json_boolean(r->cal.ok));
 	cli_set("mean", arr);
@@ -156,7 +164,7 @@ struct args {
 };
 
 enum { O_MODE = 256, O_SEASON, O_ACCOUNTS, O_UNTIL, O_WINDOW, O_MINOBS, O_AUTOZ2, O_MAXP, O_MAXQ, O_MAXSP, O_MAXSQ,
-       O_NOWARM, O_EXACTMISS, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS, O_UNIT, O_PARTS, O_SEAL };
+       O_NOWARM, O_EXACTMISS, O_HAMPEL, O_FORECAST, O_ACCOUNT, O_DAYS, O_UNIT, O_PARTS, O_SEAL, O_LAMBDA };
 
 static const struct option longopts[] = {
 	{ "readings", required_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
@@ -171,6 +179,7 @@ static const struct option longopts[] = {
 	{ "forecast", required_argument, 0, O_FORECAST }, { "account", required_argument, 0, O_ACCOUNT },
 	{ "days", required_argument, 0, O_DAYS }, { "unit", required_argument, 0, O_UNIT },
 	{ "parts", required_argument, 0, O_PARTS }, { "seal", required_argument, 0, O_SEAL },
+	{ "lambda", required_argument, 0, O_LAMBDA },
 	{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 };
 
@@ -193,6 +202,8 @@ static void parse_one(struct args *a, int c)
 						   { NULL, 0 } };
 	static const struct cli_choice seasons[] = { { "0", 0 }, { "7", 7 }, { NULL, 0 } };
 	static const struct cli_choice units[] = { { "auto", 0 }, { "part", 1 }, { "account", 2 }, { NULL, 0 } };
+	static const struct cli_choice lambdas[] = { { "none", AQ_BC_RULE_NONE }, { "log1p", AQ_BC_RULE_LOG1P },
+						     { "auto", AQ_BC_RULE_AUTO }, { NULL, 0 } };
 	struct aq_train_opts *o = &a->o;
 
 	switch (c) {
@@ -227,6 +238,7 @@ static void parse_one(struct args *a, int c)
 	case O_UNIT: o->unit = cli_choice("--unit", optarg, units); break;
 	case O_PARTS: parse_parts(optarg, o); break;
 	case O_SEAL: a->seal = optarg; break;
+	case O_LAMBDA: o->lambda_rule = cli_choice("--lambda", optarg, lambdas); break;
 	case 'h': cli_help(help);
 	}
 }
@@ -266,6 +278,7 @@ static void stats_summary(const struct aq_train_stats *st, const struct args *a)
 	cli_set_int("researched", (long long)st->researched);
 	cli_set_int("carried", (long long)st->carried);
 	cli_set_int("season", a->o.search.season);
+	cli_set_str("lambda", aq_bc_rule_name(a->o.lambda_rule));
 	cli_set_int("max_p", a->o.search.max_p);
 	cli_set_int("max_q", a->o.search.max_q);
 	cli_set_int("max_P", a->o.search.max_P);

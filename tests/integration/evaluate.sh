@@ -67,7 +67,7 @@ check("Winkler score >= width, coverage in [0, 1]", len(tw) > 0 and (tw.Tot30Win
 ws = ev[ev.Scope == "new"].dropna(subset=["Width80", "Width95"])
 check("daily widths: 95% at least the 80% one", len(ws) > 0 and (ws.Width95 >= ws.Width80 - 1e-12).all())
 mmd = pq.read_metadata(glob.glob(f"{tmp}/e/models/models/part=*/*.parquet")[0]).metadata
-check("served model set v2 with Calib", mmd[b"aquacast.schema_version"] == b"2" and "Calib" in m.columns)
+check("served model set v3 with Calib and Lambda", mmd[b"aquacast.schema_version"] == b"3" and "Calib" in m.columns and "Lambda" in m.columns)
 scored = set(ev.AccountOID)
 cal = m[m.AccountOID.isin(scored)].Calib
 check("every evaluated account calibrated (12 doubles)", len(cal) > 0 and all(len(b) == 96 for b in cal))

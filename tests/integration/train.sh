@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # train.sh — aquacast-train end to end on a dataset full of degenerate accounts: full, update, refit, auto,
-# carry-over, --until, --accounts, --forecast, immutability, usage errors.
+# carry-over, --until, --accounts, --forecast, --lambda, immutability, usage errors.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 cd "$top"
@@ -99,7 +99,44 @@ check_run "no new data: all 9 carried" [ "$(field "$j" carried)" = 9 ]
 j=$(tail -n 1 "$T/m6.out")
 check_run "--accounts 1: one searched, 7 carried" [ "$(field "$j" searched)/$(field "$j" carried)" = "1/7" ]
 
-# 6. immutability and usage
+# 6. --lambda: a transformed fit (model set v3 Lambda/LambdaShift), its forecast back-transformed; update
+#    and refit keep the transform; fallbacks and the default carry none
+"$train" --readings "$T/rd" --out "$T/b1" --until 2022-09-17 --threads 2 --lambda log1p >"$T/b1.out" 2>"$T/b1.err"
+check_run "--lambda log1p exits 0" [ $? -eq 0 ]
+check_run "--lambda log1p: summary says so" [ "$(field "$(tail -n 1 "$T/b1.out")" lambda)" = log1p ]
+"$train" --readings "$T/rd" --out "$T/b2" --prev "$T/b1" --mode update >/dev/null 2>&1
+"$train" --readings "$T/rd" --out "$T/b3" --prev "$T/b1" --mode refit >/dev/null 2>&1
+"$py" - "$T" >"$T/b.rows" 2>&1 <<'EOF'
+import glob, sys, math
+import pyarrow.parquet as pq, pyarrow as pa
+for s in ("m1", "b1", "b2", "b3"):
+    t = pa.concat_tables([pq.read_table(f) for f in sorted(glob.glob(f"{sys.argv[1]}/{s}/models/part=*/*.parquet"))])
+    assert pq.read_metadata(glob.glob(f"{sys.argv[1]}/{s}/models/part=*/*.parquet")[0]).metadata[b"aquacast.schema_version"] == b"3"
+    for r in sorted(t.to_pylist(), key=lambda r: r["AccountOID"]):
+        lam = "none" if math.isnan(r["Lambda"]) else f'{r["Lambda"]:g}/{r["LambdaShift"]:g}'
+        print(s, r["AccountOID"], r["Status"], lam)
+EOF
+cat "$T/b.rows"
+check_run "default: no account transformed" [ "$(grep -c '^m1 .* none$' "$T/b.rows")" = 8 ]
+check_run "log1p: the 3 ARIMA accounts on lambda 0, shift 1; fallbacks none" [ "$(grep -c '^b1 [0-9]* ok 0/1$' "$T/b.rows")" = 3 ] && [ "$(grep -c '^b1 [0-9]* fallback none$' "$T/b.rows")" = 5 ]
+check_run "update and refit keep the transform" [ "$(grep -c '^b[23] [127] ok 0/1$' "$T/b.rows")" = 6 ]
+"$train" --forecast "$T/b2" --account 1 --days 7 >"$T/bf.out" 2>/dev/null
+grep -q 'on log1p' "$T/bf.out" && "$py" - "$T/bf.out" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+rows = [l.split() for l in lines[2:9]]
+for d in rows:
+    m, lo80, hi80, lo95, hi95 = map(float, d[1:])
+    assert 0 <= lo95 <= lo80 <= m <= hi80 <= hi95, d
+    assert hi95 - m > m - lo95, d          # back-transformed quantiles: right-skewed
+j = json.loads(lines[-1])
+assert j["transform"] == "log1p" and j["total"] > 0, j
+EOF
+check_run "forecast of a transformed row: median inside skewed back-transformed bounds" [ $? -eq 0 ]
+"$train" --readings "$T/rd" --out "$T/x" --lambda sqrt >/dev/null 2>&1
+check_run "bad --lambda is a usage error (exit 2)" [ $? -eq 2 ]
+
+# 7. immutability and usage
 "$train" --readings "$T/rd" --out "$T/m1" >/dev/null 2>&1
 check_run "existing model set refused (exit 1)" [ $? -eq 1 ]
 "$train" --readings "$T/rd" --out "$T/x" --mode sideways >/dev/null 2>&1

@@ -7,14 +7,19 @@
 #include <time.h>
 
 #include "arima.h"
+#include "boxcox.h"
 #include "log.h"
+#include "model.h"
 
 /*
  * Input: {"y": [numbers or null], "order": [p,d,q], "seasonal": [P,D,Q], "s": 7,
  *         "constant": 0|1, "method": "CSS-ML"|"ML"|"CSS", "coef": [...] (optional:
  *         loglik at these coefficients), "h": 14 (forecast steps), "total": [from, to],
  *         "update": [numbers or null] (filtered after the fit, before forecasting),
- *         "vcov": 0|1, "repeat": N (time N fits)}.
+ *         "vcov": 0|1, "repeat": N (time N fits), "lambda": L, "shift": C (fit on the Box–Cox
+ *         transform of y + C, lib/boxcox.h; then "bc": the model-set row's forecasts over h days,
+ *         aq_model_forecast_path: median, lo80, hi80, lo95, hi95, total [5], and aq_model_forecast:
+ *         mean (bias-adjusted)}.
  * Output: one JSON object; "error" on failure. Exit 0 even on a model error.
  */
 static json_t *arr(const double *v, int n)
@@ -48,6 +53,12 @@ int main(int argc, char **argv)
 	}
 	size_t n, nu = 0;
 	double *y = read_vec(json_object_get(in, "y"), &n);
+	struct aq_bc bc = aq_bc_none();
+	if (json_is_number(json_object_get(in, "lambda"))) {
+		bc.lambda = json_number_value(json_object_get(in, "lambda"));
+		bc.shift = json_is_number(json_object_get(in, "shift")) ? json_number_value(json_object_get(in, "shift")) : 0;
+		aq_bc_apply(&bc, y, n, y);
+	}
 	struct aq_arima_spec sp = {0};
 	json_t *o = json_object_get(in, "order"), *so = json_object_get(in, "seasonal");
 	sp.p = (int)json_integer_value(json_array_get(o, 0));
@@ -132,6 +143,29 @@ int main(int argc, char **argv)
 				json_object_set_new(out, "forecast_error", json_string(e.msg));
 			free(mean);
 			free(sd);
+		}
+		if (h > 0 && aq_bc_active(&bc)) {
+			struct aq_model_row r;
+			aq_model_row_init(&r);
+			double *b = malloc(sizeof(double) * 6 * (size_t)h), tot[5];
+			struct aq_path p = {b, b + h, b + 2 * h, b + 3 * h, b + 4 * h};
+			if (aq_model_row_from_arima(&r, &m, &e) == 0) {
+				r.bc = bc;
+				json_t *jb = json_object();
+				if (aq_model_forecast_path(&r, h, 0, h, &p, tot, NULL, NULL, &e) == 0) {
+					json_object_set_new(jb, "median", arr(p.mean, h));
+					json_object_set_new(jb, "lo80", arr(p.lo80, h));
+					json_object_set_new(jb, "hi80", arr(p.hi80, h));
+					json_object_set_new(jb, "lo95", arr(p.lo95, h));
+					json_object_set_new(jb, "hi95", arr(p.hi95, h));
+					json_object_set_new(jb, "total", arr(tot, 5));
+				}
+				if (aq_model_forecast(&r, h, b, b + 5 * h, &e) == 0)
+					json_object_set_new(jb, "mean", arr(b, h));
+				json_object_set_new(out, "bc", jb);
+			}
+			aq_model_row_release(&r);
+			free(b);
 		}
 		json_t *jt = json_object_get(in, "total");
 		if (jt) {
