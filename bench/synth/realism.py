@@ -26,6 +26,7 @@ STATS = [
     ("zero_run", "mean zero run (days)", "mean length of runs of consecutive zero days (accounts with zeros)"),
     ("zero_long", "zero days in runs >= 4", "share of the zero days that are in runs of 4+ days (accounts with zeros)"),
     ("week_r2", "weekly profile strength", "variance share of the day-of-week means of log1p(x) minus its centred 29-day median"),
+    ("week_stab", "weekly profile stability", "correlation of the day-of-week means of the detrended log1p of the two halves of the span"),
     ("week_ratio", "weekday max/min mean", "ratio of the largest to the smallest day-of-week mean of x over its 29-day median"),
     ("ac1", "lag-1 autocorr, log1p", "autocorrelation of log1p(x), pairs of calendar days both valid"),
     ("ac7", "lag-7 autocorr, log1p", "the same at lag 7"),
@@ -115,6 +116,14 @@ def account_stats(g):
         s["week_r2"] = float(np.sum(cnt * (means - rr.mean()) ** 2) / tot)
     else:
         s["week_r2"] = np.nan
+    h = len(x) // 2
+    halves = []
+    for lo, hi in ((0, h), (h, len(x))):
+        rh, dh = r[lo:hi], dow[lo:hi]
+        halves.append([np.nanmean(rh[dh == k]) if np.any(~np.isnan(rh[dh == k])) else np.nan for k in range(7)])
+    m1, m2 = np.array(halves[0]), np.array(halves[1])
+    s["week_stab"] = float(np.corrcoef(m1, m2)[0, 1]) if not (np.isnan(m1).any() or np.isnan(m2).any()
+                                                              or m1.std() == 0 or m2.std() == 0) else np.nan
     mx = centred_median(x)
     q = np.where(mx > 0, x / np.where(mx > 0, mx, 1), np.nan)
     qm = np.array([np.nanmean(q[dow == k]) if np.any(~np.isnan(q[dow == k])) else np.nan for k in range(7)])
