@@ -7,11 +7,13 @@ column per data set, then one JSON line.
 """
 import json
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
 
 MIN_DAYS = 120
+warnings.filterwarnings("ignore", category=RuntimeWarning)  # all-NaN weekdays of short accounts
 
 # (key, label, how it is computed) — the order of the table.
 STATS = [
