@@ -215,8 +215,7 @@ struct acct {
 	double phi_s, sig_s;    /* slow AR(1) of the log noise: coefficient, innovation sd */
 	double phi_f, sig_f;    /* fast AR(1) of the log noise */
 	double var;             /* marginal variance of the sum: the lognormal mean correction */
-	double p0, phi;         /* per day: an isolated zero day; a high-use day (× 1.5–5) */
-	double q;               /* gap starts per present day */
+	double p0, p_hi;        /* per day: an isolated zero day; a high-use day (× 1.5–5) */
 	int32_t leak_s, leak_t; /* -1 without a leak */
 	double leak;
 };
@@ -291,7 +290,7 @@ static void draw_profile(struct acct *a)
 	a->var = sd_s * sd_s + sd_f * sd_f;
 	/* Isolated zero days for half of the households; high-use days (guests, garden, filling a pool). */
 	a->p0 = hh && aq_rng_uniform(r) < 0.5 ? unif(r, 0.0, 0.01) : 0.0;
-	a->phi = hh ? unif(r, 0.0, 0.01) : unif(r, 0.0, 0.004);
+	a->p_hi = hh ? unif(r, 0.0, 0.01) : unif(r, 0.0, 0.004);
 }
 
 /* Leak: an additive level shift from its start, repaired or not. */
@@ -371,7 +370,7 @@ static int plant_runs(struct acct *a, struct aq_synth_events *ev, struct aq_err 
  * The daily loop: a fixed number of draws per day, whatever is emitted.
  * Season angle θ = 2π(doy − peak)/365.25, advanced by a rotation of
  * (cos θ, sin θ) each day and reset exactly on every 1 January. One uniform
- * decides the day's kind: below p0 an isolated zero, above 1 − phi a
+ * decides the day's kind: below p0 an isolated zero, above 1 − p_hi a
  * high-use day whose factor 1.5–5 is the same uniform rescaled.
  */
 static void daily_series(struct acct *a, int32_t *out)
@@ -422,8 +421,8 @@ static void daily_series(struct acct *a, int32_t *out)
 			continue;
 		}
 		v = a->level * a->w[(wd0 + d) % 7] * (1 + a->amp * cth) * exp(xs + xf - corr);
-		if (uz > 1 - a->phi)
-			v *= 1.5 + 3.5 * (uz - (1 - a->phi)) / a->phi;
+		if (uz > 1 - a->p_hi)
+			v *= 1.5 + 3.5 * (uz - (1 - a->p_hi)) / a->p_hi;
 		if ((a->flags[d] & F_VAC) || uz < a->p0)
 			v = 0;
 		if (d >= a->leak_s && d <= a->leak_t && a->leak_s >= 0)
