@@ -11,19 +11,26 @@
  * [start, start + days); callers slice it, so a window of days is identical
  * to the same days of a full run.
  *
- * Model of one account (draws in a fixed order, see synth.c):
+ * Model of one account (draws in a fixed order, see synth.c; the ranges put
+ * the per-account statistics of bench/synth/realism inside DAIAD's
+ * interquartile range, docs/accuracy.md "Synthetic data"):
  *   class     household 85%, small commercial 12%, large commercial 3%;
- *   level     lognormal: household median 0.35 m³/day (≈0.1–1.5),
+ *   level     lognormal: household median 0.27 m³/day (≈0.1–1.5),
  *             small commercial median 3, large commercial median 40 (tens to hundreds);
- *   week      per-account weekday profile (households use more at weekends,
- *             businesses far less), normalised to mean 1;
- *   season    1 + A·cos(2π(doy − peak)/365.25), peak around mid July;
- *   noise     multiplicative exp(x_t − s²/2), x_t = φ x_{t−1} + ε_t, an AR(1)
- *             with marginal sd s (φ in 0.3–0.85);
- *   events    vacations (runs of zeros), stuck meter (runs of zeros, any
- *             class), leaks (a persistent additive level shift, sometimes
- *             repaired), meter faults (spikes above 800, negatives, NaN);
- *   gaps      2–5% of the account's days absent (short runs);
+ *   week      per-account weekday profile (households from a little less to
+ *             much more at weekends, businesses far less), normalised to mean 1;
+ *   season    1 + A·cos(2π(doy − peak)/365.25), peak around mid July, A ≤ 0.3;
+ *   noise     multiplicative exp(s_t + f_t − var/2): a slow AR(1) s_t (φ 0.95–0.995,
+ *             sd 0.06–0.22: the level drifts) plus a fast AR(1) f_t (φ 0–0.35,
+ *             sd 0.25–0.5 for households: most of the day-to-day variation);
+ *             high-use days (households up to 1% of days, × 1.5–5);
+ *   events    short absences (1–3 days) and vacations (4–28 days; both runs of
+ *             zeros, "vacation" in the truth), isolated zero days, stuck meter
+ *             (runs of zeros, any class), leaks (a persistent additive level
+ *             shift, sometimes repaired), meter faults (spikes above 800,
+ *             negatives, NaN);
+ *   gaps      1–4% of the account's days absent (short runs), and in 12% of
+ *             accounts one outage of 7–60 days;
  *   lifetime  a share of accounts exists from day 0, the rest join month by
  *             month (account index order = join order, so AccountOIDs grow
  *             with the join date); a few leave before the end.
