@@ -66,6 +66,7 @@ struct aq_cal {
 
 struct aq_cal_opts {
 	double n0_daily, n0_total;   /* prior weights, default 30 and 8 */
+	int forward;                 /* shape from each window against the older windows only (experiment) */
 };
 void aq_cal_opts_default(struct aq_cal_opts *o);
 
