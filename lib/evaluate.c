@@ -58,7 +58,7 @@ void aq_eval_opts_default(struct aq_eval_opts *o)
 	o->horizon = 30;
 	o->max_new_days = 366;
 	o->combo_ref = -1;
-	o->cal_level = 1;
+	o->cal_scale = AQ_CAL_SCALE_SPREAD;
 	o->default_fc = AQ_FC_ENSEMBLE;
 	aq_anomaly_opts_default(&o->anomaly);
 }
@@ -658,6 +658,18 @@ static void score_backtest(struct eval_run *x)
 	}
 }
 
+/* The local scale of enum aq_cal_scale at origin o (evaluate.h), from mean28 (scratch: one path of 1 day); NaN if none. */
+static double local_scale(int kind, const double *y, size_t o, double *scratch)
+{
+	if (kind == AQ_CAL_SCALE_NONE)
+		return NAN;
+	struct aq_path p = path_at(scratch, AQ_FC_MEAN28, 1);
+	if (aq_ref_forecast(AQ_REF_MEAN28, y, o, 1, &p, NULL))
+		return NAN;
+	double m = p.mean[0];
+	return kind == AQ_CAL_SCALE_SPREAD ? (p.hi80[0] - m) / Z80 : kind == AQ_CAL_SCALE_LEVEL ? m : sqrt(fmax(m, 0));
+}
+
 /* Step 5: the served forecaster (aq_eval_choose; without evidence the default), and its calibration sample. */
 static void choose_served(struct eval_run *x)
 {
@@ -677,17 +689,14 @@ static void choose_served(struct eval_run *x)
 		r->served_margin = NAN;
 	}
 	r->served = win;
-	double m28T = NAN, ratio = 1;
-	if (x->o->cal_level) {
-		struct aq_path tp = path_at(x->ws->buf + (size_t)x->nwin * x->block, AQ_FC_MEAN28, 1);
-		if (aq_ref_forecast(AQ_REF_MEAN28, x->y, x->n_train, 1, &tp, NULL) == 0)
-			m28T = tp.mean[0];
-	}
+	double scaleT = local_scale(x->o->cal_scale, x->y, x->n_train, x->ws->buf + (size_t)x->nwin * x->block);
 	for (int k = x->nwin; k >= 1; k--)   /* oldest window first */
 		if (x->used[k - 1]) {
-			if (m28T > 0) {
-				double m28 = path_at(win_block(x, k), AQ_FC_MEAN28, x->h).mean[0];
-				ratio = m28 > 0 ? fmin(4, fmax(0.25, m28 / m28T)) : 1;
+			double ratio = 1;
+			if (scaleT > 0) {
+				double sk = local_scale(x->o->cal_scale, x->y, x->n - (size_t)k * (size_t)x->h,
+							x->ws->buf + (size_t)x->nwin * x->block);
+				ratio = sk > 0 ? fmin(4, fmax(0.25, sk / scaleT)) : 1;
 			}
 			cal_add_block(&r->cal, k, win_actual(x, k), win_block(x, k), x->h, win, ratio);
 		}

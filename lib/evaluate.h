@@ -95,6 +95,20 @@ struct aq_eval_model {
 
 enum aq_choice { AQ_CHOICE_ROBUST = 0, AQ_CHOICE_LOWEST };
 
+/*
+ * The calibration sample (lib/calib.h) standardises a backtest window's
+ * errors by the model's sd S times rho_w, the local scale at the window's
+ * origin over the one at the serving origin n_train (clamped to [1/4, 4]):
+ * SPREAD (default) the sd of the 28 days before the origin (mean28's), LEVEL
+ * their mean, SQRT_LEVEL its square root, NONE rho = 1. A household's errors
+ * grow with its current variability (a winter of heating, a summer of
+ * watering); S, fitted over the whole history, does not follow it. At
+ * serving rho = 1 (the serving origin is n_train), so the stored quantiles
+ * apply to S as they are. Normalised conformal scores with a local
+ * difficulty estimate: Papadopoulos et al. 2008, Lei et al. 2018 (5.2).
+ */
+enum aq_cal_scale { AQ_CAL_SCALE_NONE = 0, AQ_CAL_SCALE_LEVEL, AQ_CAL_SCALE_SQRT_LEVEL, AQ_CAL_SCALE_SPREAD };
+
 struct aq_eval_opts {
 	int windows;                    /* K, default 4 */
 	int choice;                     /* enum aq_choice, default AQ_CHOICE_ROBUST */
@@ -104,7 +118,8 @@ struct aq_eval_opts {
 	int combo_ref;                  /* reference of the combination: -1 (default) the best on the
 					   backtest, else an enum aq_ref (e.g. the one recorded in Served) */
 	struct aq_anomaly_opts anomaly;
-	int cal_level;                  /* calibration: scale each window's errors by its level (experiment) */
+	int cal_scale;                  /* enum aq_cal_scale: the local scale of the calibration, default
+					   AQ_CAL_SCALE_SPREAD */
 	int default_fc;                 /* robust choice: the default, AQ_FC_ENSEMBLE unless learnt from
 					   the population (aq_default_choose) */
 };

@@ -584,7 +584,8 @@ int main(int argc, char **argv)
 	/* experiments only (docs/accuracy.md): the old lowest-MAE choice, another challenge margin */
 	if (getenv("AQ_BENCH_CHOICE") && strcmp(getenv("AQ_BENCH_CHOICE"), "lowest") == 0)
 		c.eo.choice = AQ_CHOICE_LOWEST;
-	c.eo.cal_level = getenv("AQ_BENCH_CAL_LEVEL") != NULL;
+	if (getenv("AQ_BENCH_CAL_SCALE"))   /* enum aq_cal_scale: 0 none, 1 level, 2 sqrt level, 3 spread */
+		c.eo.cal_scale = atoi(getenv("AQ_BENCH_CAL_SCALE"));
 	if (getenv("AQ_BENCH_MARGIN"))
 		c.eo.challenge_margin = atof(getenv("AQ_BENCH_MARGIN"));
 	long used = 0;
