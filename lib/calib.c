@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "model.h"
 
 const int aq_cal_lengths[AQ_CAL_NK] = {1, 7, 30};
 const double aq_cal_probs[AQ_CAL_NP] = {0.025, 0.10, 0.90, 0.975};
@@ -17,6 +18,7 @@ void aq_cal_opts_default(struct aq_cal_opts *o)
 {
 	o->n0_daily = 30;
 	o->n0_total = 8;
+	o->forward = 0;
 }
 
 void aq_cal_sample_init(struct aq_cal_sample *s)
@@ -41,31 +43,36 @@ void aq_cal_sample_add(struct aq_cal_sample *s, int kind, int window, double Y, 
 }
 
 /* Median and MAD of the sample's kind k without window skip (-1: all); the count into *cnt. */
-static void own_loc_scale(const struct aq_cal_sample *s, int k, int skip, double *tmp, double *m, double *r,
+static int keep(int w, int skip, int forward)
+{
+	return forward && skip >= 0 ? w > skip : w != skip;
+}
+
+static void own_loc_scale(const struct aq_cal_sample *s, int k, int skip, int fwd, double *tmp, double *m, double *r,
 			  int *cnt)
 {
 	int n = 0;
 	for (int j = 0; j < s->n[k]; j++)
-		if (s->w[k][j] != skip)
+		if (keep(s->w[k][j], skip, fwd))
 			tmp[n++] = s->z[k][j];
 	*cnt = n;
 	*m = aq_median_inplace(tmp, (size_t)n);
 	n = 0;
 	for (int j = 0; j < s->n[k]; j++)
-		if (s->w[k][j] != skip)
+		if (keep(s->w[k][j], skip, fwd))
 			tmp[n++] = fabs((double)s->z[k][j] - *m);
 	*r = aq_median_inplace(tmp, (size_t)n);
 }
 
 /* The shrunk location and scale of account s, kind k, without window skip (-1: all). */
-static void shrunk(const struct aq_cal_sample *s, int k, int skip, double n0, double m0, double r0, double *loc,
-		   double *sc)
+static void shrunk(const struct aq_cal_sample *s, int k, int skip, int fwd, double n0, double m0, double r0,
+		   double *loc, double *sc)
 {
 	double tmp[AQ_CAL_MAXZ], m, r;
 	int cnt;
 	*loc = m0;
 	*sc = r0;
-	own_loc_scale(s, k, skip, tmp, &m, &r, &cnt);
+	own_loc_scale(s, k, skip, fwd, tmp, &m, &r, &cnt);
 	if (cnt < MIN_OWN)
 		return;
 	double w = cnt / (cnt + n0);
@@ -81,7 +88,7 @@ static int cmp_d(const void *a, const void *b)
 }
 
 /* One kind: shrunk location/scale per account into loc/sc, the pooled quantiles Q. */
-static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, double n0, double *loc, double *sc,
+static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, double n0, int fwd, double *loc, double *sc,
 		    double Q[AQ_CAL_NP], double *m0, double *r0, struct aq_err *e)
 {
 	double *own_m = malloc((n ? n : 1) * 2 * sizeof(double)), *own_r = own_m ? own_m + n : NULL;
@@ -93,7 +100,7 @@ static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, doubl
 		total += s[i] ? (size_t)s[i]->n[k] : 0;
 		int cnt;
 		if (s[i] && s[i]->n[k] >= MIN_OWN) {
-			own_loc_scale(s[i], k, -1, tmp, &own_m[nown], &own_r[nown], &cnt);
+			own_loc_scale(s[i], k, -1, 0, tmp, &own_m[nown], &own_r[nown], &cnt);
 			nown++;
 		}
 	}
@@ -128,14 +135,14 @@ static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, doubl
 		sc[i] = *r0;
 		if (!s[i] || s[i]->n[k] == 0)
 			continue;
-		shrunk(s[i], k, -1, n0, *m0, *r0, &loc[i], &sc[i]);
+		shrunk(s[i], k, -1, 0, n0, *m0, *r0, &loc[i], &sc[i]);
 		/* the pooled shape out of sample: each window against the estimates without it */
 		int prev = -1;
 		double lw = *m0, sw = *r0;
 		for (int j = 0; j < s[i]->n[k]; j++) {
 			if (s[i]->w[k][j] != prev) {
 				prev = s[i]->w[k][j];
-				shrunk(s[i], k, prev, n0, *m0, *r0, &lw, &sw);
+				shrunk(s[i], k, prev, fwd, n0, *m0, *r0, &lw, &sw);
 			}
 			u[t++] = (s[i]->z[k][j] - lw) / sw;
 		}
@@ -164,7 +171,7 @@ int aq_cal_fit(const struct aq_cal_sample *const *s, size_t n, const struct aq_c
 	int rc = 0;
 	for (int k = 0; k < AQ_CAL_NK && !rc; k++) {
 		double Q[AQ_CAL_NP], m0, r0;
-		rc = fit_kind(s, n, k, k ? o->n0_total : o->n0_daily, loc, sc, Q, &m0, &r0, e);
+		rc = fit_kind(s, n, k, k ? o->n0_total : o->n0_daily, o->forward, loc, sc, Q, &m0, &r0, e);
 		if (rc == AQ_ENOTFOUND)
 			rc = aq_err_set(e, AQ_ENOTFOUND, "no backtest error of %d-day %s to calibrate on",
 					aq_cal_lengths[k], k ? "totals" : "days");
@@ -194,10 +201,8 @@ static double q_at(const struct aq_cal *c, int L, int p)
 void aq_cal_interval(const struct aq_cal *c, int L, double F, double S, double level, double *lo, double *hi)
 {
 	int is95 = level > 0.9;
-	if (!c || !c->ok) {
-		double z = is95 ? 1.959963984540054 : 1.2815515655446004;
-		*lo = fmax(0, F - z * S);
-		*hi = fmax(0, F + z * S);
+	if (!c || !c->ok) {   /* the Gaussian interval, clipped as every forecast is */
+		aq_model_clip_z(&F, S, is95 ? AQ_Z95 : AQ_Z80, lo, hi);
 		return;
 	}
 	double ql = q_at(c, L, is95 ? 0 : 1), qh = q_at(c, L, is95 ? 3 : 2);

@@ -9,7 +9,9 @@
  * for a day or a period total of L days from the origin, are standardised by
  * the model's own forecast sd S of the same day or total (the ARIMA psi
  * weights: S carries the account's scale and the growth with the horizon),
- * z = e / S. The interval of a new day or total is
+ * times rho, the local scale at the window's origin over the one at the
+ * serving origin (lib/evaluate.h, enum aq_cal_scale; rho = 1 at serving),
+ * z = e / (S rho). The interval of a new day or total is
  *
  *   [F + q_i(plo) S, F + q_i(phi) S]   (lower bound clipped at 0)
  *
@@ -66,6 +68,7 @@ struct aq_cal {
 
 struct aq_cal_opts {
 	double n0_daily, n0_total;   /* prior weights, default 30 and 8 */
+	int forward;                 /* shape from each window against the older windows only (tried, docs/accuracy.md; default 0) */
 };
 void aq_cal_opts_default(struct aq_cal_opts *o);
 

@@ -49,6 +49,7 @@ struct part_out {
 	double refit_seconds;
 	int failed;
 	struct aq_err err;
+	struct aq_default_acc dacc;   /* the learning pass: this part's backtest gains */
 };
 
 struct job {
@@ -59,6 +60,11 @@ struct job {
 	int refit;
 	long warmup;
 	uint64_t key;
+	uint64_t accounts;            /* of the model set (manifest) */
+	int learning;                 /* the population default's pass: choice only, no output */
+	int default_parts;            /* parts it sampled (0: not learnt) */
+	long default_n;
+	double default_gain;
 	struct part_out *parts;
 	struct aq_progress prog;
 };
@@ -446,6 +452,10 @@ static void eval_part(void *ctx, size_t part, int tid)
 			if (rc)
 				goto out;
 			a->status = a->r.status;
+			if (j->learning) {
+				aq_default_acc_add(&po->dacc, &a->r);
+				continue;
+			}
 			a->anomaly_since = row->first_date + a->r.anomaly_origin;
 			aq_served_str(a->r.served, a->r.combo_ref, a->served, sizeof(a->served));
 			/* champion/challenger on the same new days: both from the later TrainedUntil */
@@ -470,6 +480,8 @@ static void eval_part(void *ctx, size_t part, int tid)
 				a->challenger_mase = gm / a->r.scale;
 			}
 		}
+		if (j->learning)
+			continue;
 		/* the new model set: the row with Served/ServedMargin */
 		struct aq_model_row nr;
 		aq_model_row_init(&nr);
@@ -482,7 +494,7 @@ static void eval_part(void *ctx, size_t part, int tid)
 			goto out;
 		aq_progress_add(&j->prog, 1);
 	}
-	if ((rc = write_metrics(&j->eds, (int)part, j->key, po, e)))
+	if (!j->learning && (rc = write_metrics(&j->eds, (int)part, j->key, po, e)))
 		goto out;
 	po->np = np;   /* moved: calibrated and written by write_models once every part is evaluated */
 	aq_model_part_init(&np);
@@ -759,6 +771,10 @@ static json_t *build_summary(const struct job *j, const struct tally *t, const s
 	json_object_set_new(sum, "served_better_than", share_table(t->better, t->both));
 	json_object_set_new(sum, "arima_better_than", share_table(t->abetter, t->both));
 	json_object_set_new(sum, "served", srv);
+	json_object_set_new(sum, "served_default",
+			    json_pack("{s:s,s:o,s:I,s:i}", "forecaster", aq_fc_name(j->eo.default_fc), "gain",
+				      jnum(j->default_parts ? j->default_gain : NAN), "accounts",
+				      (json_int_t)j->default_n, "parts", j->default_parts));
 	json_object_set_new(sum, "promoted", json_boolean(d->promoted));
 	json_object_set_new(sum, "coverage", coverage_json(j, t, d));
 	json_object_set_new(sum, "anomalies",
@@ -868,7 +884,7 @@ enum { OPEN_MODELS = 1, OPEN_READINGS = 2, OPEN_CHAMPION = 4, OPEN_METRICS = 8, 
 static int open_inputs(struct job *j, const struct aq_evalset_opts *o, int *opened, struct aq_err *e)
 {
 	int rc;
-	if ((rc = aq_modelset_open(&j->mds, o->models, NULL, e)))
+	if ((rc = aq_modelset_open(&j->mds, o->models, &j->accounts, e)))
 		return rc;
 	*opened |= OPEN_MODELS;
 	if ((rc = aq_dataset_open(&j->rds, o->readings, e)))
@@ -1004,7 +1020,47 @@ out:
 	return rc;
 }
 
-static int run_parts(struct job *j, int threads, struct aq_err *e)
+/* A part's first failure into e (0 when none failed). */
+static int parts_failed(const struct job *j, int np, struct aq_err *e)
+{
+	for (int p = 0; p < np; p++)
+		if (j->parts[p].failed) {
+			*e = j->parts[p].err;
+			return e->code ? e->code : AQ_EIO;
+		}
+	return 0;
+}
+
+/* The population default (evalset.h): the sampled parts evaluated for the choice only, then cleared. */
+static int learn_default(struct job *j, int threads, struct aq_err *e)
+{
+	int P = j->mds.parts;
+	uint64_t want = (uint64_t)P * AQ_EVALSET_DEFAULT_SAMPLE;
+	int np = j->accounts > 0 ? (int)((want + j->accounts - 1) / j->accounts) : P;
+	np = np < 1 ? 1 : np > P ? P : np;
+	j->learning = 1;
+	int rc = aq_parallel_for(threads, (size_t)np, eval_part, j, e);
+	j->learning = 0;
+	if (!rc)
+		rc = parts_failed(j, np, e);
+	if (rc)
+		return rc;
+	struct aq_default_acc acc;
+	aq_default_acc_init(&acc);
+	for (int p = 0; p < np; p++) {
+		aq_default_acc_merge(&acc, &j->parts[p].dacc);
+		free(j->parts[p].a);
+		memset(&j->parts[p], 0, sizeof j->parts[p]);
+		aq_model_part_init(&j->parts[p].np);
+	}
+	j->eo.default_fc = aq_default_choose(&acc, &j->default_gain, &j->default_n);
+	j->default_parts = np;
+	aq_info("served default '%s' (mean backtest gain over the ensemble %.4f, %ld accounts of %d parts)",
+		aq_fc_name(j->eo.default_fc), j->default_gain, j->default_n, np);
+	return 0;
+}
+
+static int run_parts(struct job *j, int threads, int learn, struct aq_err *e)
 {
 	j->key = aq_dataset_next_key(&j->eds);
 	j->parts = calloc((size_t)j->mds.parts, sizeof(*j->parts));
@@ -1012,16 +1068,14 @@ static int run_parts(struct job *j, int threads, struct aq_err *e)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d parts", j->mds.parts);
 	for (int p = 0; p < j->mds.parts; p++)
 		aq_model_part_init(&j->parts[p].np);
-	aq_progress_init(&j->prog, "evaluate", "accounts", 0);
-	int rc = aq_parallel_for(threads, (size_t)j->mds.parts, eval_part, j, e);
-	aq_progress_finish(&j->prog);
+	int rc = learn && j->eo.choice == AQ_CHOICE_ROBUST ? learn_default(j, threads, e) : 0;
 	if (rc)
 		return rc;
-	for (int p = 0; p < j->mds.parts; p++)
-		if (j->parts[p].failed) {
-			*e = j->parts[p].err;
-			return e->code ? e->code : AQ_EIO;
-		}
+	aq_progress_init(&j->prog, "evaluate", "accounts", 0);
+	rc = aq_parallel_for(threads, (size_t)j->mds.parts, eval_part, j, e);
+	aq_progress_finish(&j->prog);
+	if (rc || (rc = parts_failed(j, j->mds.parts, e)))
+		return rc;
 	return write_models(j, e);
 }
 
@@ -1081,7 +1135,7 @@ int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promo
 	    (rc = aq_seal_begin(&seal, o->out, o->force, e)))
 		goto out;
 	sealing = 1;
-	if ((rc = create_outputs(&j, seal.tmp, &opened, e)) || (rc = run_parts(&j, o->threads, e)) ||
+	if ((rc = create_outputs(&j, seal.tmp, &opened, e)) || (rc = run_parts(&j, o->threads, !o->fixed_default, e)) ||
 	    (rc = report(&j, o, seal.tmp, t0, &t, &sum, &dec, e)))
 		goto out;
 	sealing = 0;

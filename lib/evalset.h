@@ -30,7 +30,17 @@ struct aq_evalset_opts {
 	long warmup;      /* origin filter warm-up days (lib/evalmodel.h), 0 = from day 0 */
 	int threads;      /* 0 = all cores */
 	int force;        /* replace an existing out (atomically) instead of refusing it */
+	int fixed_default;   /* robust choice: keep the ensemble as the default (no population default) */
 };
+
+/*
+ * The population default (lib/evaluate.h aq_default_choose) is learnt before
+ * the run from a sample of whole parts (accounts are hashed to parts, so a
+ * part is a random sample): the first ceil(P x AQ_EVALSET_DEFAULT_SAMPLE /
+ * accounts) parts (all when the set is small) are evaluated once more,
+ * only for the choice; cost about AQ_EVALSET_DEFAULT_SAMPLE accounts.
+ */
+#define AQ_EVALSET_DEFAULT_SAMPLE 400
 
 void aq_evalset_opts_default(struct aq_evalset_opts *o);
 

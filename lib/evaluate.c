@@ -8,8 +8,10 @@
 
 #define Z80 1.2815515655446004
 #define Z95 1.959963984540054
+/* The ensemble's members: arima and the first ENS_NREF references (snaive7, mean28, median28; wmed4 is not one). */
+#define ENS_NREF 3
 
-static const char *const fc_names[AQ_FC_N] = {"arima", "snaive7", "mean28", "median28", "combo", "ensemble"};
+static const char *const fc_names[AQ_FC_N] = {"arima", "snaive7", "mean28", "median28", "wmed4", "combo", "ensemble"};
 
 const char *aq_fc_name(int fc)
 {
@@ -56,6 +58,8 @@ void aq_eval_opts_default(struct aq_eval_opts *o)
 	o->horizon = 30;
 	o->max_new_days = 366;
 	o->combo_ref = -1;
+	o->cal_scale = AQ_CAL_SCALE_SPREAD;
+	o->default_fc = AQ_FC_ENSEMBLE;
 	aq_anomaly_opts_default(&o->anomaly);
 }
 
@@ -206,7 +210,7 @@ int aq_served_forecast_path(int fc, int combo_ref, const double *y, size_t n, in
 			for (int i = 0; i < h; i++)
 				mem[0].mean[i] = NAN;
 		int nref = 0;
-		for (int r = 0; r < AQ_REF_N; r++)
+		for (int r = 0; r < ENS_NREF; r++)
 			nref += aq_ref_forecast(r, y, n, h, &mem[1 + r], NULL) == 0;
 		if (!arima && !nref) {
 			free(tmp);
@@ -378,17 +382,17 @@ static void score_totals(struct aq_total_acc acc[AQ_FC_N][AQ_TOT_NH], const doub
 
 /* The served forecaster's errors of one backtest block, standardised by the model's sd (lib/calib.h). */
 static void cal_add_block(struct aq_cal_sample *cal, int window, const double *actual, const double *base, int h,
-			  int served)
+			  int served, double ratio)
 {
 	struct aq_path sp = path_at((double *)base, served, h);
 	const double *sd = block_sd((double *)base, h), *sdsum = sd + h;
 	for (int i = 0; i < h; i++)
-		aq_cal_sample_add(cal, 0, window, actual[i], sp.mean[i], sd[i]);
+		aq_cal_sample_add(cal, 0, window, actual[i], sp.mean[i], sd[i] * ratio);
 	for (int k = 1; k < AQ_CAL_NK; k++) {
 		int L = aq_cal_lengths[k];
 		if (L <= h)
 			aq_cal_sample_add(cal, k, window, aq_sum_complete(actual, L), aq_sum_complete(sp.mean, L),
-					  sdsum[L - 1]);
+					  sdsum[L - 1] * ratio);
 	}
 }
 
@@ -418,6 +422,341 @@ static double pooled_mae(const struct aq_metrics_acc *a)
 	return a->n ? a->sum_abs / (double)a->n : NAN;
 }
 
+/* Lowest pooled MAE (ties: earlier in enum order) into *win, the runner-up into *second (-1: none). */
+static void lowest_two(const double pooled[AQ_FC_N], int *win, int *second)
+{
+	*win = *second = -1;
+	for (int f = 0; f < AQ_FC_N; f++) {
+		double m = pooled[f];
+		if (!isfinite(m))
+			continue;
+		if (*win < 0 || m < pooled[*win]) {
+			*second = *win;
+			*win = f;
+		} else if (*second < 0 || m < pooled[*second]) {
+			*second = f;
+		}
+	}
+}
+
+int aq_eval_choose(const struct aq_eval_opts *o, const double pooled[AQ_FC_N], const double (*wmae)[AQ_FC_N],
+		   int nwin, double *margin)
+{
+	int win, second;
+	lowest_two(pooled, &win, &second);
+	*margin = NAN;
+	if (win < 0)
+		return -1;
+	int D = o->default_fc >= 0 && o->default_fc < AQ_FC_N ? o->default_fc : AQ_FC_ENSEMBLE;
+	double dm = pooled[D];
+	if (!isfinite(dm) && D != AQ_FC_ENSEMBLE && isfinite(pooled[AQ_FC_ENSEMBLE]))
+		dm = pooled[D = AQ_FC_ENSEMBLE];   /* the default cannot forecast here (e.g. arima failed) */
+	if (o->choice == AQ_CHOICE_ROBUST && isfinite(dm)) {
+		/* default + hysteresis: the challenger must win by the margin pooled AND in most windows */
+		int wins = 0, scored = 0;
+		for (int k = 0; k < nwin; k++) {
+			if (!isfinite(wmae[k][win]) || !isfinite(wmae[k][D]))
+				continue;
+			scored++;
+			wins += wmae[k][win] < wmae[k][D];
+		}
+		int other = win != D ? win : second;
+		double cm = other >= 0 ? pooled[other] : NAN;
+		int take = win != D && cm <= dm * (1.0 - o->challenge_margin) && 2 * wins > scored;
+		if (take)
+			*margin = dm > 0 ? (dm - cm) / dm : 0.0;
+		else {
+			*margin = isfinite(cm) && dm > 0 ? (cm - dm) / dm : NAN;
+			win = D;
+		}
+	} else if (second >= 0) {
+		double a = pooled[win], b = pooled[second];
+		*margin = b > 0 ? (b - a) / b : 0.0;
+	}
+	return win;
+}
+
+void aq_default_acc_init(struct aq_default_acc *a)
+{
+	memset(a, 0, sizeof *a);
+}
+
+void aq_default_acc_add(struct aq_default_acc *a, const struct aq_eval_result *r)
+{
+	double de = r->backtest[AQ_FC_ENSEMBLE].mae;
+	if (!(de > 0) || !isfinite(de))
+		return;
+	for (int f = 0; f < AQ_FC_N; f++) {
+		double m = r->backtest[f].mae;
+		if (!isfinite(m))
+			continue;
+		double g = 1.0 - m / de;
+		a->n[f]++;
+		a->sum[f] += g;
+		a->sumsq[f] += g * g;
+	}
+}
+
+void aq_default_acc_merge(struct aq_default_acc *dst, const struct aq_default_acc *src)
+{
+	for (int f = 0; f < AQ_FC_N; f++) {
+		dst->n[f] += src->n[f];
+		dst->sum[f] += src->sum[f];
+		dst->sumsq[f] += src->sumsq[f];
+	}
+}
+
+int aq_default_choose(const struct aq_default_acc *a, double *gain, long *n)
+{
+	int best = AQ_FC_ENSEMBLE;
+	double bg = 0;
+	for (int f = 0; f < AQ_FC_N; f++) {
+		long k = a->n[f];
+		if (f == AQ_FC_ENSEMBLE || k < AQ_DEFAULT_MIN)
+			continue;
+		double m = a->sum[f] / (double)k, var = (a->sumsq[f] - k * m * m) / (double)(k - 1);
+		double se = sqrt(fmax(var, 0) / (double)k);
+		if (m > AQ_DEFAULT_Z * se && m > bg) {
+			best = f;
+			bg = m;
+		}
+	}
+	if (gain)
+		*gain = bg;
+	if (n)
+		*n = a->n[AQ_FC_ENSEMBLE];
+	return best;
+}
+
+/* The state of one account's evaluation, shared by the steps of aq_eval_account. */
+struct eval_run {
+	const double *y, *actual;
+	size_t n, n_train;
+	const struct aq_eval_model *model;
+	const struct aq_eval_opts *o;
+	struct aq_eval_ws *ws;
+	struct aq_eval_result *r;
+	int h, hn, hmax, W, nwin;
+	size_t block;                /* doubles per origin block */
+	int used[AQ_EVAL_MAXWIN];    /* window k (origin n - k h) has a block at k - 1 */
+	struct aq_metrics_acc bt[AQ_FC_N];
+};
+
+static double *win_block(const struct eval_run *x, int k)
+{
+	return x->ws->buf + (size_t)(k - 1) * x->block;
+}
+
+static const double *win_actual(const struct eval_run *x, int k)
+{
+	return x->actual + (x->n - (size_t)k * (size_t)x->h);
+}
+
+/* Step 1: check the request, reset r, size the workspace (K backtest blocks + one for new data/anomaly). */
+static int eval_setup(struct eval_run *x, struct aq_err *e)
+{
+	const struct aq_eval_opts *o = x->o;
+	if (x->n_train > x->n || o->horizon <= 0 || o->windows < 0 || o->windows > AQ_EVAL_MAXWIN)
+		return aq_err_set(e, AQ_EINVAL, "invalid evaluation request (n %zu, trained %zu, h %d, K %d)", x->n,
+				  x->n_train, o->horizon, o->windows);
+	struct aq_eval_result *r = x->r;
+	int64_t account = r->account;
+	memset(r, 0, sizeof(*r));
+	r->account = account;
+	r->served_margin = NAN;
+	r->combo_ref = (o->combo_ref >= 0 && o->combo_ref < AQ_REF_N) ? o->combo_ref : AQ_REF_MEDIAN28;
+	r->scale = aq_mase_scale(x->actual, x->n_train, 7);
+	for (int k = 0; k < AQ_EVAL_MAXWIN; k++)
+		for (int f = 0; f < AQ_FC_N; f++)
+			r->wmae[k][f] = NAN;
+	aq_cal_sample_init(&r->cal);
+	x->h = o->horizon;
+	x->nwin = o->windows;
+	x->hn = (int)(x->n - x->n_train);
+	if (x->hn > o->max_new_days)
+		x->hn = o->max_new_days;
+	x->hmax = x->h > x->hn ? x->h : x->hn;
+	x->W = o->anomaly.days > 0 ? o->anomaly.days : 28;
+	if (x->W > x->hmax)
+		x->hmax = x->W;
+	x->block = aq_eval_block_size(x->hmax);
+	memset(x->used, 0, sizeof x->used);
+	return ws_reserve(x->ws, (size_t)(x->nwin + 1) * x->block, e);
+}
+
+/* Step 2: every forecaster but combo from the backtest origins n - k h, k = K..1. */
+static void backtest_forecasts(struct eval_run *x)
+{
+	for (int k = x->nwin; k >= 1; k--) {
+		long o_k = (long)x->n - (long)k * x->h;
+		if (o_k < AQ_REF_WINDOW)
+			continue;
+		if (forecast_all(x->y, (size_t)o_k, x->h, x->model, win_block(x, k)))
+			x->r->arima_failures++;
+		x->used[k - 1] = 1;
+	}
+}
+
+/* Step 3: the reference of the combination, the lowest pooled backtest MAE (unless fixed by the options). */
+static void pick_combo_ref(struct eval_run *x)
+{
+	struct aq_metrics_acc refacc[AQ_FC_N];
+	for (int f = 0; f < AQ_FC_N; f++)
+		aq_metrics_acc_init(&refacc[f]);
+	for (int k = 1; k <= x->nwin; k++)
+		if (x->used[k - 1]) {
+			struct aq_metrics_acc tmp[AQ_FC_N];
+			for (int f = 0; f < AQ_FC_N; f++)
+				aq_metrics_acc_init(&tmp[f]);
+			score(tmp, win_actual(x, k), win_block(x, k), x->h, x->h);
+			for (int f = 0; f < AQ_FC_N; f++)
+				aq_metrics_acc_merge(&refacc[f], &tmp[f]);
+			if (tmp[AQ_FC_MEDIAN28].n > 0 || tmp[AQ_FC_ARIMA].n > 0)
+				x->r->windows++;
+		}
+	if (x->o->combo_ref >= 0 && x->o->combo_ref < AQ_REF_N)
+		return;
+	double best = INFINITY;
+	for (int q = 0; q < AQ_REF_N; q++) {
+		double m = pooled_mae(&refacc[AQ_FC_SNAIVE7 + q]);
+		if (isfinite(m) && m < best) {
+			best = m;
+			x->r->combo_ref = q;
+		}
+	}
+}
+
+/* Step 4: the combination in every window, then every forecaster scored per window and pooled (days, totals). */
+static void score_backtest(struct eval_run *x)
+{
+	struct aq_eval_result *r = x->r;
+	struct aq_total_acc btt[AQ_FC_N][AQ_TOT_NH];
+	for (int f = 0; f < AQ_FC_N; f++) {
+		aq_metrics_acc_init(&x->bt[f]);
+		for (int j = 0; j < AQ_TOT_NH; j++)
+			aq_total_acc_init(&btt[f][j]);
+	}
+	for (int k = 1; k <= x->nwin; k++) {
+		if (!x->used[k - 1])
+			continue;
+		double *base = win_block(x, k);
+		combo_path(base, r->combo_ref, x->h);
+		struct aq_metrics_acc tmp[AQ_FC_N];
+		for (int f = 0; f < AQ_FC_N; f++)
+			aq_metrics_acc_init(&tmp[f]);
+		score(tmp, win_actual(x, k), base, x->h, x->h);
+		score_totals(btt, win_actual(x, k), base, x->h, r->combo_ref);
+		for (int f = 0; f < AQ_FC_N; f++) {
+			r->wmae[k - 1][f] = pooled_mae(&tmp[f]);
+			aq_metrics_acc_merge(&x->bt[f], &tmp[f]);
+		}
+	}
+	for (int f = 0; f < AQ_FC_N; f++) {
+		aq_metrics_finish(&x->bt[f], r->scale, &r->backtest[f]);
+		for (int j = 0; j < AQ_TOT_NH; j++)
+			aq_total_finish(&btt[f][j], &r->bttot[f][j]);
+	}
+}
+
+/* The local scale of enum aq_cal_scale at origin o (evaluate.h), from mean28 (scratch: one path of 1 day); NaN if none. */
+static double local_scale(int kind, const double *y, size_t o, double *scratch)
+{
+	if (kind == AQ_CAL_SCALE_NONE)
+		return NAN;
+	struct aq_path p = path_at(scratch, AQ_FC_MEAN28, 1);
+	if (aq_ref_forecast(AQ_REF_MEAN28, y, o, 1, &p, NULL))
+		return NAN;
+	double m = p.mean[0];
+	return kind == AQ_CAL_SCALE_SPREAD ? (p.hi80[0] - m) / Z80 : kind == AQ_CAL_SCALE_LEVEL ? m : sqrt(fmax(m, 0));
+}
+
+/* Step 5: the served forecaster (aq_eval_choose; without evidence the default), and its calibration sample. */
+static void choose_served(struct eval_run *x)
+{
+	struct aq_eval_result *r = x->r;
+	double pooled[AQ_FC_N];
+	for (int f = 0; f < AQ_FC_N; f++)
+		pooled[f] = pooled_mae(&x->bt[f]);
+	int win = aq_eval_choose(x->o, pooled, (const double(*)[AQ_FC_N])r->wmae, x->nwin, &r->served_margin);
+	if (win < 0) {
+		/* no evidence: the ensemble (its median28 member alone if arima cannot forecast) */
+		win = AQ_FC_ENSEMBLE;
+		struct aq_path tp = path_at(x->ws->buf + (size_t)x->nwin * x->block, AQ_FC_MEDIAN28, 1);
+		if (aq_ref_forecast(AQ_REF_MEDIAN28, x->y, x->n_train, 1, &tp, NULL))
+			win = AQ_FC_ARIMA;
+		if (x->o->choice == AQ_CHOICE_LOWEST && win == AQ_FC_ENSEMBLE)
+			win = AQ_FC_MEDIAN28;
+		r->served_margin = NAN;
+	}
+	r->served = win;
+	double scaleT = local_scale(x->o->cal_scale, x->y, x->n_train, x->ws->buf + (size_t)x->nwin * x->block);
+	for (int k = x->nwin; k >= 1; k--)   /* oldest window first */
+		if (x->used[k - 1]) {
+			double ratio = 1;
+			if (scaleT > 0) {
+				double sk = local_scale(x->o->cal_scale, x->y, x->n - (size_t)k * (size_t)x->h,
+							x->ws->buf + (size_t)x->nwin * x->block);
+				ratio = sk > 0 ? fmin(4, fmax(0.25, sk / scaleT)) : 1;
+			}
+			cal_add_block(&r->cal, k, win_actual(x, k), win_block(x, k), x->h, win, ratio);
+		}
+}
+
+/* Step 6: new data, every forecaster from origin n_train over [n_train, n_train + hn). */
+static void score_newdata(struct eval_run *x)
+{
+	struct aq_eval_result *r = x->r;
+	double *nb = x->ws->buf + (size_t)x->nwin * x->block;
+	struct aq_metrics_acc na[AQ_FC_N];
+	struct aq_total_acc nat[AQ_FC_N][AQ_TOT_NH];
+	for (int f = 0; f < AQ_FC_N; f++) {
+		aq_metrics_acc_init(&na[f]);
+		for (int j = 0; j < AQ_TOT_NH; j++)
+			aq_total_acc_init(&nat[f][j]);
+	}
+	if (x->hn > 0) {
+		if (forecast_all(x->y, x->n_train, x->hn, x->model, nb))
+			r->arima_failures++;
+		combo_path(nb, r->combo_ref, x->hn);
+		score(na, x->actual + x->n_train, nb, x->hn, x->hn);
+		score_totals(nat, x->actual + x->n_train, nb, x->hn, r->combo_ref);
+	}
+	for (int f = 0; f < AQ_FC_N; f++) {
+		aq_metrics_finish(&na[f], r->scale, &r->newdata[f]);
+		for (int j = 0; j < AQ_TOT_NH; j++)
+			aq_total_finish(&nat[f][j], &r->newtot[f][j]);
+	}
+	r->status = (na[AQ_FC_MEDIAN28].n > 0 || na[AQ_FC_ARIMA].n > 0) ? AQ_EVAL_OK : AQ_EVAL_NO_NEW_DATA;
+}
+
+/*
+ * Step 7: anomalies (lib/anomaly.h): the last days against the account's own
+ * history before min(n_train, n - W); the served forecast from there is the
+ * evidence (the new-data paths when they are the same origin).
+ */
+static void detect_anomaly(struct eval_run *x)
+{
+	struct aq_eval_result *r = x->r;
+	size_t n = x->n, W = (size_t)x->W;
+	if (!(x->hn > 0 && n >= W + AQ_REF_WINDOW))
+		return;
+	double *nb = x->ws->buf + (size_t)x->nwin * x->block;
+	size_t ao = n - W < x->n_train ? n - W : x->n_train;
+	int w = (int)(n - ao);
+	if (w > x->hmax)
+		w = x->hmax, ao = n - (size_t)w;
+	if (!(ao == x->n_train && w == x->hn)) {
+		if (forecast_all(x->y, ao, w, x->model, nb))
+			r->arima_failures++;
+		combo_path(nb, r->combo_ref, w);
+	}
+	struct aq_path sp = path_at(nb, r->served, w);
+	if (!isfinite(sp.mean[0]))
+		sp = path_at(nb, AQ_FC_MEDIAN28, w);
+	aq_anomaly_detect(x->actual, n, ao, sp.mean, sp.lo95, sp.hi95, &x->o->anomaly, &r->anomaly);
+	r->anomaly_origin = r->anomaly.start;
+}
+
 int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_train,
 		    const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
 		    struct aq_eval_result *r, struct aq_err *e)
@@ -427,185 +766,17 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 		aq_eval_opts_default(&def);
 		o = &def;
 	}
-	if (n_train > n || o->horizon <= 0 || o->windows < 0)
-		return aq_err_set(e, AQ_EINVAL, "invalid evaluation request (n %zu, trained %zu, h %d, K %d)", n,
-				  n_train, o->horizon, o->windows);
-	int64_t account = r->account;
-	memset(r, 0, sizeof(*r));
-	r->account = account;
-	r->served_margin = NAN;
-	r->combo_ref = (o->combo_ref >= 0 && o->combo_ref < AQ_REF_N) ? o->combo_ref : AQ_REF_MEDIAN28;
-	r->scale = aq_mase_scale(actual, n_train, 7);
-	int h = o->horizon, K = o->windows;
-	int hn = (int)(n - n_train);
-	if (hn > o->max_new_days)
-		hn = o->max_new_days;
-	int hmax = h > hn ? h : hn;
-	int W = o->anomaly.days > 0 ? o->anomaly.days : 28;
-	if (W > hmax)
-		hmax = W;
-	/* workspace: K backtest origin blocks + one for new data/anomaly (paths, sd, sdsum) */
-	size_t block = ((size_t)AQ_FC_N * 5 + 2) * (size_t)hmax;
-	int rc = ws_reserve(ws, (size_t)(K + 1) * block, e);
+	struct eval_run x = {.y = y, .actual = actual, .n = n, .n_train = n_train, .model = model, .o = o, .ws = ws,
+			     .r = r};
+	int rc = eval_setup(&x, e);
 	if (rc)
 		return rc;
-	aq_cal_sample_init(&r->cal);
-	struct aq_total_acc btt[AQ_FC_N][AQ_TOT_NH], nat[AQ_FC_N][AQ_TOT_NH];
-	for (int f = 0; f < AQ_FC_N; f++)
-		for (int j = 0; j < AQ_TOT_NH; j++) {
-			aq_total_acc_init(&btt[f][j]);
-			aq_total_acc_init(&nat[f][j]);
-		}
-
-	/* Backtest: origins n - k h, k = K..1. */
-	struct aq_metrics_acc bt[AQ_FC_N];
-	for (int f = 0; f < AQ_FC_N; f++)
-		aq_metrics_acc_init(&bt[f]);
-	int used[64] = {0};
-	int nwin = K < 64 ? K : 64;
-	for (int k = nwin; k >= 1; k--) {
-		long o_k = (long)n - (long)k * h;
-		if (o_k < AQ_REF_WINDOW)
-			continue;
-		double *base = ws->buf + (size_t)(k - 1) * block;
-		if (forecast_all(y, (size_t)o_k, h, model, base))
-			r->arima_failures++;
-		used[k - 1] = 1;
-	}
-	/* best reference by pooled backtest MAE, then the combination */
-	struct aq_metrics_acc refacc[AQ_FC_N];
-	for (int f = 0; f < AQ_FC_N; f++)
-		aq_metrics_acc_init(&refacc[f]);
-	for (int k = 1; k <= nwin; k++)
-		if (used[k - 1]) {
-			struct aq_metrics_acc tmp[AQ_FC_N];
-			for (int f = 0; f < AQ_FC_N; f++)
-				aq_metrics_acc_init(&tmp[f]);
-			score(tmp, actual + (n - (size_t)k * (size_t)h), ws->buf + (size_t)(k - 1) * block, h, h);
-			for (int f = 0; f < AQ_FC_N; f++)
-				aq_metrics_acc_merge(&refacc[f], &tmp[f]);
-			if (tmp[AQ_FC_MEDIAN28].n > 0 || tmp[AQ_FC_ARIMA].n > 0)
-				r->windows++;
-		}
-	double best = INFINITY;
-	for (int q = 0; q < AQ_REF_N && !(o->combo_ref >= 0 && o->combo_ref < AQ_REF_N); q++) {
-		double m = pooled_mae(&refacc[AQ_FC_SNAIVE7 + q]);
-		if (isfinite(m) && m < best) {
-			best = m;
-			r->combo_ref = q;
-		}
-	}
-	double wmae[64][AQ_FC_N];   /* per-window MAE, NaN when the window scored nothing */
-	for (int k = 1; k <= nwin; k++)
-		if (used[k - 1]) {
-			double *base = ws->buf + (size_t)(k - 1) * block;
-			combo_path(base, r->combo_ref, h);
-			struct aq_metrics_acc tmp[AQ_FC_N];
-			for (int f = 0; f < AQ_FC_N; f++)
-				aq_metrics_acc_init(&tmp[f]);
-			score(tmp, actual + (n - (size_t)k * (size_t)h), base, h, h);
-			score_totals(btt, actual + (n - (size_t)k * (size_t)h), base, h, r->combo_ref);
-			for (int f = 0; f < AQ_FC_N; f++) {
-				wmae[k - 1][f] = pooled_mae(&tmp[f]);
-				aq_metrics_acc_merge(&bt[f], &tmp[f]);
-			}
-		}
-	for (int f = 0; f < AQ_FC_N; f++) {
-		aq_metrics_finish(&bt[f], r->scale, &r->backtest[f]);
-		for (int j = 0; j < AQ_TOT_NH; j++)
-			aq_total_finish(&btt[f][j], &r->bttot[f][j]);
-	}
-
-	/* Choice: lowest pooled MAE; margin to the runner-up. */
-	int win = -1, second = -1;
-	for (int f = 0; f < AQ_FC_N; f++) {
-		double m = pooled_mae(&bt[f]);
-		if (!isfinite(m))
-			continue;
-		if (win < 0 || m < pooled_mae(&bt[win])) {
-			second = win;
-			win = f;
-		} else if (second < 0 || m < pooled_mae(&bt[second])) {
-			second = f;
-		}
-	}
-	double dm = pooled_mae(&bt[AQ_FC_ENSEMBLE]);
-	if (win < 0) {
-		/* no evidence: the ensemble (its median28 member alone if arima cannot forecast) */
-		win = AQ_FC_ENSEMBLE;
-		struct aq_path tp = path_at(ws->buf + (size_t)K * block, AQ_FC_MEDIAN28, 1);
-		if (aq_ref_forecast(AQ_REF_MEDIAN28, y, n_train, 1, &tp, NULL))
-			win = AQ_FC_ARIMA;
-		if (o->choice == AQ_CHOICE_LOWEST && win == AQ_FC_ENSEMBLE)
-			win = AQ_FC_MEDIAN28;
-	} else if (o->choice == AQ_CHOICE_ROBUST && isfinite(dm)) {
-		/* default + hysteresis: the challenger must win by the margin pooled AND in most windows */
-		int wins = 0, scored = 0;
-		for (int k = 1; k <= nwin; k++) {
-			if (!used[k - 1] || !isfinite(wmae[k - 1][win]) || !isfinite(wmae[k - 1][AQ_FC_ENSEMBLE]))
-				continue;
-			scored++;
-			wins += wmae[k - 1][win] < wmae[k - 1][AQ_FC_ENSEMBLE];
-		}
-		int other = win != AQ_FC_ENSEMBLE ? win : second;
-		double cm = other >= 0 ? pooled_mae(&bt[other]) : NAN;
-		int take = win != AQ_FC_ENSEMBLE && cm <= dm * (1.0 - o->challenge_margin) && 2 * wins > scored;
-		if (take)
-			r->served_margin = dm > 0 ? (dm - cm) / dm : 0.0;
-		else {
-			r->served_margin = isfinite(cm) && dm > 0 ? (cm - dm) / dm : NAN;
-			win = AQ_FC_ENSEMBLE;
-		}
-	} else if (second >= 0) {
-		double a = pooled_mae(&bt[win]), b = pooled_mae(&bt[second]);
-		r->served_margin = b > 0 ? (b - a) / b : 0.0;
-	}
-	r->served = win;
-	for (int k = nwin; k >= 1; k--)   /* oldest window first */
-		if (used[k - 1])
-			cal_add_block(&r->cal, k, actual + (n - (size_t)k * (size_t)h), ws->buf + (size_t)(k - 1) * block,
-				      h, win);
-
-	/* New data: every forecaster from origin n_train over [n_train, n_train + hn). */
-	double *nb = ws->buf + (size_t)K * block;
-	struct aq_metrics_acc na[AQ_FC_N];
-	for (int f = 0; f < AQ_FC_N; f++)
-		aq_metrics_acc_init(&na[f]);
-	if (hn > 0) {
-		if (forecast_all(y, n_train, hn, model, nb))
-			r->arima_failures++;
-		combo_path(nb, r->combo_ref, hn);
-		score(na, actual + n_train, nb, hn, hn);
-		score_totals(nat, actual + n_train, nb, hn, r->combo_ref);
-	}
-	for (int f = 0; f < AQ_FC_N; f++) {
-		aq_metrics_finish(&na[f], r->scale, &r->newdata[f]);
-		for (int j = 0; j < AQ_TOT_NH; j++)
-			aq_total_finish(&nat[f][j], &r->newtot[f][j]);
-	}
-	r->status = (na[AQ_FC_MEDIAN28].n > 0 || na[AQ_FC_ARIMA].n > 0) ? AQ_EVAL_OK : AQ_EVAL_NO_NEW_DATA;
-
-	/*
-	 * Anomalies (lib/anomaly.h): the last days against the account's own
-	 * history before min(n_train, n - W); the served forecast from there is
-	 * the evidence (the new-data paths when they are the same origin).
-	 */
-	if (hn > 0 && n >= (size_t)W + AQ_REF_WINDOW) {
-		size_t ao = n - (size_t)W < n_train ? n - (size_t)W : n_train;
-		int w = (int)(n - ao);
-		if (w > hmax)
-			w = hmax, ao = n - (size_t)w;
-		if (!(ao == n_train && w == hn)) {
-			if (forecast_all(y, ao, w, model, nb))
-				r->arima_failures++;
-			combo_path(nb, r->combo_ref, w);
-		}
-		struct aq_path sp = path_at(nb, r->served, w);
-		if (!isfinite(sp.mean[0]))
-			sp = path_at(nb, AQ_FC_MEDIAN28, w);
-		aq_anomaly_detect(actual, n, ao, sp.mean, sp.lo95, sp.hi95, &o->anomaly, &r->anomaly);
-		r->anomaly_origin = r->anomaly.start;
-	}
+	backtest_forecasts(&x);
+	pick_combo_ref(&x);
+	score_backtest(&x);
+	choose_served(&x);
+	score_newdata(&x);
+	detect_anomaly(&x);
 	return 0;
 }
 

@@ -15,7 +15,7 @@
  *    each with at least AQ_REF_WINDOW days before it); the ARIMA model
  *    filters up to each origin with its fitted coefficients (or, on
  *    request, is refitted there: the callback decides) and forecasts h.
- *  - forecasters: arima, snaive7, mean28, median28 (lib/reference.h),
+ *  - forecasters: arima, snaive7, mean28, median28, wmed4 (lib/reference.h),
  *    combo = the day-by-day average of arima and the best reference (the
  *    reference with the lowest pooled backtest MAE), and ensemble = the
  *    day-by-day median of the point forecasts of arima, snaive7, mean28 and
@@ -25,7 +25,9 @@
  *    any one of them being off (docs/accuracy.md). Point forecasts of arima
  *    (and so combo, ensemble) are clipped at 0: consumption is never
  *    negative, and clipping never increases an absolute error.
- *  - choice (AQ_CHOICE_ROBUST, default): serve the ensemble unless the
+ *  - choice (AQ_CHOICE_ROBUST, default): serve the default (the ensemble,
+ *    or the population default: aq_default_choose below; "the ensemble" in
+ *    the rest of this paragraph) unless the
  *    forecaster with the lowest pooled backtest MAE beats it by at least
  *    challenge_margin (relative, default 0.10) AND has the lower MAE in
  *    more than half of the scored windows (hysteresis: a single lucky window
@@ -49,14 +51,25 @@
 #include "metrics.h"
 #include "reference.h"
 
-enum aq_fc { AQ_FC_ARIMA = 0, AQ_FC_SNAIVE7, AQ_FC_MEAN28, AQ_FC_MEDIAN28, AQ_FC_COMBO, AQ_FC_ENSEMBLE, AQ_FC_N };
+/* The references in enum aq_ref order from AQ_FC_SNAIVE7 (fc = AQ_FC_SNAIVE7 + ref). */
+enum aq_fc {
+	AQ_FC_ARIMA = 0,
+	AQ_FC_SNAIVE7,
+	AQ_FC_MEAN28,
+	AQ_FC_MEDIAN28,
+	AQ_FC_WMED4,
+	AQ_FC_COMBO,
+	AQ_FC_ENSEMBLE,
+	AQ_FC_N
+};
+#define AQ_EVAL_MAXWIN 16   /* backtest windows at most */
 
-/* "arima", "snaive7", "mean28", "median28", "combo", "ensemble" */
+/* "arima", "snaive7", "mean28", "median28", "wmed4", "combo", "ensemble" */
 const char *aq_fc_name(int fc);
 
 /*
  * The served forecaster as recorded in the model set's Served column:
- * "arima", "snaive7", "mean28", "median28", "ensemble", or "arima+<ref>" for the
+ * "arima", "snaive7", "mean28", "median28", "wmed4", "ensemble", or "arima+<ref>" for the
  * combination. aq_served_parse returns 0 and fc (and ref for combo), or
  * AQ_EINVAL for an unknown name.
  */
@@ -82,6 +95,20 @@ struct aq_eval_model {
 
 enum aq_choice { AQ_CHOICE_ROBUST = 0, AQ_CHOICE_LOWEST };
 
+/*
+ * The calibration sample (lib/calib.h) standardises a backtest window's
+ * errors by the model's sd S times rho_w, the local scale at the window's
+ * origin over the one at the serving origin n_train (clamped to [1/4, 4]):
+ * SPREAD (default) the sd of the 28 days before the origin (mean28's), LEVEL
+ * their mean, SQRT_LEVEL its square root, NONE rho = 1. A household's errors
+ * grow with its current variability (a winter of heating, a summer of
+ * watering); S, fitted over the whole history, does not follow it. At
+ * serving rho = 1 (the serving origin is n_train), so the stored quantiles
+ * apply to S as they are. Normalised conformal scores with a local
+ * difficulty estimate: Papadopoulos et al. 2008, Lei et al. 2018 (5.2).
+ */
+enum aq_cal_scale { AQ_CAL_SCALE_NONE = 0, AQ_CAL_SCALE_LEVEL, AQ_CAL_SCALE_SQRT_LEVEL, AQ_CAL_SCALE_SPREAD };
+
 struct aq_eval_opts {
 	int windows;                    /* K, default 4 */
 	int choice;                     /* enum aq_choice, default AQ_CHOICE_ROBUST */
@@ -91,6 +118,10 @@ struct aq_eval_opts {
 	int combo_ref;                  /* reference of the combination: -1 (default) the best on the
 					   backtest, else an enum aq_ref (e.g. the one recorded in Served) */
 	struct aq_anomaly_opts anomaly;
+	int cal_scale;                  /* enum aq_cal_scale: the local scale of the calibration, default
+					   AQ_CAL_SCALE_SPREAD */
+	int default_fc;                 /* robust choice: the default, AQ_FC_ENSEMBLE unless learnt from
+					   the population (aq_default_choose) */
 };
 
 void aq_eval_opts_default(struct aq_eval_opts *o);
@@ -113,6 +144,7 @@ struct aq_eval_result {
 	int arima_failures;                 /* origins where the model could not forecast */
 	int served, combo_ref;
 	double served_margin;
+	double wmae[AQ_EVAL_MAXWIN][AQ_FC_N];   /* backtest MAE of window k + 1 (origin n - (k+1) h); NaN: none */
 	struct aq_anomaly anomaly;
 	int anomaly_origin;                 /* first day of the anomaly's window or flat run (= anomaly.start) */
 	/*
@@ -134,6 +166,39 @@ struct aq_eval_result {
 	 */
 	struct aq_cal_sample cal;
 };
+
+/*
+ * The choice of the served forecaster from an account's backtest (the rule
+ * of opts->choice, above): pooled[f] the MAE of f over all scored backtest
+ * days, wmae[k][f] (k < nwin) per window, NaN when not scored. Returns the
+ * forecaster and *margin, or -1 without any finite pooled MAE (no evidence:
+ * aq_eval_account then serves the default).
+ */
+int aq_eval_choose(const struct aq_eval_opts *o, const double pooled[AQ_FC_N], const double (*wmae)[AQ_FC_N],
+		   int nwin, double *margin);
+
+/*
+ * The population default of the robust choice (docs/accuracy.md): over a
+ * sample of accounts, each account's pooled backtest MAE of every forecaster
+ * relative to its ensemble's, g_i(f) = 1 - MAE_i(f) / MAE_i(ensemble). The
+ * default is the forecaster with the largest mean gain among those whose
+ * mean gain exceeds AQ_DEFAULT_Z standard errors (over accounts) — else the
+ * ensemble. A departure from the ensemble needs evidence from many accounts
+ * (hundreds of accounts x 120 days), not from one account's 4 windows; each
+ * account still departs from the default only by the hysteresis above.
+ */
+#define AQ_DEFAULT_Z 2.0
+#define AQ_DEFAULT_MIN 30   /* accounts with a backtest needed to move the default */
+struct aq_default_acc {
+	long n[AQ_FC_N];
+	double sum[AQ_FC_N], sumsq[AQ_FC_N];
+};
+void aq_default_acc_init(struct aq_default_acc *a);
+/* Add an evaluated account (its backtest); accounts without an ensemble MAE > 0 are skipped. */
+void aq_default_acc_add(struct aq_default_acc *a, const struct aq_eval_result *r);
+void aq_default_acc_merge(struct aq_default_acc *dst, const struct aq_default_acc *src);
+/* The default forecaster; *gain its mean gain over the ensemble (0 for the ensemble), *n the accounts. */
+int aq_default_choose(const struct aq_default_acc *a, double *gain, long *n);
 
 /* Scratch buffers, reused across accounts (one per thread). */
 struct aq_eval_ws {

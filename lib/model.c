@@ -302,33 +302,65 @@ static int bc_forecast(const struct aq_model_row *r, int h, double *mean, double
 	return rc;
 }
 
-int aq_model_forecast(const struct aq_model_row *r, int h, double *mean, double *sd, struct aq_err *e)
+/*
+ * The row's ARIMA forecast (on the row's scale: bc_forecast for a
+ * transformed row): days [0, h) into mean, sd (NULL: not wanted) and the
+ * total of days [from, to) into sum, sdsum (NULL: not wanted; both wanted:
+ * to == h, one Kalman pass). 0 when the row is an ARIMA row, its model
+ * rebuilds and every value asked for is finite; else nonzero, and the
+ * caller serves the mean model (mean_days, mean_total).
+ */
+static int arima_of_row(const struct aq_model_row *r, int h, int from, int to, double *mean, double *sd, double *sum,
+			double *sdsum)
 {
-	if (h <= 0)
-		return aq_err_set(e, AQ_EINVAL, "forecast horizon %d is not positive", h);
-	if (row_bc(r)) {
-		if (bc_forecast(r, h, mean, sd, 0, 0, NULL, NULL) == 0)
-			return 0;
-	} else if (aq_model_row_is_arima(r)) {
-		struct aq_arima_model m;
-		aq_arima_model_init(&m);
-		struct aq_err e2 = {0};
-		int rc = aq_model_row_to_arima(r, &m, &e2);
-		if (!rc)
-			rc = aq_arima_forecast(&m, h, mean, sd, &e2);
-		aq_arima_model_release(&m);
-		int finite = !rc;
-		for (int i = 0; finite && i < h; i++)
-			finite = isfinite(mean[i]) && isfinite(sd[i]);
-		if (finite)
-			return 0;
-	}
+	if (!aq_model_row_is_arima(r))
+		return AQ_EINVAL;
+	if (row_bc(r))
+		return bc_forecast(r, h, mean, sd, sum ? from : 0, sum ? to : 0, sum, sdsum);
+	struct aq_arima_model m;
+	aq_arima_model_init(&m);
+	struct aq_err e2 = {0};
+	int rc = aq_model_row_to_arima(r, &m, &e2);
+	if (!rc && mean && sum)
+		rc = aq_arima_forecast_window(&m, h, from, mean, sd, sum, sdsum, &e2);
+	else if (!rc && mean)
+		rc = aq_arima_forecast(&m, h, mean, sd, &e2);
+	else if (!rc)
+		rc = aq_arima_forecast_total(&m, from, to, sum, sdsum, &e2);
+	aq_arima_model_release(&m);
+	for (int i = 0; !rc && mean && i < h; i++)
+		if (!isfinite(mean[i]) || !isfinite(sd[i]))
+			rc = AQ_ENUMERIC;
+	if (!rc && sum && (!isfinite(*sum) || !isfinite(*sdsum)))
+		rc = AQ_ENUMERIC;
+	return rc;
+}
+
+/* The mean model's days (white noise) and total of to - from days. */
+static void mean_days(const struct aq_model_row *r, int h, double *mean, double *sd)
+{
 	double mu, var;
 	mean_model(r, &mu, &var);
 	for (int i = 0; i < h; i++) {
 		mean[i] = mu;
 		sd[i] = sqrt(var);
 	}
+}
+
+static void mean_total(const struct aq_model_row *r, int from, int to, double *sum, double *sd)
+{
+	double mu, var;
+	mean_model(r, &mu, &var);
+	*sum = mu * (to - from);
+	*sd = sqrt(var * (to - from));
+}
+
+int aq_model_forecast(const struct aq_model_row *r, int h, double *mean, double *sd, struct aq_err *e)
+{
+	if (h <= 0)
+		return aq_err_set(e, AQ_EINVAL, "forecast horizon %d is not positive", h);
+	if (arima_of_row(r, h, 0, h, mean, sd, NULL, NULL))
+		mean_days(r, h, mean, sd);
 	return 0;
 }
 
@@ -337,24 +369,8 @@ int aq_model_forecast_total(const struct aq_model_row *r, int from, int to, doub
 {
 	if (from < 0 || to <= from)
 		return aq_err_set(e, AQ_EINVAL, "bad forecast period [%d, %d)", from, to);
-	if (row_bc(r)) {
-		if (bc_forecast(r, to, NULL, NULL, from, to, sum, sd) == 0)
-			return 0;
-	} else if (aq_model_row_is_arima(r)) {
-		struct aq_arima_model m;
-		aq_arima_model_init(&m);
-		struct aq_err e2 = {0};
-		int rc = aq_model_row_to_arima(r, &m, &e2);
-		if (!rc)
-			rc = aq_arima_forecast_total(&m, from, to, sum, sd, &e2);
-		aq_arima_model_release(&m);
-		if (!rc && isfinite(*sum) && isfinite(*sd))
-			return 0;
-	}
-	double mu, var;
-	mean_model(r, &mu, &var);
-	*sum = mu * (to - from);
-	*sd = sqrt(var * (to - from));
+	if (arima_of_row(r, to, from, to, NULL, NULL, sum, sd))
+		mean_total(r, from, to, sum, sd);
 	return 0;
 }
 
@@ -363,29 +379,15 @@ int aq_model_forecast_window(const struct aq_model_row *r, int h, int from, doub
 {
 	if (from < 0 || h <= from)
 		return aq_err_set(e, AQ_EINVAL, "bad forecast period [%d, %d)", from, h);
-	if (row_bc(r)) {
-		if (bc_forecast(r, h, mean, sd, from, h, sum, sdsum) == 0)
-			return 0;
-	} else if (aq_model_row_is_arima(r)) {
-		struct aq_arima_model m;
-		aq_arima_model_init(&m);
-		struct aq_err e2 = {0};
-		int rc = aq_model_row_to_arima(r, &m, &e2);
-		if (!rc)
-			rc = aq_arima_forecast_window(&m, h, from, mean, sd, sum, sdsum, &e2);
-		aq_arima_model_release(&m);
-		for (int i = 0; !rc && i < h; i++)
-			if (!isfinite(mean[i]) || !isfinite(sd[i]))
-				rc = AQ_ENUMERIC;
-		if (!rc)
-			return 0;
+	if (arima_of_row(r, h, from, h, mean, sd, sum, sdsum)) {   /* each as the two calls would give it */
+		if (arima_of_row(r, h, 0, h, mean, sd, NULL, NULL))
+			mean_days(r, h, mean, sd);
+		if (arima_of_row(r, h, from, h, NULL, NULL, sum, sdsum))
+			mean_total(r, from, h, sum, sdsum);
 	}
-	/* The fallbacks of aq_model_forecast and aq_model_forecast_total, each as they would give it. */
-	int rc = aq_model_forecast(r, h, mean, sd, e);
-	return rc ? rc : aq_model_forecast_total(r, from, h, sum, sdsum, e);
+	return 0;
 }
 
-#define Z95 1.959963984540054
 
 int aq_model_forecast_path(const struct aq_model_row *r, int h, int from, int to, const struct aq_path *out,
 			   double tot[5], double *sd, double *tsd, struct aq_err *e)
@@ -407,9 +409,9 @@ int aq_model_forecast_path(const struct aq_model_row *r, int h, int from, int to
 		free(mu);
 		if (!rc && isfinite(tot[0]) && isfinite(tot[4])) {
 			for (int i = 0; sd && i < h; i++)
-				sd[i] = (out->hi95[i] - out->lo95[i]) / (2 * Z95);
+				sd[i] = (out->hi95[i] - out->lo95[i]) / (2 * AQ_Z95);
 			if (tsd)
-				*tsd = (tot[4] - tot[3]) / (2 * Z95);
+				*tsd = (tot[4] - tot[3]) / (2 * AQ_Z95);
 			return 0;
 		}
 		/* the model cannot forecast: the fallback of aq_model_forecast below (Gaussian) */
@@ -437,7 +439,7 @@ int aq_model_forecast_path(const struct aq_model_row *r, int h, int from, int to
 			out->mean[i] = m[i];
 			aq_model_clip_z(&out->mean[i], s[i], z80, &out->lo80[i], &out->hi80[i]);
 			double m2 = m[i];
-			aq_model_clip_z(&m2, s[i], Z95, &out->lo95[i], &out->hi95[i]);
+			aq_model_clip_z(&m2, s[i], AQ_Z95, &out->lo95[i], &out->hi95[i]);
 			if (sd)
 				sd[i] = s[i];
 			if (i >= from && i < to)
@@ -447,7 +449,7 @@ int aq_model_forecast_path(const struct aq_model_row *r, int h, int from, int to
 		double F2 = F;
 		aq_model_clip_z(&F2, ts, z80, &tot[1], &tot[2]);
 		F2 = F;
-		aq_model_clip_z(&F2, ts, Z95, &tot[3], &tot[4]);
+		aq_model_clip_z(&F2, ts, AQ_Z95, &tot[3], &tot[4]);
 		if (tsd)
 			*tsd = ts;
 	}

@@ -139,6 +139,9 @@ int aq_model_row_update(const struct aq_model_row *r, struct aq_arima_model *m, 
  * clipped too (*mean = max(mean, 0)).
  */
 void aq_model_clip(double *mean, double sd, double level, double *lo, double *hi);
+/* The normal quantiles of the 80 % and 95 % intervals, qnorm(0.9) and qnorm(0.975). */
+#define AQ_Z80 1.2815515655446004
+#define AQ_Z95 1.959963984540054
 /* The same with z = aq_qnorm(0.5 + level / 2) given (computed once by a caller that clips many values). */
 void aq_model_clip_z(double *mean, double sd, double z, double *lo, double *hi);
 

@@ -1,4 +1,4 @@
-/* reference.c — seasonal naive, trailing mean and trailing median forecasters over a 28-day window. */
+/* reference.c — seasonal naive, trailing mean, trailing median and same-weekday median forecasters over a 28-day window. */
 #include "reference.h"
 
 #include <math.h>
@@ -9,7 +9,7 @@
 #define Z80 1.2815515655446004
 #define Z95 1.959963984540054
 
-static const char *const ref_names[AQ_REF_N] = {"snaive7", "mean28", "median28"};
+static const char *const ref_names[AQ_REF_N] = {"snaive7", "mean28", "median28", "wmed4"};
 
 const char *aq_ref_name(int ref)
 {
@@ -54,6 +54,64 @@ static int window_sorted(const double *w, int wn, double *s)
 	return k;
 }
 
+/* Median of the observed days of weekday j (offsets j, j+7, .. of the window w[0..wn)) except offset skip (-1: none). */
+static double weekday_median(const double *w, int wn, int j, int skip, int *cnt)
+{
+	double v[AQ_REF_WINDOW / 7 + 1];
+	int k = 0;
+	for (int t = j; t < wn; t += 7)
+		if (t != skip && !isnan(w[t])) {
+			int m = k++;
+			while (m > 0 && v[m - 1] > w[t]) {
+				v[m] = v[m - 1];
+				m--;
+			}
+			v[m] = w[t];
+		}
+	*cnt = k;
+	return k ? aq_quantile_sorted(v, (size_t)k, 0.5) : NAN;
+}
+
+#define WMED4_MIN_DEV 8   /* leave-one-out deviations for an interval */
+
+/* wmed4 (reference.h): the weekday medians of the window, interval from leave-one-out deviations. */
+static void wmed4(const double *w, int wn, size_t n, int h, double med, const struct aq_path *out)
+{
+	double dev[AQ_REF_WINDOW], f7[7];
+	int nd = 0, cnt;
+	for (int t = 0; t < wn; t++) {
+		if (isnan(w[t]))
+			continue;
+		double m = weekday_median(w, wn, t % 7, t, &cnt);
+		if (cnt > 0) {
+			int j = nd++;   /* insertion: sorted */
+			double d = w[t] - m;
+			while (j > 0 && dev[j - 1] > d) {
+				dev[j] = dev[j - 1];
+				j--;
+			}
+			dev[j] = d;
+		}
+	}
+	double q[4] = {NAN, NAN, NAN, NAN};
+	const double pr[4] = {0.10, 0.90, 0.025, 0.975};
+	for (int k = 0; k < 4 && nd >= WMED4_MIN_DEV; k++)
+		q[k] = aq_quantile_sorted(dev, (size_t)nd, pr[k]);
+	/* forecast day n + i has the weekday of window offset (n + i - (n - wn)) mod 7 = (wn + i) mod 7 */
+	for (int j = 0; j < 7; j++) {
+		f7[j] = weekday_median(w, wn, (wn + j) % 7, -1, &cnt);
+		if (cnt == 0)
+			f7[j] = med;
+	}
+	(void)n;
+	for (int i = 0; i < h; i++) {
+		double f = f7[i % 7], b[4];
+		for (int k = 0; k < 4; k++)   /* bounds on the right side of f (NaN stays NaN: fmin would drop it) */
+			b[k] = isnan(q[k]) ? NAN : f + ((k & 1) ? fmax(q[k], 0) : fmin(q[k], 0));
+		put(out, i, f, b[0], b[1], b[2], b[3]);
+	}
+}
+
 int aq_ref_forecast(int ref, const double *y, size_t n, int h, const struct aq_path *out, struct aq_err *e)
 {
 	if (ref < 0 || ref >= AQ_REF_N || h < 0 || !out || !out->mean)
@@ -74,6 +132,10 @@ int aq_ref_forecast(int ref, const double *y, size_t n, int h, const struct aq_p
 		double l95 = aq_quantile_sorted(s, (size_t)k, 0.025), h95 = aq_quantile_sorted(s, (size_t)k, 0.975);
 		for (int i = 0; i < h; i++)
 			put(out, i, med, l80, h80, l95, h95);
+		return 0;
+	}
+	if (ref == AQ_REF_WMED4) {
+		wmed4(w, wn, n, h, med, out);
 		return 0;
 	}
 	if (ref == AQ_REF_MEAN28) {

@@ -1,4 +1,4 @@
-/* reference.h — reference forecasters (seasonal naive lag 7, trailing 28-day mean and median) and their combination with ARIMA. */
+/* reference.h — reference forecasters (seasonal naive lag 7, trailing 28-day mean and median, same-weekday median) and their combination with ARIMA. */
 #ifndef AQ_REFERENCE_H
 #define AQ_REFERENCE_H
 
@@ -18,6 +18,15 @@
  *   median28  median of the window's values; interval: the window's
  *             empirical quantiles (10/90 %, 2.5/97.5 %), R type 7 — robust
  *             to the spikes of household consumption.
+ *   wmed4     f[i] = median of the same weekday in the last 4 weeks,
+ *             y[n-7k + i mod 7], k = 1..4 (those present; none: the
+ *             window's median). A weekly profile without the spikes of
+ *             snaive7's single week. Interval: f + the empirical quantiles
+ *             (10/90 %, 2.5/97.5 %, R type 7) of the window's leave-one-out
+ *             deviations y_t - median(other days of t's weekday in the
+ *             window): out-of-sample errors of a weekday median (of 3
+ *             instead of 4 values: slightly wide); NaN bounds with fewer
+ *             than 8 deviations.
  *
  * A window with no observation gives NaN forecasts and AQ_ENOTFOUND. Point
  * forecasts are not clipped; lower bounds are clipped at 0 (consumption).
@@ -29,14 +38,14 @@
 
 #define AQ_REF_WINDOW 28
 
-enum aq_ref { AQ_REF_SNAIVE7 = 0, AQ_REF_MEAN28, AQ_REF_MEDIAN28, AQ_REF_N };
+enum aq_ref { AQ_REF_SNAIVE7 = 0, AQ_REF_MEAN28, AQ_REF_MEDIAN28, AQ_REF_WMED4, AQ_REF_N };
 
 /* A forecast path of h days into caller buffers; any interval pointer may be NULL. */
 struct aq_path {
 	double *mean, *lo80, *hi80, *lo95, *hi95;
 };
 
-/* "snaive7", "mean28", "median28"; NULL when out of range. */
+/* "snaive7", "mean28", "median28", "wmed4"; NULL when out of range. */
 const char *aq_ref_name(int ref);
 /* The enum of a name, or -1. */
 int aq_ref_from_name(const char *name);

@@ -67,6 +67,9 @@ struct acct {
 	double selfcheck;      /* day-0 filter vs stored state, relative */
 	struct aq_cal_sample cal;
 	double *held;          /* hold x 4: actual, served point, model sd, sd of the cumulative total */
+	double wmae[AQ_EVAL_MAXWIN][AQ_FC_N];   /* backtest MAE per window (AQ_BENCH_DUMP) */
+	struct aq_default_acc dflt;   /* this account's contribution to the population default */
+	double btcov[3];       /* the served forecaster's own intervals on the backtest: days in 80 %, in 95 %, days */
 	double scale;
 	int bc_ok;             /* arima_bc has its own transformed fit */
 	double bc_lambda;
@@ -217,7 +220,8 @@ static void run_one(void *vc, size_t i, int tid)
 	a->fit_s = aq_now() - t0;
 	struct aq_evmodel em;
 	struct aq_eval_model model = {NULL, NULL, NULL};
-	if (have && aq_evmodel_from_arima(&em, &m, nt, 0, ws, &e) == 0) {
+	int refit = getenv("AQ_BENCH_REFIT") && atoi(getenv("AQ_BENCH_REFIT"));   /* experiments: out-of-sample origins */
+	if (have && aq_evmodel_from_arima(&em, &m, nt, refit, ws, &e) == 0) {
 		model.forecast = aq_evmodel_forecast;
 		model.ctx = &em;
 		if (aq_evmodel_selfcheck(&em, y, &a->selfcheck, &e))
@@ -232,6 +236,12 @@ static void run_one(void *vc, size_t i, int tid)
 	aq_eval_account(y, act, nt, nt, &model, &c->eo, &ews, &choice, &e);
 	a->served = choice.served;
 	a->cal = choice.cal;
+	memcpy(a->wmae, choice.wmae, sizeof a->wmae);
+	aq_default_acc_init(&a->dflt);
+	aq_default_acc_add(&a->dflt, &choice);
+	a->btcov[0] = choice.backtest[choice.served].cov80 * choice.backtest[choice.served].n;
+	a->btcov[1] = choice.backtest[choice.served].cov95 * choice.backtest[choice.served].n;
+	a->btcov[2] = choice.backtest[choice.served].n;
 	a->scale = aq_mase_scale(act, nt, 7);
 	/* held-out: every forecaster from the training end, the combination with the chosen reference */
 	int hold = c->hold;
@@ -277,6 +287,20 @@ static void run_one(void *vc, size_t i, int tid)
 	free(d);
 	free(v);
 	aq_progress_add(&c->prog, 1);
+}
+
+/* Clear an account's results (before a run). */
+static void acct_reset(struct acct *a)
+{
+	for (int q = 0; q < NM; q++) {
+		a->mase[q] = NAN;
+		aq_metrics_acc_init(&a->day[q]);
+		for (int j = 0; j < NTOT; j++)
+			aq_total_acc_init(&a->tot[q][j]);
+	}
+	a->selfcheck = NAN;
+	free(a->held);
+	a->held = NULL;
 }
 
 /* R's forecasts: AccountOID,origin,step,mean,sd,sdsum (origin 0 = held-out); scored as the others. */
@@ -373,7 +397,10 @@ static void calibrate(struct acct *a, size_t na, int hold)
 	struct aq_err e = {0};
 	for (size_t i = 0; i < na; i++)
 		s[i] = a[i].used ? &a[i].cal : NULL;
-	if (aq_cal_fit(s, na, NULL, cal, &e))
+	struct aq_cal_opts co;
+	aq_cal_opts_default(&co);
+	co.forward = getenv("AQ_BENCH_CAL_FORWARD") != NULL;   /* experiments (docs/accuracy.md) */
+	if (aq_cal_fit(s, na, &co, cal, &e))
 		fprintf(stderr, "bench-accuracy: no calibration: %s\n", e.msg);
 	for (size_t i = 0; i < na; i++) {
 		if (!a[i].used || !a[i].held)
@@ -452,6 +479,40 @@ static void print_table(const struct acct *a, size_t na, const char *const *name
 	free(col);
 }
 
+/*
+ * Experiments (AQ_BENCH_DUMP=FILE, docs/accuracy.md): per account scored by
+ * all, the held-out MASE and |error| of the 30-day total of every
+ * forecaster, and its backtest MAE per window (k = 1 the latest), as CSV.
+ */
+static void dump(const char *path, const struct acct *a, size_t na, int K)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "bench-accuracy: cannot write '%s'\n", path);
+		return;
+	}
+	fprintf(f, "account,served,scale");
+	for (int q = 0; q < AQ_FC_N; q++)
+		fprintf(f, ",mase_%s,abs30_%s,y30_%s", aq_fc_name(q), aq_fc_name(q), aq_fc_name(q));
+	for (int k = 0; k < K && k < AQ_EVAL_MAXWIN; k++)
+		for (int q = 0; q < AQ_FC_N; q++)
+			fprintf(f, ",w%d_%s", k + 1, aq_fc_name(q));
+	fputc('\n', f);
+	for (size_t i = 0; i < na; i++) {
+		if (!a[i].used)
+			continue;
+		fprintf(f, "%lld,%s,%.9g", (long long)a[i].id, aq_fc_name(a[i].served), a[i].scale);
+		for (int q = 0; q < AQ_FC_N; q++)
+			fprintf(f, ",%.9g,%.9g,%.9g", a[i].mase[q], a[i].tot[q][1].n ? a[i].tot[q][1].sum_abs : NAN,
+				a[i].tot[q][1].n ? a[i].tot[q][1].sum_abs_y : NAN);
+		for (int k = 0; k < K && k < AQ_EVAL_MAXWIN; k++)
+			for (int q = 0; q < AQ_FC_N; q++)
+				fprintf(f, ",%.9g", a[i].wmae[k][q]);
+		fputc('\n', f);
+	}
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	aq_log_set_prog("bench-accuracy");
@@ -507,13 +568,7 @@ int main(int argc, char **argv)
 		a[na].k = j - i;
 		int32_t span = rows[j - 1].date - rows[i].date + 1;
 		a[na].used = valid >= (size_t)min_days && span > 3 * hold;
-		for (int q = 0; q < NM; q++) {
-			a[na].mase[q] = NAN;
-			aq_metrics_acc_init(&a[na].day[q]);
-			for (int j = 0; j < NTOT; j++)
-				aq_total_acc_init(&a[na].tot[q][j]);
-		}
-		a[na].selfcheck = NAN;
+		acct_reset(&a[na]);
 		na++;
 		i = j;
 	}
@@ -529,6 +584,8 @@ int main(int argc, char **argv)
 	/* experiments only (docs/accuracy.md): the old lowest-MAE choice, another challenge margin */
 	if (getenv("AQ_BENCH_CHOICE") && strcmp(getenv("AQ_BENCH_CHOICE"), "lowest") == 0)
 		c.eo.choice = AQ_CHOICE_LOWEST;
+	if (getenv("AQ_BENCH_CAL_SCALE"))   /* enum aq_cal_scale: 0 none, 1 level, 2 sqrt level, 3 spread */
+		c.eo.cal_scale = atoi(getenv("AQ_BENCH_CAL_SCALE"));
 	if (getenv("AQ_BENCH_MARGIN"))
 		c.eo.challenge_margin = atof(getenv("AQ_BENCH_MARGIN"));
 	long used = 0;
@@ -538,6 +595,28 @@ int main(int argc, char **argv)
 	double t0 = aq_now();
 	aq_parallel_for(threads, na, run_one, &c, NULL);
 	aq_progress_finish(&c.prog);
+	/* the population default (lib/evaluate.h), learnt from every account's backtest as evaluate does on its
+	   sample; when it is not the ensemble, every account's choice again with it (AQ_BENCH_DEFAULT=ensemble: off) */
+	struct aq_default_acc dacc;
+	aq_default_acc_init(&dacc);
+	for (size_t i = 0; i < na; i++)
+		if (a[i].used)
+			aq_default_acc_merge(&dacc, &a[i].dflt);
+	double dgain = 0;
+	long dn = 0;
+	int dfc = aq_default_choose(&dacc, &dgain, &dn);
+	if (getenv("AQ_BENCH_DEFAULT"))
+		dfc = strcmp(getenv("AQ_BENCH_DEFAULT"), "ensemble") == 0 ? AQ_FC_ENSEMBLE : dfc;
+	fprintf(stderr, "bench-accuracy: population default %s (mean backtest gain over the ensemble %.4f, %ld accounts)\n",
+		aq_fc_name(dfc), dgain, dn);
+	if (dfc != AQ_FC_ENSEMBLE && c.eo.choice == AQ_CHOICE_ROBUST) {
+		c.eo.default_fc = dfc;
+		for (size_t i = 0; i < na; i++)
+			acct_reset(&a[i]);
+		aq_progress_init(&c.prog, "accuracy (default)", "series", (uint64_t)used);
+		aq_parallel_for(threads, na, run_one, &c, NULL);
+		aq_progress_finish(&c.prog);
+	}
 	double secs = aq_now() - t0;
 	int have_r = read_r(argv[2], rows, a, na, hold);
 	calibrate(a, na, hold);
@@ -565,14 +644,23 @@ int main(int argc, char **argv)
 		if (all)
 			served_n[a[i].served]++;
 	}
+	if (getenv("AQ_BENCH_DUMP"))
+		dump(getenv("AQ_BENCH_DUMP"), a, na, c.eo.windows);
 	json_t *out = json_object();
 	print_table(a, na, names, out);
+	double bc[3] = {0, 0, 0};
+	for (size_t i = 0; i < na; i++)
+		for (int j = 0; j < 3 && a[i].used; j++)
+			bc[j] += isfinite(a[i].btcov[j]) ? a[i].btcov[j] : 0;
+	printf("served on the backtest windows (own intervals): cov80 %.1f cov95 %.1f (%.0f days)\n", 100 * bc[0] / bc[2],
+	       100 * bc[1] / bc[2], bc[2]);
 	json_t *sv = json_object();
 	for (int f = 0; f < AQ_FC_N; f++)
 		json_object_set_new(sv, aq_fc_name(f), json_integer(served_n[f]));
 	printf("served:");
 	for (int f = 0; f < AQ_FC_N; f++)
 		printf(" %s %ld%s", aq_fc_name(f), served_n[f], f + 1 < AQ_FC_N ? "," : ";");
+	printf(" default %s (gain %.4f over %ld accounts);", aq_fc_name(c.eo.default_fc), dgain, dn);
 	printf(" choice %s, margin %.2f; accounts %zu, scored by all %zu, aquacast %.2f s\n",
 	       c.eo.choice == AQ_CHOICE_LOWEST ? "lowest" : "robust", c.eo.challenge_margin, na, common, secs);
 	json_object_set_new(json_object_get(out, "served"), "choice", sv);

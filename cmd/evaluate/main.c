@@ -13,8 +13,9 @@ static const char help[] =
 	"usage: aquacast-evaluate --models MODELSET --readings DATASET --out DIR [--champion MODELSET] [options]\n"
 	"\n"
 	"Scores every account's model on the days that arrived after its TrainedUntil (new data) and on\n"
-	"a rolling-origin backtest of the last K windows of H days, next to three references\n"
-	"(snaive7, mean28, median28) and the combination of ARIMA with the best reference; chooses\n"
+	"a rolling-origin backtest of the last K windows of H days, next to four references\n"
+	"(snaive7, mean28, median28, wmed4), the combination of ARIMA with the best reference and the\n"
+	"ensemble (median of arima, snaive7, mean28, median28); chooses\n"
 	"the served forecaster per account (docs/accuracy.md) and writes:\n"
 	"  DIR/metrics/    Parquet dataset \"aquacast.metrics\" (one row per account, scope, forecaster)\n"
 	"  DIR/models/     the model set with Served/ServedMargin set (a new copy)\n"
@@ -22,12 +23,14 @@ static const char help[] =
 	"The last stdout line is the JSON summary (\"ok\":false and \"error\" on a failure).\n"
 	"\n"
 	"options:\n"
-	"  --windows K             backtest windows (default 4; 0 = none)\n"
+	"  --windows K             backtest windows (default 4, at most 16; 0 = none)\n"
 	"  --horizon H             days per window (default 30)\n"
 	"  --refit-origins         re-estimate the coefficients at every backtest origin (same\n"
 	"                          orders, warm start; its time is reported) instead of filtering\n"
 	"  --filter-warmup DAYS    a backtest origin's filter starts DAYS before the first origin\n"
 	"                          (default 180; 0 = from the model's first day: exact, slower)\n"
+	"  --fixed-default         serve the ensemble by default (no population default: the\n"
+	"                          forecaster best over a sample of accounts' backtests)\n"
 	"  --champion MODELSET     the current champion: gate the new set against it\n"
 	"  --replace-margin X      an account's challenger replaces the champion when its new-data MAE\n"
 	"                          is lower by at least X (relative, default 0.02)\n"
@@ -48,7 +51,7 @@ static const char help[] =
 	"\n"
 	"exit: 0 evaluated and promoted (or no champion), 3 evaluated but not promoted (\"ok\":true),\n"
 	"      1 failure, 2 usage (a bad option value names the option and the value)\n";
-enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU, O_AZ, O_AR, O_FD, O_FORCE };
+enum { O_WIN = 256, O_H, O_REFIT, O_RM, O_WM, O_AT, O_MW, O_AD, O_AS, O_TH, O_WU, O_AZ, O_AR, O_FD, O_FORCE, O_FIXED };
 
 static const struct option longopts[] = {
 	{ "models", required_argument, 0, 'm' }, { "readings", required_argument, 0, 'r' },
@@ -60,7 +63,7 @@ static const struct option longopts[] = {
 	{ "anomaly-share", required_argument, 0, O_AS }, { "threads", required_argument, 0, O_TH },
 	{ "filter-warmup", required_argument, 0, O_WU }, { "anomaly-z", required_argument, 0, O_AZ },
 	{ "anomaly-min-rel", required_argument, 0, O_AR }, { "flat-days", required_argument, 0, O_FD },
-	{ "force", no_argument, 0, O_FORCE }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+	{ "force", no_argument, 0, O_FORCE }, { "fixed-default", no_argument, 0, O_FIXED }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 /* Every value checked here, with the range the help states. */
@@ -71,7 +74,7 @@ static void parse_one(struct aq_evalset_opts *j, int c)
 	case 'r': j->readings = optarg; break;
 	case 'c': j->champion = optarg; break;
 	case 'o': j->out = optarg; break;
-	case O_WIN: j->eo.windows = (int)cli_int("--windows", optarg, 0, 64); break;
+	case O_WIN: j->eo.windows = (int)cli_int("--windows", optarg, 0, AQ_EVAL_MAXWIN); break;
 	case O_H: j->eo.horizon = (int)cli_int("--horizon", optarg, 1, 366); break;
 	case O_REFIT: j->refit = 1; break;
 	case O_RM: j->go.replace_margin = cli_real("--replace-margin", optarg, 0, 1, 0); break;
@@ -86,6 +89,7 @@ static void parse_one(struct aq_evalset_opts *j, int c)
 	case O_TH: j->threads = (int)cli_int("--threads", optarg, 0, 1024); break;
 	case O_WU: j->warmup = (long)cli_int("--filter-warmup", optarg, 0, 100000); break;
 	case O_FORCE: j->force = 1; break;
+	case O_FIXED: j->fixed_default = 1; break;
 	case 'h': cli_help(help);
 	}
 }

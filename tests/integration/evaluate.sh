@@ -29,7 +29,9 @@ def check(name, cond):
     print(("ok - " if cond else "not ok - ") + name)
     fails += 0 if cond else 1
 s = json.load(open(f"{tmp}/sum.json"))
-check("summary has the required keys", all(k in s for k in ["accounts", "scored", "no_new_data", "mase", "served_better_than", "served", "promoted", "anomalies", "seconds"]))
+check("summary has the required keys", all(k in s for k in ["accounts", "scored", "no_new_data", "mase", "served_better_than", "served", "served_default", "promoted", "anomalies", "seconds"]))
+sd = s["served_default"]
+check(f"population default learnt from a sample of parts ({sd})", sd["forecaster"] in ("arima", "snaive7", "mean28", "median28", "wmed4", "combo", "ensemble") and sd["parts"] >= 1 and sd["accounts"] >= 1)
 check("accounts scored", s["scored"] > 50 and s["accounts"] == 100)
 check("late joiners reported as no_model", s["no_model"] > 0 and s["no_model"] + s["scored"] + s["no_new_data"] + s["no_readings"] == 100)
 check("served counts add up", sum(s["served"].values()) == s["scored"] + s["no_new_data"])
@@ -39,7 +41,7 @@ check("metrics schema metadata", md[b"aquacast.schema"] == b"aquacast.metrics")
 t = ds.dataset(f"{tmp}/e/metrics/metrics", format="parquet").to_table().to_pandas()
 ev = t[t.Status == "ok"]
 per = ev.groupby("AccountOID").size()
-check("12 rows per evaluated account (2 scopes x 6 forecasters)", (per == 12).all() and len(per) == s["scored"])
+check("14 rows per evaluated account (2 scopes x 7 forecasters)", (per == 14).all() and len(per) == s["scored"])
 new = ev[ev.Scope == "new"]
 check("N at most 30 new days, median28 scored everywhere", new.N.max() <= 30 and new[new.Forecaster == "median28"].N.min() >= 1)
 ok = new.dropna(subset=["MAE", "RMSE"])
@@ -52,7 +54,7 @@ cov = new[new.Forecaster == "arima"].Cov95.dropna().mean()
 check(f"arima 95% coverage plausible ({cov:.2f})", 0.6 <= cov <= 1.0)
 m = ds.dataset(f"{tmp}/e/models/models", format="parquet").to_table().to_pandas()
 srv = set(m.Served)
-check("served copy of the model set", len(m) == len(ds.dataset(f"{tmp}/m/models", format="parquet").to_table()) and srv <= {"arima", "snaive7", "mean28", "median28", "ensemble", "arima+snaive7", "arima+mean28", "arima+median28"})
+check("served copy of the model set", len(m) == len(ds.dataset(f"{tmp}/m/models", format="parquet").to_table()) and srv <= {"arima", "snaive7", "mean28", "median28", "wmed4", "ensemble", "arima+snaive7", "arima+mean28", "arima+median28", "arima+wmed4"})
 j = m.merge(ev[["AccountOID", "Served"]].drop_duplicates(), on="AccountOID", suffixes=("", "_m"))
 check("model copy and metrics agree on Served", (j.Served == j.Served_m).all())
 # schema v2: period totals and interval widths (lib/metrics.h), the served set calibrated (lib/calib.h)

@@ -1,5 +1,6 @@
 /* test_evaluate.c — backtest, choice, new-data scoring, anomalies and the champion/challenger gate on hand-made series. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,12 +152,14 @@ static void test_arima_wins_on_a_level_change(void)
 	struct aq_eval_opts o;
 	aq_eval_opts_default(&o);
 	o.horizon = 3;
-	o.windows = 20;
+	o.windows = AQ_EVAL_MAXWIN;
 	struct aq_eval_ws ws;
 	aq_eval_ws_init(&ws);
 	struct aq_eval_result r = {0};
 	T_OK(aq_eval_account(y, y, n, 370, &m, &o, &ws, &r, NULL));
-	T_EQ_INT(r.windows, 20);
+	T_EQ_INT(r.windows, AQ_EVAL_MAXWIN);
+	o.windows = AQ_EVAL_MAXWIN + 1;
+	T_EQ_INT(aq_eval_account(y, y, n, 370, &m, &o, &ws, &r, NULL), AQ_EINVAL);
 	double ma = r.backtest[AQ_FC_ARIMA].mae;
 	for (int fc = 1; fc < AQ_FC_N; fc++)
 		if (fc != AQ_FC_COMBO)
@@ -590,6 +593,195 @@ static void test_calib(void)
 	T_CHECK(aq_cal_fit(none, 1, NULL, cal, &e) == AQ_ENOTFOUND && !cal[0].ok);
 }
 
+/*
+ * The population default: a forecaster whose backtest gain over the ensemble
+ * is consistent across accounts becomes the default; the same mean gain
+ * with noise ten times larger, or from too few accounts, does not. Then the
+ * per-account hysteresis works against that default.
+ */
+static void test_population_default(void)
+{
+	struct aq_default_acc a, noisy, few;
+	aq_default_acc_init(&a);
+	aq_default_acc_init(&noisy);
+	aq_default_acc_init(&few);
+	unsigned s = 5;
+	for (int i = 0; i < 200; i++) {
+		struct aq_eval_result r;
+		memset(&r, 0, sizeof r);
+		for (int f = 0; f < AQ_FC_N; f++)
+			r.backtest[f].mae = NAN;
+		double u = noise(&s) - 0.5;
+		r.backtest[AQ_FC_ENSEMBLE].mae = 1.0;
+		r.backtest[AQ_FC_ARIMA].mae = 0.97 + 0.05 * u;   /* gain 3 % +- 1.4 % */
+		r.backtest[AQ_FC_MEDIAN28].mae = 1.01 + 0.05 * u;
+		aq_default_acc_add(&a, &r);
+		r.backtest[AQ_FC_ARIMA].mae = 0.97 + 2.0 * u;    /* the same mean gain, sd 58 % */
+		aq_default_acc_add(&noisy, &r);
+		if (i < AQ_DEFAULT_MIN - 1) {
+			r.backtest[AQ_FC_ARIMA].mae = 0.5;
+			aq_default_acc_add(&few, &r);
+		}
+	}
+	double g;
+	long n;
+	T_EQ_INT(aq_default_choose(&a, &g, &n), AQ_FC_ARIMA);
+	T_NEAR(g, 0.03, 0.005);
+	T_EQ_INT(n, 200);
+	T_EQ_INT(aq_default_choose(&noisy, &g, &n), AQ_FC_ENSEMBLE);
+	T_NEAR(g, 0, 0);
+	T_EQ_INT(aq_default_choose(&few, &g, &n), AQ_FC_ENSEMBLE);
+
+	/* one account, default arima: a challenger 20 % better in 3 of 4 windows is served, in 2 of 4 not */
+	struct aq_eval_opts o;
+	aq_eval_opts_default(&o);
+	o.default_fc = AQ_FC_ARIMA;
+	double w[4][AQ_FC_N], pooled[AQ_FC_N], margin;
+	for (int k = 0; k < 4; k++)
+		for (int f = 0; f < AQ_FC_N; f++)
+			w[k][f] = 1.0;
+	for (int k = 0; k < 3; k++)
+		w[k][AQ_FC_WMED4] = 0.75;
+	for (int f = 0; f < AQ_FC_N; f++)
+		pooled[f] = (w[0][f] + w[1][f] + w[2][f] + w[3][f]) / 4;
+	T_EQ_INT(aq_eval_choose(&o, pooled, (const double(*)[AQ_FC_N])w, 4, &margin), AQ_FC_WMED4);
+	T_NEAR(margin, 0.1875, 1e-12);
+	w[2][AQ_FC_WMED4] = 1.05;
+	w[0][AQ_FC_WMED4] = 0.5;
+	for (int f = 0; f < AQ_FC_N; f++)
+		pooled[f] = (w[0][f] + w[1][f] + w[2][f] + w[3][f]) / 4;
+	T_EQ_INT(aq_eval_choose(&o, pooled, (const double(*)[AQ_FC_N])w, 4, &margin), AQ_FC_ARIMA);
+	T_CHECK(margin < 0);
+	/* the default without a forecast (arima failed everywhere): against the ensemble */
+	for (int k = 0; k < 4; k++)
+		w[k][AQ_FC_ARIMA] = w[k][AQ_FC_COMBO] = NAN;
+	pooled[AQ_FC_ARIMA] = pooled[AQ_FC_COMBO] = NAN;
+	T_EQ_INT(aq_eval_choose(&o, pooled, (const double(*)[AQ_FC_N])w, 4, &margin), AQ_FC_ENSEMBLE);
+	for (int f = 0; f < AQ_FC_N; f++)
+		pooled[f] = NAN;
+	T_EQ_INT(aq_eval_choose(&o, pooled, (const double(*)[AQ_FC_N])w, 4, &margin), -1);   /* no evidence */
+}
+
+/* Deterministic N(0,1) (LCG + Box-Muller). */
+static double gauss(unsigned *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	double u1 = (((*s >> 8) & 0xffff) + 0.5) / 65536.0;
+	*s = *s * 1103515245u + 12345u;
+	double u2 = (((*s >> 8) & 0xffff) + 0.5) / 65536.0;
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+/* A model with a constant sd per account (as an ARIMA fitted on the whole series): the mean of 28 days. */
+struct flat_model { double sd; };
+
+static int flat_forecast(void *ctx, const double *y, size_t origin, int h, double *mean, double *sd,
+			 struct aq_err *e)
+{
+	const struct flat_model *f = ctx;
+	double s = 0;
+	int k = 0;
+	for (size_t i = origin >= 28 ? origin - 28 : 0; i < origin; i++)
+		if (!isnan(y[i])) {
+			s += y[i];
+			k++;
+		}
+	if (!k)
+		return aq_err_set(e, AQ_ENUMERIC, "no data");
+	for (int i = 0; i < h; i++) {
+		mean[i] = s / k;
+		sd[i] = f->sd;
+	}
+	return 0;
+}
+
+/*
+ * Calibration end to end (lib/evaluate.h backtest -> lib/calib.h -> held-out
+ * coverage): 400 accounts of multiplicative daily noise around a yearly
+ * level (amplitude 20 %, random phase) whose variability has a season too
+ * (sd 35 % x (1 + 0.6 sin), another random phase: watering, heating), 370
+ * days trained, 4 backtest windows of 30 days, the served forecaster's
+ * intervals on the 30 held-out days and their total. Goal (issue #15):
+ * daily 80 +- 4 and 95 +- 2 (12,000 days); the 400 totals 80 +- 6 and
+ * 95 +- 3 (2-3 standard errors of 400 totals). The model's sd is the
+ * account's overall one (as an ARIMA's). Measured: daily 79.4 / 95.1,
+ * totals 80.0 / 97.8; without the local scale (AQ_CAL_SCALE_NONE) daily
+ * 76.6 / 92.1 — outside the goal.
+ */
+static void cal_coverage(double cov[4], double width[2])
+{
+	enum { NA = 400, N = 400, NT = 370, H = 30 };
+	static double y[NA][N];
+	static struct aq_cal_sample smp[NA];
+	static struct aq_cal cal[NA];
+	static struct flat_model fm[NA];
+	const struct aq_cal_sample *sp[NA];
+	unsigned s = 2026;
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_opts o;
+	aq_eval_opts_default(&o);
+	for (int i = 0; i < NA; i++) {
+		double L = exp(0.5 * gauss(&s)), ph = 2 * M_PI * ((s >> 8) % 1000) / 1000.0;
+		double ph2 = 2 * M_PI * ((s >> 12) % 1000) / 1000.0;
+		for (int t = 0; t < N; t++) {
+			double sg = 0.35 * (1 + 0.6 * sin(2 * M_PI * t / 365.0 + ph2));   /* variability with the season */
+			y[i][t] = L * (1 + 0.2 * sin(2 * M_PI * t / 365.0 + ph)) * exp(sg * gauss(&s) - sg * sg / 2);
+		}
+		fm[i].sd = 0.35 * L;
+		struct aq_eval_model m = {flat_forecast, &fm[i], NULL};
+		struct aq_eval_result r = {0};
+		T_OK(aq_eval_account(y[i], y[i], NT, NT, &m, &o, &ws, &r, NULL));
+		smp[i] = r.cal;
+		sp[i] = &smp[i];
+	}
+	T_OK(aq_cal_fit(sp, NA, NULL, cal, NULL));
+	long in[4] = {0}, nd = 0;
+	double w[2] = {0};
+	double *block = malloc(aq_eval_block_size(H) * sizeof(double));
+	for (int i = 0; i < NA; i++) {
+		struct aq_eval_model m = {flat_forecast, &fm[i], NULL};
+		struct aq_eval_result r = {0};
+		T_OK(aq_eval_account(y[i], y[i], NT, NT, &m, &o, &ws, &r, NULL));   /* the served choice */
+		struct aq_path p[AQ_FC_N];
+		const double *sd, *sdsum;
+		T_OK(aq_eval_paths(y[i], NT, H, &m, r.combo_ref, block, p, &sd, &sdsum));
+		double F = 0, Y = 0, lo, hi;
+		for (int t = 0; t < H; t++) {
+			double f = p[r.served].mean[t], a = y[i][NT + t];
+			F += f;
+			Y += a;
+			aq_cal_interval(&cal[i], 1, f, sd[t], 0.80, &lo, &hi);
+			in[0] += a >= lo && a <= hi;
+			w[0] += (hi - lo) / a;
+			aq_cal_interval(&cal[i], 1, f, sd[t], 0.95, &lo, &hi);
+			in[1] += a >= lo && a <= hi;
+			nd++;
+		}
+		aq_cal_interval(&cal[i], H, F, sdsum[H - 1], 0.80, &lo, &hi);
+		in[2] += Y >= lo && Y <= hi;
+		w[1] += (hi - lo) / Y;
+		aq_cal_interval(&cal[i], H, F, sdsum[H - 1], 0.95, &lo, &hi);
+		in[3] += Y >= lo && Y <= hi;
+	}
+	free(block);
+	aq_eval_ws_release(&ws);
+	for (int k = 0; k < 4; k++)
+		cov[k] = (double)in[k] / (k < 2 ? nd : NA);
+	width[0] = w[0] / nd;
+	width[1] = w[1] / NA;
+}
+
+static void test_calib_coverage(void)
+{
+	double cov[4], w[2];
+	cal_coverage(cov, w);
+	fprintf(stderr, "# calibrated coverage daily %.3f / %.3f, 30-day total %.3f / %.3f (width80 / actual %.2f / %.2f)\n",
+		cov[0], cov[1], cov[2], cov[3], w[0], w[1]);
+	T_CHECK(fabs(cov[0] - 0.80) <= 0.04 && fabs(cov[1] - 0.95) <= 0.02);
+	T_CHECK(fabs(cov[2] - 0.80) <= 0.06 && fabs(cov[3] - 0.95) <= 0.03);
+}
+
 int main(void)
 {
 	T_RUN(test_weekly_pattern_serves_snaive);
@@ -606,5 +798,7 @@ int main(void)
 	T_RUN(test_choice_hysteresis);
 	T_RUN(test_total_sd_vs_r);
 	T_RUN(test_calib);
+	T_RUN(test_calib_coverage);
+	T_RUN(test_population_default);
 	T_DONE();
 }

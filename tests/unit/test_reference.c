@@ -56,6 +56,41 @@ static void test_snaive7(void)
 	T_NEAR(h9[14], m[14] + 1.959963984540054 * s * sqrt(3.0), 1e-12);
 }
 
+/*
+ * wmed4 against R (the weekday medians and the type-7 quantiles of the
+ * leave-one-out deviations, computed in R from v):
+ *   f <- sapply(0:8, function(i) median(v[n - 7 * (1:4) + i %% 7 + 1], na.rm = TRUE))
+ *   dev: v[t] - median(v[other days of t's weekday]); quantile(dev, c(.1, .9, .025, .975), type = 7)
+ * and the same on v[4:28] (25 days: a window shorter than 28, weekdays by offset).
+ */
+static void test_wmed4_r(void)
+{
+	static const double f28[9] = {0.15, 0.2, 0.4, 0.275, 0.35, 0.275, 0.25, 0.15, 0.2};
+	static const double q28[4] = {-0.2, 0.4, -0.25, 0.845};
+	static const double f25[9] = {0.1, 0.2, 0.3, 0.275, 0.35, 0.275, 0.25, 0.1, 0.2};
+	static const double q25[4] = {-0.23, 0.415, -0.25, 0.88};
+	double m[9], l8[9], h8[9], l9[9], h9[9];
+	struct aq_path p = {m, l8, h8, l9, h9};
+	for (int c = 0; c < 2; c++) {
+		const double *f = c ? f25 : f28, *q = c ? q25 : q28;
+		T_OK(aq_ref_forecast(AQ_REF_WMED4, win28 + 3 * c, 28 - 3 * (size_t)c, 9, &p, NULL));
+		for (int i = 0; i < 9; i++) {
+			T_NEAR(m[i], f[i], 1e-12);
+			T_NEAR(l8[i], fmax(0, f[i] + q[0]), 1e-12);
+			T_NEAR(h8[i], f[i] + q[1], 1e-12);
+			T_NEAR(l9[i], fmax(0, f[i] + q[2]), 1e-12);
+			T_NEAR(h9[i], f[i] + q[3], 1e-12);
+		}
+	}
+	/* a week of history: weekday medians of one value each, too few deviations for an interval */
+	T_OK(aq_ref_forecast(AQ_REF_WMED4, win28 + 21, 7, 9, &p, NULL));
+	for (int i = 0; i < 9; i++) {
+		T_NEAR(m[i], win28[21 + i % 7], 0);
+		T_CHECK(isnan(h9[i]) && isnan(l8[i]));
+	}
+	T_CHECK(strcmp(aq_ref_name(AQ_REF_WMED4), "wmed4") == 0 && aq_ref_from_name("wmed4") == AQ_REF_WMED4);
+}
+
 static void test_snaive7_missing_falls_back(void)
 {
 	double y[28];
@@ -108,6 +143,7 @@ int main(void)
 	T_RUN(test_median28_r);
 	T_RUN(test_mean28_r);
 	T_RUN(test_snaive7);
+	T_RUN(test_wmed4_r);
 	T_RUN(test_snaive7_missing_falls_back);
 	T_RUN(test_empty_window);
 	T_RUN(test_names_and_average);
