@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 from collections.abc import Container, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +226,20 @@ def default_args() -> dict[str, Any]:
         "retry_delay": timedelta(seconds=float(os.environ.get("AQUACAST_RETRY_DELAY", "60"))),
         "execution_timeout": timedelta(hours=2),
     }
+
+
+def dag_kwargs(**overrides: Any) -> dict[str, Any]:
+    """What every aquacast DAG shares: DAG(dag_id=..., schedule=..., params=..., **dag_kwargs())."""
+    kwargs: dict[str, Any] = {
+        "start_date": datetime(2026, 1, 1),
+        "catchup": False,
+        "max_active_runs": 1,  # two runs of one DAG would write the same readings and registry
+        "default_args": default_args(),
+        "user_defined_macros": MACROS,
+        "tags": ["aquacast"],
+    }
+    kwargs.update(overrides)
+    return kwargs
 
 
 def part_ranges(parts: int, tasks: int) -> list[str]:
