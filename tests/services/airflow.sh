@@ -80,6 +80,8 @@ export AIRFLOW__API_AUTH__JWT_SECRET='$secret'
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE='$dir/passwords.json'
 export AIRFLOW__CORE__EXECUTOR=\${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}
+# task slots (LocalExecutor: a worker process of ~135 MB each; the default 32 made 29 of them, 4 GB)
+export AIRFLOW__CORE__PARALLELISM=\${AIRFLOW__CORE__PARALLELISM:-8}
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=\${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-True}
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=\${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-5}
 export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=\${AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL:-10}
@@ -133,11 +135,15 @@ halt() { # NAME: SIGTERM to its process group, SIGKILL after 30 s
 # Processes of this deployment outside the groups started here (a task's binary runs in its own
 # session): every process whose environment holds this AIRFLOW_HOME.
 strays() {
-    local e p
-    for e in /proc/[0-9]*/environ; do
-        p=${e#/proc/}; p=${p%/environ}
-        [ "$p" = $$ ] && continue
-        { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qxF "AIRFLOW_HOME=$dir/home" && echo "$p"
+    local q p mine=" "
+    # never this script or its callers (a test that exported the configuration has AIRFLOW_HOME too)
+    q=$BASHPID
+    while [ -n "$q" ] && [ "$q" -gt 1 ]; do
+        mine+="$q "
+        q=$(awk '/^PPid:/ { print $2 }' "/proc/$q/status" 2>/dev/null)
+    done
+    for p in $(grep -lzxF "AIRFLOW_HOME=$dir/home" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+        [[ $mine == *" $p "* ]] || { [ -e "/proc/$p" ] && echo "$p"; }
     done
     return 0
 }
