@@ -14,7 +14,7 @@
 #   tests/services/airflow.sh token     print a JWT for the REST API (POST /auth/token)
 #   tests/services/airflow.sh run NAME ARGS...   start `airflow ARGS` in the background in the same
 #                                       deployment (log: DIR/logs/NAME.log), e.g. a Celery worker
-#   tests/services/airflow.sh halt NAME stop that one process (api-server, scheduler, or a run NAME)
+#   tests/services/airflow.sh halt NAME... stop those processes (api-server, scheduler, a run NAME)
 #   tests/services/airflow.sh pid NAME  print the pid of NAME when it runs
 #   tests/services/airflow.sh destroy   stop and remove the state directory (not the database)
 #
@@ -121,15 +121,23 @@ spawn() { # NAME ARGS...: `airflow ARGS` as the leader of a new process group, i
     die "'$name' did not start (see $dir/logs/$name.log)"
 }
 
-halt() { # NAME: SIGTERM to its process group, SIGKILL after 30 s
-    local p i
-    p=$(pidof_ "$1") || return 0
-    if group_alive "$p"; then
-        kill -TERM -- "-$p" 2>/dev/null || true
-        for ((i = 0; i < 300; i++)); do group_alive "$p" || break; sleep 0.1; done
-        if group_alive "$p"; then log "'$1' did not stop in 30 s: SIGKILL"; kill -KILL -- "-$p" 2>/dev/null || true; fi
-    fi
-    rm -f "$dir/run/$1.pid"
+halt() { # NAME...: SIGTERM to their process groups at once, SIGKILL to what is left after 30 s
+    local n p i live
+    local -a ps=()
+    for n in "$@"; do
+        p=$(pidof_ "$n") || continue
+        group_alive "$p" && { kill -TERM -- "-$p" 2>/dev/null || true; ps+=("$p"); }
+    done
+    for ((i = 0; i < 300; i++)); do
+        live=0
+        for p in "${ps[@]}"; do group_alive "$p" && live=1; done
+        [ $live -eq 0 ] && break
+        sleep 0.1
+    done
+    for p in "${ps[@]}"; do
+        if group_alive "$p"; then log "group $p did not stop in 30 s: SIGKILL"; kill -KILL -- "-$p" 2>/dev/null || true; fi
+    done
+    for n in "$@"; do rm -f "$dir/run/$n.pid"; done
 }
 
 # Processes of this deployment outside the groups started here (a task's binary runs in its own
@@ -184,12 +192,16 @@ start() {
 stop() {
     [ -d "$dir/run" ] || return 0
     local f n left
-    for f in "$dir"/run/*.pid; do # workers and extra processes first, then the three, scheduler first
+    local -a others=()
+    for f in "$dir"/run/*.pid; do
         [ -e "$f" ] || continue
         n=$(basename "$f" .pid)
-        case " ${PROCS[*]} " in *" $n "*) ;; *) halt "$n" ;; esac
+        case " ${PROCS[*]} " in *" $n "*) ;; *) others+=("$n") ;; esac
     done
-    for ((i = ${#PROCS[@]} - 1; i >= 0; i--)); do halt "${PROCS[i]}"; done
+    # workers, extra schedulers, the scheduler and the dag-processor together; the api-server last
+    # (a task runner that is stopping still reports its state through it)
+    halt "${others[@]}" scheduler dag-processor
+    halt api-server
     left=$(strays)
     if [ -n "$left" ]; then
         log "stopping processes left in $dir/home: $(echo $left)"
@@ -212,7 +224,7 @@ case ${1:-} in
             python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
         ;;
     run) [ $# -ge 3 ] || { echo "usage: $0 run NAME ARGS..." >&2; exit 2; }; load; n=$2; shift 2; spawn "$n" "$@" ;;
-    halt) [ $# -eq 2 ] || { echo "usage: $0 halt NAME" >&2; exit 2; }; halt "$2" ;;
+    halt) [ $# -ge 2 ] || { echo "usage: $0 halt NAME..." >&2; exit 2; }; shift; halt "$@" ;;
     pid) [ $# -eq 2 ] || { echo "usage: $0 pid NAME" >&2; exit 2; }; alive "$2" && pidof_ "$2" ;;
     destroy) stop; rm -rf "$dir" ;;
     *) echo "usage: $0 start|stop|status|env|login|token|run NAME ARGS...|halt NAME|pid NAME|destroy" >&2; exit 2 ;;
