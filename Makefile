@@ -1,8 +1,9 @@
 # aquacast — build, test and demo. Plain make; dependencies via pkg-config.
 #
 #   make            library + every binary (bin/aquacast-<name>)
-#   make test       install missing deps, build, run every test (closing line: N passed, N failed)
-#   make test-stack the DAGs on a real Airflow (scheduler, api-server, Celery workers) on loopback
+#   make test       install missing deps, build, run every test, the stack's last (closing line: N passed, N failed)
+#   make test-stack only the DAGs on the full stack of stack-up (Airflow, PostgreSQL, Kafka, MLflow, Celery)
+#   make stack-up   PostgreSQL, Kafka, MLflow and Airflow (UI, scheduler, dag-processor) on loopback; stack-down
 #   make demo       the main job on the embedded default (SQLite over unixODBC)
 #   make asan       unit tests under AddressSanitizer + UBSan (objects in build/asan)
 #   make format FILES="lib/x.c lib/x.h"   clang-format those files in place (.clang-format; never the whole tree)
@@ -126,8 +127,9 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh
 
-# The DAGs on a real Airflow deployment (scheduler, dag-processor, api-server, PostgreSQL, Kafka,
-# Celery workers over Redis): tests/stack/run.sh. Not part of make test.
+# The DAGs on the full stack of stack-up (scheduler, dag-processor, api-server, PostgreSQL, Kafka,
+# MLflow, Celery workers over Redis): tests/stack/run.sh, also the last test of make test
+# (tests/run.sh --no-stack leaves it out).
 test-stack: deps
 	@$(MAKE) --no-print-directory bins
 	@tests/stack/run.sh
@@ -152,7 +154,8 @@ serve: deps
 	@[ -f web/dist/index.html ] || scripts/web.sh
 	@scripts/serve.sh
 
-stack-up:
+stack-up: deps
+	@$(MAKE) --no-print-directory bins
 	@scripts/stack.sh up
 
 stack-down:

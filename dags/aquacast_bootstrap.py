@@ -3,22 +3,14 @@ every account (full search, mapped over part ranges), evaluate, register the fir
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from airflow.sdk import DAG, Param
 
-from aquacast_common import MACROS, READINGS, aq_task, default_args, model_pipeline
+from aquacast_common import READINGS, aq_task, dag_kwargs, model_pipeline
 
 with DAG(
     dag_id="aquacast_bootstrap",
     description="seed → extract full → train full (mapped) → seal → evaluate → register",
     schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
-    user_defined_macros=MACROS,
-    tags=["aquacast"],
     params={
         "table": Param("PORTAL.ConsumptionDaily", type="string", description="source table"),
         "history": Param(0.2, type="number", minimum=0, maximum=1, description="fraction of the feed seeded"),
@@ -29,6 +21,7 @@ with DAG(
         "until": Param("", type="string", description="train on readings up to this date (YYYY-MM-DD); empty: all"),
     },
     doc_md=__doc__,
+    **dag_kwargs(),
 ) as dag:
     odbc_env = {"AQUACAST_ODBC": "{{ aq_odbc() }}"}
     # seed --schema creates the table if it is missing (sql/<dialect>/*.sql are idempotent);

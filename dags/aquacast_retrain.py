@@ -5,19 +5,16 @@ part ranges, seal, evaluate against the champion, register (promoted or not)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from aquacast_common import (
-    MACROS,
     READINGS,
     READINGS_ASSET,
     RUN,
     AquacastOperator,
     aq_task,
     binary,
-    default_args,
+    dag_kwargs,
     model_pipeline,
 )
 
@@ -27,12 +24,6 @@ with DAG(
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"), assets=[READINGS_ASSET]
     ),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
-    user_defined_macros=MACROS,
-    tags=["aquacast"],
     params={
         "source": Param("auto", type="string", enum=["auto", "db", "kafka"],
                         description="auto: kafka when an asset event started the run, else db"),
@@ -51,6 +42,7 @@ with DAG(
         "until": Param("", type="string", description="train on readings up to this date; empty: all"),
     },
     doc_md=__doc__,
+    **dag_kwargs(),
 ) as dag:
     fetch = aq_task(
         "fetch",

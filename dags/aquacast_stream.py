@@ -5,22 +5,16 @@ aquacast_readings, which triggers aquacast_retrain."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import DAG, Param, get_current_context, task
 
-from aquacast_common import MACROS, READINGS, READINGS_ASSET, AquacastOperator, binary, default_args, kafka_brokers
+from aquacast_common import READINGS, READINGS_ASSET, AquacastOperator, binary, dag_kwargs, kafka_brokers
 
 with DAG(
     dag_id="aquacast_stream",
     description="stream-replay run ∥ bounded Kafka ingest rounds → asset aquacast_readings",
     schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
-    user_defined_macros=MACROS,
-    tags=["aquacast"],
     params={
         "topic": Param("water.readings.daily", type="string"),
         "group": Param("aquacast", type="string", description="Kafka consumer group of the ingest"),
@@ -32,6 +26,7 @@ with DAG(
         "max_messages": Param(1_000_000, type="integer", minimum=1, description="a round's bound"),
     },
     doc_md=__doc__,
+    **dag_kwargs(),
 ) as dag:
     kafka_env = {"KAFKA_BROKERS": "{{ aq_kafka() }}"}
     replay = AquacastOperator(

@@ -5,15 +5,20 @@
 #   tests/unit/test_*.c        built by make into build/dev/tests/, run here
 #   tests/integration/*.sh     scripts that run the binaries (against real services)
 #   tests/python/test_*.py     pytest in the cached venv (interop, numerical oracles)
+#   tests/stack/run.sh         the DAGs on the full stack of make stack-up (make test-stack), in the
+#                              background beside the others, counted last; every service it starts
+#                              is stopped when it ends, fails or is killed
 # A test whose component could not be started fails; nothing is skipped silently.
-# Options: --unit-only; a pattern as first non-option argument filters test files.
+# Options: --unit-only; --no-stack (everything but tests/stack); a pattern as first non-option
+# argument filters test files (tests/run.sh stack runs the stack test alone).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
-unit_only=0; filter=
+unit_only=0; no_stack=0; filter=
 for a in "$@"; do
     case $a in
         --unit-only) unit_only=1 ;;
+        --no-stack) no_stack=1 ;;
         *) filter=$a ;;
     esac
 done
@@ -59,6 +64,17 @@ if want deps/check; then
     scripts/check-deps.sh $venv >"$logdir/deps.log" 2>&1; count deps/check "$logdir/deps.log" $?
 fi
 
+# The full stack test (tests/stack/run.sh) waits on services most of its time (a scheduler's
+# heartbeats, Kafka's idle timeouts, Celery): it runs in the background beside the other tests and
+# is counted at the end. A kill of this script stops it, and it stops every service it started.
+stack_pid=
+if [ $unit_only -eq 0 ] && [ $no_stack -eq 0 ] && want stack/run; then
+    timeout 2700 bash tests/stack/run.sh >"$logdir/stack.log" 2>&1 &
+    stack_pid=$!
+    trap '[ -n "$stack_pid" ] && kill "$stack_pid" 2>/dev/null && wait "$stack_pid"' EXIT
+    trap 'exit 143' TERM INT
+fi
+
 for t in "$unit_dir"/test_*; do
     [ -x "$t" ] || continue
     name=unit/$(basename "$t"); want "$name" || continue
@@ -91,6 +107,11 @@ if [ $unit_only -eq 0 ]; then
                 count "$name" "$log" $rc
             done
         fi
+    fi
+    # the full stack, counted last (its closing "N passed, N failed" line is not a TAP line)
+    if [ -n "$stack_pid" ]; then
+        wait "$stack_pid"; rc=$?; stack_pid=
+        count stack/run "$logdir/stack.log" $rc
     fi
 fi
 
