@@ -13,7 +13,7 @@ does not, so the search paths differ by design), and wherever orders differ our 
 AICc is no worse than the AICc R reports for its own choice (tolerance 0.5 + 1e-4 |AICc|
 for optimiser differences), on every series. Shares are printed.
 """
-import csv
+
 import json
 import os
 import pathlib
@@ -22,6 +22,8 @@ import subprocess
 
 import numpy as np
 import pytest
+
+from daily_csv import calendar_series
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOL = ROOT / "build" / "dev" / "tools" / "train_tool"
@@ -59,21 +61,8 @@ def simulated(rng):
 
 
 def daiad(k=6):
-    by = {}
-    with open(DAIAD) as f:
-        for r in csv.DictReader(f):
-            by.setdefault(int(r["AccountOID"]), []).append((r["ConsumptionDate"], r["Consumption"]))
     series = []
-    for acc in sorted(by):
-        rows = by[acc]
-        if len(rows) < 350:
-            continue
-        d = [np.datetime64(x) for x, _ in rows]
-        n = int((d[-1] - d[0]).astype(int)) + 1
-        y = np.full(n, np.nan)
-        for (x, v), dd in zip(rows, d):
-            if v not in ("", "NA"):
-                y[int((dd - d[0]).astype(int))] = float(v)
+    for _, y in calendar_series(DAIAD, 350):
         series.append(y[-300:])   # the last 300 days: keeps R's share of the run short
         if len(series) == k:
             break

@@ -19,7 +19,7 @@ forecast sd on the transformed scale (a relative tolerance on x fails near a bou
 difference of sd is a large relative one), the bias-adjusted mean within 1.5 % relative on x + c, and
 the 30-day total's mean (the sum of the bias-adjusted means) within 1.5 % of the sum of R's biasadj means.
 """
-import csv
+
 import json
 import os
 import pathlib
@@ -28,6 +28,8 @@ import subprocess
 
 import numpy as np
 import pytest
+
+from daily_csv import calendar_series
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOL = ROOT / "build" / "dev" / "tools" / "arima_tool"
@@ -57,22 +59,9 @@ writeLines(toJSON(out, digits = NA, auto_unbox = FALSE), commandArgs(TRUE)[2])
 
 
 def accounts(path, k, min_rows, skip=0):
-    by = {}
-    with open(path) as f:
-        for r in csv.DictReader(f):
-            by.setdefault(int(r["AccountOID"]), []).append((r["ConsumptionDate"], r["Consumption"]))
     out = []
-    for acc in sorted(by):
-        rows = by[acc]
-        if len(rows) < min_rows:
-            continue
-        d = [np.datetime64(x) for x, _ in rows]
-        n = int((d[-1] - d[0]).astype(int)) + 1
-        y = np.full(n, np.nan)
-        for (x, v), dd in zip(rows, d):
-            if v not in ("", "NA"):
-                y[int((dd - d[0]).astype(int))] = max(0.0, float(v))
-        y = y[-300:]
+    for _, y in calendar_series(path, min_rows):
+        y = np.where(y < 0, 0.0, y)[-300:]   # negative readings as 0; NaN stays missing
         if np.isnan(y).any() or (y == 0).sum() < 3 and path == DAIAD:
             continue   # DAIAD: complete series with zero days (the case log1p is for)
         out.append(y)
