@@ -38,11 +38,7 @@ die() { log "$*"; exit 1; }
 
 venv() { "$top/scripts/venv.sh" "$top/requirements/airflow.txt"; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$top/tests/services/ports.sh"
 
 metadata_db() {
     if [ -n "${AQ_AIRFLOW_DB:-}" ]; then echo "$AQ_AIRFLOW_DB"; return 0; fi

@@ -41,11 +41,7 @@ fetch_jars() {
     ) 9>"$cache/.lock" || die "cannot fetch Kafka $version jars (see $cache/mvn.log)"
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$top/tests/services/ports.sh"
 
 running() {
     [ -f "$dir/pid" ] || return 1

@@ -27,11 +27,7 @@ die() { log "$*"; exit 1; }
 
 venv() { "$top/scripts/venv.sh" "$top/requirements/mlflow.txt"; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$top/tests/services/ports.sh"
 
 running() {
     [ -f "$dir/pid" ] || return 1

@@ -56,9 +56,7 @@ trap cleanup EXIT
 trap "exit 143" TERM INT # so that the services are stopped on a kill too
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$top/tests/services/ports.sh"
 die() { nok "$1"; exit 1; }
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 run_key() { python3 -c 'import re,sys; print(re.sub(r"[^A-Za-z0-9._-]", "_", sys.argv[1]))' "$1"; }
