@@ -951,19 +951,22 @@ static int query_id(struct aq_odbc *c, const char *sql, const int64_t *params, i
  * index, all RowIds and shares counted, so the window [from, end) holds at
  * most W rows of the slice. 1 and *end, 0 when fewer rows are left, < 0 on
  * an error. OFFSET ... FETCH is SQL:2008 (SQL Server 2012+, PostgreSQL);
- * SQLite has LIMIT ... OFFSET.
+ * SQLite has LIMIT ... OFFSET. W is written into the statement: psqlODBC
+ * without a server cursor inlines parameters as typed literals, which
+ * PostgreSQL's grammar does not take after OFFSET ... ROWS.
  */
-static int window_end(struct slice *sl, struct aq_odbc *c, int has_from, int64_t from, int64_t *end, struct aq_err *e)
+static int window_end(struct slice *sl, struct aq_odbc *c, int has_from, int64_t from, int64_t *end,
+		      struct aq_err *e)
 {
-	int64_t p[2] = { from, sl->window };
 	char *sql;
 	int r;
 
-	if (asprintf(&sql, "SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID %s", sl->qtable,
-		     has_from ? "AccountOID >= ?" : "AccountOID IS NOT NULL",
-		     sl->dialect == AQ_SQL_SQLITE ? "LIMIT 1 OFFSET ?" : "OFFSET ? ROWS FETCH NEXT 1 ROWS ONLY") < 0)
+	if (asprintf(&sql,
+		     sl->dialect == AQ_SQL_SQLITE ? "SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID LIMIT 1 OFFSET %lld"
+						 : "SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID OFFSET %lld ROWS FETCH NEXT 1 ROWS ONLY",
+		     sl->qtable, has_from ? "AccountOID >= ?" : "AccountOID IS NOT NULL", (long long)sl->window) < 0)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
-	r = query_id(c, sql, has_from ? p : p + 1, has_from ? 2 : 1, end, e);
+	r = query_id(c, sql, &from, has_from, end, e);
 	free(sql);
 	return r;
 }
