@@ -34,9 +34,10 @@
  * a in the table's (AccountOID, ConsumptionDate) index (OFFSET W ROWS FETCH
  * NEXT 1 ROWS ONLY; SQLite LIMIT 1 OFFSET W), so at most W rows of the
  * slice, save one account with more than W rows, which is a window of its
- * own. Windows are read one after another, in the statement's order, so
- * the writer sees the rows of one statement in the same order and writes
- * the same files. Consistency: every window is within the slice (lo, hi],
+ * own (the probe counts every RowId, so on an incremental slice read in
+ * key order a window holds fewer of the slice's rows). Windows are read
+ * one after another, in the statement's order, so the writer sees the rows
+ * of one statement in the same order and writes the same files. Consistency: every window is within the slice (lo, hi],
  * hi fixed before the first; the windows are disjoint and cover it, so no
  * row is read twice and rows that arrive meanwhile (RowId > hi) are the
  * next run's. A row below hi that commits late is read if its window is

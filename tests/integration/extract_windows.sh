@@ -102,7 +102,8 @@ suite() {
     pair inc-overlap "$full" 10 7 --mode incremental --overlap 40
     check_run "$DBK incremental, windowed: matches the source (oracle)" same_as_source "$T/$DBK-inc-w7"
 
-    # rows that arrive between two windows: this run stops at the MAX(RowId) it read first
+    # rows that arrive between two windows: this run stops at the MAX(RowId) it read first (the month
+    # ends 50 RowIds after its last gap, so the last window of 7 would reach past it unless clamped)
     local d=$T/$DBK-pause hold=$T/$DBK-hold
     cp -a "$full" "$d"
     rm -f "$hold" "$hold.reached"
@@ -163,7 +164,7 @@ gen_month() {
                   (2, '2022-04-03', 111.0), (2, '2022-04-03', 112.0), (777, '2022-04-02', 7.0);
               INSERT INTO $TBL (RowId, AccountOID, ConsumptionDate, Consumption)
                   VALUES ((SELECT MAX(RowId) FROM $TBL) + 3000, 5000011, '2022-05-20', 4.0);" &&
-        sqlx "$(days_sql 50 51)"
+        sqlx "$(days_sql 50 51)" && sqlx "INSERT INTO $TBL (AccountOID, ConsumptionDate, Consumption) VALUES (777, '2022-04-03', 8.0)"
 }
 gen_late() { sqlx "$(days_sql 52 53)"; }
 suite
@@ -203,7 +204,7 @@ gen_month() {
                   (2, '2022-04-03', 111.0), (2, '2022-04-03', 112.0), (777, '2022-04-02', 7.0)" &&
         sqlx "INSERT INTO $TBL (RowId, AccountOID, ConsumptionDate, Consumption)
                   VALUES ((SELECT MAX(RowId) FROM $TBL) + 3000, 5000011, '2022-05-20', 4.0)" && resync &&
-        sqlx "$(days_sql 50 51)"
+        sqlx "$(days_sql 50 51)" && sqlx "INSERT INTO $TBL (AccountOID, ConsumptionDate, Consumption) VALUES (777, '2022-04-03', 8.0)"
 }
 gen_late() { sqlx "$(days_sql 52 53)"; }
 suite
