@@ -1319,6 +1319,27 @@ static void slice_count(const struct slice *sl, const struct worker *wks, struct
 		st->files += nf;
 }
 
+/*
+ * Rows per statement: --window-rows, or by default AQ_EXTRACT_WINDOW_ROWS
+ * unless the driver streams a result as it is fetched (one statement then,
+ * no window probes: each costs the server about half the read of its
+ * window in key order). Streaming: SQL Server's drivers (a default result
+ * set comes off the TDS stream row by row) and psqlODBC through a server
+ * cursor (UseDeclareFetch=1, which aq_odbc_connect adds unless the
+ * connection string sets it). Every other driver may hold a whole result:
+ * sqliteodbc does, psqlODBC with UseDeclareFetch=0 does, MySQL's without
+ * NO_CACHE does.
+ */
+static int64_t window_rows(const struct aq_extract_opts *o, const struct aq_odbc *c)
+{
+	int streams = c->dialect == AQ_SQL_MSSQL ||
+		      (c->psqlodbc && c->redacted && strcasestr(c->redacted, "UseDeclareFetch=1"));
+
+	if (o->window_rows)
+		return o->window_rows < 0 ? 0 : o->window_rows;
+	return streams ? 0 : AQ_EXTRACT_WINDOW_ROWS;
+}
+
 static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const struct aq_dataset *ds, const char *qtable,
 		     enum aq_extract_bind bind, int64_t lo, int64_t hi, uint64_t key, struct aq_extract_stats *st,
 		     struct aq_err *e)
@@ -1336,7 +1357,7 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	sl.split = o->split;
 	sl.conn0 = k == 1 ? c0 : NULL;
 	sl.dialect = c0->dialect;
-	sl.window = o->window_rows < 0 ? 0 : o->window_rows ? o->window_rows : AQ_EXTRACT_WINDOW_ROWS;
+	sl.window = window_rows(o, c0);
 	if ((r = slice_exprs(&sl, c0, &days_expr, &packed_expr, e))) {
 		free(days_expr);
 		free(packed_expr);
@@ -1351,7 +1372,12 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	sl.order = o->order != AQ_ORDER_AUTO ? o->order : lo == 0 ? AQ_ORDER_KEY : AQ_ORDER_ROWID;
 	if (k > 1 && sl.split == AQ_SPLIT_RANGE)
 		slice_account_range(&sl, c0);
-	aq_debug("slice (%lld, %lld], key %llu, %d reader(s)", (long long)lo, (long long)hi, (unsigned long long)key, k);
+	if (sl.window)
+		aq_debug("slice (%lld, %lld], key %llu, %d reader(s), windows of %lld rows", (long long)lo, (long long)hi,
+			 (unsigned long long)key, k, (long long)sl.window);
+	else
+		aq_debug("slice (%lld, %lld], key %llu, %d reader(s), one statement each", (long long)lo, (long long)hi,
+			 (unsigned long long)key, k);
 	wks = calloc((size_t)k, sizeof(*wks));
 	th = calloc((size_t)k, sizeof(*th));
 	if (!wks || !th) {

@@ -79,7 +79,7 @@
 #include "err.h"
 #include "log.h"
 
-/* Rows per statement by default: ~40 MB of a driver that holds a whole result (sqliteodbc ~160 bytes a row). */
+/* Rows per statement by default where a driver holds a whole result: ~40 MB of sqliteodbc (~160 bytes a row). */
 #define AQ_EXTRACT_WINDOW_ROWS 262144
 
 enum aq_extract_mode { AQ_EXTRACT_FULL = 0, AQ_EXTRACT_INCREMENTAL };
@@ -137,7 +137,9 @@ struct aq_extract_opts {
 	size_t max_buffer_bytes;     /* shard writer budget, split over the writers; 0 = 96 MiB */
 	int samples;                 /* bad-row samples logged per kind; 0 = 3, < 0 = none */
 	int64_t overlap;             /* incremental: also re-read RowId in (watermark - overlap, watermark] */
-	int64_t window_rows;         /* rows per statement at most; 0 = AQ_EXTRACT_WINDOW_ROWS, < 0 = one statement */
+	int64_t window_rows;         /* rows per statement at most; < 0 = one statement; 0 = auto: one statement for
+					drivers that stream (SQL Server's, psqlODBC with a server cursor), else
+					AQ_EXTRACT_WINDOW_ROWS */
 	const volatile sig_atomic_t *stop; /* set (by a signal handler) to stop cleanly with AQ_EINTR */
 	struct aq_progress *progress;/* may be NULL */
 };

@@ -91,6 +91,10 @@ suite() {
     pair full-par2 - 20 7 --mode full --parts 4 --parallel 2
     pair full-par3-modulo - 20 7 --mode full --parts 4 --parallel 3 --split modulo
     pair full-rowid - 20 7 --mode full --parts 4 --order rowid --fetch-rows 3
+    if [ "$DBK" = sqlite ]; then
+        AQUACAST_LOG=debug extract "$T/sqlite-auto.json" --out "$T/sqlite-auto" --mode full
+        check_run "sqlite: windows by default" grep -q "reader(s), windows of 262144 rows" "$T/sqlite-auto.json.err"
+    fi
     check_run "$DBK full, windowed: matches the source (oracle)" same_as_source "$T/$DBK-full-w7"
 
     gen_month || { nok "$DBK: append the month"; return; }
@@ -208,12 +212,17 @@ gen_month() {
 }
 gen_late() { sqlx "$(days_sql 52 53)"; }
 suite
+AQUACAST_LOG=debug extract "$T/pg-auto.json" --out "$T/pg-auto" --mode full
+check_run "pg: by default one statement per reader through psqlODBC's server cursor" \
+    grep -q "reader(s), one statement each" "$T/pg-auto.json.err"
 # psqlODBC without a server cursor holds a whole result, like sqliteodbc (and inlines parameters as
 # typed literals: the window probe must not take its OFFSET as one)
 DBK=pg-nocursor
 CONN="$CONN;UseDeclareFetch=0"
 pair full - 20 7 --mode full --parts 4
 pair full-rowid - 20 7 --mode full --parts 4 --order rowid
+AQUACAST_LOG=debug extract "$T/pg-nocursor-auto.json" --out "$T/pg-nocursor-auto" --mode full
+check_run "pg without a server cursor: windows by default" grep -q "reader(s), windows of 262144 rows" "$T/pg-nocursor-auto.json.err"
 
 check_run "no window probe failed (every windowed read stayed windowed)" \
     bash -c "! grep -l 'cannot find where a window ends' '$T'/*.err"
