@@ -955,16 +955,21 @@ static int query_id(struct aq_odbc *c, const char *sql, const int64_t *params, i
  * without a server cursor inlines parameters as typed literals, which
  * PostgreSQL's grammar does not take after OFFSET ... ROWS.
  */
-static int window_end(struct slice *sl, struct aq_odbc *c, int has_from, int64_t from, int64_t *end,
-		      struct aq_err *e)
+static int window_end(struct slice *sl, struct aq_odbc *c, int has_from, int64_t from, int64_t *end, struct aq_err *e)
 {
+	const char *from_cond = has_from ? "AccountOID >= ?" : "AccountOID IS NOT NULL";
 	char *sql;
-	int r;
+	int r, w;
 
-	if (asprintf(&sql,
-		     sl->dialect == AQ_SQL_SQLITE ? "SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID LIMIT 1 OFFSET %lld"
-						 : "SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID OFFSET %lld ROWS FETCH NEXT 1 ROWS ONLY",
-		     sl->qtable, has_from ? "AccountOID >= ?" : "AccountOID IS NOT NULL", (long long)sl->window) < 0)
+	if (sl->dialect == AQ_SQL_SQLITE)
+		w = asprintf(&sql, "SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID LIMIT 1 OFFSET %lld",
+			     sl->qtable, from_cond, (long long)sl->window);
+	else
+		w = asprintf(
+			&sql,
+			"SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID OFFSET %lld ROWS FETCH NEXT 1 ROWS ONLY",
+			sl->qtable, from_cond, (long long)sl->window);
+	if (w < 0)
 		return aq_err_set(e, AQ_ENOMEM, "out of memory");
 	r = query_id(c, sql, &from, has_from, end, e);
 	free(sql);
@@ -1034,7 +1039,7 @@ static int next_window(struct worker *wk, struct aq_odbc *c, const struct acond 
 	return 1;
 }
 
-/* RowId order, after a window: the next starts above it, or at the next RowId there is when it was empty. */
+/* After a window: counted; in RowId order the next starts above it, or at the next RowId there is if it was empty. */
 static int window_done(struct worker *wk, struct aq_odbc *c, struct wstate *ws, const int64_t p[2], struct aq_err *e)
 {
 	struct slice *sl = wk->sl;
@@ -1373,8 +1378,8 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	if (k > 1 && sl.split == AQ_SPLIT_RANGE)
 		slice_account_range(&sl, c0);
 	if (sl.window)
-		aq_debug("slice (%lld, %lld], key %llu, %d reader(s), windows of %lld rows", (long long)lo, (long long)hi,
-			 (unsigned long long)key, k, (long long)sl.window);
+		aq_debug("slice (%lld, %lld], key %llu, %d reader(s), windows of %lld rows", (long long)lo,
+			 (long long)hi, (unsigned long long)key, k, (long long)sl.window);
 	else
 		aq_debug("slice (%lld, %lld], key %llu, %d reader(s), one statement each", (long long)lo, (long long)hi,
 			 (unsigned long long)key, k);
