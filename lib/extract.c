@@ -50,6 +50,27 @@ static void failpoint(const char *name, uint64_t rows)
 	raise(SIGKILL);
 }
 
+/*
+ * Test hook: $AQUACAST_TEST_WINDOW_PAUSE = PATH makes worker 0 stop after
+ * its first window, create PATH.reached and wait (up to 120 s) until PATH
+ * exists, so that a test can add rows to the table between two windows.
+ */
+static void test_pause(void)
+{
+	const char *v = getenv("AQUACAST_TEST_WINDOW_PAUSE");
+	char *reached;
+	int fd;
+
+	if (!v || !*v || asprintf(&reached, "%s.reached", v) < 0)
+		return;
+	aq_warn("test hook: pausing after the first window until '%s' exists", v);
+	if ((fd = open(reached, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0)
+		close(fd);
+	free(reached);
+	for (int i = 0; i < 12000 && access(v, F_OK); i++)
+		usleep(10000);
+}
+
 /* ---- state file ---- */
 
 struct state {
@@ -207,6 +228,9 @@ struct slice {
 	const char *days_expr;      /* typed binding: the date as integer days (aq_odbc_days_expr), or NULL */
 	const char *packed_expr;    /* packed binding: "account,days,value" (aq_odbc_packed_row_expr) */
 	struct aq_odbc *conn0;      /* K = 1: the run's connection, borrowed by the one worker */
+	int64_t window;             /* rows per statement at most (resolved); 0: the slice in one statement */
+	enum aq_sql_dialect dialect;
+	atomic_int probe_warned;
 	/* shared writer mode */
 	pthread_mutex_t lock;
 	struct aq_readings_writer *shared;
@@ -224,6 +248,7 @@ struct worker {
 	uint64_t rows_read, rows, accounts;
 	uint64_t rejected[AQ_REJ_KINDS];
 	int dups_uncounted;         /* RowId order and more keys than DUP_KEYS_MAX */
+	uint64_t windows;           /* statements read */
 	/* pending output (shared writer mode) */
 	size_t on, ocap;
 	int32_t *od;
@@ -414,11 +439,74 @@ static int parse_date_text(const char *s, size_t n, int32_t *out)
 }
 
 /*
- * The query of worker i: RowId in (lo, hi], plus its share of the accounts.
- * RANGE: bounds b_j = amin + span * j / k; worker 0 reads AccountOID < b_1
- * (and NULL ids, so that they are counted as in a serial run), the last
- * AccountOID >= b_{k-1} (and, in SQLite, text ids, which sort after
- * numbers), the others [b_i, b_{i+1}). MODULO: ABS(AccountOID) % k = i.
+ * The accounts one statement reads: the worker's share, narrowed to the
+ * window (key order). Every bound is optional: AccountOID >= lo, < hi,
+ * ABS(AccountOID) % k = i; NULL ids go with the first window of worker 0,
+ * so they are counted as in a serial run. No bound at all reads every id.
+ */
+struct acond {
+	int has_lo, has_hi, modulo, with_null;
+	int64_t lo, hi;
+};
+
+/*
+ * Worker i's share. RANGE: bounds b_j = amin + span * j / k; worker 0 reads
+ * AccountOID < b_1 (and NULL ids), the last AccountOID >= b_{k-1} (and, in
+ * SQLite, text ids, which sort after numbers), the others [b_i, b_{i+1}).
+ * MODULO: ABS(AccountOID) % k = i (and NULL ids for worker 0).
+ */
+static void worker_share(const struct slice *sl, int i, struct acond *c)
+{
+	int k = sl->k;
+
+	memset(c, 0, sizeof(*c));
+	c->with_null = i == 0;
+	if (k > 1 && sl->split == AQ_SPLIT_MODULO) {
+		c->modulo = 1;
+	} else if (k > 1) {
+		double span = (double)sl->amax - (double)sl->amin + 1;
+
+		c->has_lo = i > 0;
+		c->lo = sl->amin + (int64_t)(span * i / k);
+		c->has_hi = i < k - 1;
+		c->hi = sl->amin + (int64_t)(span * (i + 1) / k);
+	}
+}
+
+/* " AND ..." for c, its parameters appended to params[*np] (at most 4). */
+static void acond_sql(const struct slice *sl, int i, const struct acond *c, char *buf, size_t n, int64_t *params,
+		      int *np)
+{
+	char t[160] = "";
+	size_t l = 0;
+	int terms = 0;
+
+	if (c->modulo) {
+		l += (size_t)snprintf(t + l, sizeof(t) - l, "ABS(AccountOID) %% ? = ?");
+		params[(*np)++] = sl->k;
+		params[(*np)++] = i;
+		terms++;
+	}
+	if (c->has_lo) {
+		l += (size_t)snprintf(t + l, sizeof(t) - l, "%sAccountOID >= ?", terms++ ? " AND " : "");
+		params[(*np)++] = c->lo;
+	}
+	if (c->has_hi) {
+		l += (size_t)snprintf(t + l, sizeof(t) - l, "%sAccountOID < ?", terms++ ? " AND " : "");
+		params[(*np)++] = c->hi;
+	}
+	if (!terms)
+		snprintf(buf, n, "%s", c->with_null ? "" : " AND AccountOID IS NOT NULL");
+	else if (c->with_null)
+		snprintf(buf, n, terms > 1 ? " AND ((%s) OR AccountOID IS NULL)" : " AND (%s OR AccountOID IS NULL)",
+			 t);
+	else
+		snprintf(buf, n, " AND %s", t);
+}
+
+/*
+ * The statement of worker i for one window: RowId in (?, ?] (the slice, or
+ * a window of it in RowId order) and the accounts of c.
  *
  * Columns: text binding reads RowId, AccountOID, ConsumptionDate,
  * Consumption; typed binding leaves RowId out (it only ORDERs, so a
@@ -429,37 +517,15 @@ static int parse_date_text(const char *s, size_t n, int32_t *out)
  * callgrind, 9,050 instructions a row for the four typed columns, 6,020
  * for the three (docs/sqlserver.md, "what a fetch costs").
  */
-static int worker_sql(const struct slice *sl, int i, int64_t params[4], int *nparams, char **sql, struct aq_err *e)
+static int worker_sql(const struct slice *sl, int i, const struct acond *c, int64_t params[6], int *nparams, char **sql,
+		      struct aq_err *e)
 {
-	const char *share = "";
+	char share[200];
 	char *cols;
-	int k = sl->k, w;
+	int w;
 
 	*nparams = 2;
-	if (k > 1 && sl->split == AQ_SPLIT_MODULO) {
-		share = i == 0 ? " AND (ABS(AccountOID) % ? = ? OR AccountOID IS NULL)" : " AND ABS(AccountOID) % ? = ?";
-		params[2] = k;
-		params[3] = i;
-		*nparams = 4;
-	} else if (k > 1) {
-		double span = (double)sl->amax - (double)sl->amin + 1;
-		int64_t b0 = sl->amin + (int64_t)(span * i / k), b1 = sl->amin + (int64_t)(span * (i + 1) / k);
-
-		if (i == 0) {
-			share = " AND (AccountOID < ? OR AccountOID IS NULL)";
-			params[2] = b1;
-			*nparams = 3;
-		} else if (i == k - 1) {
-			share = " AND AccountOID >= ?";
-			params[2] = b0;
-			*nparams = 3;
-		} else {
-			share = " AND AccountOID >= ? AND AccountOID < ?";
-			params[2] = b0;
-			params[3] = b1;
-			*nparams = 4;
-		}
-	}
+	acond_sql(sl, i, c, share, sizeof(share), params, nparams);
 	if (sl->packed_expr)
 		w = asprintf(&cols, "%s", sl->packed_expr);
 	else
@@ -830,6 +896,208 @@ static int finish_rows(struct worker *wk, struct rowstate *s, struct aq_err *e)
 	return 0;
 }
 
+/* ---- windows: a slice read in statements of at most W rows ---- */
+
+/*
+ * Where a worker is in its windows (W = sl->window; 0: one statement).
+ * RowId order: (next, next + W] within (lo, hi]; W RowIds hold at most W
+ * rows, and an empty window jumps to the next RowId there is. Key order:
+ * AccountOID ranges [a_j, a_{j+1}), a_{j+1} the id W rows past a_j in the
+ * table's account index (a probe, window_end), so a window holds at most W
+ * rows of the slice; an account with more than W rows is one window.
+ */
+struct wstate {
+	int started, last;
+	int64_t next;    /* RowId order: the next window starts above it; key order: at AccountOID >= next */
+	uint64_t before; /* rows_read when the window started */
+};
+
+/*
+ * The first column of a one-row query as an integer: 1, 0 when there is
+ * no row or the value is NULL or no integer (a SQLite text id), < 0 on an
+ * error. Read as text, since a driver may convert text to 0.
+ */
+static int query_id(struct aq_odbc *c, const char *sql, const int64_t *params, int np, int64_t *out, struct aq_err *e)
+{
+	SQLHSTMT st;
+	SQLRETURN rc;
+	char buf[64];
+	SQLLEN ind = 0;
+	int r = 0;
+
+	if (!OK(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st)))
+		return aq_odbc_diag(e, SQL_HANDLE_DBC, c->dbc, "cannot allocate a statement");
+	for (int p = 0; p < np && !r; p++)
+		if (!OK(SQLBindParameter(st, (SQLUSMALLINT)(p + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+					 (SQLPOINTER)&params[p], 0, NULL)))
+			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot bind parameter %d", p + 1);
+	if (!r && !OK(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS)))
+		r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot execute '%.120s'", sql);
+	if (!r && (rc = SQLFetch(st)) != SQL_NO_DATA) {
+		if (!OK(rc))
+			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot fetch from '%.120s'", sql);
+		else if (!OK(SQLGetData(st, 1, SQL_C_CHAR, buf, sizeof(buf), &ind)))
+			r = aq_odbc_diag(e, SQL_HANDLE_STMT, st, "cannot read the result of '%.120s'", sql);
+		else if (ind != SQL_NULL_DATA && ind < (SQLLEN)sizeof(buf) && !parse_i64(buf, out))
+			r = 1;
+	}
+	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	return r;
+}
+
+/*
+ * Key order: the AccountOID W rows past `from` (or past the first id when
+ * there is no lower bound) in the table's (AccountOID, ConsumptionDate)
+ * index, all RowIds and shares counted, so the window [from, end) holds at
+ * most W rows of the slice. 1 and *end, 0 when fewer rows are left, < 0 on
+ * an error. OFFSET ... FETCH is SQL:2008 (SQL Server 2012+, PostgreSQL);
+ * SQLite has LIMIT ... OFFSET. W is written into the statement: psqlODBC
+ * without a server cursor inlines parameters as typed literals, which
+ * PostgreSQL's grammar does not take after OFFSET ... ROWS.
+ */
+static int window_end(struct slice *sl, struct aq_odbc *c, int has_from, int64_t from, int64_t *end, struct aq_err *e)
+{
+	const char *from_cond = has_from ? "AccountOID >= ?" : "AccountOID IS NOT NULL";
+	char *sql;
+	int r, w;
+
+	if (sl->dialect == AQ_SQL_SQLITE)
+		w = asprintf(&sql, "SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID LIMIT 1 OFFSET %lld",
+			     sl->qtable, from_cond, (long long)sl->window);
+	else
+		w = asprintf(
+			&sql,
+			"SELECT AccountOID FROM %s WHERE %s ORDER BY AccountOID OFFSET %lld ROWS FETCH NEXT 1 ROWS ONLY",
+			sl->qtable, from_cond, (long long)sl->window);
+	if (w < 0)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	r = query_id(c, sql, &from, has_from, end, e);
+	free(sql);
+	return r;
+}
+
+/* Key order: the next window's accounts in *cond (the share narrowed); 0 when the share is done. */
+static int next_key_window(struct worker *wk, struct aq_odbc *c, const struct acond *share, struct wstate *ws,
+			   struct acond *cond, struct aq_err *e)
+{
+	int has_from = ws->started || share->has_lo, r;
+	int64_t from = ws->started ? ws->next : share->lo, end = 0;
+	struct aq_err e2 = { 0 };
+
+	if (ws->last)
+		return 0;
+	*cond = *share;
+	if (ws->started) {
+		cond->has_lo = 1;
+		cond->lo = ws->next;
+		cond->with_null = 0;
+	}
+	ws->started = 1;
+	r = window_end(wk->sl, c, has_from, from, &end, &e2);
+	if (r < 0 && !atomic_exchange(&wk->sl->probe_warned, 1))
+		aq_warn("cannot find where a window ends (%s): reading the rest in one statement", e2.msg);
+	if (r <= 0 || (share->has_hi && end >= share->hi) || (has_from && end <= from && from == INT64_MAX)) {
+		ws->last = 1; /* to the share's end (open: text ids in SQLite sort after every number) */
+		return 1;
+	}
+	if (has_from && end <= from)
+		end = from + 1; /* one account with more than W rows */
+	cond->has_hi = 1;
+	cond->hi = end;
+	ws->next = end;
+	return 1;
+}
+
+/*
+ * The next statement of the worker: its RowId range in p[0..1] and accounts
+ * in *cond. 1, or 0 when the slice is done for this worker, < 0 on an error.
+ */
+static int next_window(struct worker *wk, struct aq_odbc *c, const struct acond *share, struct wstate *ws, int64_t p[2],
+		       struct acond *cond, struct aq_err *e)
+{
+	struct slice *sl = wk->sl;
+	int64_t w = sl->window;
+
+	p[0] = sl->lo;
+	p[1] = sl->hi;
+	ws->before = wk->rows_read;
+	if (w <= 0 || sl->order == AQ_ORDER_KEY) {
+		if (w > 0)
+			return next_key_window(wk, c, share, ws, cond, e);
+		*cond = *share;
+		return ws->started++ ? 0 : 1;
+	}
+	*cond = *share;
+	if (!ws->started) {
+		ws->started = 1;
+		ws->next = sl->lo;
+	}
+	if (ws->next >= sl->hi)
+		return 0;
+	p[0] = ws->next;
+	p[1] = w >= sl->hi - ws->next ? sl->hi : ws->next + w;
+	return 1;
+}
+
+/* After a window: counted; in RowId order the next starts above it, or at the next RowId there is if it was empty. */
+static int window_done(struct worker *wk, struct aq_odbc *c, struct wstate *ws, const int64_t p[2], struct aq_err *e)
+{
+	struct slice *sl = wk->sl;
+	int64_t q[2] = { p[1], sl->hi }, next;
+	char *sql;
+	int r;
+
+	wk->windows++;
+	aq_debug("worker %d: window %llu, RowId in (%lld, %lld], %llu rows", wk->i, (unsigned long long)wk->windows,
+		 (long long)p[0], (long long)p[1], (unsigned long long)(wk->rows_read - ws->before));
+	if (wk->i == 0 && wk->windows == 1)
+		test_pause();
+	if (sl->window <= 0 || sl->order == AQ_ORDER_KEY)
+		return 0;
+	ws->next = p[1];
+	if (wk->rows_read > ws->before || p[1] >= sl->hi)
+		return 0;
+	if (asprintf(&sql, "SELECT MIN(RowId) FROM %s WHERE RowId > ? AND RowId <= ?", sl->qtable) < 0)
+		return aq_err_set(e, AQ_ENOMEM, "out of memory");
+	r = query_id(c, sql, q, 2, &next, e);
+	free(sql);
+	if (r < 0)
+		return r;
+	ws->next = r ? next - 1 : sl->hi;
+	return 0;
+}
+
+/* Every window of the worker's share: one statement each, the rows checked and kept across them. */
+static int read_windows(struct worker *wk, struct aq_odbc *c, struct cols *cols, struct rowstate *rs, struct aq_err *e)
+{
+	const struct aq_extract_opts *o = wk->sl->o;
+	struct acond share, cond;
+	struct wstate ws = { 0 };
+	int64_t params[6], p[2];
+	int nparams, r;
+
+	worker_share(wk->sl, wk->i, &share);
+	while ((r = next_window(wk, c, &share, &ws, p, &cond, e)) > 0) {
+		SQLHSTMT st = NULL;
+		char *sql = NULL;
+
+		if ((o->stop && *o->stop) || atomic_load(&wk->sl->failed))
+			return aq_err_set(e, AQ_EINTR, "extraction interrupted");
+		if (!(r = worker_sql(wk->sl, wk->i, &cond, params, &nparams, &sql, e))) {
+			params[0] = p[0];
+			params[1] = p[1];
+			if (!(r = start_query(wk, c, cols, params, nparams, sql, &st, e)))
+				r = fetch_all(wk, st, cols, rs, e);
+		}
+		if (st)
+			SQLFreeHandle(SQL_HANDLE_STMT, st);
+		free(sql);
+		if (r || (r = window_done(wk, c, &ws, p, e)))
+			return r;
+	}
+	return r;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -839,21 +1107,13 @@ static void *worker_main(void *arg)
 	struct aq_odbc_opts co = { .fetch_rows = n };
 	struct aq_err *e = &wk->err;
 	struct aq_odbc own, *c = sl->conn0;
-	SQLHSTMT st = NULL;
-	int64_t params[4] = { sl->lo, sl->hi, 0, 0 };
-	int nparams = 2, r;
-	char *sql = NULL;
+	int r;
 	struct rowstate rs = { .key_order = sl->order == AQ_ORDER_KEY, .last_acct = INT64_MIN, .count_dups = 1 };
 	struct cols cols;
 
-	if ((r = worker_sql(sl, wk->i, params, &nparams, &sql, e))) {
-		wk->rc = r;
-		atomic_store(&sl->failed, 1);
-		return NULL;
-	}
 	memset(&own, 0, sizeof(own));
+	memset(&cols, 0, sizeof(cols));
 	if (!c && (r = aq_odbc_connect(&own, o->conn, &co, e))) {
-		free(sql);
 		wk->rc = r;
 		atomic_store(&sl->failed, 1);
 		return NULL;
@@ -862,14 +1122,10 @@ static void *worker_main(void *arg)
 		c = &own;
 	if (cols_alloc(&cols, sl, n) || (sl->shared && pending_alloc(wk, n)))
 		r = aq_err_set(e, AQ_ENOMEM, "out of memory");
-	else if (!(r = start_query(wk, c, &cols, params, nparams, sql, &st, e)) &&
-		 !(r = fetch_all(wk, st, &cols, &rs, e)))
+	else if (!(r = read_windows(wk, c, &cols, &rs, e)))
 		r = finish_rows(wk, &rs, e);
-	if (st)
-		SQLFreeHandle(SQL_HANDLE_STMT, st);
 	if (c == &own)
 		aq_odbc_release(&own);
-	free(sql);
 	keyset_free(&rs.ids);
 	keyset_free(&rs.keys);
 	cols_free(&cols);
@@ -1061,10 +1317,32 @@ static void slice_count(const struct slice *sl, const struct worker *wks, struct
 			st->rejected[j] += wks[i].rejected[j];
 		if (wks[i].dups_uncounted)
 			st->dup_counted = 0;
+		st->windows += wks[i].windows;
 	}
 	st->slices++;
 	if (!delete_batch(sl->ds, sl->key, 0, &nf, NULL))
 		st->files += nf;
+}
+
+/*
+ * Rows per statement: --window-rows, or by default AQ_EXTRACT_WINDOW_ROWS
+ * unless the driver streams a result as it is fetched (one statement then,
+ * no window probes: each costs the server about half the read of its
+ * window in key order). Streaming: SQL Server's drivers (a default result
+ * set comes off the TDS stream row by row) and psqlODBC through a server
+ * cursor (UseDeclareFetch=1, which aq_odbc_connect adds unless the
+ * connection string sets it). Every other driver may hold a whole result:
+ * sqliteodbc does, psqlODBC with UseDeclareFetch=0 does, MySQL's without
+ * NO_CACHE does.
+ */
+static int64_t window_rows(const struct aq_extract_opts *o, const struct aq_odbc *c)
+{
+	int streams = c->dialect == AQ_SQL_MSSQL ||
+		      (c->psqlodbc && c->redacted && strcasestr(c->redacted, "UseDeclareFetch=1"));
+
+	if (o->window_rows)
+		return o->window_rows < 0 ? 0 : o->window_rows;
+	return streams ? 0 : AQ_EXTRACT_WINDOW_ROWS;
 }
 
 static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const struct aq_dataset *ds, const char *qtable,
@@ -1083,6 +1361,8 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	sl.qtable = qtable;
 	sl.split = o->split;
 	sl.conn0 = k == 1 ? c0 : NULL;
+	sl.dialect = c0->dialect;
+	sl.window = window_rows(o, c0);
 	if ((r = slice_exprs(&sl, c0, &days_expr, &packed_expr, e))) {
 		free(days_expr);
 		free(packed_expr);
@@ -1097,7 +1377,12 @@ static int run_slice(const struct aq_extract_opts *o, struct aq_odbc *c0, const 
 	sl.order = o->order != AQ_ORDER_AUTO ? o->order : lo == 0 ? AQ_ORDER_KEY : AQ_ORDER_ROWID;
 	if (k > 1 && sl.split == AQ_SPLIT_RANGE)
 		slice_account_range(&sl, c0);
-	aq_debug("slice (%lld, %lld], key %llu, %d reader(s)", (long long)lo, (long long)hi, (unsigned long long)key, k);
+	if (sl.window)
+		aq_debug("slice (%lld, %lld], key %llu, %d reader(s), windows of %lld rows", (long long)lo,
+			 (long long)hi, (unsigned long long)key, k, (long long)sl.window);
+	else
+		aq_debug("slice (%lld, %lld], key %llu, %d reader(s), one statement each", (long long)lo, (long long)hi,
+			 (unsigned long long)key, k);
 	wks = calloc((size_t)k, sizeof(*wks));
 	th = calloc((size_t)k, sizeof(*th));
 	if (!wks || !th) {

@@ -25,6 +25,24 @@
  * label, so a crash at any point plus a rerun leaves the same files, with
  * the same rows, as an uninterrupted run. Then it goes on normally.
  *
+ * Windows: a slice is read in statements of at most W rows (opts
+ * window_rows), since some drivers hold a statement's whole result in
+ * client memory (sqliteodbc at SQLExecDirect, ~160 bytes a row; psqlODBC
+ * without a server cursor; MySQL's without NO_CACHE). In RowId order a
+ * window is RowId in (a, a + W] (an empty one jumps to the next RowId
+ * there is); in key order an AccountOID range [a, b), b the id W rows past
+ * a in the table's (AccountOID, ConsumptionDate) index (OFFSET W ROWS FETCH
+ * NEXT 1 ROWS ONLY; SQLite LIMIT 1 OFFSET W), so at most W rows of the
+ * slice, save one account with more than W rows, which is a window of its
+ * own (the probe counts every RowId, so on an incremental slice read in
+ * key order a window holds fewer of the slice's rows). Windows are read
+ * one after another, in the statement's order, so the writer sees the rows
+ * of one statement in the same order and writes the same files. Consistency: every window is within the slice (lo, hi],
+ * hi fixed before the first; the windows are disjoint and cover it, so no
+ * row is read twice and rows that arrive meanwhile (RowId > hi) are the
+ * next run's. A row below hi that commits late is read if its window is
+ * still to come, else by a later run with --overlap, as with one statement.
+ *
  * Text binding reads RowId too (samples name it); typed and packed binding
  * leave it out of the SELECT list (it only orders; one column less of
  * driver work) and samples name the slice instead.
@@ -60,6 +78,9 @@
 
 #include "err.h"
 #include "log.h"
+
+/* Rows per statement by default where a driver holds a whole result: ~40 MB of sqliteodbc (~160 bytes a row). */
+#define AQ_EXTRACT_WINDOW_ROWS 262144
 
 enum aq_extract_mode { AQ_EXTRACT_FULL = 0, AQ_EXTRACT_INCREMENTAL };
 /* AUTO: KEY for a slice that starts at RowId 0 (a full read), ROWID for a later (incremental) slice. */
@@ -116,6 +137,9 @@ struct aq_extract_opts {
 	size_t max_buffer_bytes;     /* shard writer budget, split over the writers; 0 = 96 MiB */
 	int samples;                 /* bad-row samples logged per kind; 0 = 3, < 0 = none */
 	int64_t overlap;             /* incremental: also re-read RowId in (watermark - overlap, watermark] */
+	int64_t window_rows;         /* rows per statement at most; < 0 = one statement; 0 = auto: one statement for
+					drivers that stream (SQL Server's, psqlODBC with a server cursor), else
+					AQ_EXTRACT_WINDOW_ROWS */
 	const volatile sig_atomic_t *stop; /* set (by a signal handler) to stop cleanly with AQ_EINTR */
 	struct aq_progress *progress;/* may be NULL */
 };
@@ -132,6 +156,7 @@ struct aq_extract_stats {
 	int slices;                  /* slices done (2 when a crashed run was finished first) */
 	int parallel;                /* K used */
 	int resumed;                 /* a pending slice of a crashed run was redone */
+	uint64_t windows;            /* statements read (every reader's, every slice's) */
 	uint64_t files;              /* batch files written */
 	double seconds;
 	char dbms[64];

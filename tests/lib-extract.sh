@@ -1,4 +1,4 @@
-# lib-extract.sh — what extract_sqlite.sh and extract_postgres.sh share, sourced after tests/lib.sh.
+# lib-extract.sh — what extract_sqlite.sh, extract_postgres.sh and extract_windows.sh share, sourced after tests/lib.sh.
 # The caller sets $T (its workspace) and $ORACLE (tests/integration/extract_oracle.py), defines
 # extract OUT-JSON ARGS... (aquacast-extract of its source), and has made $T/ds_before_month (the
 # starting point), $T/reference.csv and $T/reference.files (the uninterrupted run).

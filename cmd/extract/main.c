@@ -43,6 +43,11 @@ static const char help[] =
 	"                        string a row, built by the server (PostgreSQL)\n"
 	"                        (auto: text for SQLite, typed otherwise)\n"
 	"  --fetch-rows N        rows per SQLFetch (row array size; psqlODBC Fetch=) (default 10000)\n"
+	"  --window-rows N       read in statements of at most N rows each (RowId ranges, or\n"
+	"                        AccountOID ranges in key order), so that memory stays bounded\n"
+	"                        when a driver holds a whole result; 0 = one statement (default:\n"
+	"                        262144, one statement for drivers that stream: SQL Server's,\n"
+	"                        psqlODBC with UseDeclareFetch=1, which extract sets by default)\n"
 	"  --buffer-mb M         shard writer memory budget (default 96)\n"
 	"  --samples N           bad-row samples logged per kind (default 3)\n"
 	"  -h, --help            this help\n"
@@ -105,13 +110,13 @@ static void log_done(const struct aq_extract_stats *st)
 		if (st->rejected[i] && l < sizeof(rej))
 			l += (size_t)snprintf(rej + l, sizeof(rej) - l, " %s=%llu", aq_extract_rej_names[i],
 					      (unsigned long long)st->rejected[i]);
-	aq_info("%llu rows (%llu read) of %llu accounts in %.2fs, watermark %lld -> %lld%s%s",
-		(unsigned long long)st->rows, (unsigned long long)st->rows_read, (unsigned long long)st->accounts,
-		st->seconds, (long long)st->watermark_from, (long long)st->watermark, l ? ", flagged:" : "", rej);
+	aq_info("%llu rows (%llu read, %llu window(s)) of %llu accounts in %.2fs, watermark %lld -> %lld%s%s",
+		(unsigned long long)st->rows, (unsigned long long)st->rows_read, (unsigned long long)st->windows,
+		(unsigned long long)st->accounts, st->seconds, (long long)st->watermark_from, (long long)st->watermark, l ? ", flagged:" : "", rej);
 }
 
 enum { O_TABLE = 256, O_PARTS, O_MODE, O_PAR, O_SHARED, O_ORDER, O_BIND, O_FETCH, O_BUF, O_SAMPLES, O_SPLIT,
-       O_OVERLAP };
+       O_OVERLAP, O_WINDOW };
 
 static const struct option longopts[] = {
 	{ "odbc", required_argument, NULL, 'c' },	   { "out", required_argument, NULL, 'o' },
@@ -121,7 +126,8 @@ static const struct option longopts[] = {
 	{ "order", required_argument, NULL, O_ORDER },	   { "bind", required_argument, NULL, O_BIND },
 	{ "fetch-rows", required_argument, NULL, O_FETCH }, { "overlap", required_argument, NULL, O_OVERLAP },
 	{ "buffer-mb", required_argument, NULL, O_BUF },   { "samples", required_argument, NULL, O_SAMPLES },
-	{ "help", no_argument, NULL, 'h' },		   { 0 },
+	{ "window-rows", required_argument, NULL, O_WINDOW }, { "help", no_argument, NULL, 'h' },
+	{ 0 },
 };
 
 static void parse_one(struct aq_extract_opts *o, int c)
@@ -149,6 +155,10 @@ static void parse_one(struct aq_extract_opts *o, int c)
 	case O_BIND: o->bind = cli_choice("--bind", optarg, binds); break;
 	case O_FETCH: o->fetch_rows = (size_t)cli_int("--fetch-rows", optarg, 1, 1000000); break;
 	case O_BUF: o->max_buffer_bytes = (size_t)cli_int("--buffer-mb", optarg, 8, 1 << 20) << 20; break;
+	case O_WINDOW:
+		v = cli_int("--window-rows", optarg, 0, LLONG_MAX);
+		o->window_rows = v ? (int64_t)v : -1;
+		break;
 	case O_OVERLAP: o->overlap = (int64_t)cli_int("--overlap", optarg, 0, LLONG_MAX); break;
 	case O_SAMPLES:
 		v = cli_int("--samples", optarg, 0, 1000000);
