@@ -4,7 +4,9 @@ One task = one aquacast binary run by `AquacastOperator` (a BashOperator): its l
 line, the binary's JSON summary, becomes the task's XCom through `output_processor`;
 exit 0 succeeds, 1 fails and is retried (`retries`), 2 (usage) fails at once with
 AirflowFailException (never retried), and the codes in `ok_codes` (evaluate's 3,
-"evaluated, not promoted") succeed so that a branch downstream reads the decision.
+"evaluated, not promoted") succeed; `AquacastBranchOperator` (evaluate) is the branch itself,
+its exit code choosing the downstream task. The fetch task also plans the mapped train tasks
+(its XCom), and fetch, seal and evaluate write the summaries register reads.
 
 Where things are comes from Airflow at render time, never at parse time:
   Variable  aquacast_home   data root: readings/, runs/<dag>/<run>/, the local registry
@@ -319,12 +321,21 @@ def train_summary(trains: Sequence[dict[str, Any]], seal: dict[str, Any]) -> dic
 
 
 def write_json_line(path: str, value: dict[str, Any]) -> None:
-    """One JSON line to path: temp file, then renamed (a reader sees the old file or the new)."""
+    """One JSON line to path: temp file, fsync, rename, fsync the directory (a reader sees the
+    old file or the new, never half of one)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps(value, separators=(",", ":")) + "\n", encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(value, separators=(",", ":")) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, p)
+    fd = os.open(p.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def train_tasks(params: Any, mode: str) -> int:
