@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param
 
-from aquacast_common import READINGS, aq_task, dag_kwargs, model_pipeline
+from aquacast_common import READINGS, aq_task, dag_kwargs, fetch_task, model_pipeline
 
 with DAG(
     dag_id="aquacast_bootstrap",
@@ -33,11 +33,12 @@ with DAG(
         "--history {{ params.history }} --replace",
         env=odbc_env,
     )
-    extract = aq_task(
+    extract = fetch_task(
         "extract",
         "extract",
         f'--table "{{{{ params.table }}}}" --out "{READINGS}" --parts {{{{ params.parts }}}} --mode full',
         env=odbc_env,
+        mode="full",
     )
     seed >> extract
     model_pipeline(extract, mode="full")

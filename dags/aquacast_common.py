@@ -4,7 +4,9 @@ One task = one aquacast binary run by `AquacastOperator` (a BashOperator): its l
 line, the binary's JSON summary, becomes the task's XCom through `output_processor`;
 exit 0 succeeds, 1 fails and is retried (`retries`), 2 (usage) fails at once with
 AirflowFailException (never retried), and the codes in `ok_codes` (evaluate's 3,
-"evaluated, not promoted") succeed so that a branch downstream reads the decision.
+"evaluated, not promoted") succeed; `AquacastBranchOperator` (evaluate) is the branch itself,
+its exit code choosing the downstream task. The fetch task also plans the mapped train tasks
+(its XCom), and fetch, seal and evaluate write the summaries register reads.
 
 Where things are comes from Airflow at render time, never at parse time:
   Variable  aquacast_home   data root: readings/, runs/<dag>/<run>/, the local registry
@@ -26,18 +28,18 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import Asset, Connection, Variable
+from airflow.sdk import Asset, BranchMixIn, Connection, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 DEFAULT_HOME = "/var/lib/aquacast"
 DEFAULT_BIN = "/usr/local/bin"
-TRAIN_TASKS = 4  # default number of mapped train tasks (part ranges)
+TRAIN_TASKS = 4  # mapped train tasks (part ranges) of auto, refit, full when params.train_tasks is 0
 # updated by aquacast_stream's ingest rounds that landed readings; triggers aquacast_retrain.
 # The "x-" scheme is passed through as it is: any other scheme makes Asset() look for a provider's
 # URI normaliser, which imports the providers' asset modules and Airflow's ORM models on every
@@ -180,13 +182,25 @@ def parse_summary(line: str) -> dict[str, Any]:
 
 
 class AquacastOperator(BashOperator):
-    """A BashOperator for one aquacast binary: exit codes mapped to Airflow's outcomes."""
+    """A BashOperator for one aquacast binary: exit codes mapped to Airflow's outcomes.
+
+    summary_file (templated): on success the summary is also written there, one line, atomically
+    (the files `aquacast-register --summary NAME=FILE` reads); summarise(context, summary) first
+    turns it into what is written (seal: the train summary of the whole run). plan_mode (templated,
+    a train mode): the task plans the mapped train tasks after its binary: its XCom is the list of
+    part ranges [{"AQ_PARTS": "A-B"}, ...] that train expands over, and the summary goes to the
+    XCom key "summary" (and summary_file)."""
+
+    template_fields = (*BashOperator.template_fields, "summary_file", "plan_mode")
 
     def __init__(
         self,
         *,
         ok_codes: Container[int] = (0,),
         skip_when_zero: str | None = None,
+        summary_file: str | None = None,
+        summarise: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
+        plan_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("output_processor", parse_summary)
@@ -194,8 +208,12 @@ class AquacastOperator(BashOperator):
         super().__init__(skip_on_exit_code=None, **kwargs)
         self.ok_codes = ok_codes
         self.skip_when_zero = skip_when_zero
+        self.summary_file = summary_file
+        self.summarise = summarise
+        self.plan_mode = plan_mode
 
-    def execute(self, context: Any) -> Any:
+    def run_binary(self, context: Any) -> tuple[int, Any]:
+        """Run the command; exit codes 1, 2 and those not in ok_codes raise; → (exit code, summary)."""
         bash = shutil.which("bash") or "bash"
         result = self.subprocess_hook.run_command(
             command=[bash, "-c", self.bash_command], env=self.get_env(context), cwd=self.cwd
@@ -205,12 +223,41 @@ class AquacastOperator(BashOperator):
         if rc == 0 or rc in self.ok_codes:
             if self.skip_when_zero and isinstance(summary, dict) and not summary.get(self.skip_when_zero):
                 raise AirflowSkipException(f"no new data ('{self.skip_when_zero}' is 0): no asset event")
-            return summary
+            if self.summary_file and isinstance(summary, dict):
+                write_json_line(self.summary_file, self.summarise(context, summary) if self.summarise else summary)
+            return rc, summary
         error = summary.get("error") if isinstance(summary, dict) else None
         msg = f"exit {rc}: {error or 'see the log above'}"
         if rc == 2:
             raise AirflowFailException(f"usage error, not retried: {msg}")
         raise AirflowException(msg)
+
+    def execute(self, context: Any) -> Any:
+        _, summary = self.run_binary(context)
+        if self.plan_mode:
+            context["ti"].xcom_push(key="summary", value=summary)
+            return plan(context["params"], self.plan_mode)
+        return summary
+
+
+class AquacastBranchOperator(AquacastOperator, BranchMixIn):
+    """An AquacastOperator that is also the branch: `branches` maps the binary's exit code (in
+    ok_codes) to the downstream task to run; the others downstream are skipped. Its XCom is still
+    the binary's summary."""
+
+    inherits_from_skipmixin = True
+
+    def __init__(self, *, branches: dict[int, str], **kwargs: Any) -> None:
+        kwargs.setdefault("ok_codes", tuple(branches))
+        super().__init__(**kwargs)
+        self.branches = branches
+
+    def execute(self, context: Any) -> Any:
+        rc, summary = self.run_binary(context)
+        # do_branch raises DownstreamTasksSkipped, which ends execute: push the summary first
+        context["ti"].xcom_push(key="return_value", value=summary)
+        self.do_branch(context, self.branches[rc])
+        return summary
 
 
 def binary(program: str) -> str:
@@ -273,23 +320,43 @@ def train_summary(trains: Sequence[dict[str, Any]], seal: dict[str, Any]) -> dic
     return out
 
 
-def write_summaries(run: str, summaries: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Write each job's summary as a one-line file for `aquacast-register --summary NAME=FILE`."""
-    d = Path(run) / "summaries"
-    d.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, s in summaries.items():
-        p = d / f"{name}.json"
-        tmp = d / f".{name}.json.tmp"
-        tmp.write_text(json.dumps(s, separators=(",", ":")) + "\n", encoding="utf-8")
-        os.replace(tmp, p)
-        paths[name] = str(p)
-    return paths
+def write_json_line(path: str, value: dict[str, Any]) -> None:
+    """One JSON line to path: temp file, fsync, rename, fsync the directory (a reader sees the
+    old file or the new, never half of one)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(value, separators=(",", ":")) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, p)
+    fd = os.open(p.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def decision(run: str) -> dict[str, Any]:
-    with open(os.path.join(run, "eval", "decision.json"), encoding="utf-8") as f:
-        return dict(json.load(f))
+def train_tasks(params: Any, mode: str) -> int:
+    """params.train_tasks, or when 0 by mode: the daily update (seconds of work) in one task, the
+    longer searches (auto, refit, full) over TRAIN_TASKS."""
+    n = int(params.get("train_tasks", 0) or 0)
+    if n > 0:
+        return n
+    return 1 if mode == "update" else TRAIN_TASKS
+
+
+def plan(params: Any, mode: str) -> list[dict[str, str]]:
+    """The mapped train tasks of a run: the readings' parts split into train_tasks ranges."""
+    parts = dataset_parts(os.path.join(home(), "readings"))
+    return [{"AQ_PARTS": r} for r in part_ranges(parts, train_tasks(params, mode))]
+
+
+def seal_summary(context: Any, seal: dict[str, Any]) -> dict[str, Any]:
+    """summarise of the seal task: the run's train summary from the seal and every train range."""
+    trains = context["ti"].xcom_pull(task_ids=["train"]) or []  # a list: every map index
+    return train_summary(list(trains), seal)
 
 
 # ---- the model pipeline shared by bootstrap and retrain ---------------------------------------
@@ -297,20 +364,12 @@ def decision(run: str) -> dict[str, Any]:
 def model_pipeline(
     fetch: AquacastOperator, *, mode: str, prev: str = "", champion: str = "", after: Sequence[Any] = ()
 ) -> None:
-    """fetch → plan (part ranges) → train mapped over them → seal → evaluate → summaries →
-    decide (branch on decision.json) → register_champion | register_challenger.
+    """fetch (its binary, then the plan: part ranges) → train mapped over them → seal (and the
+    train summary) → evaluate, the branch on its exit code → register_champion | register_challenger.
 
-    mode, prev, champion: Jinja fragments (prev/champion: model-set paths or ""); after: the
-    tasks plan waits for (default: fetch)."""
-    from airflow.sdk import get_current_context, task
-
-    @task
-    def plan(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
-        ctx = get_current_context()
-        parts = dataset_parts(os.path.join(home(), "readings"))
-        tasks = int((params or ctx["params"]).get("train_tasks", TRAIN_TASKS))
-        return [{"AQ_PARTS": r} for r in part_ranges(parts, tasks)]
-
+    fetch: made by fetch_task (plans the train ranges, writes summaries/extract.json); mode, prev,
+    champion: Jinja fragments (prev/champion: model-set paths or ""); after: other tasks train
+    waits for."""
     models = f"{RUN}/models"
     prev_opt = f'--prev "{prev}" ' if prev else ""
     until = "{% if params.until %}--until {{ params.until }} {% endif %}"
@@ -320,41 +379,24 @@ def model_pipeline(
         f'exec {binary("train")} --readings "{READINGS}" --out "{models}" --parts "$AQ_PARTS" '
         f"--mode {mode} {prev_opt}--season {{{{ params.season }}}} --threads {{{{ params.threads }}}} {until}"
     )
-    ranges = plan()
     train = AquacastOperator.partial(
         task_id="train",
         bash_command=train_cmd,
         map_index_template="parts {{ task.env['AQ_PARTS'] }}",
         execution_timeout=timedelta(hours=4),
-    ).expand(env=ranges)
-    seal = aq_task("seal", "train", f'--seal "{models}"')
+    ).expand(env=fetch.output)
+    seal = aq_task("seal", "train", f'--seal "{models}"', summary_file=f"{RUN}/summaries/train.json",
+                   summarise=seal_summary)
     champ_opt = f'--champion "{champion}" ' if champion else ""
-    evaluate = aq_task(
-        "evaluate",
-        "evaluate",
+    # evaluate exits 0 (promoted) or 3 (not promoted): the branch is evaluate itself
+    evaluate = AquacastBranchOperator(
+        task_id="evaluate",
+        bash_command=f"exec {binary('evaluate')} "
         f'--models "{models}" --readings "{READINGS}" {champ_opt}--out "{RUN}/eval" --force '
         "--threads {{ params.threads }}",
-        ok_codes=(0, 3),
+        branches={0: "register_champion", 3: "register_challenger"},
+        summary_file=f"{RUN}/summaries/evaluate.json",
     )
-
-    @task
-    def summaries(extract: dict[str, Any], trains: Sequence[dict[str, Any]], sealed: dict[str, Any],
-                  evaluated: dict[str, Any]) -> dict[str, str]:
-        ctx = get_current_context()
-        run = run_dir(ctx["dag"].dag_id, ctx["run_id"])
-        return write_summaries(run, {
-            "extract": extract,
-            "train": train_summary(list(trains), sealed),
-            "evaluate": evaluated,
-        })
-
-    @task.branch
-    def decide() -> str:
-        ctx = get_current_context()
-        d = decision(run_dir(ctx["dag"].dag_id, ctx["run_id"]))
-        return "register_champion" if d.get("promoted") else "register_challenger"
-
-    sums = summaries(fetch.output, train.output, seal.output, evaluate.output)
     register_args = (
         f'--eval "{RUN}/eval" --summary extract="{RUN}/summaries/extract.json" '
         f'--summary train="{RUN}/summaries/train.json" --summary evaluate="{RUN}/summaries/evaluate.json" '
@@ -363,7 +405,12 @@ def model_pipeline(
     env = {"MLFLOW_TRACKING_URI": "{{ aq_tracking_uri() }}", "MLFLOW_TRACKING_TOKEN": "{{ aq_tracking_token() }}"}
     reg_ok = aq_task("register_champion", "register", register_args, env=env)
     reg_no = aq_task("register_challenger", "register", register_args, env=env)
-    branch = decide()
-    for t in after or [fetch]:
-        t >> ranges
-    train >> seal >> evaluate >> sums >> branch >> [reg_ok, reg_no]
+    for t in after:
+        t >> train
+    train >> seal >> evaluate >> [reg_ok, reg_no]
+
+
+def fetch_task(task_id: str, program: str, args: str, *, mode: str, **kwargs: Any) -> AquacastOperator:
+    """The task that brings the readings (extract, ingest): its binary, then the plan of the train
+    ranges for mode (its XCom); its summary to summaries/extract.json for register."""
+    return aq_task(task_id, program, args, plan_mode=mode, summary_file=f"{RUN}/summaries/extract.json", **kwargs)

@@ -12,15 +12,15 @@ from aquacast_common import (
     READINGS_ASSET,
     RUN,
     AquacastOperator,
-    aq_task,
     binary,
     dag_kwargs,
+    fetch_task,
     model_pipeline,
 )
 
 with DAG(
     dag_id="aquacast_retrain",
-    description="fetch → train (mapped) from the champion → seal → evaluate → branch → register",
+    description="fetch → train (mapped) from the champion → seal → evaluate (the branch) → register",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"), assets=[READINGS_ASSET]
     ),
@@ -36,7 +36,8 @@ with DAG(
         "group": Param("aquacast", type="string", description="Kafka consumer group"),
         "idle_timeout": Param(10, type="number", minimum=0.1),
         "max_messages": Param(10_000_000, type="integer", minimum=1),
-        "train_tasks": Param(4, type="integer", minimum=1, maximum=4096),
+        "train_tasks": Param(0, type="integer", minimum=0, maximum=4096,
+                             description="mapped train tasks; 0: 1 for update, 4 for auto/refit/full"),
         "season": Param(7, type="integer", enum=[0, 7]),
         "threads": Param(0, type="integer", minimum=0, maximum=1024),
         "until": Param("", type="string", description="train on readings up to this date; empty: all"),
@@ -44,7 +45,8 @@ with DAG(
     doc_md=__doc__,
     **dag_kwargs(),
 ) as dag:
-    fetch = aq_task(
+    mode = "{{ aq_train_mode(params, dag_run) }}"
+    fetch = fetch_task(
         "fetch",
         "extract",
         "{% if aq_source(params, dag_run) == 'kafka' %}"
@@ -55,6 +57,7 @@ with DAG(
         f'--table "{{{{ params.table }}}}" --out "{READINGS}" --mode incremental'
         "{% endif %}",
         env={"AQUACAST_ODBC": "{{ aq_odbc() }}", "KAFKA_BROKERS": "{{ aq_kafka() }}"},
+        mode=mode,
     )
     # The champion the run starts from and is gated against: downloaded from the registry into
     # the run's directory (a rerun resolves it again instead), or a model set given by path.
@@ -77,6 +80,4 @@ with DAG(
         "{% if params.champion == 'registry' %}" + champion_dir + "/data/models"
         "{% else %}{{ params.champion }}{% endif %}"
     )
-    model_pipeline(
-        fetch, after=[fetch, champion], mode="{{ aq_train_mode(params, dag_run) }}", prev=champ_set, champion=champ_set
-    )
+    model_pipeline(fetch, after=[champion], mode=mode, prev=champ_set, champion=champ_set)
