@@ -48,7 +48,7 @@ static int keep(int w, int skip, int forward)
 	return forward && skip >= 0 ? w > skip : w != skip;
 }
 
-static void own_loc_scale(const struct aq_cal_sample *s, int k, int skip, int fwd, double *tmp, double *m, double *r,
+static void own_loc_scale(const struct aq_cal_view *s, int k, int skip, int fwd, double *tmp, double *m, double *r,
 			  int *cnt)
 {
 	int n = 0;
@@ -65,7 +65,7 @@ static void own_loc_scale(const struct aq_cal_sample *s, int k, int skip, int fw
 }
 
 /* The shrunk location and scale of account s, kind k, without window skip (-1: all). */
-static void shrunk(const struct aq_cal_sample *s, int k, int skip, int fwd, double n0, double m0, double r0,
+static void shrunk(const struct aq_cal_view *s, int k, int skip, int fwd, double n0, double m0, double r0,
 		   double *loc, double *sc)
 {
 	double tmp[AQ_CAL_MAXZ], m, r;
@@ -88,7 +88,7 @@ static int cmp_d(const void *a, const void *b)
 }
 
 /* One kind: shrunk location/scale per account into loc/sc, the pooled quantiles Q. */
-static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, double n0, int fwd, double *loc, double *sc,
+static int fit_kind(const struct aq_cal_view *const *s, size_t n, int k, double n0, int fwd, double *loc, double *sc,
 		    double Q[AQ_CAL_NP], double *m0, double *r0, struct aq_err *e)
 {
 	double *own_m = malloc((n ? n : 1) * 2 * sizeof(double)), *own_r = own_m ? own_m + n : NULL;
@@ -155,8 +155,38 @@ static int fit_kind(const struct aq_cal_sample *const *s, size_t n, int k, doubl
 	return 0;
 }
 
+void aq_cal_view_of(struct aq_cal_view *v, const struct aq_cal_sample *s)
+{
+	for (int k = 0; k < AQ_CAL_NK; k++) {
+		v->n[k] = s->n[k];
+		v->z[k] = s->z[k];
+		v->w[k] = s->w[k];
+	}
+}
+
 int aq_cal_fit(const struct aq_cal_sample *const *s, size_t n, const struct aq_cal_opts *o, struct aq_cal *out,
 	       struct aq_err *e)
+{
+	struct aq_cal_view *v = malloc((n ? n : 1) * sizeof(*v));
+	const struct aq_cal_view **vp = malloc((n ? n : 1) * sizeof(*vp));
+	int rc;
+	if (!v || !vp)
+		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate calibration of %zu accounts", n);
+	else {
+		for (size_t i = 0; i < n; i++) {
+			vp[i] = s[i] ? &v[i] : NULL;
+			if (s[i])
+				aq_cal_view_of(&v[i], s[i]);
+		}
+		rc = aq_cal_fit_views(vp, n, o, out, e);
+	}
+	free(v);
+	free(vp);
+	return rc;
+}
+
+int aq_cal_fit_views(const struct aq_cal_view *const *s, size_t n, const struct aq_cal_opts *o, struct aq_cal *out,
+		     struct aq_err *e)
 {
 	struct aq_cal_opts def;
 	if (!o) {
