@@ -782,6 +782,63 @@ static void test_calib_coverage(void)
 	T_CHECK(fabs(cov[2] - 0.80) <= 0.06 && fabs(cov[3] - 0.95) <= 0.03);
 }
 
+/*
+ * An evaluation with every candidate's alternatives, re-chosen with another
+ * default (aq_eval_rechoose), is the evaluation under that default, without
+ * a forecast: each default, on series where different forecasters win and
+ * one with a leak (the anomaly depends on the served path).
+ */
+static void test_rechoose(void)
+{
+	size_t n = 300, nt = 270;
+	double *y = malloc(n * sizeof(*y));
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_alts *alts = malloc(sizeof(*alts));
+	unsigned s = 11;
+	int changed = 0;
+	for (int c = 0; c < 4; c++) {
+		for (size_t t = 0; t < n; t++) {
+			double u = noise(&s);
+			y[t] = c == 0 ? weekly(t) * (1 + 0.2 * u)
+			     : c == 1 ? 0.5 + 0.4 * u + (t > 200 ? 0.5 : 0)
+			     : c == 2 ? 1 + 0.5 * sin(t / 9.0) + 0.1 * u
+				      : 0.4 + 0.2 * u + (t >= 285 ? 0.8 : 0);   /* a leak over the last 15 days */
+		}
+		struct fake f = {0, NAN};
+		struct aq_eval_model m = {fake_forecast, &f, NULL};
+		struct aq_eval_opts o;
+		aq_eval_opts_default(&o);
+		struct aq_eval_result base = {0}, direct = {0};
+		T_OK(aq_eval_account_alts(y, y, n, nt, &m, &o, &ws, &base, alts, NULL));
+		for (int d = 0; d < AQ_FC_N; d++) {
+			o.default_fc = d;
+			T_OK(aq_eval_account(y, y, n, nt, &m, &o, &ws, &direct, NULL));
+			struct aq_eval_result r = base;
+			int calls = f.calls;
+			aq_eval_rechoose(&o, alts, &r);
+			T_EQ_INT(f.calls, calls);   /* no forecast */
+			T_EQ_INT(r.served, direct.served);
+			T_CHECK(memcmp(&r.served_margin, &direct.served_margin, sizeof(double)) == 0);
+			T_CHECK(memcmp(&r.cal, &direct.cal, sizeof(r.cal)) == 0);
+			T_CHECK(memcmp(&r.anomaly, &direct.anomaly, sizeof(r.anomaly)) == 0);
+			T_EQ_INT(r.anomaly_origin, direct.anomaly_origin);
+			/* everything else as it was */
+			T_CHECK(memcmp(r.backtest, direct.backtest, sizeof(r.backtest)) == 0);
+			T_CHECK(memcmp(r.newdata, direct.newdata, sizeof(r.newdata)) == 0);
+			T_CHECK(memcmp(r.wmae, direct.wmae, sizeof(r.wmae)) == 0);
+			T_CHECK(memcmp(r.bttot, direct.bttot, sizeof(r.bttot)) == 0);
+			changed += r.served != base.served;
+		}
+		if (c == 3)
+			T_CHECK(base.anomaly.kind != AQ_ANOM_NONE);
+	}
+	T_CHECK(changed > 0);   /* the defaults did move the choice */
+	free(alts);
+	aq_eval_ws_release(&ws);
+	free(y);
+}
+
 int main(void)
 {
 	T_RUN(test_weekly_pattern_serves_snaive);
@@ -800,5 +857,6 @@ int main(void)
 	T_RUN(test_calib);
 	T_RUN(test_calib_coverage);
 	T_RUN(test_population_default);
+	T_RUN(test_rechoose);
 	T_DONE();
 }
