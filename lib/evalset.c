@@ -736,8 +736,8 @@ static int keep_part(struct part_out *po, struct aq_err *e)
 	po->keep = malloc((po->n ? po->n : 1) * sizeof(*po->keep));
 	if (!po->keep)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate the results of %zu accounts", po->n);
-	for (size_t i = 0; i < po->n; i++, po->nk++)
-		if (keep_account(po, &po->keep[i], &po->a[i]))
+	for (size_t i = 0; i < po->n; i++)
+		if (po->nk++, keep_account(po, &po->keep[i], &po->a[i]))   /* counted first: released by job_release */
 			return aq_err_set(e, AQ_ENOMEM, "cannot keep the results of %zu accounts", po->n);
 	if (po->ncal < po->calcap) {   /* to size: the run keeps them until the pooled fit */
 		float *z = realloc(po->cal_z, (po->ncal ? po->ncal : 1) * sizeof(*z));
