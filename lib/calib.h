@@ -86,6 +86,21 @@ int aq_cal_fit(const struct aq_cal_sample *const *s, size_t n, const struct aq_c
 	       struct aq_err *e);
 
 /*
+ * The same on views of the samples: n[k] values z[k][0..n) with their windows
+ * w[k][0..n), oldest window first, in whatever storage the caller keeps them
+ * (lib/evalset.c packs them per part: 5 bytes a value, not a whole
+ * aq_cal_sample). aq_cal_view_of views a sample.
+ */
+struct aq_cal_view {
+	int n[AQ_CAL_NK];
+	const float *z[AQ_CAL_NK];
+	const unsigned char *w[AQ_CAL_NK];
+};
+void aq_cal_view_of(struct aq_cal_view *v, const struct aq_cal_sample *s);
+int aq_cal_fit_views(const struct aq_cal_view *const *s, size_t n, const struct aq_cal_opts *o, struct aq_cal *out,
+		     struct aq_err *e);
+
+/*
  * The interval of a day or period of L days (L >= 1) at level 0.8 or 0.95
  * around the point forecast F with model sd S. Not calibrated (c NULL or
  * c->ok = 0): the Gaussian F -/+ z S. Lower bound clipped at 0.

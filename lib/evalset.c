@@ -40,12 +40,46 @@ struct acct {
 	int missing;          /* the champion has a row and the readings go on, the challenger has none */
 };
 
+/*
+ * What the pooled steps read of an account once its part is written
+ * (metrics): the tally's inputs, the served model row's changes, where its
+ * calibration values are. ~0.3 KB instead of struct acct's 7.5 KB.
+ */
+struct kept {
+	int64_t account;
+	int status, no_overlap, missing, served;
+	int gate_compared, replace, worse;
+	int evaluated;                       /* OK or NO_NEW_DATA: has a calibration sample */
+	double nd_mase[AQ_FC_N], bt_mase[AQ_FC_N], nd_mae[AQ_FC_N];
+	double sum_y, bt_arima_mae, champion_mase, challenger_mase, served_margin;
+	char served_str[24];
+	json_t *anomaly;                     /* its entry of the anomaly list, NULL: none */
+	int anomaly_kind;
+	size_t cal_at;                       /* its values in the part's cal_z/cal_w, kind-major */
+	int cal_n[AQ_CAL_NK];
+};
+
+/* An account of the default's sample (learn_default): its evaluation, re-chosen in the full pass. */
+struct learnt {
+	int64_t account;
+	int no_overlap;
+	struct aq_eval_result r;
+	struct aq_eval_alts alts;
+};
+
 struct part_out {
 	size_t n, cap;
-	struct acct *a;
+	struct acct *a;       /* while the part is evaluated; freed once written (keep) */
+	size_t nk;
+	struct kept *keep;    /* every account of the part, after its metrics are written */
+	size_t ncal, calcap;
+	float *cal_z;         /* the calibration values of the part's accounts */
+	unsigned char *cal_w;
+	size_t nl, lcap, lcur;
+	struct learnt *learnt;   /* the default's sample: evaluated once, re-chosen (learn_default) */
 	long refits, resets, arima_failures, innov, kalman;
 	long champion_rows;   /* the champion's accounts in this part */
-	struct aq_model_part np;   /* the served model set's rows, written once calibrated (write_models) */
+	long evaluations, reused;
 	double refit_seconds;
 	int failed;
 	struct aq_err err;
@@ -367,12 +401,96 @@ static int gate_score(const struct aq_model_row *row, const struct aq_series *s,
 	return rc;
 }
 
+static int keep_part(struct part_out *po, struct aq_err *e);
+
+/* A learnt account's entry of the sample (learn_default), or NULL (the part was not sampled). */
+static struct learnt *learnt_next(struct part_out *po, int64_t account, struct aq_err *e)
+{
+	if (po->lcur >= po->nl || po->learnt[po->lcur].account != account) {
+		aq_err_set(e, AQ_EIO, "account %lld was not in the default's sample of its part", (long long)account);
+		return NULL;
+	}
+	return &po->learnt[po->lcur++];
+}
+
+static int learnt_push(struct part_out *po, struct learnt **out)
+{
+	if (po->nl == po->lcap) {
+		size_t nc = po->lcap ? 2 * po->lcap : 64;
+		struct learnt *l = realloc(po->learnt, nc * sizeof(*l));
+		if (!l)
+			return -1;
+		po->learnt = l;
+		po->lcap = nc;
+	}
+	*out = &po->learnt[po->nl++];
+	return 0;
+}
+
+/*
+ * Account a (its row, cleaned series s, readings date/value[0..k)) evaluated
+ * on the model's calendar. In the default's learning pass with the
+ * candidates' alternatives, kept (struct learnt) and counted into dacc; in
+ * the full pass of a sampled part that evaluation re-chosen with the learnt
+ * default instead of forecasting again (the same result: aq_eval_rechoose).
+ */
+static int eval_account(struct job *j, struct part_out *po, struct acct *a, const struct aq_model_row *row,
+			const struct aq_series *s, const int32_t *date, const double *value, size_t k,
+			struct aq_eval_ws *ws, struct aq_arima_ws *aws, struct aq_err *e)
+{
+	if (!j->learning && po->nl) {
+		struct learnt *l = learnt_next(po, a->account, e);
+		if (!l)
+			return e->code;
+		a->no_overlap = l->no_overlap;
+		a->r = l->r;
+		aq_eval_rechoose(&j->eo, &l->alts, &a->r);
+		a->status = a->r.status;
+		po->reused++;
+		return 0;
+	}
+	struct learnt *l = NULL;
+	if (j->learning && learnt_push(po, &l))
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate the default's sample");
+	size_t n_train = (size_t)(row->trained_until - row->first_date + 1), n;
+	double *y, *act;
+	if (align(s, date, value, k, row->first_date, n_train, &y, &act, &n, &a->no_overlap))
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate a series");
+	struct aq_evmodel em;
+	aq_evmodel_from_row(&em, row, n_train, j->refit, aws, e);
+	em.warmup = (size_t)j->warmup;
+	struct aq_eval_model m = {aq_evmodel_forecast, &em, aq_evmodel_sdsum};
+	/* scored against the cleaned readings: invalid values and gross spikes
+	   (meter faults, lib/series.h rule) are missing, not scored */
+	int rc = aq_eval_account_alts(y, y, n, n_train, &m, &j->eo, ws, &a->r, l ? &l->alts : NULL, e);
+	po->evaluations++;
+	po->refits += em.refits;
+	po->resets += em.resets;
+	po->innov += em.in.used;
+	po->kalman += em.in.fallbacks;
+	po->refit_seconds += em.refit_seconds;
+	po->arima_failures += a->r.arima_failures;
+	aq_evmodel_release(&em);
+	free(y);
+	free(act);
+	if (rc)
+		return rc;
+	a->status = a->r.status;
+	if (l) {
+		l->account = a->account;
+		l->no_overlap = a->no_overlap;
+		l->r = a->r;
+		aq_default_acc_add(&po->dacc, &a->r);
+	}
+	return 0;
+}
+
 static void eval_part(void *ctx, size_t part, int tid)
 {
 	struct job *j = ctx;
 	struct part_out *po = &j->parts[part];
 	struct aq_readings rd;
-	struct aq_model_part mp, cp, np;
+	struct aq_model_part mp, cp;
 	struct aq_series s;
 	struct aq_eval_ws ws;
 	struct aq_arima_ws *aws = j->refit ? aq_arima_ws_new() : NULL;
@@ -381,7 +499,6 @@ static void eval_part(void *ctx, size_t part, int tid)
 	aq_readings_init(&rd);
 	aq_model_part_init(&mp);
 	aq_model_part_init(&cp);
-	aq_model_part_init(&np);
 	aq_series_init(&s);
 	aq_eval_ws_init(&ws);
 	struct aq_err *e = &po->err;
@@ -426,36 +543,10 @@ static void eval_part(void *ctx, size_t part, int tid)
 						(long long)account);
 				goto out;
 			}
-			size_t n_train = (size_t)(row->trained_until - row->first_date + 1), n;
-			double *y, *act;
-			if (align(&s, rd.date + r0, rd.value + r0, k, row->first_date, n_train, &y, &act, &n,
-				  &a->no_overlap)) {
-				rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate a series");
+			if ((rc = eval_account(j, po, a, row, &s, rd.date + r0, rd.value + r0, k, &ws, aws, e)))
 				goto out;
-			}
-			struct aq_evmodel em;
-			aq_evmodel_from_row(&em, row, n_train, j->refit, aws, e);
-			em.warmup = (size_t)j->warmup;
-			struct aq_eval_model m = {aq_evmodel_forecast, &em, aq_evmodel_sdsum};
-			/* scored against the cleaned readings: invalid values and gross spikes
-			   (meter faults, lib/series.h rule) are missing, not scored */
-			rc = aq_eval_account(y, y, n, n_train, &m, &j->eo, &ws, &a->r, e);
-			po->refits += em.refits;
-			po->resets += em.resets;
-			po->innov += em.in.used;
-			po->kalman += em.in.fallbacks;
-			po->refit_seconds += em.refit_seconds;
-			po->arima_failures += a->r.arima_failures;
-			aq_evmodel_release(&em);
-			free(y);
-			free(act);
-			if (rc)
-				goto out;
-			a->status = a->r.status;
-			if (j->learning) {
-				aq_default_acc_add(&po->dacc, &a->r);
+			if (j->learning)
 				continue;
-			}
 			a->anomaly_since = row->first_date + a->r.anomaly_origin;
 			aq_served_str(a->r.served, a->r.combo_ref, a->served, sizeof(a->served));
 			/* champion/challenger on the same new days: both from the later TrainedUntil */
@@ -480,24 +571,11 @@ static void eval_part(void *ctx, size_t part, int tid)
 				a->challenger_mase = gm / a->r.scale;
 			}
 		}
-		if (j->learning)
-			continue;
-		/* the new model set: the row with Served/ServedMargin */
-		struct aq_model_row nr;
-		aq_model_row_init(&nr);
-		if ((rc = aq_model_row_copy(&nr, row, e)) || (rc = aq_model_row_set_str(&nr.served, a->served, e))) {
-			aq_model_row_release(&nr);
-			goto out;
-		}
-		nr.served_margin = a->r.served_margin;
-		if ((rc = aq_model_part_push(&np, &nr, e)))
-			goto out;
-		aq_progress_add(&j->prog, 1);
+		if (!j->learning)
+			aq_progress_add(&j->prog, 1);   /* a row of the new model set (write_models) */
 	}
-	if (!j->learning && (rc = write_metrics(&j->eds, (int)part, j->key, po, e)))
+	if (!j->learning && ((rc = write_metrics(&j->eds, (int)part, j->key, po, e)) || (rc = keep_part(po, e))))
 		goto out;
-	po->np = np;   /* moved: calibrated and written by write_models once every part is evaluated */
-	aq_model_part_init(&np);
 out:
 	if (rc) {
 		po->failed = 1;
@@ -506,7 +584,6 @@ out:
 	aq_readings_release(&rd);
 	aq_model_part_release(&mp);
 	aq_model_part_release(&cp);
-	aq_model_part_release(&np);
 	aq_series_release(&s);
 	aq_eval_ws_release(&ws);
 	if (aws)
@@ -594,31 +671,114 @@ static json_t *anomaly_json(const struct acct *a)
 	return x;
 }
 
+/* The calibration values of a sample appended to the part's packed arrays. */
+static int keep_cal(struct part_out *po, struct kept *k, const struct aq_cal_sample *c)
+{
+	size_t need = 0;
+	for (int q = 0; q < AQ_CAL_NK; q++)
+		need += (size_t)c->n[q];
+	if (po->ncal + need > po->calcap) {
+		size_t nc = po->calcap ? 2 * po->calcap : 4096;
+		while (nc < po->ncal + need)
+			nc *= 2;
+		float *z = realloc(po->cal_z, nc * sizeof(*z));
+		if (z)
+			po->cal_z = z;
+		unsigned char *w = z ? realloc(po->cal_w, nc) : NULL;
+		if (!w)
+			return -1;
+		po->cal_w = w;
+		po->calcap = nc;
+	}
+	k->cal_at = po->ncal;
+	for (int q = 0; q < AQ_CAL_NK; q++) {
+		k->cal_n[q] = c->n[q];
+		memcpy(po->cal_z + po->ncal, c->z[q], (size_t)c->n[q] * sizeof(float));
+		memcpy(po->cal_w + po->ncal, c->w[q], (size_t)c->n[q]);
+		po->ncal += (size_t)c->n[q];
+	}
+	return 0;
+}
+
+/* Account a reduced to what the tally, the calibration and write_models read (struct kept). */
+static int keep_account(struct part_out *po, struct kept *k, const struct acct *a)
+{
+	memset(k, 0, sizeof(*k));
+	k->account = a->account;
+	k->status = a->status;
+	k->no_overlap = a->no_overlap;
+	k->missing = a->missing;
+	k->served = a->r.served;
+	k->gate_compared = a->gate_compared;
+	k->replace = a->replace;
+	k->worse = a->worse;
+	k->evaluated = a->status == AQ_EVAL_OK || a->status == AQ_EVAL_NO_NEW_DATA;
+	for (int f = 0; f < AQ_FC_N; f++) {
+		k->nd_mase[f] = a->r.newdata[f].mase;
+		k->bt_mase[f] = a->r.backtest[f].mase;
+		k->nd_mae[f] = a->r.newdata[f].mae;
+	}
+	k->sum_y = a->r.newdata[AQ_FC_MEDIAN28].sum_y;
+	k->bt_arima_mae = a->r.backtest[AQ_FC_ARIMA].mae;
+	k->champion_mase = a->champion_mase;
+	k->challenger_mase = a->challenger_mase;
+	k->served_margin = a->r.served_margin;
+	snprintf(k->served_str, sizeof(k->served_str), "%s", a->served);
+	k->anomaly_kind = a->r.anomaly.kind;
+	if (k->evaluated && a->r.anomaly.kind != AQ_ANOM_NONE && !(k->anomaly = anomaly_json(a)))
+		return -1;
+	return k->evaluated ? keep_cal(po, k, &a->r.cal) : 0;
+}
+
+/* Once a part's metrics are written: its accounts kept compactly, the full results (and sample) freed. */
+static int keep_part(struct part_out *po, struct aq_err *e)
+{
+	po->keep = malloc((po->n ? po->n : 1) * sizeof(*po->keep));
+	if (!po->keep)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate the results of %zu accounts", po->n);
+	for (size_t i = 0; i < po->n; i++)
+		if (po->nk++, keep_account(po, &po->keep[i], &po->a[i]))   /* counted first: released by job_release */
+			return aq_err_set(e, AQ_ENOMEM, "cannot keep the results of %zu accounts", po->n);
+	if (po->ncal < po->calcap) {   /* to size: the run keeps them until the pooled fit */
+		float *z = realloc(po->cal_z, (po->ncal ? po->ncal : 1) * sizeof(*z));
+		unsigned char *w = realloc(po->cal_w, po->ncal ? po->ncal : 1);
+		po->cal_z = z ? z : po->cal_z;
+		po->cal_w = w ? w : po->cal_w;
+		po->calcap = po->ncal;
+	}
+	free(po->a);
+	po->a = NULL;
+	po->n = po->cap = 0;
+	free(po->learnt);
+	po->learnt = NULL;
+	po->nl = po->lcap = po->lcur = 0;
+	return 0;
+}
+
 /* Account i's scores into the columns, its counters and the gate's pair. */
-static void tally_account(struct tally *t, size_t i, const struct acct *a)
+static void tally_account(struct tally *t, size_t i, const struct kept *a)
 {
 	size_t na = t->na;
 	t->cnt[a->status]++;
 	t->no_overlap += a->no_overlap && a->status != AQ_EVAL_NO_MODEL;
 	t->missing += a->missing;
 	int ok = a->status == AQ_EVAL_OK;
-	int evald = ok || a->status == AQ_EVAL_NO_NEW_DATA;
-	t->w[i] = ok ? a->r.newdata[AQ_FC_MEDIAN28].sum_y : NAN;
+	int evald = a->evaluated;
+	t->w[i] = ok ? a->sum_y : NAN;
 	for (int f = 0; f < AQ_FC_N; f++) {
-		t->nd[f * (na + 1) + i] = ok ? a->r.newdata[f].mase : NAN;
-		t->bt[f * (na + 1) + i] = evald ? a->r.backtest[f].mase : NAN;
+		t->nd[f * (na + 1) + i] = ok ? a->nd_mase[f] : NAN;
+		t->bt[f * (na + 1) + i] = evald ? a->bt_mase[f] : NAN;
 	}
-	t->nd[AQ_FC_N * (na + 1) + i] = ok ? a->r.newdata[a->r.served].mase : NAN;
-	t->bt[AQ_FC_N * (na + 1) + i] = evald ? a->r.backtest[a->r.served].mase : NAN;
+	t->nd[AQ_FC_N * (na + 1) + i] = ok ? a->nd_mase[a->served] : NAN;
+	t->bt[AQ_FC_N * (na + 1) + i] = evald ? a->bt_mase[a->served] : NAN;
 	if (evald) {
-		t->served_n[a->r.served]++;
+		t->served_n[a->served]++;
 		/* evaluated at all: scored on new days, or a backtest window scored */
-		t->evaluated += ok || isfinite(a->r.backtest[AQ_FC_ARIMA].mae);
+		t->evaluated += ok || isfinite(a->bt_arima_mae);
 	}
 	if (ok)
 		for (int f = 1; f < AQ_FC_N; f++) {
-			double s = a->r.newdata[a->r.served].mae, ar = a->r.newdata[AQ_FC_ARIMA].mae,
-			       rf = a->r.newdata[f].mae;
+			double s = a->nd_mae[a->served], ar = a->nd_mae[AQ_FC_ARIMA], rf = a->nd_mae[f];
 			if (isfinite(s) && isfinite(rf)) {
 				t->both[f]++;
 				t->better[f] += s < rf;
@@ -630,9 +790,9 @@ static void tally_account(struct tally *t, size_t i, const struct acct *a)
 	t->ga[i].compared = a->gate_compared;
 	t->ga[i].replace = a->replace == 1;
 	t->ga[i].worse = a->worse;
-	if (evald && a->r.anomaly.kind != AQ_ANOM_NONE) {
-		t->anom_kind[a->r.anomaly.kind]++;
-		json_array_append_new(t->alist, anomaly_json(a));
+	if (a->anomaly) {
+		t->anom_kind[a->anomaly_kind]++;
+		json_array_append(t->alist, a->anomaly);
 	}
 }
 
@@ -640,7 +800,7 @@ static int tally_parts(const struct job *j, struct tally *t, struct aq_err *e)
 {
 	size_t na = 0;
 	for (int p = 0; p < j->mds.parts; p++)
-		na += j->parts[p].n;
+		na += j->parts[p].nk;
 	int rc = tally_alloc(t, na, e);
 	if (rc)
 		return rc;
@@ -654,8 +814,8 @@ static int tally_parts(const struct job *j, struct tally *t, struct aq_err *e)
 		t->afail += po->arima_failures;
 		t->refit_s += po->refit_seconds;
 		t->champion_rows += po->champion_rows;
-		for (size_t q = 0; q < po->n; q++)
-			tally_account(t, i++, &po->a[q]);
+		for (size_t q = 0; q < po->nk; q++)
+			tally_account(t, i++, &po->keep[q]);
 	}
 	return 0;
 }
@@ -959,8 +1119,14 @@ static void job_release(struct job *j, int opened)
 {
 	if (j->parts) {
 		for (int p = 0; p < j->mds.parts; p++) {
-			free(j->parts[p].a);
-			aq_model_part_release(&j->parts[p].np);
+			struct part_out *po = &j->parts[p];
+			free(po->a);
+			for (size_t i = 0; i < po->nk; i++)
+				json_decref(po->keep[i].anomaly);
+			free(po->keep);
+			free(po->cal_z);
+			free(po->cal_w);
+			free(po->learnt);
 		}
 		free(j->parts);
 	}
@@ -976,46 +1142,125 @@ static void job_release(struct job *j, int opened)
 		aq_dataset_release(&j->ods);
 }
 
+/* The calibration views of every account (NULL: not evaluated) over the parts' packed values. */
+static int cal_views(const struct job *j, size_t na, const struct aq_cal_view ***ps, struct aq_cal_view **pv,
+		     struct aq_err *e)
+{
+	const struct aq_cal_view **s = calloc(na + 1, sizeof(*s));
+	struct aq_cal_view *v = calloc(na + 1, sizeof(*v));
+	*ps = s;
+	*pv = v;
+	if (!s || !v)
+		return aq_err_set(e, AQ_ENOMEM, "cannot allocate the calibration of %zu accounts", na);
+	size_t k = 0;
+	for (int p = 0; p < j->mds.parts; p++) {
+		const struct part_out *po = &j->parts[p];
+		for (size_t i = 0; i < po->nk; i++, k++) {
+			const struct kept *a = &po->keep[i];
+			if (!a->evaluated)
+				continue;
+			size_t at = a->cal_at;
+			for (int q = 0; q < AQ_CAL_NK; q++) {
+				v[k].n[q] = a->cal_n[q];
+				v[k].z[q] = po->cal_z + at;
+				v[k].w[q] = po->cal_w + at;
+				at += (size_t)a->cal_n[q];
+			}
+			s[k] = &v[k];
+		}
+	}
+	return 0;
+}
+
+struct models_job {
+	struct job *j;
+	const struct aq_cal *cal;   /* of every account, in part order */
+	const size_t *first;        /* index into cal of each part's first account */
+};
+
+/* Part p of the served model set: the input's rows with Served/ServedMargin and the calibration. */
+static void write_models_part(void *ctx, size_t p, int tid)
+{
+	struct models_job *mj = ctx;
+	struct job *j = mj->j;
+	struct part_out *po = &j->parts[p];
+	struct aq_err *e = &po->err;
+	struct aq_model_part mp;
+	(void)tid;
+	aq_model_part_init(&mp);
+	int rc = aq_model_read_part(&j->mds, (int)p, &mp, e);
+	size_t i = 0;
+	for (size_t r = 0; r < mp.n && !rc; r++) {
+		struct aq_model_row *row = &mp.rows[r];
+		while (i < po->nk && po->keep[i].account < row->account)
+			i++;
+		if (i == po->nk || po->keep[i].account != row->account) {
+			rc = aq_err_set(e, AQ_EIO, "account %lld of the model set changed while evaluated",
+					(long long)row->account);
+			break;
+		}
+		const struct kept *a = &po->keep[i];
+		if ((rc = aq_model_row_set_str(&row->served, a->served_str, e)))
+			break;
+		row->served_margin = a->served_margin;
+		if (a->evaluated)
+			row->cal = mj->cal[mj->first[p] + i];
+	}
+	if (!rc && mp.n)
+		rc = aq_model_write_part(&j->ods, (int)p, j->key, "evaluate", mp.rows, mp.n, NULL, e);
+	if (rc) {
+		po->failed = 1;
+		aq_err_prefix(e, "part %zu", p);
+	}
+	aq_model_part_release(&mp);
+}
+
+static int parts_failed(const struct job *j, int np, struct aq_err *e);
+
 /*
  * The served model set: every evaluated account's calibrated intervals
  * (lib/calib.h), pooled over all parts' backtests, into its row's Calib;
  * accounts without a backtest window get the pooled quantiles; then one file
- * per part. With no backtest error at all the rows stay uncalibrated.
+ * per part, from the input's rows read again (the new rows differ only in
+ * Served, ServedMargin and Calib: keeping every part's copy until the pooled
+ * fit cost ~1 KB an account). With no backtest error at all the rows stay
+ * uncalibrated.
  */
-static int write_models(struct job *j, struct aq_err *e)
+static int write_models(struct job *j, int threads, struct aq_err *e)
 {
-	size_t na = 0, k = 0;
-	for (int p = 0; p < j->mds.parts; p++)
-		na += j->parts[p].n;
-	const struct aq_cal_sample **s = calloc(na + 1, sizeof(*s));
+	size_t na = 0;
+	int P = j->mds.parts;
+	size_t *first = calloc((size_t)P + 1, sizeof(*first));
+	for (int p = 0; first && p < P; p++) {
+		first[p] = na;
+		na += j->parts[p].nk;
+	}
+	const struct aq_cal_view **s = NULL;
+	struct aq_cal_view *v = NULL;
 	struct aq_cal *cal = calloc(na + 1, sizeof(*cal));
-	int rc = 0;
-	if (!s || !cal) {
-		rc = aq_err_set(e, AQ_ENOMEM, "cannot allocate the calibration of %zu accounts", na);
-		goto out;
-	}
-	for (int p = 0; p < j->mds.parts; p++)
-		for (size_t i = 0; i < j->parts[p].n; i++, k++) {
-			const struct acct *a = &j->parts[p].a[i];
-			s[k] = a->status == AQ_EVAL_OK || a->status == AQ_EVAL_NO_NEW_DATA ? &a->r.cal : NULL;
+	int rc = !first || !cal ? aq_err_set(e, AQ_ENOMEM, "cannot allocate the calibration of %zu accounts", na)
+				: cal_views(j, na, &s, &v, e);
+	if (!rc) {
+		struct aq_err ce = {0};
+		if (aq_cal_fit_views(s, na, NULL, cal, &ce))
+			aq_warn("served intervals not calibrated: %s", ce.msg);
+		free(s);
+		free(v);
+		s = NULL;
+		v = NULL;
+		for (int p = 0; p < P; p++) {   /* fitted: the values are no longer needed */
+			free(j->parts[p].cal_z);
+			free(j->parts[p].cal_w);
+			j->parts[p].cal_z = NULL;
+			j->parts[p].cal_w = NULL;
 		}
-	struct aq_err ce = {0};
-	if (aq_cal_fit(s, na, NULL, cal, &ce))
-		aq_warn("served intervals not calibrated: %s", ce.msg);
-	k = 0;
-	for (int p = 0; p < j->mds.parts && !rc; p++) {
-		struct part_out *po = &j->parts[p];
-		for (size_t i = 0; i < po->n; i++, k++) {
-			struct aq_model_row *row = aq_model_part_find(&po->np, po->a[i].account);
-			if (row && s[k])
-				row->cal = cal[k];
-		}
-		if (po->np.n)
-			rc = aq_model_write_part(&j->ods, p, j->key, "evaluate", po->np.rows, po->np.n, NULL, e);
-		aq_model_part_release(&po->np);
+		struct models_job mj = {j, cal, first};
+		if (!(rc = aq_parallel_for(threads, (size_t)P, write_models_part, &mj, e)))
+			rc = parts_failed(j, P, e);
 	}
-out:
 	free(s);
+	free(v);
+	free(first);
 	free(cal);
 	return rc;
 }
@@ -1031,7 +1276,12 @@ static int parts_failed(const struct job *j, int np, struct aq_err *e)
 	return 0;
 }
 
-/* The population default (evalset.h): the sampled parts evaluated for the choice only, then cleared. */
+/*
+ * The population default (evalset.h): the sampled parts evaluated, their
+ * backtests counted into the choice and each account's evaluation kept with
+ * its alternatives (struct learnt): the full pass re-chooses them with the
+ * learnt default instead of forecasting them again.
+ */
 static int learn_default(struct job *j, int threads, struct aq_err *e)
 {
 	int P = j->mds.parts;
@@ -1047,11 +1297,9 @@ static int learn_default(struct job *j, int threads, struct aq_err *e)
 		return rc;
 	struct aq_default_acc acc;
 	aq_default_acc_init(&acc);
-	for (int p = 0; p < np; p++) {
+	for (int p = 0; p < np; p++) {   /* the sample stays (learnt), its results are made again in the full pass */
 		aq_default_acc_merge(&acc, &j->parts[p].dacc);
-		free(j->parts[p].a);
-		memset(&j->parts[p], 0, sizeof j->parts[p]);
-		aq_model_part_init(&j->parts[p].np);
+		j->parts[p].n = 0;
 	}
 	j->eo.default_fc = aq_default_choose(&acc, &j->default_gain, &j->default_n);
 	j->default_parts = np;
@@ -1066,8 +1314,6 @@ static int run_parts(struct job *j, int threads, int learn, struct aq_err *e)
 	j->parts = calloc((size_t)j->mds.parts, sizeof(*j->parts));
 	if (!j->parts)
 		return aq_err_set(e, AQ_ENOMEM, "cannot allocate %d parts", j->mds.parts);
-	for (int p = 0; p < j->mds.parts; p++)
-		aq_model_part_init(&j->parts[p].np);
 	int rc = learn && j->eo.choice == AQ_CHOICE_ROBUST ? learn_default(j, threads, e) : 0;
 	if (rc)
 		return rc;
@@ -1076,7 +1322,7 @@ static int run_parts(struct job *j, int threads, int learn, struct aq_err *e)
 	aq_progress_finish(&j->prog);
 	if (rc || (rc = parts_failed(j, j->mds.parts, e)))
 		return rc;
-	return write_models(j, e);
+	return write_models(j, threads, e);
 }
 
 /* Fold, decide, and write summary.json and decision.json into the temporary directory. */
@@ -1142,6 +1388,14 @@ int aq_evalset_run(const struct aq_evalset_opts *o, json_t **summary, int *promo
 	if ((rc = seal_outputs(&seal, &t, dec, e)))
 		goto out;
 	json_object_set_new(sum, "seconds", json_real(aq_now() - t0));
+	if (o->stats) {
+		memset(o->stats, 0, sizeof(*o->stats));
+		for (int p = 0; p < j.mds.parts; p++) {
+			o->stats->evaluated += j.parts[p].evaluations;
+			o->stats->reused += j.parts[p].reused;
+		}
+		o->stats->default_parts = j.default_parts;
+	}
 	*promoted_out = json_is_true(json_object_get(dec, "promoted"));
 	*summary = sum;
 	sum = NULL;

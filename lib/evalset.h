@@ -22,6 +22,13 @@
 
 #define AQ_EVALSET_NOT_PROMOTED 3   /* exit code of a set that is evaluated but not promoted */
 
+/* The work of a run (tests, benches): optional, filled by aq_evalset_run on success. */
+struct aq_evalset_stats {
+	long evaluated;   /* accounts evaluated (aq_eval_account: every forecaster's backtest and new days) */
+	long reused;      /* accounts of the default's sample re-chosen from that evaluation, not evaluated again */
+	int default_parts;   /* parts sampled for the population default (0: none) */
+};
+
 struct aq_evalset_opts {
 	const char *models, *readings, *champion, *out;   /* champion may be NULL */
 	struct aq_eval_opts eo;
@@ -31,14 +38,17 @@ struct aq_evalset_opts {
 	int threads;      /* 0 = all cores */
 	int force;        /* replace an existing out (atomically) instead of refusing it */
 	int fixed_default;   /* robust choice: keep the ensemble as the default (no population default) */
+	struct aq_evalset_stats *stats;   /* may be NULL */
 };
 
 /*
  * The population default (lib/evaluate.h aq_default_choose) is learnt before
  * the run from a sample of whole parts (accounts are hashed to parts, so a
  * part is a random sample): the first ceil(P x AQ_EVALSET_DEFAULT_SAMPLE /
- * accounts) parts (all when the set is small) are evaluated once more,
- * only for the choice; cost about AQ_EVALSET_DEFAULT_SAMPLE accounts.
+ * accounts) parts (all when the set is small) are evaluated first, the
+ * default chosen from their backtests, and their accounts' evaluations
+ * re-chosen with it in the full pass (lib/evaluate.h aq_eval_rechoose): no
+ * account is evaluated twice.
  */
 #define AQ_EVALSET_DEFAULT_SAMPLE 400
 

@@ -536,6 +536,7 @@ struct eval_run {
 	const struct aq_eval_opts *o;
 	struct aq_eval_ws *ws;
 	struct aq_eval_result *r;
+	struct aq_eval_alts *alts;   /* NULL: the served candidate only */
 	int h, hn, hmax, W, nwin;
 	size_t block;                /* doubles per origin block */
 	int used[AQ_EVAL_MAXWIN];    /* window k (origin n - k h) has a block at k - 1 */
@@ -570,6 +571,8 @@ static int eval_setup(struct eval_run *x, struct aq_err *e)
 		for (int f = 0; f < AQ_FC_N; f++)
 			r->wmae[k][f] = NAN;
 	aq_cal_sample_init(&r->cal);
+	if (x->alts)
+		memset(x->alts, 0, sizeof(*x->alts));
 	x->h = o->horizon;
 	x->nwin = o->windows;
 	x->hn = (int)(x->n - x->n_train);
@@ -699,6 +702,8 @@ static void choose_served(struct eval_run *x)
 				ratio = sk > 0 ? fmin(4, fmax(0.25, sk / scaleT)) : 1;
 			}
 			cal_add_block(&r->cal, k, win_actual(x, k), win_block(x, k), x->h, win, ratio);
+			for (int f = 0; x->alts && f < AQ_FC_N; f++)
+				cal_add_block(&x->alts->cal[f], k, win_actual(x, k), win_block(x, k), x->h, f, ratio);
 		}
 }
 
@@ -755,11 +760,39 @@ static void detect_anomaly(struct eval_run *x)
 		sp = path_at(nb, AQ_FC_MEDIAN28, w);
 	aq_anomaly_detect(x->actual, n, ao, sp.mean, sp.lo95, sp.hi95, &x->o->anomaly, &r->anomaly);
 	r->anomaly_origin = r->anomaly.start;
+	for (int f = 0; x->alts && f < AQ_FC_N; f++) {
+		struct aq_path fp = path_at(nb, f, w);
+		if (!isfinite(fp.mean[0]))
+			fp = path_at(nb, AQ_FC_MEDIAN28, w);
+		aq_anomaly_detect(x->actual, n, ao, fp.mean, fp.lo95, fp.hi95, &x->o->anomaly, &x->alts->anomaly[f]);
+	}
 }
 
 int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_train,
 		    const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
 		    struct aq_eval_result *r, struct aq_err *e)
+{
+	return aq_eval_account_alts(y, actual, n, n_train, model, o, ws, r, NULL, e);
+}
+
+void aq_eval_rechoose(const struct aq_eval_opts *o, const struct aq_eval_alts *alts, struct aq_eval_result *r)
+{
+	double pooled[AQ_FC_N], margin;
+	for (int f = 0; f < AQ_FC_N; f++)
+		pooled[f] = r->backtest[f].mae;   /* = choose_served's pooled MAE (aq_metrics_finish) */
+	int win = aq_eval_choose(o, pooled, (const double(*)[AQ_FC_N])r->wmae, o->windows, &margin);
+	if (win < 0)
+		return;   /* no evidence: the fallback of choose_served reads no default */
+	r->served = win;
+	r->served_margin = margin;
+	r->cal = alts->cal[win];
+	r->anomaly = alts->anomaly[win];
+	r->anomaly_origin = r->anomaly.start;
+}
+
+int aq_eval_account_alts(const double *y, const double *actual, size_t n, size_t n_train,
+			 const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
+			 struct aq_eval_result *r, struct aq_eval_alts *alts, struct aq_err *e)
 {
 	struct aq_eval_opts def;
 	if (!o) {
@@ -767,7 +800,7 @@ int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_tr
 		o = &def;
 	}
 	struct eval_run x = {.y = y, .actual = actual, .n = n, .n_train = n_train, .model = model, .o = o, .ws = ws,
-			     .r = r};
+			     .r = r, .alts = alts};
 	int rc = eval_setup(&x, e);
 	if (rc)
 		return rc;

@@ -200,6 +200,20 @@ void aq_default_acc_merge(struct aq_default_acc *dst, const struct aq_default_ac
 /* The default forecaster; *gain its mean gain over the ensemble (0 for the ensemble), *n the accounts. */
 int aq_default_choose(const struct aq_default_acc *a, double *gain, long *n);
 
+/*
+ * What the served choice decides besides the forecaster, for every candidate
+ * f (as if f were served): its calibration sample and its anomaly. With it
+ * aq_eval_rechoose applies another default (the population default learnt
+ * after the account was evaluated) without forecasting again: the choice
+ * reads only the backtest MAEs (result backtest[f].mae pooled, wmae per
+ * window), which do not depend on the default. ~14 KB: for a sample of
+ * accounts, not a whole utility.
+ */
+struct aq_eval_alts {
+	struct aq_cal_sample cal[AQ_FC_N];
+	struct aq_anomaly anomaly[AQ_FC_N];
+};
+
 /* Scratch buffers, reused across accounts (one per thread). */
 struct aq_eval_ws {
 	size_t cap;
@@ -211,6 +225,17 @@ void aq_eval_ws_release(struct aq_eval_ws *ws);
 int aq_eval_account(const double *y, const double *actual, size_t n, size_t n_train,
 		    const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
 		    struct aq_eval_result *r, struct aq_err *e);
+
+/* aq_eval_account that also fills alts (may be NULL: aq_eval_account). */
+int aq_eval_account_alts(const double *y, const double *actual, size_t n, size_t n_train,
+			 const struct aq_eval_model *model, const struct aq_eval_opts *o, struct aq_eval_ws *ws,
+			 struct aq_eval_result *r, struct aq_eval_alts *alts, struct aq_err *e);
+/*
+ * r (from aq_eval_account_alts with alts) as aq_eval_account would have
+ * made it with options o: served, served_margin, cal, anomaly re-chosen,
+ * everything else as it is (it does not depend on the choice).
+ */
+void aq_eval_rechoose(const struct aq_eval_opts *o, const struct aq_eval_alts *alts, struct aq_eval_result *r);
 
 /*
  * Every forecaster from origin o (y[0..o) known) over h days, as

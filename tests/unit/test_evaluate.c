@@ -593,6 +593,100 @@ static void test_calib(void)
 	T_CHECK(aq_cal_fit(none, 1, NULL, cal, &e) == AQ_ENOTFOUND && !cal[0].ok);
 }
 
+/* The reference of test_calib_exact: lib/calib.h's shape Q(p) with every value held and sorted, as written there. */
+static double ref_shrunk(const struct aq_cal_sample *s, int k, int skip, double n0, double m0, double r0, double *loc)
+{
+	double v[AQ_CAL_MAXZ], m, r;
+	int c = 0;
+	for (int j = 0; j < s->n[k]; j++)
+		if (s->w[k][j] != skip)
+			v[c++] = s->z[k][j];
+	*loc = m0;
+	if (c < 3)
+		return r0;
+	m = aq_median_inplace(v, (size_t)c);
+	c = 0;
+	for (int j = 0; j < s->n[k]; j++)
+		if (s->w[k][j] != skip)
+			v[c++] = fabs((double)s->z[k][j] - m);
+	r = fmax(aq_median_inplace(v, (size_t)c), 0.05 * r0);
+	double w = c / (c + n0);
+	*loc = w * m + (1 - w) * m0;
+	return exp(w * log(r) + (1 - w) * log(r0));
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * aq_cal_fit's pooled quantiles (found by counting buckets, without holding
+ * every value) are exactly those of all values sorted, bit for bit: on
+ * samples with ties (values on a grid), heavy tails and short histories.
+ */
+static void test_calib_exact(void)
+{
+	enum { NA = 400 };
+	static struct aq_cal_sample smp[NA];
+	const struct aq_cal_sample *sp[NA];
+	static struct aq_cal cal[NA];
+	static double all[NA * AQ_CAL_MAXZ], om[NA], orr[NA];
+	struct aq_err e = { 0 };
+	t_rng_state = 12345;
+	for (int i = 0; i < NA; i++) {
+		aq_cal_sample_init(&smp[i]);
+		sp[i] = i == NA - 1 ? NULL : &smp[i];
+		int days = i % 7 == 0 ? 2 : 30;   /* some short histories */
+		for (int w = 0; w < 4; w++)
+			for (int t = 0; t < days; t++) {
+				double z = t_gauss() * (i % 3 ? 1.0 : 2.5);
+				if (i % 11 == 0)
+					z = z * z * z;                     /* heavy tails */
+				if (i % 5 == 0)
+					z = 0.25 * floor(4 * z);           /* ties */
+				aq_cal_sample_add(&smp[i], 0, w, z, 0, 1);
+				if (t == 0)
+					aq_cal_sample_add(&smp[i], 1, w, z, 0, 1);
+			}
+		aq_cal_sample_add(&smp[i], 2, 0, 1.0, 0, 1);   /* kind 2: one value each (no own scale) */
+	}
+	T_OK(aq_cal_fit(sp, NA, NULL, cal, &e));
+	for (int k = 0; k < 2; k++) {
+		double n0 = k ? 8 : 30;
+		size_t no = 0, t = 0;
+		for (int i = 0; i < NA - 1; i++) {
+			if (smp[i].n[k] < 3)
+				continue;
+			double v[AQ_CAL_MAXZ];
+			for (int j = 0; j < smp[i].n[k]; j++)
+				v[j] = smp[i].z[k][j];
+			om[no] = aq_median_inplace(v, (size_t)smp[i].n[k]);
+			for (int j = 0; j < smp[i].n[k]; j++)
+				v[j] = fabs((double)smp[i].z[k][j] - om[no]);
+			orr[no++] = aq_median_inplace(v, (size_t)smp[i].n[k]);
+		}
+		double m0 = aq_median_inplace(om, no), r0 = aq_median_inplace(orr, no);
+		for (int i = 0; i < NA - 1; i++)
+			for (int j = 0, prev = -1; j < smp[i].n[k]; j++) {
+				static double lw, sw;
+				if (smp[i].w[k][j] != prev) {
+					prev = smp[i].w[k][j];
+					sw = ref_shrunk(&smp[i], k, prev, n0, m0, r0, &lw);
+				}
+				all[t++] = (smp[i].z[k][j] - lw) / sw;
+			}
+		qsort(all, t, sizeof(double), cmp_dbl);
+		for (int p = 0; p < AQ_CAL_NP; p++) {
+			double want = m0 + r0 * aq_quantile_sorted(all, t, aq_cal_probs[p]);
+			if (memcmp(&want, &cal[NA - 1].q[k][p], sizeof want) != 0)
+				T_FAIL("kind %d p %.3f: %.17g, all sorted %.17g", k, aq_cal_probs[p], cal[NA - 1].q[k][p], want);
+		}
+	}
+	T_CHECK(cal[0].ok && cal[NA - 1].ok);
+}
+
 /*
  * The population default: a forecaster whose backtest gain over the ensemble
  * is consistent across accounts becomes the default; the same mean gain
@@ -782,6 +876,63 @@ static void test_calib_coverage(void)
 	T_CHECK(fabs(cov[2] - 0.80) <= 0.06 && fabs(cov[3] - 0.95) <= 0.03);
 }
 
+/*
+ * An evaluation with every candidate's alternatives, re-chosen with another
+ * default (aq_eval_rechoose), is the evaluation under that default, without
+ * a forecast: each default, on series where different forecasters win and
+ * one with a leak (the anomaly depends on the served path).
+ */
+static void test_rechoose(void)
+{
+	size_t n = 300, nt = 270;
+	double *y = malloc(n * sizeof(*y));
+	struct aq_eval_ws ws;
+	aq_eval_ws_init(&ws);
+	struct aq_eval_alts *alts = malloc(sizeof(*alts));
+	unsigned s = 11;
+	int changed = 0;
+	for (int c = 0; c < 4; c++) {
+		for (size_t t = 0; t < n; t++) {
+			double u = noise(&s);
+			y[t] = c == 0 ? weekly(t) * (1 + 0.2 * u)
+			     : c == 1 ? 0.5 + 0.4 * u + (t > 200 ? 0.5 : 0)
+			     : c == 2 ? 1 + 0.5 * sin(t / 9.0) + 0.1 * u
+				      : 0.4 + 0.2 * u + (t >= 285 ? 0.8 : 0);   /* a leak over the last 15 days */
+		}
+		struct fake f = {0, NAN};
+		struct aq_eval_model m = {fake_forecast, &f, NULL};
+		struct aq_eval_opts o;
+		aq_eval_opts_default(&o);
+		struct aq_eval_result base = {0}, direct = {0};
+		T_OK(aq_eval_account_alts(y, y, n, nt, &m, &o, &ws, &base, alts, NULL));
+		for (int d = 0; d < AQ_FC_N; d++) {
+			o.default_fc = d;
+			T_OK(aq_eval_account(y, y, n, nt, &m, &o, &ws, &direct, NULL));
+			struct aq_eval_result r = base;
+			int calls = f.calls;
+			aq_eval_rechoose(&o, alts, &r);
+			T_EQ_INT(f.calls, calls);   /* no forecast */
+			T_EQ_INT(r.served, direct.served);
+			T_CHECK(memcmp(&r.served_margin, &direct.served_margin, sizeof(double)) == 0);
+			T_CHECK(memcmp(&r.cal, &direct.cal, sizeof(r.cal)) == 0);
+			T_CHECK(memcmp(&r.anomaly, &direct.anomaly, sizeof(r.anomaly)) == 0);
+			T_EQ_INT(r.anomaly_origin, direct.anomaly_origin);
+			/* everything else as it was */
+			T_CHECK(memcmp(r.backtest, direct.backtest, sizeof(r.backtest)) == 0);
+			T_CHECK(memcmp(r.newdata, direct.newdata, sizeof(r.newdata)) == 0);
+			T_CHECK(memcmp(r.wmae, direct.wmae, sizeof(r.wmae)) == 0);
+			T_CHECK(memcmp(r.bttot, direct.bttot, sizeof(r.bttot)) == 0);
+			changed += r.served != base.served;
+		}
+		if (c == 3)
+			T_CHECK(base.anomaly.kind != AQ_ANOM_NONE);
+	}
+	T_CHECK(changed > 0);   /* the defaults did move the choice */
+	free(alts);
+	aq_eval_ws_release(&ws);
+	free(y);
+}
+
 int main(void)
 {
 	T_RUN(test_weekly_pattern_serves_snaive);
@@ -799,6 +950,8 @@ int main(void)
 	T_RUN(test_total_sd_vs_r);
 	T_RUN(test_calib);
 	T_RUN(test_calib_coverage);
+	T_RUN(test_calib_exact);
 	T_RUN(test_population_default);
+	T_RUN(test_rechoose);
 	T_DONE();
 }
