@@ -27,6 +27,12 @@
  * fwmedian: experiments). ensemble_bc: the ensemble with arima_bc as its
  * ARIMA member. docs/accuracy.md "ARIMA on a transformed scale".
  *
+ * Experiments (docs/accuracy.md): AQ_BENCH_DUMP=FILE per account (the chosen
+ * ARIMA order, held-out MASE, per-window backtest MAE of every forecaster);
+ * AQ_BENCH_DUMP_DAYS=FILE every forecaster's daily points at the backtest
+ * origins and the held-out origin with the actuals (offline combination
+ * rules); AQ_BENCH_HAMPEL_T the cleaning's outlier threshold (1e9: none).
+ *
  *   accuracy DATA.csv R_FORECASTS.csv [HOLD=30] [MIN_DAYS=120] [THREADS]
  * Prints a table and, last, one JSON line.
  */
@@ -73,6 +79,8 @@ struct acct {
 	double scale;
 	int bc_ok;             /* arima_bc has its own transformed fit */
 	double bc_lambda;
+	char order[64];        /* the chosen ARIMA (AQ_BENCH_DUMP) */
+	double *days;          /* AQ_BENCH_DUMP_DAYS: (K + 1) origins x hold days x (actual + AQ_FC_N points) */
 };
 
 struct ctx {
@@ -178,6 +186,32 @@ static void score_bc(struct ctx *c, struct acct *a, const double *y, size_t nt, 
 	free(buf);
 }
 
+/*
+ * Experiments (AQ_BENCH_DUMP_DAYS): every forecaster's points at the backtest origins nt - k hold (k = 1..K, as
+ * aq_eval_account's) and at nt (k = 0, the held-out days), with the actuals; block is scratch.
+ */
+static void keep_days(struct ctx *c, struct acct *a, const double *y, const double *act, size_t nt,
+		      const struct aq_eval_model *model, int combo_ref, double *block)
+{
+	int hold = c->hold, K = c->eo.windows, F = AQ_FC_N + 1;
+	free(a->days);
+	a->days = malloc((size_t)(K + 1) * (size_t)hold * (size_t)F * sizeof(double));
+	for (int k = 0; k <= K; k++) {
+		long o = (long)nt - (long)k * hold;
+		double *d = a->days + (size_t)k * (size_t)hold * (size_t)F;
+		struct aq_path p[AQ_FC_N];
+		const double *sd, *sdsum;
+		int ok = o >= AQ_REF_WINDOW;
+		if (ok)
+			aq_eval_paths(y, (size_t)o, hold, model, combo_ref, block, p, &sd, &sdsum);
+		for (int i = 0; i < hold; i++) {
+			d[i * F] = ok ? act[o + i] : NAN;
+			for (int f = 0; f < AQ_FC_N; f++)
+				d[i * F + 1 + f] = ok ? p[f].mean[i] : NAN;
+		}
+	}
+}
+
 static void run_one(void *vc, size_t i, int tid)
 {
 	struct ctx *c = vc;
@@ -204,6 +238,8 @@ static void run_one(void *vc, size_t i, int tid)
 	aq_series_init(&s);
 	aq_series_opts_default(&so);
 	so.until = first + (int32_t)nt - 1;
+	if (getenv("AQ_BENCH_HAMPEL_T"))   /* experiments: the outlier threshold (1e9: no cleaning) */
+		so.t = atof(getenv("AQ_BENCH_HAMPEL_T"));
 	struct aq_err e = {0};
 	if (aq_series_build(&s, d, v, a->k, &so, &e) == 0)
 		for (size_t t = 0; t < s.n; t++)
@@ -218,6 +254,7 @@ static void run_one(void *vc, size_t i, int tid)
 	double t0 = aq_now();
 	int have = aq_auto_arima(y, nt, &ao, &m, NULL, ws, &e) == 0;
 	a->fit_s = aq_now() - t0;
+	snprintf(a->order, sizeof a->order, "%s", have ? aq_arima_spec_str(&m.spec, (char[64]){0}, 64) : "none");
 	struct aq_evmodel em;
 	struct aq_eval_model model = {NULL, NULL, NULL};
 	int refit = getenv("AQ_BENCH_REFIT") && atoi(getenv("AQ_BENCH_REFIT"));   /* experiments: out-of-sample origins */
@@ -275,6 +312,8 @@ static void run_one(void *vc, size_t i, int tid)
 		a->held[3 * hold + i] = sdsum[i];
 	}
 	score_bc(c, a, y, nt, ya, block, ws, have ? &p[AQ_FC_ARIMA] : NULL);
+	if (getenv("AQ_BENCH_DUMP_DAYS"))
+		keep_days(c, a, y, act, nt, &model, choice.combo_ref, block);
 	free(block);
 	if (have)
 		aq_evmodel_release(&em);
@@ -491,7 +530,7 @@ static void dump(const char *path, const struct acct *a, size_t na, int K)
 		fprintf(stderr, "bench-accuracy: cannot write '%s'\n", path);
 		return;
 	}
-	fprintf(f, "account,served,scale");
+	fprintf(f, "account,served,order,scale");
 	for (int q = 0; q < AQ_FC_N; q++)
 		fprintf(f, ",mase_%s,abs30_%s,y30_%s", aq_fc_name(q), aq_fc_name(q), aq_fc_name(q));
 	for (int k = 0; k < K && k < AQ_EVAL_MAXWIN; k++)
@@ -501,7 +540,7 @@ static void dump(const char *path, const struct acct *a, size_t na, int K)
 	for (size_t i = 0; i < na; i++) {
 		if (!a[i].used)
 			continue;
-		fprintf(f, "%lld,%s,%.9g", (long long)a[i].id, aq_fc_name(a[i].served), a[i].scale);
+		fprintf(f, "%lld,%s,\"%s\",%.9g", (long long)a[i].id, aq_fc_name(a[i].served), a[i].order, a[i].scale);
 		for (int q = 0; q < AQ_FC_N; q++)
 			fprintf(f, ",%.9g,%.9g,%.9g", a[i].mase[q], a[i].tot[q][1].n ? a[i].tot[q][1].sum_abs : NAN,
 				a[i].tot[q][1].n ? a[i].tot[q][1].sum_abs_y : NAN);
@@ -509,6 +548,34 @@ static void dump(const char *path, const struct acct *a, size_t na, int K)
 			for (int q = 0; q < AQ_FC_N; q++)
 				fprintf(f, ",%.9g", a[i].wmae[k][q]);
 		fputc('\n', f);
+	}
+	fclose(f);
+}
+
+/* AQ_BENCH_DUMP_DAYS=FILE: account,scale,k,day,actual,<forecasters> for every account scored by all. */
+static void dump_days(const char *path, const struct acct *a, size_t na, int K, int hold)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "bench-accuracy: cannot write '%s'\n", path);
+		return;
+	}
+	int F = AQ_FC_N + 1;
+	fprintf(f, "account,scale,k,day,actual");
+	for (int q = 0; q < AQ_FC_N; q++)
+		fprintf(f, ",%s", aq_fc_name(q));
+	fputc('\n', f);
+	for (size_t i = 0; i < na; i++) {
+		if (!a[i].used || !a[i].days)
+			continue;
+		for (int k = 0; k <= K; k++)
+			for (int t = 0; t < hold; t++) {
+				const double *d = a[i].days + ((size_t)k * (size_t)hold + (size_t)t) * (size_t)F;
+				fprintf(f, "%lld,%.9g,%d,%d", (long long)a[i].id, a[i].scale, k, t);
+				for (int q = 0; q < F; q++)
+					fprintf(f, ",%.9g", d[q]);
+				fputc('\n', f);
+			}
 	}
 	fclose(f);
 }
@@ -646,6 +713,8 @@ int main(int argc, char **argv)
 	}
 	if (getenv("AQ_BENCH_DUMP"))
 		dump(getenv("AQ_BENCH_DUMP"), a, na, c.eo.windows);
+	if (getenv("AQ_BENCH_DUMP_DAYS"))
+		dump_days(getenv("AQ_BENCH_DUMP_DAYS"), a, na, c.eo.windows, hold);
 	json_t *out = json_object();
 	print_table(a, na, names, out);
 	double bc[3] = {0, 0, 0};
@@ -689,8 +758,10 @@ int main(int argc, char **argv)
 	puts(s);
 	free(s);
 	json_decref(out);
-	for (size_t i = 0; i < na; i++)
+	for (size_t i = 0; i < na; i++) {
 		free(a[i].held);
+		free(a[i].days);
+	}
 	free(a);
 	free(rows);
 	return 0;
