@@ -23,13 +23,12 @@ static inline double rcoef(int i, int nq, const double *theta)
 	return i == 0 ? 1.0 : (i - 1 < nq ? theta[i - 1] : 0.0);
 }
 
-int aq_kalman_q0(int np, const double *phi, int nq, const double *theta, int r, double *P, int ld,
-		 double *work)
+int aq_kalman_q0(int np, const double *phi, int nq, const double *theta, int r, double *P, int ld, double *work)
 {
 	int n1 = np + 1;
-	double *A = work;                        /* (np+1)^2, row-major */
-	double *g = A + (size_t)n1 * n1;         /* gamma(0..r), rhs first */
-	double *psi = g + (r + 2);               /* psi(0..r) */
+	double *A = work;                /* (np+1)^2, row-major */
+	double *g = A + (size_t)n1 * n1; /* gamma(0..r), rhs first */
+	double *psi = g + (r + 2);       /* psi(0..r) */
 	(void)0;
 
 	/* psi-weights: psi_0 = 1, psi_j = theta_j + sum_i phi_i psi_{j-i}. */
@@ -69,7 +68,9 @@ int aq_kalman_q0(int np, const double *phi, int nq, const double *theta, int r, 
 					A[c * n1 + j] = A[piv * n1 + j];
 					A[piv * n1 + j] = t;
 				}
-				double t = g[c]; g[c] = g[piv]; g[piv] = t;
+				double t = g[c];
+				g[c] = g[piv];
+				g[piv] = t;
 			}
 			for (int i = c + 1; i < n1; i++) {
 				double f = A[i * n1 + c] / A[c * n1 + c];
@@ -230,8 +231,7 @@ size_t aq_kalman_filter_work(int rd)
 }
 
 void aq_kalman_filter(const struct aq_kalman_arima *m, const double *y, size_t n, double *a, double *P,
-		      int first_predicted, double steady_tol, double *resid, struct aq_kalman_stats *st,
-		      double *work)
+		      int first_predicted, double steady_tol, double *resid, struct aq_kalman_stats *st, double *work)
 {
 	int rd = m->rd;
 	size_t rr = (size_t)rd * rd;
@@ -365,14 +365,15 @@ static inline double logdet_total(const struct logdet *d, double F)
  * Returns 1 when the covariance increment m |Y|^2 falls below steady_tol * F:
  * the gain has converged and callers freeze it.
  */
-static inline __attribute__((always_inline)) int chandra_step(int r, const double *restrict ph, double *restrict K, double *restrict Y,
-			       double *mm, double *F, double *iF, double steady_tol)
+static inline __attribute__((always_inline)) int chandra_step(int r, const double *restrict ph, double *restrict K,
+							      double *restrict Y, double *mm, double *F, double *iF,
+							      double steady_tol)
 {
 	double zy = Y[0], m = *mm, Fn = *F + m * zy * zy, g = m * zy, iFn = 1.0 / Fn, h = zy * iFn, ymax = 0;
 
 	int i = 0;
 	double ymax1 = 0;
-	for (; i + 1 < r; i += 2) {   /* in pairs, as the state update (Y[r] = 0 pads) */
+	for (; i + 1 < r; i += 2) { /* in pairs, as the state update (Y[r] = 0 pads) */
 		double ty0 = ph[i] * zy + Y[i + 1], ty1 = ph[i + 1] * zy + Y[i + 2];
 		double k0 = K[i] + g * ty0, k1 = K[i + 1] + g * ty1;
 		double yn0 = ty0 - k0 * h, yn1 = ty1 - k1 * h;
@@ -402,41 +403,69 @@ static inline __attribute__((always_inline)) int chandra_step(int r, const doubl
 	return steady_tol > 0 && fabs(*mm) * ymax * ymax <= steady_tol * Fn;
 }
 
-size_t aq_kalman_chandra_work(int r)
-{
-	return 5 * (size_t)r + 8;
-}
-
-void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t n, const double *P0,
-		       double steady_tol, struct aq_kalman_stats *st, double *work)
+/*
+ * The recursion's start at t = 1 (a = 0, P_1 = P0): F_1 = P0[0][0],
+ * K_1 = T P0 e_0 = Y_1, m_1 = -1/F_1; ph is phi zero-padded to r + 1 so that
+ * T x is one branch-free loop, (T x)[i] = ph[i] x[0] + x[i+1] with x[r] = 0.
+ */
+static void chandra_start(const struct aq_kalman_arima *m, const double *P0, double *ph, double *K, double *Y,
+			  double *F, double *mm, double *iF)
 {
 	int r = m->r;
-	/* ph: phi zero-padded to r + 1 so that T x is one branch-free loop:
-	 * (T x)[i] = ph[i] x[0] + x[i+1] with x[r] = 0. */
-	double *restrict a = work, *restrict K = a + (r + 1), *restrict Y = K + r, *restrict ph = Y + (r + 1);
-	double ssq = 0;
-	struct logdet ld = { 0.0, 1.0, 0 };
-	int nu = 0, steady = 0;
-	st->steady_at = -1;
 	for (int i = 0; i <= r; i++)
 		ph[i] = i < m->np ? m->phi[i] : 0.0;
-	/* t = 1: a = 0, P_1 = P0, F_1 = P0[0][0], K_1 = T P0 e_0 = Y_1, m_1 = -1/F_1. */
-	memset(a, 0, sizeof(double) * (r + 1));
-	double F = P0[0];
+	*F = P0[0];
 	for (int i = 0; i < r; i++) {
 		K[i] = ph[i] * P0[0] + (i + 1 < r ? P0[i + 1] : 0.0);
 		Y[i] = K[i];
 	}
 	Y[r] = 0.0;
-	double mm = -1.0 / F, iF = 1.0 / F;
+	*mm = -1.0 / *F;
+	*iF = 1.0 / *F;
+}
+
+/*
+ * After the states of step t are updated: F_t into the log determinant and one
+ * Chandrasekhar step, until the gain is steady (then F is frozen and counted).
+ */
+static inline __attribute__((always_inline)) void chandra_advance(int r, const double *restrict ph, double *restrict K,
+								  double *restrict Y, double *mm, double *F, double *iF,
+								  double steady_tol, struct logdet *ld, int *steady,
+								  size_t t, struct aq_kalman_stats *st)
+{
+	if (*steady) {
+		ld->nsteady++;
+		return;
+	}
+	logdet_add(ld, *F);
+	if (chandra_step(r, ph, K, Y, mm, F, iF, steady_tol)) {
+		*steady = 1;
+		st->steady_at = (int)t;
+	}
+}
+
+size_t aq_kalman_chandra_work(int r)
+{
+	return 5 * (size_t)r + 8;
+}
+
+void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t n, const double *P0, double steady_tol,
+		       struct aq_kalman_stats *st, double *work)
+{
+	int r = m->r;
+	/* ph: phi zero-padded to r + 1 (chandra_start) */
+	double *restrict a = work, *restrict K = a + (r + 1), *restrict Y = K + r, *restrict ph = Y + (r + 1);
+	double ssq = 0;
+	struct logdet ld = { 0.0, 1.0, 0 };
+	int nu = 0, steady = 0;
+	st->steady_at = -1;
+	memset(a, 0, sizeof(double) * (r + 1));
+	double F, mm, iF;
+	chandra_start(m, P0, ph, K, Y, &F, &mm, &iF);
 	for (size_t t = 0; t < n; t++) {
 		double v = y[t] - a[0];
 		nu++;
 		ssq += v * v * iF;
-		if (steady)
-			ld.nsteady++;
-		else
-			logdet_add(&ld, F);
 		/* a_{t+1} = T a_t + K_t v_t / F_t, in place (a[i+1] is read before it is
 		 * written); two at a time so the compiler can pair them (a[r] = 0 pads) */
 		double f = v * iF, a0 = a[0];
@@ -449,12 +478,7 @@ void aq_kalman_chandra(const struct aq_kalman_arima *m, const double *y, size_t 
 		}
 		for (; i < r; i++)
 			a[i] = ph[i] * a0 + a[i + 1] + K[i] * f;
-		if (steady)
-			continue;
-		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
-			steady = 1;
-			st->steady_at = (int)t;
-		}
+		chandra_advance(r, ph, K, Y, &mm, &F, &iF, steady_tol, &ld, &steady, t, st);
 	}
 	st->ssq = ssq;
 	st->sumlog = logdet_total(&ld, F);
@@ -512,24 +536,17 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
 {
 	int r = m->r, q = nreg + 1; /* series 0 is y, 1..nreg the regressors */
 	size_t r1 = (size_t)r + 1;
-	double *restrict A = work;                 /* states, (r+1) x q */
+	double *restrict A = work; /* states, (r+1) x q */
 	double *restrict K = A + r1 * q, *restrict Y = K + r1, *restrict ph = Y + r1;
-	double *restrict G = ph + r1;              /* q x q cross products / F */
-	double *restrict vv = G + (size_t)q * q;   /* innovations of the q series */
+	double *restrict G = ph + r1;            /* q x q cross products / F */
+	double *restrict vv = G + (size_t)q * q; /* innovations of the q series */
 	struct logdet ld = { 0.0, 1.0, 0 };
 	int steady = 0;
 	st->steady_at = -1;
-	for (int i = 0; i <= r; i++)
-		ph[i] = i < m->np ? m->phi[i] : 0.0;
 	memset(A, 0, sizeof(double) * r1 * q);
 	memset(G, 0, sizeof(double) * q * q);
-	double F = P0[0];
-	for (int i = 0; i < r; i++) {
-		K[i] = ph[i] * P0[0] + (i + 1 < r ? P0[i + 1] : 0.0);
-		Y[i] = K[i];
-	}
-	Y[r] = 0.0;
-	double mm = -1.0 / F, iF = 1.0 / F;
+	double F, mm, iF;
+	chandra_start(m, P0, ph, K, Y, &F, &mm, &iF);
 	for (size_t t = 0; t < n; t++) {
 		for (int c = 0; c < q; c++) {
 			double *a = A + r1 * c;
@@ -542,15 +559,7 @@ int aq_kalman_chandra_reg(const struct aq_kalman_arima *m, const double *y, size
 		for (int c = 0; c < q; c++)
 			for (int d = 0; d <= c; d++)
 				G[c * q + d] += vv[c] * vv[d] * iF;
-		if (steady) {
-			ld.nsteady++;
-			continue;
-		}
-		logdet_add(&ld, F);
-		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
-			steady = 1;
-			st->steady_at = (int)t;
-		}
+		chandra_advance(r, ph, K, Y, &mm, &F, &iF, steady_tol, &ld, &steady, t, st);
 	}
 	return concentrate(G, q, vv, logdet_total(&ld, F), n, nreg, st);
 }
@@ -589,9 +598,9 @@ size_t aq_kalman_chandra_ao_work(int r, int nreg)
 	return (size_t)(r + 1) * q + 4 * (size_t)(r + 1) + q * q + (3 + AO_BLOCK) * q + 8;
 }
 
-int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_t n, const ptrdiff_t *pos,
-			 int nreg, const double *pat, int npat, const double *P0, double steady_tol,
-			 struct aq_kalman_stats *st, double *work)
+int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_t n, const ptrdiff_t *pos, int nreg,
+			 const double *pat, int npat, const double *P0, double steady_tol, struct aq_kalman_stats *st,
+			 double *work)
 {
 	int r = m->r, q = nreg + 1;
 	size_t r1 = (size_t)r + 1, qq = (size_t)q;
@@ -599,29 +608,22 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 	 * step's updates run contiguously across the active series. Row r is 0. */
 	double *restrict A = work;
 	double *restrict K = A + r1 * qq, *restrict Y = K + r1, *restrict ph = Y + r1;
-	double *restrict G = ph + r1;              /* q x q cross products / F, lower triangle */
-	double *restrict vv = G + qq * qq;         /* innovations of the q series */
+	double *restrict G = ph + r1;      /* q x q cross products / F, lower triangle */
+	double *restrict vv = G + qq * qq; /* innovations of the q series */
 	double *restrict a0 = vv + qq, *restrict fv = a0 + qq;
-	double *restrict W = fv + qq;              /* AO_BLOCK scaled innovations per series, W[c B + b] */
+	double *restrict W = fv + qq; /* AO_BLOCK scaled innovations per series, W[c B + b] */
 	struct logdet ld = { 0.0, 1.0, 0 };
-	int steady = 0, na = 0;                    /* active regressor columns: 1..na */
+	int steady = 0, na = 0; /* active regressor columns: 1..na */
 	st->steady_at = -1;
 	for (int j = 1; j < nreg; j++)
 		if (pos[j] < pos[j - 1])
 			return -1;
-	for (int i = 0; i <= r; i++)
-		ph[i] = i < m->np ? m->phi[i] : 0.0;
 	memset(A, 0, sizeof(double) * r1 * qq);
 	memset(G, 0, sizeof(double) * qq * qq);
 	memset(W, 0, sizeof(double) * qq * AO_BLOCK);
-	int nb = 0;                                /* steps held in W */
-	double F = P0[0];
-	for (int i = 0; i < r; i++) {
-		K[i] = ph[i] * P0[0] + (i + 1 < r ? P0[i + 1] : 0.0);
-		Y[i] = K[i];
-	}
-	Y[r] = 0.0;
-	double mm = -1.0 / F, iF = 1.0 / F;
+	int nb = 0; /* steps held in W */
+	double F, mm, iF;
+	chandra_start(m, P0, ph, K, Y, &F, &mm, &iF);
 	for (size_t t = 0; t < n; t++) {
 		while (na < nreg && pos[na] <= (ptrdiff_t)t)
 			na++;
@@ -652,15 +654,7 @@ int aq_kalman_chandra_ao(const struct aq_kalman_arima *m, const double *y, size_
 			ao_flush(G, qq, W, nc);
 			nb = 0;
 		}
-		if (steady) {
-			ld.nsteady++;
-			continue;
-		}
-		logdet_add(&ld, F);
-		if (chandra_step(r, ph, K, Y, &mm, &F, &iF, steady_tol)) {
-			steady = 1;
-			st->steady_at = (int)t;
-		}
+		chandra_advance(r, ph, K, Y, &mm, &F, &iF, steady_tol, &ld, &steady, t, st);
 	}
 	return concentrate(G, q, vv, logdet_total(&ld, F), n, nreg, st);
 }
@@ -681,8 +675,8 @@ size_t aq_kalman_fore_work(int rd)
  * integrated model; P_n adds the uncertainty of the current state (missing
  * recent days, short series), consistently with the per-day variances.
  */
-void aq_kalman_forecast(const struct aq_kalman_arima *m, const double *a0, const double *P0, int h,
-			double *mean, double *var, int from, int to, double *var_sum, double *work)
+void aq_kalman_forecast(const struct aq_kalman_arima *m, const double *a0, const double *P0, int h, double *mean,
+			double *var, int from, int to, double *var_sum, double *work)
 {
 	int rd = m->rd;
 	size_t rr = (size_t)rd * rd;
