@@ -23,6 +23,7 @@ Connection's password in the rendered fields and the logs, and the binaries neve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,6 +48,11 @@ TRAIN_TASKS = 4  # mapped train tasks (part ranges) of auto, refit, full when pa
 READINGS_ASSET = Asset(name="aquacast_readings", uri="x-aquacast://readings")
 
 
+# Each lookup is a call to the Execution API (a Connection that is not defined: one per secrets
+# backend); a command renders aq_home() up to seven times. They are looked up once per process: a
+# task's process renders one task (a value changed meanwhile is seen by the next task), and
+# `airflow dags test` runs one DAG run.
+@functools.cache
 def _var(key: str, env: str, default: str) -> str:
     return str(Variable.get(key, default=os.environ.get(env, default)))
 
@@ -67,6 +73,7 @@ def sql_dir() -> str:
     return _var("aquacast_sql", "AQUACAST_SQL", "/usr/local/share/aquacast/sql")
 
 
+@functools.cache
 def _conn(conn_id: str) -> Any | None:
     try:
         return Connection.get(conn_id)
